@@ -1,0 +1,21 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ImageScanner, type ImageScannerProps } from './constructs/image-scanner.js';
+
+export interface BosunStackProps extends StackProps {
+  readonly scanner?: ImageScannerProps;
+}
+
+/** The deployable stack: one ImageScanner and the outputs an operator needs. */
+export class BosunStack extends Stack {
+  readonly scanner: ImageScanner;
+
+  constructor(scope: Construct, id: string, props: BosunStackProps = {}) {
+    super(scope, id, props);
+    this.scanner = new ImageScanner(this, 'Scanner', props.scanner);
+    new CfnOutput(this, 'FindingsTopicArn', { value: this.scanner.findingsTopic.topicArn });
+    new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
+    new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
+    new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });
+  }
+}

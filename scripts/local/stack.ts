@@ -1,0 +1,165 @@
+/**
+ * The local stack as one unit: start (idempotent), health check, stop (exactly what was
+ * started). Its state lives in `<dir>/state.json`; several stacks can run side by side in
+ * different folders.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { buildApp, STACK_NAME } from '../../infra/build-app.js';
+import {
+  checkService,
+  LocalServiceError,
+  PROJECT_ROOT,
+  type ServiceName,
+  type ServiceState,
+  startServices,
+  stopService,
+} from './services.js';
+import { createLocalResources, type LocalResources, readTemplate } from './template.js';
+
+export interface LocalStackState {
+  readonly version: 1;
+  readonly dir: string;
+  readonly startedAt: string;
+  readonly templateFile: string;
+  readonly notificationSecret: string;
+  readonly registryEventsFile: string;
+  readonly services: Record<ServiceName, ServiceState>;
+  readonly local: LocalResources;
+}
+
+export const DEFAULT_LOCAL_DIR = path.join(PROJECT_ROOT, '.local', 'stack');
+export const DEFAULT_TOOLS_DIR = path.join(PROJECT_ROOT, '.local', 'tools');
+
+export class LocalStackUnhealthyError extends Error {
+  override readonly name = 'LocalStackUnhealthyError';
+  constructor(readonly failures: readonly LocalServiceError[]) {
+    super(`local stack unhealthy: ${failures.map((f) => f.message).join('; ')}`);
+  }
+}
+
+const stateFile = (dir: string) => path.join(dir, 'state.json');
+
+export function readState(dir: string): LocalStackState | undefined {
+  const file = stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as LocalStackState;
+}
+
+/**
+ * Synthesizes the app in-process into `outdir` and returns the stack's template file. Lambda
+ * bundling is skipped: the local stack needs the resources, not the function code.
+ */
+export function synthTemplate(outdir: string): string {
+  const { app, stack } = buildApp({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const assembly = app.synth();
+  return path.join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile);
+}
+
+/** Checks every service; throws one error naming each service that failed. */
+export async function checkHealth(state: LocalStackState): Promise<void> {
+  const results = await Promise.allSettled(
+    Object.values(state.services).map((s) => checkService(s)),
+  );
+  const failures = results.flatMap((r) =>
+    r.status === 'rejected'
+      ? [
+          r.reason instanceof LocalServiceError
+            ? r.reason
+            : new LocalServiceError('unknown', String(r.reason)),
+        ]
+      : [],
+  );
+  if (failures.length > 0) throw new LocalStackUnhealthyError(failures);
+}
+
+export interface UpOptions {
+  readonly dir?: string;
+  readonly toolsDir?: string;
+  /** A synthesized template to read; by default the app is synthesized into `<dir>/cdk.out`. */
+  readonly templateFile?: string;
+}
+
+/**
+ * Starts the stack, or returns the running one when it is healthy. A stack whose state file
+ * exists but whose services are not all healthy is stopped and started afresh.
+ */
+export async function up(
+  options: UpOptions = {},
+): Promise<{ state: LocalStackState; reused: boolean }> {
+  const dir = path.resolve(options.dir ?? DEFAULT_LOCAL_DIR);
+  const toolsDir = path.resolve(options.toolsDir ?? DEFAULT_TOOLS_DIR);
+  const existing = readState(dir);
+  if (existing !== undefined) {
+    try {
+      await checkHealth(existing);
+      return { state: existing, reused: true };
+    } catch {
+      await down(dir);
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  const templateFile = options.templateFile ?? synthTemplate(path.join(dir, 'cdk.out'));
+  const template = readTemplate(templateFile);
+  const notificationSecret = randomBytes(24).toString('hex');
+  const started = await startServices({ dir, toolsDir, notificationSecret });
+  const services = Object.fromEntries(started.map((s) => [s.name, s])) as Record<
+    ServiceName,
+    ServiceState
+  >;
+  const partial = {
+    version: 1 as const,
+    dir,
+    startedAt: new Date().toISOString(),
+    templateFile,
+    notificationSecret,
+  };
+  // Record the processes before creating resources, so that `down` can stop them whatever happens next.
+  writeFileSync(
+    stateFile(dir),
+    JSON.stringify({ ...partial, services, local: { resources: {}, functions: {} } }, null, 2),
+  );
+  try {
+    const local = await createLocalResources(template, {
+      dynamodb: services.dynamodb.endpoint,
+      fauxqs: services.fauxqs.endpoint,
+    });
+    const state: LocalStackState = {
+      ...partial,
+      registryEventsFile: path.join(dir, 'registry-events.jsonl'),
+      services,
+      local,
+    };
+    writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
+    return { state, reused: false };
+  } catch (error) {
+    await down(dir);
+    throw error;
+  }
+}
+
+/** Stops the processes recorded in `<dir>/state.json`, and only those. */
+export async function down(dir: string = DEFAULT_LOCAL_DIR): Promise<ServiceState[]> {
+  const state = readState(path.resolve(dir));
+  if (state === undefined) return [];
+  const services = Object.values(state.services);
+  await Promise.all(services.map((s) => stopService(s)));
+  rmSync(stateFile(path.resolve(dir)), { force: true });
+  return services;
+}
+
+/** The environment a function gets locally, for running its handler in this process. */
+export function functionEnv(
+  state: LocalStackState,
+  fn: 'scan' | 'rescan' | 'feed-sync',
+): Record<string, string> {
+  const env = state.local.functions[fn];
+  if (env === undefined)
+    throw new Error(
+      `the template has no function "${fn}" (looked for POWERTOOLS_SERVICE_NAME bosun-${fn})`,
+    );
+  return env;
+}
+
+export { STACK_NAME };

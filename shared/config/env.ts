@@ -1,0 +1,93 @@
+/**
+ * The one place where Bosun's runtime configuration is named and validated.
+ *
+ * The CDK constructs set these variables on each function (they import `ENV_VARS` from here, so
+ * the names cannot drift), the local stack derives the same variables from the synthesized
+ * template, and every handler reads them through `loadConfig`, which fails at cold start with a
+ * message naming each missing or malformed variable.
+ */
+import { z } from 'zod';
+
+/** Environment variable name for each configuration key. */
+export const ENV_VARS = {
+  imagesTable: 'BOSUN_IMAGES_TABLE',
+  inventoriesTable: 'BOSUN_INVENTORIES_TABLE',
+  advisoriesTable: 'BOSUN_ADVISORIES_TABLE',
+  findingsTable: 'BOSUN_FINDINGS_TABLE',
+  scanQueueUrl: 'BOSUN_SCAN_QUEUE_URL',
+  rescanQueueUrl: 'BOSUN_RESCAN_QUEUE_URL',
+  findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
+  reportsBucket: 'BOSUN_REPORTS_BUCKET',
+  region: 'AWS_REGION',
+  // Endpoint overrides exist for the local stack only; in AWS they are unset.
+  dynamodbEndpoint: 'BOSUN_DYNAMODB_ENDPOINT',
+  sqsEndpoint: 'BOSUN_SQS_ENDPOINT',
+  snsEndpoint: 'BOSUN_SNS_ENDPOINT',
+  s3Endpoint: 'BOSUN_S3_ENDPOINT',
+} as const;
+
+export type ConfigKey = keyof typeof ENV_VARS;
+
+// DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name');
+const httpUrl = z.url({ protocol: /^https?$/ });
+// S3 bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+const topicArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN');
+
+const schemas = {
+  imagesTable: tableName,
+  inventoriesTable: tableName,
+  advisoriesTable: tableName,
+  findingsTable: tableName,
+  scanQueueUrl: httpUrl,
+  rescanQueueUrl: httpUrl,
+  findingsTopicArn: topicArn,
+  reportsBucket: bucketName,
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+  dynamodbEndpoint: httpUrl.optional(),
+  sqsEndpoint: httpUrl.optional(),
+  snsEndpoint: httpUrl.optional(),
+  s3Endpoint: httpUrl.optional(),
+} satisfies Record<ConfigKey, z.ZodType>;
+
+type Schemas = typeof schemas;
+export type Config<K extends ConfigKey> = { readonly [P in K]: z.output<Schemas[P]> };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * Reads and validates the given keys from the environment. Every problem is reported at once,
+ * each naming the variable, so a misconfigured deployment is fixed in one round.
+ */
+export function loadConfig<const K extends ConfigKey>(
+  keys: readonly K[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config<K> {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const variable = ENV_VARS[key];
+    const raw = env[variable];
+    const value = raw === '' ? undefined : raw;
+    const schema: z.ZodType = schemas[key];
+    const parsed = schema.safeParse(value);
+    if (parsed.success) {
+      out[key] = parsed.data;
+    } else if (value === undefined) {
+      problems.push(`${variable} is not set`);
+    } else {
+      const expected = parsed.error.issues[0]?.message ?? 'invalid value';
+      problems.push(`${variable}=${JSON.stringify(value)} is not valid (${expected})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config<K>;
+}
