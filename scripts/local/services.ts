@@ -5,7 +5,15 @@
  * and is health-checked before use.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,12 +69,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** True while the process runs; a zombie (exited, not yet reaped by its parent) is not running. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -105,7 +120,10 @@ export async function stopService(state: ServiceState, timeoutMs = 5000): Promis
   const deadline = Date.now() + timeoutMs;
   while (pidAlive(state.pid) && Date.now() < deadline) await sleep(50);
   if (pidAlive(state.pid)) signal('SIGKILL');
-  while (pidAlive(state.pid)) await sleep(20);
+  const killDeadline = Date.now() + timeoutMs;
+  while (pidAlive(state.pid) && Date.now() < killDeadline) await sleep(20);
+  if (pidAlive(state.pid))
+    throw new LocalServiceError(state.name, `process ${state.pid} survived SIGKILL`);
 }
 
 async function httpOk(url: string, init?: RequestInit): Promise<void> {

@@ -1,0 +1,312 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARS } from '../../shared/config/env.js';
+import { synthScanner } from './support.js';
+
+type Resources = Record<string, { Properties: Record<string, unknown> }>;
+
+function onlyResource(template: Template, type: string, props: object = {}) {
+  const found = Object.values(template.findResources(type, { Properties: props }) as Resources);
+  expect(found).toHaveLength(1);
+  return found[0]?.Properties ?? {};
+}
+
+describe('ECR event rules', () => {
+  it('sends successful pushes and deletes of every repository to the scan queue', () => {
+    const { template } = synthScanner();
+    for (const action of ['PUSH', 'DELETE']) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.ecr'],
+          'detail-type': ['ECR Image Action'],
+          detail: {
+            'action-type': [action],
+            result: ['SUCCESS'],
+            'repository-name': Match.absent(),
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerScanQueue[0-9A-F]{8}$'), 'Arn'] },
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ScannerEventsDlq'), 'Arn'] },
+            },
+          }),
+        ],
+      });
+    }
+  });
+
+  it('limits the rules to the configured repository names and prefixes', () => {
+    const { template } = synthScanner({ repositories: ['web', 'team-a/*'] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        detail: { 'action-type': ['PUSH'], 'repository-name': ['web', { prefix: 'team-a/' }] },
+      },
+    });
+  });
+
+  it('rejects an invalid repository entry, naming it', () => {
+    expect(() => synthScanner({ repositories: ['Web App'] })).toThrow(
+      'repository "Web App" is not a valid ECR repository name',
+    );
+    expect(() => synthScanner({ repositories: ['team-*/x*'] })).toThrow(
+      'repository prefix "team-*/x*" is not valid',
+    );
+    expect(() => synthScanner({ repositories: [] })).toThrow(/at least one repository/);
+  });
+});
+
+describe('queues', () => {
+  it('gives the scan and rescan queues a DLQ with the configured maxReceiveCount', () => {
+    const { template } = synthScanner({ maxReceiveCount: 4 });
+    const queues = template.findResources('AWS::SQS::Queue', {
+      Properties: { RedrivePolicy: { maxReceiveCount: 4 } },
+    });
+    expect(Object.keys(queues).sort()).toEqual([
+      expect.stringMatching(/^ScannerRescanQueue[0-9A-F]{8}$/),
+      expect.stringMatching(/^ScannerScanQueue[0-9A-F]{8}$/),
+    ]);
+  });
+
+  it('sets each visibility timeout to at least 6 times its consumer timeout', () => {
+    const { template } = synthScanner({
+      scanTimeout: Duration.minutes(4),
+      rescanTimeout: Duration.minutes(2),
+    });
+    const scanFn = onlyResource(template, 'AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'bosun-scan' }) },
+    });
+    expect(scanFn.Timeout).toBe(240);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 1440,
+      RedrivePolicy: Match.objectLike({
+        deadLetterTargetArn: {
+          'Fn::GetAtt': [Match.stringLikeRegexp('ScannerScanQueueDlq'), 'Arn'],
+        },
+      }),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 720,
+      RedrivePolicy: Match.objectLike({
+        deadLetterTargetArn: {
+          'Fn::GetAtt': [Match.stringLikeRegexp('ScannerRescanQueueDlq'), 'Arn'],
+        },
+      }),
+    });
+  });
+
+  it('refuses a scan queue visibility timeout under 6 times the scan timeout', () => {
+    expect(() =>
+      synthScanner({
+        scanTimeout: Duration.minutes(5),
+        scanQueueVisibilityTimeout: Duration.minutes(10),
+      }),
+    ).toThrow('scanQueueVisibilityTimeout must be between 30 minutes and 12 hours, got 10 minutes');
+  });
+
+  it('encrypts every queue and denies non-TLS access to each', () => {
+    const { template } = synthScanner();
+    const queues = Object.values(template.findResources('AWS::SQS::Queue') as Resources);
+    expect(queues).toHaveLength(5);
+    for (const queue of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy') as Resources);
+    const tlsDenied = policies.filter((p) =>
+      JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'),
+    );
+    expect(tlsDenied).toHaveLength(5);
+  });
+});
+
+describe('functions', () => {
+  it('runs three arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
+    const { template } = synthScanner();
+    const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+    expect(
+      fns
+        .map(
+          (f) =>
+            (f.Properties.Environment as { Variables: Record<string, string> }).Variables
+              .POWERTOOLS_SERVICE_NAME,
+        )
+        .sort(),
+    ).toEqual(['bosun-feed-sync', 'bosun-rescan', 'bosun-scan']);
+    for (const fn of fns) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
+    }
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources);
+    expect(logGroups).toHaveLength(3);
+    for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('reports partial batch failures from both SQS consumers', () => {
+    const { template } = synthScanner();
+    const mappings = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
+    );
+    expect(mappings).toHaveLength(2);
+    for (const m of mappings)
+      expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('schedules feed-sync at the configured rate (hourly by default)', () => {
+    synthScanner().template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+    });
+    synthScanner({ feedSyncInterval: Duration.minutes(30) }).template.hasResourceProperties(
+      'AWS::Events::Rule',
+      {
+        ScheduleExpression: 'rate(30 minutes)',
+      },
+    );
+  });
+
+  it('gives each function every configuration variable its handler reads', () => {
+    const { template } = synthScanner();
+    const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
+    const shared = [
+      ENV_VARS.imagesTable,
+      ENV_VARS.inventoriesTable,
+      ENV_VARS.advisoriesTable,
+      ENV_VARS.findingsTable,
+      ENV_VARS.findingsTopicArn,
+    ];
+    for (const fn of fns) {
+      const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      for (const name of shared) expect(vars).toHaveProperty(name);
+      if (vars.POWERTOOLS_SERVICE_NAME === 'bosun-feed-sync')
+        expect(vars).toHaveProperty(ENV_VARS.rescanQueueUrl);
+    }
+  });
+});
+
+describe('storage', () => {
+  it('creates four on-demand tables with PITR, KMS encryption and a GSI each', () => {
+    const { template } = synthScanner();
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table') as Resources);
+    expect(tables).toHaveLength(4);
+    for (const t of tables) {
+      expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(t.Properties.PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
+      expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(t.Properties.GlobalSecondaryIndexes).toHaveLength(1);
+    }
+    const withTtl = tables.filter((t) => t.Properties.TimeToLiveSpecification !== undefined);
+    expect(withTtl).toHaveLength(3);
+    for (const t of withTtl)
+      expect(t.Properties.TimeToLiveSpecification).toEqual({
+        AttributeName: 'expiresAt',
+        Enabled: true,
+      });
+  });
+
+  it('retains tables by default', () => {
+    const { template } = synthScanner();
+    for (const t of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
+      expect((t as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('encrypts the reports bucket, blocks public access and denies non-TLS requests', () => {
+    const { template } = synthScanner();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'reports/' }),
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy') as Resources);
+    expect(
+      policies.every((p) => JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"')),
+    ).toBe(true);
+  });
+});
+
+describe('findings topic', () => {
+  it('is KMS-encrypted with a rotating key and TLS-only', () => {
+    const { template } = synthScanner();
+    const topic = onlyResource(template, 'AWS::SNS::Topic');
+    expect(topic.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/FindingsTopicKey/), 'Arn'],
+    });
+    onlyResource(template, 'AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('uses an existing topic when one is passed, creating none', () => {
+    const { template } = synthScanner({
+      findingsTopic: sns.Topic.fromTopicArn(
+        new Stack(),
+        'Existing',
+        'arn:aws:sns:eu-west-1:123456789012:security-findings',
+      ),
+    });
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          BOSUN_FINDINGS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:security-findings',
+        }),
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  it('alarms on every DLQ, on each function error and on scan age', () => {
+    const { template } = synthScanner({ maxScanAge: Duration.minutes(20) });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources).map(
+      (a) => a.Properties,
+    );
+    const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(byMetric('Errors')).toHaveLength(3);
+    expect(byMetric('ApproximateAgeOfOldestMessage')).toEqual([
+      expect.objectContaining({ Threshold: 1200 }),
+    ]);
+    for (const a of byMetric('ApproximateNumberOfMessagesVisible')) {
+      expect(a).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    }
+  });
+
+  it('sends alarm and OK transitions to the alarm topic when one is given', () => {
+    const { template } = synthScanner({
+      alarmTopic: sns.Topic.fromTopicArn(
+        new Stack(),
+        'Ops',
+        'arn:aws:sns:eu-west-1:123456789012:ops',
+      ),
+    });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+    expect(alarms).toHaveLength(7);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
+      expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
+    }
+  });
+});
