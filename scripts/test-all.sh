@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-echo "== lint";      npx biome ci .
+echo "== lint";      npx biome ci --colors=off .
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== tests";     npx vitest run
 echo "== synth";     npm run -s synth
