@@ -4,7 +4,15 @@
  * different folders.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { buildApp, STACK_NAME } from '../../infra/build-app.js';
 import {
@@ -57,6 +65,29 @@ export function synthTemplate(outdir: string): string {
   return path.join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile);
 }
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile())
+      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The template `cdk synth` left in `cdk.out`, when it is newer than the code that produces it
+ * (`infra/`, `shared/config/`); otherwise undefined, and the caller synthesizes.
+ */
+export function currentCdkOutTemplate(projectRoot: string = PROJECT_ROOT): string | undefined {
+  const file = path.join(projectRoot, 'cdk.out', `${STACK_NAME}.template.json`);
+  if (!existsSync(file)) return undefined;
+  const sources = Math.max(
+    newestMtime(path.join(projectRoot, 'infra')),
+    newestMtime(path.join(projectRoot, 'shared', 'config')),
+  );
+  return statSync(file).mtimeMs >= sources ? file : undefined;
+}
+
 /** Checks every service; throws one error naming each service that failed. */
 export async function checkHealth(state: LocalStackState): Promise<void> {
   const results = await Promise.allSettled(
@@ -77,7 +108,10 @@ export async function checkHealth(state: LocalStackState): Promise<void> {
 export interface UpOptions {
   readonly dir?: string;
   readonly toolsDir?: string;
-  /** A synthesized template to read; by default the app is synthesized into `<dir>/cdk.out`. */
+  /**
+   * A synthesized template to read. By default, `cdk.out`'s when it is current, else the app
+   * is synthesized into `<dir>/cdk.out`.
+   */
   readonly templateFile?: string;
 }
 
@@ -100,7 +134,8 @@ export async function up(
     }
   }
   mkdirSync(dir, { recursive: true });
-  const templateFile = options.templateFile ?? synthTemplate(path.join(dir, 'cdk.out'));
+  const templateFile =
+    options.templateFile ?? currentCdkOutTemplate() ?? synthTemplate(path.join(dir, 'cdk.out'));
   const template = readTemplate(templateFile);
   const notificationSecret = randomBytes(24).toString('hex');
   const started = await startServices({ dir, toolsDir, notificationSecret });
