@@ -160,7 +160,6 @@ export class ImageScanner extends Construct {
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const logLevel = props.logLevel ?? 'INFO';
@@ -312,7 +311,6 @@ export class ImageScanner extends Construct {
     });
 
     this.createAlarms(props.maxScanAge ?? Duration.minutes(15), props.alarmTopic);
-    void stack;
   }
 
   private createFindingsTopic(removalPolicy: RemovalPolicy): sns.Topic {

@@ -241,13 +241,39 @@ export interface StartOptions {
   readonly notificationSecret: string;
 }
 
-async function startDynamoDb(opts: StartOptions): Promise<ServiceState> {
-  const jarDir = ensureDynamoDbLocal(opts.toolsDir);
+interface Launch {
+  readonly command: string;
+  readonly args: string[];
+  readonly env?: Record<string, string>;
+  readonly timeoutMs: number;
+}
+
+/** Starts one service on a free loopback port and waits until its probe passes. */
+async function launch(
+  name: ServiceName,
+  opts: StartOptions,
+  plan: (port: number) => Launch,
+): Promise<ServiceState> {
   const port = await freePort();
-  const log = path.join(opts.dir, 'dynamodb.log');
-  const child = startDetached(
-    'java',
-    [
+  const log = path.join(opts.dir, `${name}.log`);
+  const { command, args, env, timeoutMs } = plan(port);
+  const child = startDetached(command, args, log, { ...process.env, ...env });
+  const state: ServiceState = {
+    name,
+    pid: child.pid ?? 0,
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    log,
+  };
+  await waitHealthy(state, timeoutMs);
+  return state;
+}
+
+function startDynamoDb(opts: StartOptions): Promise<ServiceState> {
+  const jarDir = ensureDynamoDbLocal(opts.toolsDir);
+  return launch('dynamodb', opts, (port) => ({
+    command: 'java',
+    args: [
       `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`,
       '-jar',
       path.join(jarDir, 'DynamoDBLocal.jar'),
@@ -255,60 +281,32 @@ async function startDynamoDb(opts: StartOptions): Promise<ServiceState> {
       '-port',
       String(port),
     ],
-    log,
     // DynamoDB Local reports telemetry to AWS unless told not to; this machine has no network.
-    { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
-  );
-  const state: ServiceState = {
-    name: 'dynamodb',
-    pid: child.pid ?? 0,
-    port,
-    endpoint: `http://127.0.0.1:${port}`,
-    log,
-  };
-  await waitHealthy(state, 30_000);
-  return state;
+    env: { DDB_LOCAL_TELEMETRY: '0' },
+    timeoutMs: 30_000,
+  }));
 }
 
-async function startFauxqs(opts: StartOptions): Promise<ServiceState> {
-  const port = await freePort();
-  const log = path.join(opts.dir, 'fauxqs.log');
-  const cli = path.join(PROJECT_ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js');
-  const child = startDetached(process.execPath, [cli], log, {
-    ...process.env,
-    FAUXQS_PORT: String(port),
-    FAUXQS_DEFAULT_REGION: LOCAL_REGION,
-  });
-  const state: ServiceState = {
-    name: 'fauxqs',
-    pid: child.pid ?? 0,
-    port,
-    endpoint: `http://127.0.0.1:${port}`,
-    log,
-  };
-  await waitHealthy(state, 20_000);
-  return state;
+function startFauxqs(opts: StartOptions): Promise<ServiceState> {
+  return launch('fauxqs', opts, (port) => ({
+    command: process.execPath,
+    args: [path.join(PROJECT_ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')],
+    env: { FAUXQS_PORT: String(port), FAUXQS_DEFAULT_REGION: LOCAL_REGION },
+    timeoutMs: 20_000,
+  }));
 }
 
-async function startNotificationSink(opts: StartOptions): Promise<ServiceState> {
-  const port = await freePort();
-  const log = path.join(opts.dir, 'registry-events.log');
-  const sink = path.join(PROJECT_ROOT, 'scripts', 'local', 'notification-sink.mjs');
-  const child = startDetached(process.execPath, [sink], log, {
-    ...process.env,
-    SINK_PORT: String(port),
-    SINK_FILE: path.join(opts.dir, 'registry-events.jsonl'),
-    SINK_SECRET: opts.notificationSecret,
-  });
-  const state: ServiceState = {
-    name: 'registry-events',
-    pid: child.pid ?? 0,
-    port,
-    endpoint: `http://127.0.0.1:${port}`,
-    log,
-  };
-  await waitHealthy(state, 10_000);
-  return state;
+function startNotificationSink(opts: StartOptions): Promise<ServiceState> {
+  return launch('registry-events', opts, (port) => ({
+    command: process.execPath,
+    args: [path.join(PROJECT_ROOT, 'scripts', 'local', 'notification-sink.mjs')],
+    env: {
+      SINK_PORT: String(port),
+      SINK_FILE: path.join(opts.dir, 'registry-events.jsonl'),
+      SINK_SECRET: opts.notificationSecret,
+    },
+    timeoutMs: 10_000,
+  }));
 }
 
 /**
@@ -358,24 +356,15 @@ function requireCommand(command: string, hint: string): void {
   }
 }
 
-async function startRegistry(opts: StartOptions, sink: ServiceState): Promise<ServiceState> {
+function startRegistry(opts: StartOptions, sink: ServiceState): Promise<ServiceState> {
   requireCommand('docker-registry', 'run `npm run setup` (apt-get install docker-registry) first');
-  const port = await freePort();
   const storage = path.join(opts.dir, 'registry-data');
   mkdirSync(storage, { recursive: true });
   const config = path.join(opts.dir, 'registry.yml');
-  writeFileSync(config, registryConfig(storage, port, sink.endpoint, opts.notificationSecret));
-  const log = path.join(opts.dir, 'registry.log');
-  const child = startDetached('docker-registry', ['serve', config], log, process.env);
-  const state: ServiceState = {
-    name: 'registry',
-    pid: child.pid ?? 0,
-    port,
-    endpoint: `http://127.0.0.1:${port}`,
-    log,
-  };
-  await waitHealthy(state, 20_000);
-  return state;
+  return launch('registry', opts, (port) => {
+    writeFileSync(config, registryConfig(storage, port, sink.endpoint, opts.notificationSecret));
+    return { command: 'docker-registry', args: ['serve', config], timeoutMs: 20_000 };
+  });
 }
 
 /**
