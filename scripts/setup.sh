@@ -17,6 +17,7 @@ declare -A packages=(
   [skopeo]=skopeo
   [umoci]=umoci
   [debootstrap]=debootstrap
+  [zstd]=zstd
   [java]=default-jre-headless
 )
 missing=()

@@ -1,0 +1,164 @@
+/**
+ * OCI image layouts, as a directory or as a tar archive of one:
+ * https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { algorithmOf, VerifyingStream, verifyBytes } from '../registry/digest.js';
+import { ManifestError } from '../registry/errors.js';
+import {
+  type Descriptor,
+  MANIFEST_MAX_BYTES,
+  type Manifest,
+  parseManifest,
+} from '../registry/manifest.js';
+import { MediaType } from '../registry/media-types.js';
+import { type BlobStore, imagesFrom } from './blob-store.js';
+import { openTarArchive, type TarArchive } from './tar-archive.js';
+import type { ImageSet, ImageSource, SelectOptions } from './types.js';
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+function blobPath(digest: string): string {
+  algorithmOf(digest);
+  const [alg, hex] = digest.split(':') as [string, string];
+  return `blobs/${alg}/${hex}`;
+}
+
+/** Where layout files come from: a directory or an archive. */
+interface LayoutFiles {
+  readonly name: string;
+  read(relative: string, maxBytes: number): Promise<Buffer>;
+  open(relative: string): Promise<Readable>;
+}
+
+class LayoutStore implements BlobStore {
+  constructor(private readonly files: LayoutFiles) {}
+  get name(): string {
+    return this.files.name;
+  }
+  async manifest(descriptor: Descriptor): Promise<Manifest> {
+    const what = `manifest ${descriptor.digest} of ${this.name}`;
+    const bytes = await this.files.read(blobPath(descriptor.digest), MANIFEST_MAX_BYTES);
+    verifyBytes(bytes, descriptor.digest, what);
+    return parseManifest(bytes, descriptor.mediaType, what);
+  }
+  async readBlob(descriptor: Descriptor, maxBytes: number): Promise<Buffer> {
+    const bytes = await this.files.read(blobPath(descriptor.digest), maxBytes);
+    verifyBytes(bytes, descriptor.digest, `blob ${descriptor.digest} of ${this.name}`);
+    return bytes;
+  }
+  async openBlob(descriptor: Descriptor): Promise<Readable> {
+    const stream = await this.files.open(blobPath(descriptor.digest));
+    const verifying = new VerifyingStream(
+      descriptor.digest,
+      `blob ${descriptor.digest} of ${this.name}`,
+      descriptor.size,
+    );
+    stream.on('error', (error) => verifying.destroy(error));
+    return stream.pipe(verifying);
+  }
+
+  /** The layout's images: those of `index.json`, or only those named `refName` there. */
+  async images(options: SelectOptions, refName: string | undefined): Promise<ImageSet> {
+    const indexBytes = await this.files.read('index.json', MANIFEST_MAX_BYTES);
+    const index = parseManifest(indexBytes, MediaType.ociIndex, `index.json of ${this.name}`);
+    if (index.kind !== 'index')
+      throw new ManifestError(`${this.name}: index.json is not an image index`);
+    const manifests =
+      refName === undefined
+        ? index.manifests
+        : index.manifests.filter((m) => m.annotations?.[REF_NAME] === refName);
+    if (manifests.length === 0)
+      throw new ManifestError(
+        `${this.name}: no manifest named ${JSON.stringify(refName)} in index.json`,
+      );
+    const tags = [
+      ...new Set(
+        manifests.flatMap((m) =>
+          m.annotations?.[REF_NAME] === undefined ? [] : [m.annotations[REF_NAME]],
+        ),
+      ),
+    ];
+    return imagesFrom(
+      this,
+      { manifest: { ...index, manifests } },
+      options,
+      tags.length > 0 ? tags : undefined,
+    );
+  }
+}
+
+async function checkLayoutMarker(files: LayoutFiles): Promise<void> {
+  let marker: unknown;
+  try {
+    marker = JSON.parse((await files.read('oci-layout', 4096)).toString('utf8'));
+  } catch (cause) {
+    throw new ManifestError(
+      `${files.name}: not an OCI image layout (no readable oci-layout file)`,
+      { cause },
+    );
+  }
+  if ((marker as { imageLayoutVersion?: unknown })?.imageLayoutVersion !== '1.0.0') {
+    throw new ManifestError(`${files.name}: unsupported oci-layout ${JSON.stringify(marker)}`);
+  }
+}
+
+/** An OCI layout directory; `dir:ref` selects the manifest annotated with that ref name. */
+export class OciLayoutSource implements ImageSource {
+  constructor(
+    private readonly dir: string,
+    private readonly refName?: string,
+  ) {}
+
+  async images(options: SelectOptions = {}): Promise<ImageSet> {
+    const root = path.resolve(this.dir);
+    const files: LayoutFiles = {
+      name: `oci:${root}`,
+      async read(relative, maxBytes) {
+        const file = path.join(root, relative);
+        const { size } = await stat(file).catch((cause: unknown) => {
+          throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
+        });
+        if (size > maxBytes)
+          throw new ManifestError(
+            `oci:${root}: ${relative} is ${size} bytes, over the ${maxBytes}-byte limit`,
+          );
+        return readFile(file);
+      },
+      async open(relative) {
+        const file = path.join(root, relative);
+        await stat(file).catch((cause: unknown) => {
+          throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
+        });
+        return createReadStream(file);
+      },
+    };
+    await checkLayoutMarker(files);
+    return new LayoutStore(files).images(options, this.refName);
+  }
+}
+
+/** A tar archive of an OCI layout (`skopeo copy … oci-archive:…`, `docker buildx --output type=oci`). */
+export class OciArchiveSource implements ImageSource {
+  constructor(
+    private readonly file: string,
+    private readonly refName?: string,
+  ) {}
+
+  async images(options: SelectOptions = {}): Promise<ImageSet> {
+    const archive: TarArchive = await openTarArchive(
+      path.resolve(this.file),
+      `oci-archive:${path.resolve(this.file)}`,
+    );
+    const files: LayoutFiles = {
+      name: archive.name,
+      read: (relative, maxBytes) => archive.read(relative, maxBytes),
+      open: (relative) => archive.open(relative),
+    };
+    await checkLayoutMarker(files);
+    return new LayoutStore(files).images(options, this.refName);
+  }
+}

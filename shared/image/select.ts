@@ -1,0 +1,38 @@
+/**
+ * Which manifests of an index are images to scan, and which are something else: attestations
+ * (BuildKit: https://docs.docker.com/build/metadata/attestations/attestation-storage/),
+ * signatures and SBOMs (OCI artifacts, cosign's `sha256-<hex>.sig|.att|.sbom` tags).
+ */
+import type { Descriptor, ImageManifest } from '../registry/manifest.js';
+import { IMAGE_CONFIG_TYPES, MediaType } from '../registry/media-types.js';
+
+const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/;
+
+export function isCosignArtifactTag(tag: string | undefined): boolean {
+  return tag !== undefined && COSIGN_TAG.test(tag);
+}
+
+const MANIFEST_TYPES = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);
+const INDEX_TYPES = new Set<string>([MediaType.ociIndex, MediaType.dockerManifestList]);
+
+/** Why an index entry is not an image to scan, or undefined when it is one. */
+export function skipReasonForDescriptor(d: Descriptor): string | undefined {
+  if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+    return 'attestation manifest';
+  if (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
+    return 'attestation manifest (platform unknown/unknown)';
+  if (INDEX_TYPES.has(d.mediaType)) return undefined;
+  if (!MANIFEST_TYPES.has(d.mediaType)) return `not an image manifest (${d.mediaType})`;
+  if (d.artifactType !== undefined && !IMAGE_CONFIG_TYPES.has(d.artifactType))
+    return `artifact of type ${d.artifactType}`;
+  return undefined;
+}
+
+/** Why a manifest is not an image (a signature, an SBOM, another OCI artifact), or undefined. */
+export function skipReasonForManifest(m: ImageManifest): string | undefined {
+  if (m.artifactType !== undefined && !IMAGE_CONFIG_TYPES.has(m.artifactType))
+    return `artifact of type ${m.artifactType}`;
+  if (!IMAGE_CONFIG_TYPES.has(m.config.mediaType))
+    return `artifact with config of type ${m.config.mediaType}`;
+  return undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Reads every layer of an image and coalesces them, reusing per-layer results already computed
+ * for the same layer content and the same reader (extractor set): a base layer shared by
+ * thousands of images is read once.
+ */
+import { createHash } from 'node:crypto';
+import { BosunError } from '../errors.js';
+import type { Image, ImageLayer } from '../image/types.js';
+import type { LayerLimits } from './limits.js';
+import { type LayerReadResult, readLayer, type WantsContent } from './reader.js';
+import { FileTree } from './tree.js';
+
+export interface LayerCache {
+  get(key: string): Promise<LayerReadResult | undefined>;
+  put(key: string, result: LayerReadResult): Promise<void>;
+}
+
+/** A process-local cache, for the CLI and a warm Lambda. */
+export class MemoryLayerCache implements LayerCache {
+  private readonly entries = new Map<string, LayerReadResult>();
+  async get(key: string): Promise<LayerReadResult | undefined> {
+    return this.entries.get(key);
+  }
+  async put(key: string, result: LayerReadResult): Promise<void> {
+    this.entries.set(key, result);
+  }
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/**
+ * Identity of the reader: the sorted `id@version` of every extractor that decides what is read.
+ * Bumping one extractor's version changes the key, so only what it affects is read again.
+ */
+export function readerId(extractors: readonly { id: string; version: number }[]): string {
+  const ids = extractors.map((e) => `${e.id}@${e.version}`).sort();
+  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
+}
+
+/** Cache key of a layer for a reader: its diff id (same content, whatever the compression). */
+export function layerCacheKey(layer: ImageLayer, reader: string): string | undefined {
+  const identity = layer.diffId ?? layer.digest;
+  return identity === undefined ? undefined : `${identity}|${reader}`;
+}
+
+export interface LayerOutcome {
+  readonly index: number;
+  readonly digest?: string;
+  readonly diffId?: string;
+  readonly fromCache: boolean;
+  readonly result?: LayerReadResult;
+  /** Why the layer could not be read; the other layers are still coalesced. */
+  readonly error?: BosunError;
+}
+
+export interface ImageWalk {
+  readonly tree: FileTree;
+  readonly layers: LayerOutcome[];
+  /** True when every layer was read. */
+  readonly complete: boolean;
+}
+
+export interface WalkOptions {
+  readonly reader: string;
+  readonly limits?: Partial<LayerLimits>;
+  readonly cache?: LayerCache;
+}
+
+export async function walkImage(
+  image: Image,
+  wants: WantsContent,
+  options: WalkOptions,
+): Promise<ImageWalk> {
+  const layers: LayerOutcome[] = [];
+  for (const [index, layer] of image.layers.entries()) {
+    const ids = {
+      index,
+      ...(layer.digest === undefined ? {} : { digest: layer.digest }),
+      ...(layer.diffId === undefined ? {} : { diffId: layer.diffId }),
+    };
+    const key = layerCacheKey(layer, options.reader);
+    const cached = key === undefined ? undefined : await options.cache?.get(key);
+    if (cached !== undefined) {
+      layers.push({ ...ids, fromCache: true, result: cached });
+      continue;
+    }
+    const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
+    try {
+      const result = await readLayer(await layer.open(), wants, {
+        what,
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+      });
+      if (key !== undefined) await options.cache?.put(key, result);
+      layers.push({ ...ids, fromCache: false, result });
+    } catch (error) {
+      // Auth failures, store outages and the like end the walk; a bad layer does not.
+      if (!(error instanceof BosunError) || error.fatal) throw error;
+      layers.push({ ...ids, fromCache: false, error });
+    }
+  }
+  const tree = FileTree.coalesce(
+    layers.flatMap((l) =>
+      l.result === undefined
+        ? []
+        : [{ digest: l.diffId ?? l.digest, result: l.result, index: l.index }],
+    ),
+  );
+  return { tree, layers, complete: layers.every((l) => l.error === undefined) };
+}

@@ -1,0 +1,60 @@
+import { BosunError } from '../errors.js';
+
+/** Content whose digest is not the one it was addressed by. Never retried, never accepted. */
+export class DigestMismatchError extends BosunError {
+  readonly fatal = false;
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly what: string,
+  ) {
+    super(`${what}: digest mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+/** A reference string that is not `[registry/]repository[:tag][@digest]`. */
+export class InvalidReferenceError extends BosunError {
+  readonly fatal = false;
+  constructor(
+    readonly reference: string,
+    reason: string,
+  ) {
+    super(`invalid image reference ${JSON.stringify(reference)}: ${reason}`);
+  }
+}
+
+/** A manifest or index that is malformed, oversized, or of a kind Bosun refuses (schema 1). */
+export class ManifestError extends BosunError {
+  readonly fatal = false;
+}
+
+/** A media type Bosun does not know how to read. */
+export class UnsupportedMediaTypeError extends BosunError {
+  readonly fatal = false;
+  constructor(
+    readonly mediaType: string,
+    readonly what: string,
+  ) {
+    super(`${what}: unsupported media type ${JSON.stringify(mediaType)}`);
+  }
+}
+
+/** The registry refused our credentials, or we have none it accepts. */
+export class RegistryAuthError extends BosunError {
+  readonly fatal = true;
+}
+
+/** The registry answered with an error that retrying did not cure. */
+export class RegistryError extends BosunError {
+  readonly fatal = false;
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The manifest or blob does not exist (HTTP 404). */
+export class NotFoundError extends RegistryError {}
