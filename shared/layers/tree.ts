@@ -41,7 +41,7 @@ export class FileTree {
 
   static coalesce(layers: readonly CoalesceInput[]): FileTree {
     const tree = new FileTree();
-    layers.forEach((layer, position) => tree.apply(layer.index ?? position, layer));
+    for (const [position, layer] of layers.entries()) tree.apply(layer.index ?? position, layer);
     return tree;
   }
 

@@ -134,7 +134,7 @@ export class RegistryClient {
     const algorithm = ref.digest?.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = digestOf(bytes, algorithm);
     const expected = ref.digest ?? response.headers.get('docker-content-digest') ?? undefined;
-    if (expected !== undefined && expected.startsWith(`${algorithm}:`) && expected !== digest) {
+    if (expected?.startsWith(`${algorithm}:`) && expected !== digest) {
       throw new DigestMismatchError(expected, digest, what);
     }
     const manifest = parseManifest(bytes, response.headers.get('content-type') ?? undefined, what);
