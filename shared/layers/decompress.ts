@@ -3,7 +3,7 @@
  * the media type: `docker save` archives carry no media types, and some registries mislabel.
  * gzip: RFC 1952; zstd: RFC 8878 (magic 28 B5 2F FD).
  */
-import { PassThrough, pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { Compression } from '../registry/media-types.js';
@@ -96,10 +96,9 @@ export async function openDecompressed(
   if (compression === 'none') return { stream: replay, compression };
   const decoder: Transform = compression === 'gzip' ? createGunzip() : new ZstdDecompress(what);
   const out = new PassThrough();
-  pipeline(replay, decoder, out, (error) => {
-    if (error === null || error === undefined || out.destroyed) return;
-    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR on truncation) mean corrupt data; errors of
-    // the source (a digest mismatch, a network failure) pass through unchanged.
+  // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR on truncation) mean corrupt data; errors of
+  // the source (a digest mismatch, a network failure) pass through unchanged.
+  decoder.on('error', (error: Error) => {
     const fromZlib = String((error as { code?: unknown }).code ?? '').startsWith('Z_');
     out.destroy(
       fromZlib
@@ -109,5 +108,11 @@ export async function openDecompressed(
         : error,
     );
   });
+  replay.on('error', (error) => out.destroy(error));
+  out.on('close', () => {
+    if (!replay.destroyed) replay.destroy();
+    if (!decoder.destroyed) decoder.destroy();
+  });
+  replay.pipe(decoder).pipe(out);
   return { stream: out, compression };
 }

@@ -69,8 +69,15 @@ export function normalizeEntryPath(name: string): string {
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..')
-      throw new UnsafePathError(name, `path climbs out of the image root: ${JSON.stringify(name)}`);
+    if (part === '..') {
+      if (parts.length === 0)
+        throw new UnsafePathError(
+          name,
+          `path climbs out of the image root: ${JSON.stringify(name)}`,
+        );
+      parts.pop();
+      continue;
+    }
     parts.push(part);
   }
   return parts.join('/');

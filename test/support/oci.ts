@@ -1,0 +1,230 @@
+/**
+ * Builds test images at test time: tar layers from given files, compressed with gzip or zstd,
+ * written as an OCI image layout that skopeo can push to the local registry.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as tar from 'tar-stream';
+
+export interface TarFile {
+  readonly path: string;
+  readonly content?: string | Buffer;
+  readonly type?: 'file' | 'directory' | 'symlink' | 'link';
+  readonly linkname?: string;
+  readonly mode?: number;
+}
+
+/** A tar archive of exactly these entries, names as given (hostile ones included). */
+export async function tarOf(files: readonly TarFile[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  for (const f of files) {
+    const type = f.type ?? 'file';
+    const content = f.content === undefined ? Buffer.alloc(0) : Buffer.from(f.content);
+    const header = {
+      name: f.path,
+      type,
+      mode: f.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+      ...(f.linkname === undefined ? {} : { linkname: f.linkname }),
+      ...(type === 'file' ? { size: content.length } : {}),
+    };
+    await new Promise<void>((resolve, reject) => {
+      pack.entry(header, type === 'file' ? content : undefined, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+export function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export function zstdCompress(data: Buffer): Buffer {
+  return execFileSync('zstd', ['-q', '-c', '-3'], { input: data, maxBuffer: 1 << 30 });
+}
+
+export type LayerCompression = 'gzip' | 'zstd' | 'none';
+
+const LAYER_TYPES: Record<LayerCompression, string> = {
+  gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  none: 'application/vnd.oci.image.layer.v1.tar',
+};
+
+export interface TestImage {
+  readonly os?: string;
+  readonly architecture: string;
+  readonly variant?: string;
+  /** Uncompressed tar of each layer, base first. */
+  readonly layers: readonly Buffer[];
+  readonly compression?: LayerCompression;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+  artifactType?: string;
+}
+
+/** Writes blobs into an OCI layout folder, returning their descriptors. */
+export class LayoutWriter {
+  constructor(readonly dir: string) {
+    mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  }
+
+  blob(data: Buffer, mediaType: string): Descriptor {
+    const digest = sha256(data);
+    writeFileSync(path.join(this.dir, 'blobs', 'sha256', digest.slice(7)), data);
+    return { mediaType, digest, size: data.length };
+  }
+
+  image(image: TestImage): Descriptor {
+    const compression = image.compression ?? 'gzip';
+    const layers = image.layers.map((tarball) => {
+      const stored =
+        compression === 'gzip'
+          ? gzipSync(tarball)
+          : compression === 'zstd'
+            ? zstdCompress(tarball)
+            : tarball;
+      return this.blob(stored, LAYER_TYPES[compression]);
+    });
+    const platform = {
+      os: image.os ?? 'linux',
+      architecture: image.architecture,
+      ...(image.variant === undefined ? {} : { variant: image.variant }),
+    };
+    const config = this.blob(
+      Buffer.from(
+        JSON.stringify({
+          ...platform,
+          config: { Env: ['PATH=/usr/bin:/bin'] },
+          rootfs: { type: 'layers', diff_ids: image.layers.map(sha256) },
+        }),
+      ),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = this.blob(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config,
+          layers,
+        }),
+      ),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    return { ...manifest, platform };
+  }
+
+  /** A BuildKit-style attestation manifest for `subject`, as docker buildx pushes it. */
+  attestation(subject: Descriptor): Descriptor {
+    const statement = this.blob(
+      Buffer.from(
+        JSON.stringify({
+          _type: 'https://in-toto.io/Statement/v0.1',
+          predicateType: 'https://spdx.dev/Document',
+          subject: [],
+        }),
+      ),
+      'application/vnd.in-toto+json',
+    );
+    const config = this.blob(
+      Buffer.from(
+        JSON.stringify({
+          architecture: 'unknown',
+          os: 'unknown',
+          config: {},
+          rootfs: { type: 'layers', diff_ids: [sha256(Buffer.from('x'))] },
+        }),
+      ),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = this.blob(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config,
+          layers: [statement],
+        }),
+      ),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    return {
+      ...manifest,
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: {
+        'vnd.docker.reference.type': 'attestation-manifest',
+        'vnd.docker.reference.digest': subject.digest,
+      },
+    };
+  }
+
+  /** Writes index.json naming `top` (a manifest or an index written with `index`) as `ref`. */
+  finish(top: Descriptor, ref: string): void {
+    const { platform: _platform, ...described } = top;
+    writeFileSync(
+      path.join(this.dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ ...described, annotations: { 'org.opencontainers.image.ref.name': ref } }],
+      }),
+    );
+  }
+
+  index(manifests: readonly Descriptor[]): Descriptor {
+    return this.blob(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests,
+        }),
+      ),
+      'application/vnd.oci.image.index.v1+json',
+    );
+  }
+}
+
+/** Pushes an OCI layout's `ref` to the local registry with skopeo. */
+export function pushLayout(
+  dir: string,
+  ref: string,
+  destination: string,
+  options: { format?: 'oci' | 'v2s2'; all?: boolean; creds?: string } = {},
+): void {
+  execFileSync(
+    'skopeo',
+    [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      ...(options.all === true ? ['--all', '--preserve-digests'] : []),
+      ...(options.format === 'v2s2' ? ['--format', 'v2s2'] : []),
+      ...(options.creds === undefined ? [] : ['--dest-creds', options.creds]),
+      `oci:${dir}:${ref}`,
+      `docker://${destination}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}

@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  CorruptLayerError,
+  DecompressionBombError,
+  FileTooLargeError,
+  LayerTooLargeError,
+  TooManyEntriesError,
+  UnsafePathError,
+} from '../../../shared/layers/errors.js';
+import { normalizeEntryPath, readLayer } from '../../../shared/layers/reader.js';
+import { dataDir } from '../../support/fixtures.js';
+import { tarOf, zstdCompress } from '../../support/oci.js';
+
+const ALPINE = path.join(dataDir(), 'pkgdbs/trivy/derived/alpine-310');
+const realFiles = [
+  { path: 'etc/', type: 'directory' as const },
+  { path: 'etc/os-release', content: readFileSync(path.join(ALPINE, 'etc/os-release')) },
+  { path: 'etc/alpine-release', content: readFileSync(path.join(ALPINE, 'etc/alpine-release')) },
+  {
+    path: 'lib/apk/db/installed',
+    content: readFileSync(path.join(ALPINE, 'lib/apk/db/installed')),
+  },
+  { path: 'bin/sh', type: 'symlink' as const, linkname: '/bin/busybox' },
+];
+const wantsOsRelease = (e: { path: string }) =>
+  e.path === 'etc/os-release' || e.path === 'lib/apk/db/installed';
+const opts = { what: 'test layer' };
+
+describe('readLayer', () => {
+  it.each(['none', 'gzip', 'zstd'] as const)(
+    'reads a %s layer, returning every entry and only the asked-for contents',
+    async (compression) => {
+      const tarball = await tarOf(realFiles);
+      const stored =
+        compression === 'gzip'
+          ? gzipSync(tarball)
+          : compression === 'zstd'
+            ? zstdCompress(tarball)
+            : tarball;
+      const result = await readLayer(Readable.from([stored]), wantsOsRelease, opts);
+      expect(result.stats.compression).toBe(compression);
+      expect(result.stats.decompressedBytes).toBe(tarball.length);
+      expect(result.entries.map((e) => [e.path, e.type])).toEqual([
+        ['etc', 'dir'],
+        ['etc/os-release', 'file'],
+        ['etc/alpine-release', 'file'],
+        ['lib/apk/db/installed', 'file'],
+        ['bin/sh', 'symlink'],
+      ]);
+      expect([...result.contents.keys()]).toEqual(['etc/os-release', 'lib/apk/db/installed']);
+      expect(result.contents.get('etc/os-release')?.toString()).toContain('VERSION_ID=3.10');
+      expect(result.entries.find((e) => e.path === 'bin/sh')?.linkname).toBe('/bin/busybox');
+      expect(result.issues).toEqual([]);
+    },
+  );
+
+  it('records whiteouts and opaque directories instead of entries', async () => {
+    const tarball = await tarOf([
+      { path: 'etc/.wh.motd' },
+      { path: 'var/cache/apk/.wh..wh..opq' },
+      { path: '.wh.tmp' },
+      { path: 'etc/hostname', content: 'bosun\n' },
+    ]);
+    const result = await readLayer(Readable.from([tarball]), () => false, opts);
+    expect(result.whiteouts).toEqual(['etc/motd', 'tmp']);
+    expect(result.opaqueDirs).toEqual(['var/cache/apk']);
+    expect(result.entries.map((e) => e.path)).toEqual(['etc/hostname']);
+  });
+
+  it('skips entries that climb out of the root or are absolute, naming them, and reads the rest', async () => {
+    const tarball = await tarOf([
+      { path: '../../etc/passwd', content: 'root::0:0::/:/bin/sh\n' },
+      { path: '/etc/shadow', content: 'root:*:1::::::\n' },
+      { path: 'usr/../../escape', content: 'x' },
+      { path: 'etc/evil-link', type: 'link', linkname: '../../../etc/passwd' },
+      { path: 'etc/os-release', content: 'ID=alpine\n' },
+    ]);
+    const result = await readLayer(Readable.from([tarball]), () => true, opts);
+    expect(result.entries.map((e) => e.path)).toEqual(['etc/os-release']);
+    expect(result.issues).toHaveLength(4);
+    for (const issue of result.issues) expect(issue).toBeInstanceOf(UnsafePathError);
+    expect(result.issues.map((i) => i.message)).toEqual([
+      'path climbs out of the image root: "../../etc/passwd"',
+      'absolute path in tar entry: "/etc/shadow"',
+      'path climbs out of the image root: "usr/../../escape"',
+      'path climbs out of the image root: "../../../etc/passwd"',
+    ]);
+  });
+
+  it('does not read a file over the per-file cap, records why, and goes on', async () => {
+    const tarball = await tarOf([
+      { path: 'big', content: Buffer.alloc(4096, 1) },
+      { path: 'small', content: 'ok' },
+    ]);
+    const result = await readLayer(Readable.from([tarball]), () => true, {
+      ...opts,
+      limits: { maxFileBytes: 1024 },
+    });
+    expect([...result.contents.keys()]).toEqual(['small']);
+    expect(result.issues[0]).toBeInstanceOf(FileTooLargeError);
+    expect(result.issues[0]?.message).toBe(
+      'test layer: big is 4096 bytes, over the 1024-byte read limit',
+    );
+  });
+
+  it('stops a decompression bomb at the ratio limit', async () => {
+    const tarball = await tarOf([{ path: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) }]);
+    const bomb = gzipSync(tarball, { level: 9 });
+    expect(bomb.length).toBeLessThan(200 * 1024);
+    const error = await readLayer(Readable.from([bomb]), () => false, {
+      ...opts,
+      limits: { ratioFloorBytes: 1024 * 1024 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DecompressionBombError);
+    expect((error as Error).message).toMatch(
+      /^test layer: \d+ bytes decompressed from \d+: over the 100:1 ratio limit$/,
+    );
+  });
+
+  it('stops at the decompressed size limit', async () => {
+    const tarball = await tarOf([{ path: 'f', content: Buffer.alloc(256 * 1024, 7) }]);
+    const error = await readLayer(Readable.from([tarball]), () => false, {
+      ...opts,
+      limits: { maxLayerBytes: 100_000 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LayerTooLargeError);
+    expect((error as Error).message).toBe('test layer: more than 100000 decompressed bytes');
+  });
+
+  it('stops at the entry-count limit', async () => {
+    const tarball = await tarOf(Array.from({ length: 50 }, (_, i) => ({ path: `f${i}` })));
+    const error = await readLayer(Readable.from([tarball]), () => false, {
+      ...opts,
+      limits: { maxEntries: 10 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooManyEntriesError);
+    expect((error as Error).message).toBe('test layer: more than 10 entries');
+  });
+
+  it('rejects truncated gzip, corrupt zstd, a truncated tar and data that is not tar', async () => {
+    const tarball = await tarOf(realFiles);
+    const gz = gzipSync(tarball);
+    const zst = zstdCompress(tarball);
+    const corruptZstd = Buffer.from(zst);
+    corruptZstd.fill(0xff, 20, 60);
+    const cases: [string, Buffer, RegExp][] = [
+      [
+        'truncated gzip',
+        gz.subarray(0, gz.length - 40),
+        /test layer: corrupt or truncated gzip data/,
+      ],
+      [
+        'corrupt zstd',
+        corruptZstd,
+        /test layer: (truncated or )?corrupt zstd data|test layer: truncated zstd data|not a valid tar stream/,
+      ],
+      [
+        'truncated zstd',
+        zst.subarray(0, zst.length - 30),
+        /test layer: (truncated or corrupt zstd data|truncated zstd data)/,
+      ],
+      ['truncated tar', tarball.subarray(0, 700), /test layer: not a valid tar stream/],
+      [
+        'not tar',
+        Buffer.from('{"this": "is json, not a layer"}'.repeat(40)),
+        /test layer: not a valid tar stream/,
+      ],
+    ];
+    for (const [name, data, message] of cases) {
+      const error = await readLayer(Readable.from([data]), () => true, opts).catch(
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(CorruptLayerError);
+      expect((error as Error).message, name).toMatch(message);
+    }
+  });
+});
+
+describe('normalizeEntryPath', () => {
+  it('keeps paths inside the root and refuses the rest', () => {
+    expect(normalizeEntryPath('./etc//apk/./world')).toBe('etc/apk/world');
+    expect(normalizeEntryPath('usr/lib/../share')).toBe('usr/share');
+    expect(() => normalizeEntryPath('/abs')).toThrow(UnsafePathError);
+    expect(() => normalizeEntryPath('a/../../b')).toThrow(UnsafePathError);
+  });
+});
