@@ -38,9 +38,9 @@ export async function tarOf(files: readonly TarFile[]): Promise<Buffer> {
       ...(type === 'file' ? { size: content.length } : {}),
     };
     await new Promise<void>((resolve, reject) => {
-      pack.entry(header, type === 'file' ? content : undefined, (err) =>
-        err ? reject(err) : resolve(),
-      );
+      const settle = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (type === 'file') pack.entry(header, content, settle);
+      else pack.entry(header, settle);
     });
   }
   pack.finalize();
