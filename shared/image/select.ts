@@ -4,7 +4,7 @@
  * signatures and SBOMs (OCI artifacts, cosign's `sha256-<hex>.sig|.att|.sbom` tags).
  */
 import type { Descriptor, ImageManifest } from '../registry/manifest.js';
-import { IMAGE_CONFIG_TYPES, MediaType } from '../registry/media-types.js';
+import { IMAGE_CONFIG_TYPES, layerCompression, MediaType } from '../registry/media-types.js';
 
 const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/;
 
@@ -34,5 +34,10 @@ export function skipReasonForManifest(m: ImageManifest): string | undefined {
     return `artifact of type ${m.artifactType}`;
   if (!IMAGE_CONFIG_TYPES.has(m.config.mediaType))
     return `artifact with config of type ${m.config.mediaType}`;
+  // cosign signatures and attestations use an image config type, but no layer is a filesystem.
+  const first = m.layers[0];
+  if (first !== undefined && m.layers.every((l) => layerCompression(l.mediaType) === undefined)) {
+    return `artifact with layers of type ${first.mediaType}`;
+  }
   return undefined;
 }

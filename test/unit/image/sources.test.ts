@@ -293,3 +293,80 @@ describe('openImageSource', () => {
     );
   });
 });
+
+describe('refusals', () => {
+  it('skips a cosign signature tag without asking the registry', async () => {
+    const { RegistryImageSource } = await import('../../../shared/image/registry-source.js');
+    const { parseReference } = await import('../../../shared/registry/reference.js');
+    const client = new RegistryClient({
+      fetch: () => Promise.reject(new Error('no request expected')),
+    });
+    const set = await new RegistryImageSource(
+      client,
+      parseReference(`127.0.0.1:1/app:sha256-${'c'.repeat(64)}.sig`),
+    ).images();
+    expect(set).toEqual({
+      images: [],
+      skipped: [{ reason: `cosign artifact tag sha256-${'c'.repeat(64)}.sig` }],
+    });
+  });
+
+  it('refuses an image with an unknown layer media type, and one whose config is too large', async () => {
+    const dir = path.join(work, 'odd-layer');
+    const w = new LayoutWriter(dir);
+    const layer = w.blob(
+      await tarOf([{ path: 'a', content: 'a' }]),
+      'application/vnd.oci.image.layer.v1.tar',
+    );
+    const odd = w.blob(Buffer.from('{}'), 'application/vnd.example.layer.v1+json');
+    const config = w.blob(
+      Buffer.from(
+        JSON.stringify({
+          os: 'linux',
+          architecture: 'amd64',
+          rootfs: { type: 'layers', diff_ids: [layer.digest, odd.digest] },
+        }),
+      ),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = w.blob(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config,
+          layers: [layer, odd],
+        }),
+      ),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    w.finish(manifest, 'odd');
+    await expect(new OciLayoutSource(dir).images()).rejects.toThrow(
+      /layer 1 of oci:.*: unsupported media type "application\/vnd.example.layer.v1\+json"/,
+    );
+
+    const big = path.join(work, 'big-config');
+    const b = new LayoutWriter(big);
+    const hugeConfig = b.blob(
+      Buffer.alloc(9 * 1024 * 1024, 32),
+      'application/vnd.oci.image.config.v1+json',
+    );
+    b.finish(
+      b.blob(
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: hugeConfig,
+            layers: [],
+          }),
+        ),
+        'application/vnd.oci.image.manifest.v1+json',
+      ),
+      'big',
+    );
+    await expect(new OciLayoutSource(big).images()).rejects.toThrow(
+      /is 9437184 bytes, over the 8388608-byte limit/,
+    );
+  });
+});

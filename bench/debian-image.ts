@@ -1,0 +1,140 @@
+/**
+ * A real Debian image for benchmarks, built once and cached under .local/bench: a debootstrap'd
+ * bookworm root filesystem with a few hundred MB of packages, split into two gzip layers and
+ * written as a `docker save` archive (Docker 25+ layout: layers under blobs/sha256/).
+ * The Debian mirror is the one this machine's apt uses, so nothing here names a host.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../scripts/local/services.js';
+
+export const BENCH_DIR = path.join(PROJECT_ROOT, '.local', 'bench');
+const PACKAGES = [
+  'python3',
+  'perl',
+  'git',
+  'curl',
+  'gcc',
+  'g++',
+  'make',
+  'openssh-client',
+  'libssl-dev',
+  'vim-tiny',
+  'ca-certificates',
+];
+
+/** The first Debian mirror in apt's sources (deb822 or one-line format). */
+export function aptMirror(): string {
+  const candidates = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const deb822 = /^URIs:\s*(\S+)/m.exec(text);
+    if (deb822?.[1] !== undefined && !deb822[1].includes('security')) return deb822[1];
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s+main/m.exec(text);
+    if (oneLine?.[1] !== undefined) return oneLine[1];
+  }
+  throw new Error('no Debian mirror found in apt sources; cannot debootstrap');
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export interface BenchImage {
+  /** The `docker save` archive. */
+  readonly archive: string;
+  /** The gzip layer files, for the floor measurement. */
+  readonly layers: string[];
+  readonly rootfsBytes: number;
+}
+
+export async function debianImage(log: (line: string) => void): Promise<BenchImage> {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const rootfs = path.join(BENCH_DIR, 'debian-rootfs');
+  const staging = path.join(BENCH_DIR, 'debian-archive');
+  const archive = path.join(BENCH_DIR, 'debian.docker.tar');
+  const done = path.join(BENCH_DIR, 'debian.done.json');
+  if (existsSync(done) && existsSync(archive))
+    return JSON.parse(readFileSync(done, 'utf8')) as BenchImage;
+
+  if (!existsSync(path.join(rootfs, 'etc', 'debian_version'))) {
+    rmSync(rootfs, { recursive: true, force: true });
+    const tmp = `${rootfs}.partial`;
+    rmSync(tmp, { recursive: true, force: true });
+    log(`debootstrap bookworm with ${PACKAGES.length} extra packages (once; a few minutes)`);
+    execFileSync(
+      'debootstrap',
+      ['--variant=minbase', `--include=${PACKAGES.join(',')}`, 'bookworm', tmp, aptMirror()],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    renameSync(tmp, rootfs);
+  }
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(path.join(staging, 'blobs', 'sha256'), { recursive: true });
+  const layers: { file: string; digest: string; diffId: string }[] = [];
+  // Two layers: /usr, then everything else, as a base and an application layer would be.
+  const splits: [string, string[]][] = [
+    ['usr', ['./usr']],
+    [
+      'rest',
+      ['--exclude=./usr', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '.'],
+    ],
+  ];
+  for (const [name, args] of splits) {
+    const tarFile = path.join(staging, `${name}.tar`);
+    execFileSync('tar', ['--numeric-owner', '--sort=name', '-C', rootfs, '-cf', tarFile, ...args]);
+    const diffId = await sha256File(tarFile);
+    execFileSync('gzip', ['-6', '-n', tarFile]);
+    const gz = `${tarFile}.gz`;
+    const digest = await sha256File(gz);
+    const blob = path.join(staging, 'blobs', 'sha256', digest.slice(7));
+    renameSync(gz, blob);
+    layers.push({ file: blob, digest, diffId });
+  }
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/bin:/bin'] },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    }),
+  );
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  writeFileSync(path.join(staging, 'blobs', 'sha256', configDigest.slice(7)), config);
+  writeFileSync(
+    path.join(staging, 'manifest.json'),
+    JSON.stringify([
+      {
+        Config: `blobs/sha256/${configDigest.slice(7)}`,
+        RepoTags: ['bosun-bench/debian:bookworm'],
+        Layers: layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+      },
+    ]),
+  );
+  execFileSync('tar', ['-C', staging, '-cf', archive, 'manifest.json', 'blobs']);
+  const rootfsBytes = Number(
+    execFileSync('du', ['-sb', rootfs], { encoding: 'utf8' }).split('\t')[0],
+  );
+  const image: BenchImage = { archive, layers: layers.map((l) => l.file), rootfsBytes };
+  writeFileSync(done, JSON.stringify(image));
+  log(
+    `image written: ${archive} (${(statSync(archive).size / 1e6).toFixed(0)} MB, rootfs ${(rootfsBytes / 1e6).toFixed(0)} MB)`,
+  );
+  return image;
+}
