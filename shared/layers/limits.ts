@@ -20,5 +20,5 @@ export const DEFAULT_LIMITS: LayerLimits = {
   maxCompressionRatio: 100,
   ratioFloorBytes: 64 * 1024 * 1024,
   maxEntries: 2_000_000,
-  maxReadBytesPerLayer: 512 * 1024 * 1024,
+  maxReadBytesPerLayer: 128 * 1024 * 1024,
 };
