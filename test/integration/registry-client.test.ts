@@ -409,6 +409,34 @@ describe('transport', () => {
     }
   });
 
+  it('aborts a blob transfer that stalls, instead of hanging', async () => {
+    const proxy = await startProxy(stack.services.registry.endpoint, (req, res) => {
+      if (!req.url?.includes('/blobs/')) return false;
+      // Headers and a few bytes, then silence: a registry or network that stopped mid-layer.
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': '100000',
+      });
+      res.write(Buffer.alloc(10));
+      return true;
+    });
+    try {
+      const client = new RegistryClient({ ...fast, timeoutMs: 500 });
+      const started = Date.now();
+      const error = await new RegistryImageSource(
+        client,
+        parseReference(`127.0.0.1:${proxy.port}/t${run}/oci:gzip`),
+      )
+        .images()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message ?? error)).toMatch(/no data for 500 ms|aborted/i);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('fails a blob whose bytes do not match its digest, and a manifest whose digest header lies', async () => {
     const proxy = await startProxy(stack.services.registry.endpoint, (req, res, p) => {
       if (req.url?.includes('/blobs/')) {
