@@ -22,9 +22,8 @@ export function goCanonical(version: string): string {
   const [, major, minor, patch, pre] = m;
   // Numeric prerelease identifiers must not have leading zeros (SemVer 2.0, item 9).
   if (
-    pre !== undefined &&
     pre
-      .slice(1)
+      ?.slice(1)
       .split('.')
       .some((id) => /^0\d+$/.test(id))
   ) {
