@@ -1,0 +1,189 @@
+/**
+ * The matcher: a query step that fetches candidate advisories per package (by ecosystem and
+ * name; OS packages also by their source package), then the pure OSV range evaluation. The
+ * same vulnerability under several ids (CVE, GHSA, PYSEC, GO-) in one package is one finding.
+ */
+import { isAffected, nearestFix } from '../advisories/affected.js';
+import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
+import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
+import { InvalidVersionError, schemeFor, type VersionScheme } from '../versions/index.js';
+import type {
+  AdvisoryQuery,
+  Finding,
+  InventoryPackage,
+  MatchIssue,
+  MatchOptions,
+  MatchResult,
+} from './types.js';
+
+interface Hit {
+  readonly record: OsvRecord;
+  readonly affected: OsvAffected;
+  readonly fixed?: string;
+}
+
+const isDistroEcosystem = (ecosystem: string) => ecosystem.includes(':');
+
+function packageLabel(p: InventoryPackage): string {
+  return `${p.ecosystem}/${p.name}@${p.version}`;
+}
+
+/** Groups advisories that share an id or alias (union-find over every id they carry). */
+function groupByAliases(hits: readonly Hit[]): Hit[][] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    parent.set(x, r);
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    for (const x of [a, b]) if (!parent.has(x)) parent.set(x, x);
+    parent.set(find(a), find(b));
+  };
+  for (const h of hits) {
+    union(h.record.id, h.record.id);
+    for (const alias of h.record.aliases ?? []) union(h.record.id, alias);
+  }
+  const groups = new Map<string, Hit[]>();
+  for (const h of hits) {
+    const root = find(h.record.id);
+    groups.set(root, [...(groups.get(root) ?? []), h]);
+  }
+  return [...groups.values()];
+}
+
+function preferredId(ids: readonly string[]): string {
+  return ids.find((id) => id.startsWith('CVE-')) ?? (ids[0] as string);
+}
+
+function worst(ratings: readonly SeverityRating[]): SeverityRating {
+  return [...ratings].sort(
+    (a, b) =>
+      SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
+      (b.score ?? -1) - (a.score ?? -1),
+  )[0] as SeverityRating;
+}
+
+export async function matchPackages(
+  packages: readonly InventoryPackage[],
+  query: AdvisoryQuery,
+  options: MatchOptions = {},
+): Promise<MatchResult> {
+  const findings: Finding[] = [];
+  const issues: MatchIssue[] = [];
+  let skippedOsOwned = 0;
+  for (const pkg of packages) {
+    if (
+      pkg.osOwnedBy !== undefined &&
+      !isDistroEcosystem(pkg.ecosystem) &&
+      (options.osOwned ?? 'distro-only') === 'distro-only'
+    ) {
+      skippedOsOwned++;
+      continue;
+    }
+    const scheme = schemeFor(pkg.ecosystem);
+    if (scheme === undefined) {
+      issues.push({
+        kind: 'unknown-ecosystem',
+        package: packageLabel(pkg),
+        message: `${packageLabel(pkg)}: no version scheme for ecosystem ${JSON.stringify(pkg.ecosystem)}; not matched`,
+      });
+      continue;
+    }
+    const version =
+      isDistroEcosystem(pkg.ecosystem) && pkg.sourceVersion !== undefined
+        ? pkg.sourceVersion
+        : pkg.version;
+    if (!scheme.valid(version)) {
+      issues.push({
+        kind: 'invalid-version',
+        package: packageLabel(pkg),
+        message: `${packageLabel(pkg)}: invalid ${scheme.name} version ${JSON.stringify(version)}; not matched`,
+      });
+      continue;
+    }
+    const names = [
+      ...new Set([
+        pkg.name,
+        ...(isDistroEcosystem(pkg.ecosystem) && pkg.sourceName !== undefined
+          ? [pkg.sourceName]
+          : []),
+      ]),
+    ];
+    const candidates = new Map<string, OsvRecord>();
+    for (const name of names)
+      for (const r of await query.candidates(pkg.ecosystem, name)) candidates.set(r.id, r);
+    const hits = evaluate(pkg, names, version, scheme, [...candidates.values()], issues);
+    const ratingIssues: RatingIssue[] = [];
+    for (const group of groupByAliases(hits)) {
+      const ids = [
+        ...new Set(group.flatMap((h) => [h.record.id, ...(h.record.aliases ?? [])])),
+      ].sort();
+      const fixes = group.flatMap((h) => (h.fixed === undefined ? [] : [h.fixed]));
+      // Advisories of one vulnerability may name different fixes; the highest satisfies them all.
+      const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
+      findings.push({
+        id: preferredId(ids),
+        ids,
+        advisoryIds: group.map((h) => h.record.id).sort(),
+        package: pkg,
+        installedVersion: version,
+        ...(fixedVersion === undefined ? {} : { fixedVersion }),
+        severity: worst(group.map((h) => rate(h.record, h.affected, ratingIssues))),
+        ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
+      });
+    }
+    for (const i of ratingIssues)
+      issues.push({
+        kind: 'invalid-severity',
+        advisoryId: i.advisoryId,
+        package: packageLabel(pkg),
+        message: i.message,
+      });
+  }
+  return { findings, issues, skippedOsOwned };
+}
+
+function evaluate(
+  pkg: InventoryPackage,
+  names: readonly string[],
+  version: string,
+  scheme: VersionScheme,
+  records: readonly OsvRecord[],
+  issues: MatchIssue[],
+): Hit[] {
+  const hits: Hit[] = [];
+  for (const record of records) {
+    const entries = (record.affected ?? []).filter(
+      (a) => a.package?.ecosystem === pkg.ecosystem && names.includes(a.package.name),
+    );
+    if (entries.length === 0) continue;
+    if (record.withdrawn !== undefined) {
+      issues.push({
+        kind: 'withdrawn',
+        advisoryId: record.id,
+        package: packageLabel(pkg),
+        message: `${record.id} was withdrawn on ${record.withdrawn}; not matched`,
+      });
+      continue;
+    }
+    for (const affected of entries) {
+      try {
+        if (!isAffected(version, affected, scheme)) continue;
+        const fixed = nearestFix(version, affected, scheme);
+        hits.push({ record, affected, ...(fixed === undefined ? {} : { fixed }) });
+        break;
+      } catch (error) {
+        if (!(error instanceof InvalidVersionError)) throw error;
+        issues.push({
+          kind: 'invalid-version',
+          advisoryId: record.id,
+          package: packageLabel(pkg),
+          message: `${record.id} for ${packageLabel(pkg)}: ${error.message}; this advisory could not be evaluated`,
+        });
+      }
+    }
+  }
+  return hits;
+}

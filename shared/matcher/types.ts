@@ -1,0 +1,67 @@
+import type { OsvRecord } from '../advisories/osv.js';
+import type { SeverityRating } from '../advisories/severity.js';
+
+/** What the matcher needs of an inventoried package. */
+export interface InventoryPackage {
+  readonly name: string;
+  readonly version: string;
+  /** OSV ecosystem, with the distro release for OS packages: `Alpine:v3.10`, `Debian:12`, `PyPI`. */
+  readonly ecosystem: string;
+  /** The OS source package (dpkg `Source:`, apk origin, source RPM), which distro advisories name. */
+  readonly sourceName?: string;
+  readonly sourceVersion?: string;
+  readonly purl?: string;
+  readonly location?: string;
+  readonly layer?: string;
+  /** Set on a language package whose files belong to this OS package. */
+  readonly osOwnedBy?: string;
+}
+
+/** The query step: the advisories that name a package in an ecosystem (a store, or memory). */
+export interface AdvisoryQuery {
+  candidates(ecosystem: string, name: string): Promise<readonly OsvRecord[]>;
+}
+
+export interface Finding {
+  /** The id shown first: a CVE when one is known, else the advisory's own. */
+  readonly id: string;
+  /** Every id this vulnerability has in the matched advisories (ids and aliases), sorted. */
+  readonly ids: readonly string[];
+  /** The advisories that matched, by id. */
+  readonly advisoryIds: readonly string[];
+  readonly package: InventoryPackage;
+  readonly installedVersion: string;
+  /** The nearest fixed version above the installed one, when an advisory names one. */
+  readonly fixedVersion?: string;
+  readonly severity: SeverityRating;
+  readonly summary?: string;
+}
+
+export type MatchIssueKind =
+  | 'invalid-version'
+  | 'unknown-ecosystem'
+  | 'withdrawn'
+  | 'invalid-severity';
+
+export interface MatchIssue {
+  readonly kind: MatchIssueKind;
+  readonly message: string;
+  readonly advisoryId?: string;
+  readonly package?: string;
+}
+
+export interface MatchOptions {
+  /**
+   * For language packages owned by an OS package: `distro-only` (default) matches them only
+   * through the distro's advisories, since distros backport fixes without changing upstream
+   * versions; `all` matches them against upstream advisories too.
+   */
+  readonly osOwned?: 'distro-only' | 'all';
+}
+
+export interface MatchResult {
+  readonly findings: Finding[];
+  readonly issues: MatchIssue[];
+  /** Language packages not matched upstream because an OS package owns them. */
+  readonly skippedOsOwned: number;
+}

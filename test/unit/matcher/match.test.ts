@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type OsvRecord, parseOsv } from '../../../shared/advisories/osv.js';
+import { matchPackages } from '../../../shared/matcher/match.js';
+import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
+import { rpm } from '../../../shared/versions/rpm.js';
+import { loadOsvDir } from '../../support/advisories.js';
+import { dataDir } from '../../support/fixtures.js';
+
+const advisory = (relative: string): OsvRecord => {
+  const file = path.join(dataDir(), 'advisories', relative);
+  const text = readFileSync(file, 'utf8');
+  return parseOsv(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text), relative);
+};
+
+function indexOf(...records: OsvRecord[]): MemoryAdvisoryIndex {
+  const index = new MemoryAdvisoryIndex();
+  for (const r of records) index.add(r);
+  return index;
+}
+
+describe('matchPackages', () => {
+  it('reports one vulnerability known as PYSEC, GHSA and CVE in one package as one finding', async () => {
+    // The same open redirect, from PyPA and from GitHub's advisory (osv-schema's GHSA converter testdata).
+    const pysec = advisory(
+      'pypa-advisory-database/vulns/products-pluggableauthservice/PYSEC-2021-45.yaml',
+    );
+    const ghsa = advisory(
+      'osv-samples-misc/ossf__osv-schema/tools/ghsa/testdata/pypi_normalize.osv.json',
+    );
+    const pkg = {
+      name: 'products-pluggableauthservice',
+      version: '2.6.0',
+      ecosystem: 'PyPI',
+      location: 'usr/lib/python3/site-packages',
+    };
+    const { findings, issues } = await matchPackages(
+      [pkg, { ...pkg, version: '2.6.1' }],
+      indexOf(pysec, ghsa),
+    );
+    expect(issues).toEqual([]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({
+      id: 'CVE-2021-21337',
+      ids: ['CVE-2021-21337', 'GHSA-p44j-xrqg-4xrr', 'PYSEC-2021-45'],
+      advisoryIds: ['GHSA-p44j-xrqg-4xrr', 'PYSEC-2021-45'],
+      installedVersion: '2.6.0',
+      fixedVersion: '2.6.1',
+      package: pkg,
+    });
+  });
+
+  it('matches a language package owned by an OS package only through distro advisories, unless told otherwise', async () => {
+    const index = indexOf(advisory('pypa-advisory-database/vulns/urllib3/PYSEC-2021-59.yaml'));
+    // 1.26.3 is in PYSEC-2021-59's range (fixed in 1.26.4).
+    const owned = {
+      name: 'urllib3',
+      version: '1.26.3',
+      ecosystem: 'PyPI',
+      osOwnedBy: 'python3-urllib3',
+    };
+    const byDefault = await matchPackages([owned], index);
+    expect([byDefault.findings.length, byDefault.skippedOsOwned]).toEqual([0, 1]);
+    const all = await matchPackages([owned], index, { osOwned: 'all' });
+    expect(all.findings.map((f) => f.advisoryIds)).toEqual([['PYSEC-2021-59']]);
+  });
+
+  it('records withdrawn advisories, unknown ecosystems and unorderable versions instead of dropping them', async () => {
+    const withdrawn = advisory(
+      'osv-samples-misc/ossf__osv-schema/tools/ghsa/testdata/withdrawn.osv.json',
+    );
+    const goRecord = loadOsvDir('golang-vulndb/data/osv').records.find(
+      (r) => r.id === 'GO-2022-0236',
+    ) as OsvRecord;
+    const { findings, issues } = await matchPackages(
+      [
+        { name: 'activesupport', version: '6.0.0', ecosystem: 'RubyGems' },
+        { name: 'base', version: '4.14.0.0', ecosystem: 'Hackage' },
+        { name: 'stdlib', version: '(devel)', ecosystem: 'Go' },
+      ],
+      indexOf(withdrawn, goRecord),
+    );
+    expect(findings).toEqual([]);
+    expect(issues.map((i) => i.kind)).toEqual([
+      'withdrawn',
+      'unknown-ecosystem',
+      'invalid-version',
+    ]);
+    expect(issues[0]?.message).toMatch(/^GHSA-35c4-f3rq-f9g3 was withdrawn on .+; not matched$/);
+    expect(issues[1]?.message).toBe(
+      'Hackage/base@4.14.0.0: no version scheme for ecosystem "Hackage"; not matched',
+    );
+    expect(issues[2]?.message).toBe('Go/stdlib@(devel): invalid Go version "(devel)"; not matched');
+  });
+
+  it('matches rpm packages of AlmaLinux 9 against every ALSA that fixes them later', async () => {
+    const alma = loadOsvDir('almalinux-osv/advisories/almalinux9').records;
+    const kernel = alma.filter((r) =>
+      r.affected?.some(
+        (a) => a.package?.ecosystem === 'AlmaLinux:9' && a.package.name === 'kernel',
+      ),
+    );
+    expect(kernel.length).toBeGreaterThan(20);
+    const fixes = kernel.flatMap((r) =>
+      (r.affected ?? [])
+        .filter((a) => a.package?.name === 'kernel')
+        .flatMap(
+          (a) =>
+            a.ranges?.flatMap((x) =>
+              x.events.flatMap((e) => ('fixed' in e ? [{ id: r.id, fixed: e.fixed }] : [])),
+            ) ?? [],
+        ),
+    );
+    // The kernel an early ALSA shipped as its fix, as an installed version.
+    const installed = [...fixes].sort((a, b) => rpm.compare(a.fixed, b.fixed))[0]?.fixed as string;
+    const { findings, issues } = await matchPackages(
+      [{ name: 'kernel', version: installed, ecosystem: 'AlmaLinux:9', sourceName: 'kernel' }],
+      indexOf(...kernel),
+    );
+    expect(issues).toEqual([]);
+    const expected = [
+      ...new Set(fixes.filter((f) => rpm.compare(f.fixed, installed) > 0).map((f) => f.id)),
+    ].sort();
+    expect(findings.flatMap((f) => f.advisoryIds).sort()).toEqual(expected);
+    for (const f of findings) expect(rpm.compare(f.fixedVersion ?? '0', installed)).toBe(1);
+  });
+
+  it('rates severity from CVSS vectors, the most precise version first', async () => {
+    const rust = loadOsvDir('rustsec-osv/crates').records;
+    const withV4 = rust.find((r) => r.severity?.some((s) => s.type === 'CVSS_V4'));
+    const withV3 = rust.find(
+      (r) =>
+        r.severity?.some((s) => s.type === 'CVSS_V3') &&
+        !r.severity.some((s) => s.type === 'CVSS_V4'),
+    );
+    for (const record of [withV4, withV3]) {
+      const affected = record?.affected?.[0];
+      const first = affected?.ranges?.[0]?.events.find((e) => 'introduced' in e);
+      const version =
+        first !== undefined && 'introduced' in first && first.introduced !== '0'
+          ? first.introduced
+          : '0.0.1';
+      const pkg = { name: affected?.package?.name ?? '', version, ecosystem: 'crates.io' };
+      const { findings } = await matchPackages([pkg], indexOf(record as OsvRecord));
+      if (findings.length === 0) continue;
+      const rating = findings[0]?.severity;
+      expect(rating?.source).toBe(record === withV4 ? 'CVSS_V4' : 'CVSS_V3');
+      expect(rating?.score).toBeGreaterThan(0);
+      expect(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']).toContain(rating?.severity);
+    }
+  });
+});
