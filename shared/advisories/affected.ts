@@ -54,8 +54,20 @@ export function inRange(version: string, range: OsvRange, scheme: VersionScheme)
  * True when `version` is listed in `versions` or lies in an ECOSYSTEM or SEMVER range. GIT
  * ranges name commits, not versions; their effect is carried by the `versions` list.
  */
+// `versions` lists run to hundreds of entries (PyPA enumerates every release): a set each, once.
+const listed = new WeakMap<OsvAffected, ReadonlySet<string>>();
+
+function listedVersions(affected: OsvAffected): ReadonlySet<string> {
+  let set = listed.get(affected);
+  if (set === undefined) {
+    set = new Set(affected.versions ?? []);
+    listed.set(affected, set);
+  }
+  return set;
+}
+
 export function isAffected(version: string, affected: OsvAffected, scheme: VersionScheme): boolean {
-  if (affected.versions?.includes(version)) return true;
+  if (affected.versions !== undefined && listedVersions(affected).has(version)) return true;
   return (affected.ranges ?? []).some((r) => r.type !== 'GIT' && inRange(version, r, scheme));
 }
 

@@ -9,6 +9,7 @@ import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advi
 import { InvalidVersionError, schemeFor, type VersionScheme } from '../versions/index.js';
 import type {
   AdvisoryQuery,
+  Candidate,
   Finding,
   InventoryPackage,
   MatchIssue,
@@ -111,10 +112,9 @@ export async function matchPackages(
           : []),
       ]),
     ];
-    const candidates = new Map<string, OsvRecord>();
-    for (const name of names)
-      for (const r of await query.candidates(pkg.ecosystem, name)) candidates.set(r.id, r);
-    const hits = evaluate(pkg, names, version, scheme, [...candidates.values()], issues);
+    const candidates: Candidate[] = [];
+    for (const name of names) candidates.push(...(await query.candidates(pkg.ecosystem, name)));
+    const hits = evaluate(pkg, version, scheme, candidates, issues);
     const ratingIssues: RatingIssue[] = [];
     for (const group of groupByAliases(hits)) {
       const ids = [
@@ -147,43 +147,42 @@ export async function matchPackages(
 
 function evaluate(
   pkg: InventoryPackage,
-  names: readonly string[],
   version: string,
   scheme: VersionScheme,
-  records: readonly OsvRecord[],
+  candidates: readonly Candidate[],
   issues: MatchIssue[],
 ): Hit[] {
-  const hits: Hit[] = [];
-  for (const record of records) {
-    const entries = (record.affected ?? []).filter(
-      (a) => a.package?.ecosystem === pkg.ecosystem && names.includes(a.package.name),
-    );
-    if (entries.length === 0) continue;
+  const hits = new Map<string, Hit>();
+  const withdrawn = new Set<string>();
+  for (const { record, affected } of candidates) {
+    // One hit per advisory: the first of its entries that applies (a source and a binary name
+    // of the same package may both be listed).
+    if (hits.has(record.id)) continue;
     if (record.withdrawn !== undefined) {
-      issues.push({
-        kind: 'withdrawn',
-        advisoryId: record.id,
-        package: packageLabel(pkg),
-        message: `${record.id} was withdrawn on ${record.withdrawn}; not matched`,
-      });
-      continue;
-    }
-    for (const affected of entries) {
-      try {
-        if (!isAffected(version, affected, scheme)) continue;
-        const fixed = nearestFix(version, affected, scheme);
-        hits.push({ record, affected, ...(fixed === undefined ? {} : { fixed }) });
-        break;
-      } catch (error) {
-        if (!(error instanceof InvalidVersionError)) throw error;
+      if (!withdrawn.has(record.id)) {
+        withdrawn.add(record.id);
         issues.push({
-          kind: 'invalid-version',
+          kind: 'withdrawn',
           advisoryId: record.id,
           package: packageLabel(pkg),
-          message: `${record.id} for ${packageLabel(pkg)}: ${error.message}; this advisory could not be evaluated`,
+          message: `${record.id} was withdrawn on ${record.withdrawn}; not matched`,
         });
       }
+      continue;
+    }
+    try {
+      if (!isAffected(version, affected, scheme)) continue;
+      const fixed = nearestFix(version, affected, scheme);
+      hits.set(record.id, { record, affected, ...(fixed === undefined ? {} : { fixed }) });
+    } catch (error) {
+      if (!(error instanceof InvalidVersionError)) throw error;
+      issues.push({
+        kind: 'invalid-version',
+        advisoryId: record.id,
+        package: packageLabel(pkg),
+        message: `${record.id} for ${packageLabel(pkg)}: ${error.message}; this advisory could not be evaluated`,
+      });
     }
   }
-  return hits;
+  return [...hits.values()];
 }

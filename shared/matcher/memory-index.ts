@@ -1,22 +1,19 @@
 import type { OsvRecord } from '../advisories/osv.js';
-import type { AdvisoryQuery } from './types.js';
+import type { AdvisoryQuery, Candidate } from './types.js';
 
-/** Advisories indexed in memory by (ecosystem, package name): the CLI's and the tests' query step. */
+/** Advisory entries indexed in memory by (ecosystem, package name): the CLI's and the tests' query step. */
 export class MemoryAdvisoryIndex implements AdvisoryQuery {
-  private readonly byPackage = new Map<string, OsvRecord[]>();
+  private readonly byPackage = new Map<string, Candidate[]>();
   private count = 0;
 
   add(record: OsvRecord): void {
     this.count++;
-    const keys = new Set(
-      (record.affected ?? []).flatMap((a) =>
-        a.package === undefined ? [] : [`${a.package.ecosystem}\u0000${a.package.name}`],
-      ),
-    );
-    for (const key of keys) {
+    for (const affected of record.affected ?? []) {
+      if (affected.package === undefined) continue;
+      const key = `${affected.package.ecosystem}\u0000${affected.package.name}`;
       const list = this.byPackage.get(key);
-      if (list === undefined) this.byPackage.set(key, [record]);
-      else list.push(record);
+      if (list === undefined) this.byPackage.set(key, [{ record, affected }]);
+      else list.push({ record, affected });
     }
   }
 
@@ -24,7 +21,7 @@ export class MemoryAdvisoryIndex implements AdvisoryQuery {
     return this.count;
   }
 
-  async candidates(ecosystem: string, name: string): Promise<readonly OsvRecord[]> {
+  async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
     return this.byPackage.get(`${ecosystem}\u0000${name}`) ?? [];
   }
 }

@@ -1,4 +1,4 @@
-import type { OsvRecord } from '../advisories/osv.js';
+import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import type { SeverityRating } from '../advisories/severity.js';
 
 /** What the matcher needs of an inventoried package. */
@@ -17,9 +17,18 @@ export interface InventoryPackage {
   readonly osOwnedBy?: string;
 }
 
-/** The query step: the advisories that name a package in an ecosystem (a store, or memory). */
+/** One `affected` entry of an advisory, with the advisory it belongs to. */
+export interface Candidate {
+  readonly record: OsvRecord;
+  readonly affected: OsvAffected;
+}
+
+/**
+ * The query step: the advisory entries that name a package in an ecosystem (from a store, or
+ * from memory). Entries, not whole records: a distro advisory can name hundreds of packages.
+ */
 export interface AdvisoryQuery {
-  candidates(ecosystem: string, name: string): Promise<readonly OsvRecord[]>;
+  candidates(ecosystem: string, name: string): Promise<readonly Candidate[]>;
 }
 
 export interface Finding {

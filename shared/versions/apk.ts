@@ -4,6 +4,7 @@
  * rc sort before the plain version, cvs < svn < git < hg < p after it.
  * https://wiki.alpinelinux.org/wiki/APKBUILD_Reference#pkgver
  */
+import { memoize } from './memo.js';
 import { InvalidVersionError, type Ordering, type VersionScheme } from './types.js';
 
 enum T {
@@ -141,7 +142,9 @@ function compareTokens(ta: Token[], tb: Token[], fuzzy: boolean): Ordering {
   return a.type > b.type ? -1 : 1;
 }
 
-function checked(version: string): Token[] {
+const checked = memoize(checkedUncached);
+
+function checkedUncached(version: string): Token[] {
   const tokens = apkTokens(version);
   const bad = tokens.find((t) => t.type === T.Invalid);
   if (bad !== undefined)

@@ -4,6 +4,7 @@
  * alternating non-digit and digit runs, where `~` sorts before everything, even the end.
  * https://www.debian.org/doc/debian-policy/ch-controlfields.html#version
  */
+import { memoize } from './memo.js';
 import { InvalidVersionError, type Ordering, sign, type VersionScheme, validBy } from './types.js';
 
 export interface DpkgVersion {
@@ -83,8 +84,10 @@ export function compareDpkg(a: DpkgVersion, b: DpkgVersion): Ordering {
   return sign(verrevcmp(a.revision, b.revision));
 }
 
+const parseCached = memoize(parseDpkg);
+
 export const dpkg: VersionScheme = {
   name: 'dpkg',
-  compare: (a, b) => compareDpkg(parseDpkg(a), parseDpkg(b)),
+  compare: (a, b) => compareDpkg(parseCached(a), parseCached(b)),
   valid: validBy(parseDpkg),
 };

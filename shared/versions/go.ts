@@ -5,6 +5,7 @@
  * ordered as the prereleases they are. https://go.dev/ref/mod#versions
  */
 import semverLib from 'semver';
+import { memoize } from './memo.js';
 import { InvalidVersionError, type Ordering, type VersionScheme, validBy } from './types.js';
 
 const GO_SEMVER =
@@ -36,9 +37,10 @@ export function goCanonical(version: string): string {
   return `v${major}.${minor ?? '0'}.${patch ?? '0'}${pre ?? ''}`;
 }
 
+const parse = memoize((v: string) => new semverLib.SemVer(goCanonical(v).slice(1)));
+
 export const go: VersionScheme = {
   name: 'Go',
-  compare: (a, b) =>
-    semverLib.compare(goCanonical(a).slice(1), goCanonical(b).slice(1)) as Ordering,
+  compare: (a, b) => parse(a).compare(parse(b)) as Ordering,
   valid: validBy(goCanonical),
 };

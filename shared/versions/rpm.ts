@@ -5,6 +5,7 @@
  * else (post-release snapshots). Epochs compare first; a missing epoch is 0.
  * https://rpm-software-management.github.io/rpm/manual/dependencies.html#versioning
  */
+import { memoize } from './memo.js';
 import { InvalidVersionError, type Ordering, type VersionScheme, validBy } from './types.js';
 
 export interface RpmVersion {
@@ -32,59 +33,80 @@ export function parseRpm(evr: string): RpmVersion {
   return { epoch, version, release };
 }
 
-const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9]/.test(c);
-const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+// Character classes by code, without regular expressions: this is the matcher's hot loop.
+const isDigitCode = (c: number) => c >= 48 && c <= 57;
+const isAlphaCode = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const TILDE = 126;
+const CARET = 94;
 
 export function rpmvercmp(a: string, b: string): Ordering {
   if (a === b) return 0;
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    while (i < a.length && !isAlnum(a[i]) && a[i] !== '~' && a[i] !== '^') i++;
-    while (j < b.length && !isAlnum(b[j]) && b[j] !== '~' && b[j] !== '^') j++;
+  const la = a.length;
+  const lb = b.length;
+  while (i < la || j < lb) {
+    while (
+      i < la &&
+      !isDigitCode(a.charCodeAt(i)) &&
+      !isAlphaCode(a.charCodeAt(i)) &&
+      a.charCodeAt(i) !== TILDE &&
+      a.charCodeAt(i) !== CARET
+    )
+      i++;
+    while (
+      j < lb &&
+      !isDigitCode(b.charCodeAt(j)) &&
+      !isAlphaCode(b.charCodeAt(j)) &&
+      b.charCodeAt(j) !== TILDE &&
+      b.charCodeAt(j) !== CARET
+    )
+      j++;
+    const ca = i < la ? a.charCodeAt(i) : -1;
+    const cb = j < lb ? b.charCodeAt(j) : -1;
     // Tilde: whichever has it is older, even than the end of the other string.
-    if (a[i] === '~' || b[j] === '~') {
-      if (a[i] !== '~') return 1;
-      if (b[j] !== '~') return -1;
+    if (ca === TILDE || cb === TILDE) {
+      if (ca !== TILDE) return 1;
+      if (cb !== TILDE) return -1;
       i++;
       j++;
       continue;
     }
     // Caret: newer than the end of the other string, older than anything else there.
-    if (a[i] === '^' || b[j] === '^') {
-      if (i >= a.length) return -1;
-      if (j >= b.length) return 1;
-      if (a[i] !== '^') return 1;
-      if (b[j] !== '^') return -1;
+    if (ca === CARET || cb === CARET) {
+      if (i >= la) return -1;
+      if (j >= lb) return 1;
+      if (ca !== CARET) return 1;
+      if (cb !== CARET) return -1;
       i++;
       j++;
       continue;
     }
-    if (!(i < a.length && j < b.length)) break;
-    const numeric = isDigit(a[i]);
-    const take = (s: string, k: number) => {
-      let e = k;
-      while (e < s.length && (numeric ? isDigit(s[e]) : /[A-Za-z]/.test(s[e] as string))) e++;
-      return e;
-    };
-    const ie = take(a, i);
-    const je = take(b, j);
-    let sa = a.slice(i, ie);
-    let sb = b.slice(j, je);
+    if (!(i < la && j < lb)) break;
+    const numeric = isDigitCode(ca);
+    const inSegment = numeric ? isDigitCode : isAlphaCode;
+    let ie = i;
+    while (ie < la && inSegment(a.charCodeAt(ie))) ie++;
+    let je = j;
+    while (je < lb && inSegment(b.charCodeAt(je))) je++;
+    // Segments of different kinds: a number is newer than letters.
+    if (je === j) return numeric ? 1 : -1;
+    let si = i;
+    let sj = j;
+    if (numeric) {
+      while (si < ie - 1 && a.charCodeAt(si) === 48) si++;
+      while (sj < je - 1 && b.charCodeAt(sj) === 48) sj++;
+      if (ie - si !== je - sj) return ie - si > je - sj ? 1 : -1;
+    }
+    const sa = a.slice(si, ie);
+    const sb = b.slice(sj, je);
+    if (sa !== sb) return sa < sb ? -1 : 1;
     i = ie;
     j = je;
-    // Segments of different kinds: a number is newer than letters.
-    if (sb === '') return numeric ? 1 : -1;
-    if (numeric) {
-      sa = sa.replace(/^0+/, '');
-      sb = sb.replace(/^0+/, '');
-      if (sa.length !== sb.length) return sa.length > sb.length ? 1 : -1;
-    }
-    if (sa !== sb) return sa < sb ? -1 : 1;
   }
-  if (i >= a.length && j >= b.length) return 0;
+  if (i >= la && j >= lb) return 0;
   // The one with segments left is newer.
-  return i >= a.length ? -1 : 1;
+  return i >= la ? -1 : 1;
 }
 
 export function compareRpm(a: RpmVersion, b: RpmVersion): Ordering {
@@ -98,8 +120,10 @@ export function compareRpm(a: RpmVersion, b: RpmVersion): Ordering {
   return rpmvercmp(a.release, b.release);
 }
 
+const parseCached = memoize(parseRpm);
+
 export const rpm: VersionScheme = {
   name: 'rpm',
-  compare: (a, b) => compareRpm(parseRpm(a), parseRpm(b)),
+  compare: (a, b) => (a === b ? 0 : compareRpm(parseCached(a), parseCached(b))),
   valid: validBy(parseRpm),
 };

@@ -3,6 +3,7 @@
  * crates.io versions, and npm range syntax for advisories that carry ranges.
  */
 import semverLib from 'semver';
+import { memoize } from './memo.js';
 import { InvalidVersionError, type Ordering, type VersionScheme } from './types.js';
 
 function strict(scheme: string, version: string): string {
@@ -12,9 +13,10 @@ function strict(scheme: string, version: string): string {
 }
 
 function semverScheme(name: string): VersionScheme {
+  const parse = memoize((v: string) => new semverLib.SemVer(strict(name, v)));
   return {
     name,
-    compare: (a, b) => semverLib.compare(strict(name, a), strict(name, b)) as Ordering,
+    compare: (a, b) => parse(a).compare(parse(b)) as Ordering,
     valid: (v) => semverLib.valid(v, { loose: false }) !== null,
   };
 }
