@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -23,7 +23,7 @@ import {
 import { MediaType } from '../../shared/registry/media-types.js';
 import { parseReference } from '../../shared/registry/reference.js';
 import { dataDir } from '../support/fixtures.js';
-import { LayoutWriter, pushLayout, type TarFile, tarOf } from '../support/oci.js';
+import { filesUnder, LayoutWriter, pushLayout, type TarFile, tarOf } from '../support/oci.js';
 import { startPasswordRegistry, startProxy, type TestRegistry } from '../support/registry.js';
 
 const stack = inject('localStack');
@@ -36,19 +36,7 @@ const fast = { retry: { baseDelayMs: 5, maxDelayMs: 50 } };
 const run = `${process.pid}`;
 
 function derivedFiles(release: string): TarFile[] {
-  const root = path.join(dataDir(), 'pkgdbs/trivy/derived', release);
-  const out: TarFile[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(path.join(root, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      if (statSync(path.join(root, r)).isDirectory()) {
-        out.push({ path: `${r}/`, type: 'directory' });
-        walk(r);
-      } else out.push({ path: r, content: readFileSync(path.join(root, r)) });
-    }
-  };
-  walk('');
-  return out;
+  return filesUnder(path.join(dataDir(), 'pkgdbs/trivy/derived', release));
 }
 
 function listing(tree: FileTree): string[] {

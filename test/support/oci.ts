@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -227,4 +227,22 @@ export function pushLayout(
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+}
+
+/** Every file under `root` as tar entries (directories too, unless `filesOnly`), in name order. */
+export function filesUnder(root: string, options: { filesOnly?: boolean } = {}): TarFile[] {
+  const out: TarFile[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(path.join(root, rel)).sort()) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      if (statSync(path.join(root, r)).isDirectory()) {
+        if (options.filesOnly !== true) out.push({ path: `${r}/`, type: 'directory' });
+        walk(r);
+      } else {
+        out.push({ path: r, content: readFileSync(path.join(root, r)) });
+      }
+    }
+  };
+  walk('');
+  return out;
 }

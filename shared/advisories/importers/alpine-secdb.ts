@@ -5,11 +5,12 @@
  * (`ALPINE-CVE-…`), with an `Alpine:vX.Y` entry per package: introduced 0, fixed at that version.
  * A fixed version of `0` means the package was never affected in that release: no entry.
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../events/parse.js';
 import { apk } from '../../versions/apk.js';
 import type { OsvAffected, OsvRecord } from '../osv.js';
+import { decodeFeedFile, type ImportIssue } from './decode.js';
+
+export type { ImportIssue } from './decode.js';
 
 const secdb = z.object({
   distroversion: z.string().regex(/^v\d+\.\d+$|^edge$/, 'a release like v3.10'),
@@ -29,34 +30,16 @@ const secdb = z.object({
     .nullable(),
 });
 
-export interface ImportIssue {
-  readonly source: string;
-  readonly message: string;
-}
-
 /** Accumulates secdb files into OSV records; the same CVE across packages and releases is one record. */
 export class AlpineSecdbImporter {
   private readonly records = new Map<string, { affected: OsvAffected[]; modified: string }>();
   readonly issues: ImportIssue[] = [];
 
   add(text: string, source: string, modified = '1970-01-01T00:00:00Z'): void {
-    let doc: unknown;
-    try {
-      doc = parseYaml(text);
-    } catch (error) {
-      this.issues.push({ source, message: `${source}: not YAML: ${(error as Error).message}` });
-      return;
-    }
-    const parsed = secdb.safeParse(doc);
-    if (!parsed.success) {
-      this.issues.push({
-        source,
-        message: `${source}: not an Alpine secdb file: ${describeIssues(parsed.error).join('; ')}`,
-      });
-      return;
-    }
-    const ecosystem = `Alpine:${parsed.data.distroversion}`;
-    for (const { pkg } of parsed.data.packages ?? []) {
+    const data = decodeFeedFile(text, 'YAML', secdb, 'an Alpine secdb file', source, this.issues);
+    if (data === undefined) return;
+    const ecosystem = `Alpine:${data.distroversion}`;
+    for (const { pkg } of data.packages ?? []) {
       for (const [rawFixed, ids] of Object.entries(pkg.secfixes ?? {})) {
         const fixed = rawFixed.trim();
         if (fixed === '0') continue;

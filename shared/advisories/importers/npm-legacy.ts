@@ -5,11 +5,10 @@
  */
 import semverLib from 'semver';
 import { z } from 'zod';
-import { describeIssues } from '../../events/parse.js';
 import { npm } from '../../versions/semver.js';
 import { type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';
-import type { ImportIssue } from './alpine-secdb.js';
+import { decodeFeedFile, type ImportIssue } from './decode.js';
 
 const legacy = z.object({
   id: z.number().int(),
@@ -59,22 +58,8 @@ export function importNpmLegacy(
   source: string,
   issues: ImportIssue[],
 ): OsvRecord | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    issues.push({ source, message: `${source}: not JSON: ${(error as Error).message}` });
-    return undefined;
-  }
-  const parsed = legacy.safeParse(doc);
-  if (!parsed.success) {
-    issues.push({
-      source,
-      message: `${source}: not a legacy npm advisory: ${describeIssues(parsed.error).join('; ')}`,
-    });
-    return undefined;
-  }
-  const a = parsed.data;
+  const a = decodeFeedFile(text, 'JSON', legacy, 'a legacy npm advisory', source, issues);
+  if (a === undefined) return undefined;
   const range = a.vulnerable_versions ?? '';
   if (range.trim() === '' || semverLib.validRange(range) === null) {
     issues.push({

@@ -4,13 +4,11 @@
  * (`~> 6.1.7, >= 6.1.7.1`); every other version is vulnerable. Converted to OSV with the
  * RubyGems scheme. Id `RUBYSEC-<gem>-<CVE, else GHSA, else OSVDB id>`; CVE and GHSA become aliases.
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../events/parse.js';
 import { gemSegments, rubygems } from '../../versions/rubygems.js';
 import { complement, type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';
-import type { ImportIssue } from './alpine-secdb.js';
+import { decodeFeedFile, type ImportIssue } from './decode.js';
 
 const rubysecAdvisory = z.object({
   gem: z.string().min(1),
@@ -67,22 +65,8 @@ export function importRubysec(
   source: string,
   issues: ImportIssue[],
 ): OsvRecord | undefined {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (error) {
-    issues.push({ source, message: `${source}: not YAML: ${(error as Error).message}` });
-    return undefined;
-  }
-  const parsed = rubysecAdvisory.safeParse(doc);
-  if (!parsed.success) {
-    issues.push({
-      source,
-      message: `${source}: not a RubySec advisory: ${describeIssues(parsed.error).join('; ')}`,
-    });
-    return undefined;
-  }
-  const a = parsed.data;
+  const a = decodeFeedFile(text, 'YAML', rubysecAdvisory, 'a RubySec advisory', source, issues);
+  if (a === undefined) return undefined;
   const safe: Interval[] = [];
   try {
     for (const requirement of [...(a.patched_versions ?? []), ...(a.unaffected_versions ?? [])]) {

@@ -3,10 +3,8 @@ import {
   createWriteStream,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -25,7 +23,7 @@ import { MemoryLayerCache, readerId, walkImage } from '../../../shared/layers/wa
 import { RegistryClient } from '../../../shared/registry/client.js';
 import { DigestMismatchError, ManifestError } from '../../../shared/registry/errors.js';
 import { dataDir } from '../../support/fixtures.js';
-import { LayoutWriter, type TarFile, tarOf } from '../../support/oci.js';
+import { filesUnder, LayoutWriter, type TarFile, tarOf } from '../../support/oci.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-sources-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -54,19 +52,7 @@ async function onlyImage(images: Promise<{ images: Image[] }>): Promise<Image> {
 }
 
 function derivedFiles(release: string): TarFile[] {
-  const root = path.join(DERIVED, release);
-  const out: TarFile[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(path.join(root, rel)).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      if (statSync(path.join(root, r)).isDirectory()) {
-        out.push({ path: `${r}/`, type: 'directory' });
-        walk(r);
-      } else out.push({ path: r, content: readFileSync(path.join(root, r)) });
-    }
-  };
-  walk('');
-  return out;
+  return filesUnder(path.join(dataDir(), 'pkgdbs/trivy/derived', release));
 }
 
 describe('docker-archive source', () => {
@@ -156,15 +142,7 @@ describe('OCI layout and archive sources', () => {
   it('reads the same image from a tar of the layout', async () => {
     const dir = path.join(work, 'layout-for-archive');
     await twoLayerLayout(dir, 'gzip');
-    const files: TarFile[] = [];
-    const walk = (rel: string) => {
-      for (const name of readdirSync(path.join(dir, rel)).sort()) {
-        const r = rel === '' ? name : `${rel}/${name}`;
-        if (statSync(path.join(dir, r)).isDirectory()) walk(r);
-        else files.push({ path: r, content: readFileSync(path.join(dir, r)) });
-      }
-    };
-    walk('');
+    const files = filesUnder(dir, { filesOnly: true });
     const archive = path.join(work, 'image.oci.tar');
     writeFileSync(archive, await tarOf(files));
     const fromDir = await walkImage(await onlyImage(new OciLayoutSource(dir).images()), wants, {
