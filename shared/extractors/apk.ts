@@ -1,0 +1,33 @@
+import { parseApkInstalled } from './apk-installed.js';
+import type { Extractor, ExtractResult } from './types.js';
+
+const ID = 'apk/installed';
+
+export const apkInstalled: Extractor = {
+  id: ID,
+  version: 1,
+  required: (path) => path === 'lib/apk/db/installed',
+  extract(path: string, content: Buffer): ExtractResult {
+    const { packages, issues } = parseApkInstalled(content.toString('utf8'));
+    return {
+      packages: packages.map((p) => ({
+        type: 'apk',
+        name: p.name,
+        version: p.version,
+        ...(p.arch === undefined ? {} : { arch: p.arch }),
+        sourceName: p.origin ?? p.name,
+        sourceVersion: p.version,
+        ...(p.license === undefined
+          ? {}
+          : { licenses: p.license.split(/\s+(?:AND|OR)\s+|\s+/).filter((l) => l !== '') }),
+        files: p.files,
+        location: path,
+      })),
+      issues: issues.map((i) => ({
+        extractor: ID,
+        location: path,
+        message: `${path}:${i.line}: ${i.message}`,
+      })),
+    };
+  },
+};

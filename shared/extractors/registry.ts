@@ -1,0 +1,21 @@
+/**
+ * The one explicit list of extractors. A bundler keeps what is imported here; nothing registers
+ * itself as a side effect.
+ */
+import { readerId } from '../layers/walk.js';
+import { apkInstalled } from './apk.js';
+import { dpkgStatus } from './dpkg-status.js';
+import type { Extractor } from './types.js';
+
+export const EXTRACTORS: readonly Extractor[] = [dpkgStatus, apkInstalled];
+
+/** Part of every per-layer cache key: which extractors, at which versions, read the layer. */
+export const EXTRACTOR_SET_ID = readerId(EXTRACTORS);
+
+export function extractorsFor(
+  path: string,
+  size: number,
+  extractors: readonly Extractor[] = EXTRACTORS,
+): Extractor[] {
+  return extractors.filter((e) => e.required(path, size));
+}

@@ -1,0 +1,42 @@
+/**
+ * The extractor seam (see ../../docs and ../shared/STYLE.md): an extractor names the files it
+ * needs with a cheap `required(path, size)`; the layer walker reads only those; `extract` turns
+ * one file's content into packages and recoverable issues. Its `id@version` is part of the
+ * per-layer cache key, so bumping `version` re-extracts only what that extractor reads.
+ */
+export interface ExtractedPackage {
+  /** The PURL type: `deb`, `apk`, `rpm`, `npm`, `pypi`, ... */
+  readonly type: string;
+  readonly name: string;
+  readonly version: string;
+  readonly arch?: string;
+  /** The OS source package and its version, where the format records them. */
+  readonly sourceName?: string;
+  readonly sourceVersion?: string;
+  readonly licenses?: readonly string[];
+  /** Files the package owns, image-root relative. */
+  readonly files?: readonly string[];
+  /** The file the package was found in. */
+  readonly location: string;
+}
+
+export interface ExtractIssue {
+  readonly extractor: string;
+  readonly location: string;
+  readonly message: string;
+}
+
+export interface ExtractResult {
+  readonly packages: ExtractedPackage[];
+  readonly issues: ExtractIssue[];
+}
+
+export interface Extractor {
+  /** Stable id equal to its path: `dpkg/status`, `apk/installed`. */
+  readonly id: string;
+  /** Bumped whenever its output for the same input changes. */
+  readonly version: number;
+  /** A string check on the path and size only: it sees every file of every layer. */
+  required(path: string, size: number): boolean;
+  extract(path: string, content: Buffer): ExtractResult;
+}
