@@ -1,0 +1,133 @@
+/**
+ * An image's inventory: the packages its final filesystem has installed, each with the layer
+ * that introduced it, where it was found, its PURL and, for OS packages, the OSV ecosystem of
+ * the image's distribution. Layers are read once (cached by diff id and extractor set); package
+ * databases are extracted per layer, so that a package is attributed to the lowest layer from
+ * which it stays installed, as Trivy and Inspector report it.
+ */
+
+import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
+import { EXTRACTOR_SET_ID, EXTRACTORS } from '../extractors/registry.js';
+import type { ExtractedPackage, ExtractIssue, Extractor } from '../extractors/types.js';
+import type { Image } from '../image/types.js';
+import type { EntryError } from '../layers/errors.js';
+import type { LayerLimits } from '../layers/limits.js';
+import { type LayerCache, walkImage } from '../layers/walk.js';
+import { distroQualifier, purl } from './purl.js';
+
+export interface InventoryPackage extends ExtractedPackage {
+  readonly purl: string;
+  /** OSV ecosystem for matching: the distro's for OS packages (`Debian:12`). */
+  readonly ecosystem?: string;
+  /** Diff id of the layer that introduced this package. */
+  readonly layer?: string;
+}
+
+export interface Inventory {
+  readonly os?: OsInfo;
+  readonly packages: InventoryPackage[];
+  readonly issues: (ExtractIssue | { readonly location: string; readonly message: string })[];
+  /** False when a layer could not be read: the inventory may miss packages. */
+  readonly complete: boolean;
+}
+
+const OS_TYPES: Record<string, { readonly type: string; readonly family: readonly string[] }> = {
+  deb: { type: 'deb', family: ['debian', 'ubuntu'] },
+  apk: { type: 'apk', family: ['alpine'] },
+};
+
+const key = (p: ExtractedPackage) =>
+  `${p.type}\u0000${p.location}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ''}`;
+
+export interface InventoryOptions {
+  readonly extractors?: readonly Extractor[];
+  readonly cache?: LayerCache;
+  readonly limits?: Partial<LayerLimits>;
+}
+
+export async function buildInventory(
+  image: Image,
+  options: InventoryOptions = {},
+): Promise<Inventory> {
+  const extractors = options.extractors ?? EXTRACTORS;
+  const osFiles = new Set<string>(OS_FILES);
+  const walk = await walkImage(
+    image,
+    (e) => osFiles.has(e.path) || extractors.some((x) => x.required(e.path, e.size)),
+    {
+      reader:
+        extractors === EXTRACTORS
+          ? EXTRACTOR_SET_ID
+          : `custom-${extractors.map((e) => `${e.id}@${e.version}`).join(',')}`,
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    },
+  );
+  const issues: Inventory['issues'] = [];
+  for (const layer of walk.layers) {
+    if (layer.error !== undefined)
+      issues.push({ location: `layer ${layer.index}`, message: layer.error.message });
+    for (const i of layer.result?.issues ?? [])
+      issues.push({ location: (i as EntryError).path, message: i.message });
+  }
+  for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
+
+  // The lowest layer from which each package stays present, through every later version of its database.
+  const introduced = new Map<string, string | undefined>();
+  for (const layer of walk.layers) {
+    const contents = layer.result?.contents;
+    if (contents === undefined) continue;
+    for (const [path, content] of contents) {
+      for (const extractor of extractors) {
+        if (!extractor.required(path, content.length)) continue;
+        const present = new Set(extractor.extract(path, content).packages.map(key));
+        for (const k of [...introduced.keys()])
+          if (k.split('\u0000')[1] === path && !present.has(k)) introduced.delete(k);
+        for (const k of present)
+          if (!introduced.has(k)) introduced.set(k, layer.diffId ?? layer.digest);
+      }
+    }
+  }
+
+  const os = detectOs((path) => {
+    try {
+      return walk.tree.read(path);
+    } catch {
+      return undefined;
+    }
+  });
+  const packages: InventoryPackage[] = [];
+  const seen = new Set<string>();
+  for (const entry of walk.tree.entries()) {
+    if (entry.type !== 'file' || entry.content === undefined) continue;
+    for (const extractor of extractors) {
+      if (!extractor.required(entry.path, entry.size)) continue;
+      const result = extractor.extract(entry.path, entry.content);
+      issues.push(...result.issues);
+      for (const p of result.packages) {
+        const k = key(p);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const osType = OS_TYPES[p.type];
+        const isOsPackage =
+          osType !== undefined && os !== undefined && osType.family.includes(os.family);
+        packages.push({
+          ...p,
+          purl: purl({
+            type: p.type,
+            ...(isOsPackage ? { namespace: os.family } : {}),
+            name: p.name,
+            version: p.version,
+            qualifiers: {
+              arch: p.arch,
+              ...(isOsPackage ? { distro: distroQualifier(os.family, os.versionId) } : {}),
+            },
+          }),
+          ...(isOsPackage && os.ecosystem !== undefined ? { ecosystem: os.ecosystem } : {}),
+          ...(introduced.get(k) === undefined ? {} : { layer: introduced.get(k) }),
+        });
+      }
+    }
+  }
+  return { ...(os === undefined ? {} : { os }), packages, issues, complete: walk.complete };
+}
