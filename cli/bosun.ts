@@ -1,20 +1,31 @@
 /**
- * Bosun's command line. For now: `inspect`, which reads an image from any source the scanner
- * reads (registry, docker-archive:, oci:, oci-archive:, dir:) and prints what the walker sees.
- * `scan` and `db` arrive with the pipeline.
+ * Bosun's command line: `inspect` reads an image from any source the scanner reads (registry,
+ * docker-archive:, oci:, oci-archive:, dir:) and prints what the walker sees; `scan` inventories
+ * it and matches it against advisories loaded from files. The advisory database (`db`)
+ * arrives with the feeds.
  */
 import { parseArgs } from 'node:util';
+import { loadAdvisories } from '../shared/advisories/load.js';
+import { SEVERITIES } from '../shared/advisories/severity.js';
 import { openImageSource } from '../shared/image/open-source.js';
 import { platformString } from '../shared/image/types.js';
+import { buildInventory } from '../shared/inventory/inventory.js';
 import { readerId, walkImage } from '../shared/layers/walk.js';
+import { matchPackages } from '../shared/matcher/match.js';
+import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
+       bosun scan <source> --advisories <dir|file> [--platform ...] [--insecure-registry ...]
+                  [--format table|json] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
-credentials: BOSUN_REGISTRY_USERNAME and BOSUN_REGISTRY_PASSWORD, for the source's registry`;
+credentials: BOSUN_REGISTRY_USERNAME and BOSUN_REGISTRY_PASSWORD, for the source's registry
+advisories: a directory of OSV (JSON/YAML), Alpine secdb, RubySec or npm legacy files
+exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on,
+            or an image could not be read whole, 2 usage error, 3 any other failure`;
 
 const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
 
@@ -22,24 +33,10 @@ function osName(content: Buffer | undefined): string | undefined {
   return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(content?.toString('utf8') ?? '')?.[1];
 }
 
-async function inspect(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      platform: { type: 'string', multiple: true },
-      'insecure-registry': { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const input = positionals[0];
-  if (input === undefined || positionals.length > 1) {
-    console.error(USAGE);
-    return 2;
-  }
+function registryClient(input: string, insecure: readonly string[]): () => RegistryClient {
   const username = process.env.BOSUN_REGISTRY_USERNAME;
   const password = process.env.BOSUN_REGISTRY_PASSWORD;
-  const client = () => {
+  return () => {
     const registry = input.split('/')[0] ?? '';
     const credentials: CredentialProvider | undefined =
       username !== undefined && password !== undefined
@@ -47,9 +44,28 @@ async function inspect(argv: string[]): Promise<number> {
         : undefined;
     return new RegistryClient({
       ...(credentials === undefined ? {} : { credentials }),
-      insecureRegistries: values['insecure-registry'] ?? [],
+      insecureRegistries: insecure,
     });
   };
+}
+
+const SOURCE_OPTIONS = {
+  platform: { type: 'string', multiple: true },
+  'insecure-registry': { type: 'string', multiple: true },
+} as const;
+
+async function inspect(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...SOURCE_OPTIONS, json: { type: 'boolean', default: false } },
+  });
+  const input = positionals[0];
+  if (input === undefined || positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const client = registryClient(input, values['insecure-registry'] ?? []);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
   );
@@ -108,9 +124,155 @@ async function inspect(argv: string[]): Promise<number> {
   return report.every((r) => r.complete) ? 0 : 1;
 }
 
+async function scan(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...SOURCE_OPTIONS,
+      advisories: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      severity: { type: 'string' },
+      'ignore-unfixed': { type: 'boolean', default: false },
+      'fail-on': { type: 'string' },
+    },
+  });
+  const input = positionals[0];
+  const failOn = values['fail-on']?.toUpperCase();
+  const wanted = values.severity?.toUpperCase().split(',');
+  const bad = [failOn, ...(wanted ?? [])].find(
+    (s) => s !== undefined && !(SEVERITIES as readonly string[]).includes(s),
+  );
+  if (
+    input === undefined ||
+    positionals.length > 1 ||
+    values.advisories === undefined ||
+    bad !== undefined ||
+    !['table', 'json'].includes(values.format)
+  ) {
+    if (bad !== undefined)
+      console.error(
+        `bosun: unknown severity ${JSON.stringify(bad)}; one of ${SEVERITIES.join(', ')}`,
+      );
+    console.error(USAGE);
+    return 2;
+  }
+  const advisories = loadAdvisories(values.advisories);
+  const index = new MemoryAdvisoryIndex();
+  for (const r of advisories.records) index.add(r);
+  const client = registryClient(input, values['insecure-registry'] ?? []);
+  const set = await openImageSource(input, client).images(
+    values.platform === undefined ? {} : { platforms: values.platform },
+  );
+  const reports = [];
+  let complete = true;
+  for (const image of set.images) {
+    const inventory = await buildInventory(image);
+    complete &&= inventory.complete;
+    const matchable = inventory.packages.flatMap((p) =>
+      p.ecosystem === undefined
+        ? []
+        : [
+            {
+              name: p.name,
+              version: p.version,
+              ecosystem: p.ecosystem,
+              purl: p.purl,
+              location: p.location,
+              ...(p.sourceName === undefined ? {} : { sourceName: p.sourceName }),
+              ...(p.sourceVersion === undefined ? {} : { sourceVersion: p.sourceVersion }),
+              ...(p.layer === undefined ? {} : { layer: p.layer }),
+            },
+          ],
+    );
+    const result = await matchPackages(matchable, index);
+    const findings = result.findings
+      .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
+      .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)
+      .sort(
+        (a, b) =>
+          SEVERITIES.indexOf(a.severity.severity) - SEVERITIES.indexOf(b.severity.severity) ||
+          a.package.name.localeCompare(b.package.name),
+      );
+    reports.push({
+      image,
+      inventory,
+      findings,
+      issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
+    });
+  }
+  if (values.format === 'json') {
+    console.log(
+      JSON.stringify(
+        {
+          advisories: { loaded: advisories.records.length, issues: advisories.issues.length },
+          images: reports.map((r) => ({
+            source: r.image.source,
+            platform: platformString(r.image.platform),
+            manifestDigest: r.image.manifestDigest,
+            os: r.inventory.os,
+            packages: r.inventory.packages.length,
+            findings: r.findings.map((f) => ({
+              id: f.id,
+              ids: f.ids,
+              severity: f.severity,
+              package: f.package.name,
+              purl: f.package.purl,
+              installedVersion: f.installedVersion,
+              fixedVersion: f.fixedVersion,
+              layer: f.package.layer,
+            })),
+            issues: r.issues,
+          })),
+          skipped: set.skipped,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    console.log(
+      `${advisories.records.length} advisories loaded${advisories.issues.length === 0 ? '' : ` (import notes: ${advisories.issues.length})`}`,
+    );
+    for (const r of reports) {
+      console.log(
+        `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings`,
+      );
+      if (r.findings.length > 0) {
+        const rows = r.findings.map((f) => [
+          f.severity.severity,
+          f.id,
+          f.package.name,
+          f.installedVersion,
+          f.fixedVersion ?? '(none)',
+        ]);
+        const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN'];
+        const widths = header.map((h, i) =>
+          Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+        );
+        for (const row of [header, ...rows])
+          console.log(
+            row
+              .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+              .join('  ')
+              .trimEnd(),
+          );
+      }
+      for (const issue of r.issues) console.log(`  issue: ${issue}`);
+    }
+  }
+  const threshold =
+    failOn === undefined ? -1 : SEVERITIES.indexOf(failOn as (typeof SEVERITIES)[number]);
+  const failing = reports.some((r) =>
+    r.findings.some((f) => SEVERITIES.indexOf(f.severity.severity) <= threshold),
+  );
+  return failing || !complete ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'inspect') return inspect(rest);
+  if (command === 'scan') return scan(rest);
   console.error(USAGE);
   return 2;
 }
@@ -119,6 +281,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`bosun: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    process.exit(3);
   },
 );

@@ -20,6 +20,9 @@ if [ -f "$archive" ]; then
   echo
   echo "pushed a real Alpine 3.10 image to the local registry; bosun reads it back:"
   npm run -s bosun -- inspect "127.0.0.1:$port/demo/alpine:3.10"
+  echo
+  echo "and scans it against Alpine 3.10's security database:"
+  npm run -s bosun -- scan "127.0.0.1:$port/demo/alpine:3.10" --advisories "$data/advisories/alpine-secdb-legacy/v3.10"
 else
   echo "demo: $archive not found (set BOSUN_DATA_DIR); skipping the image read-back"
 fi

@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataDir, PROJECT_ROOT } from '../../support/fixtures.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'bosun-cli-scan-'));
+const rootfs = path.join(work, 'alpine-3.4');
+const bosun = (...args: string[]) =>
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli/bosun.ts'), ...args],
+    { cwd: PROJECT_ROOT, encoding: 'utf8' },
+  );
+
+beforeAll(() => {
+  // A root filesystem of real Alpine 3.4 files: claircore's os-release and trivy's apk database
+  // (which has one deliberately broken entry).
+  mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+  mkdirSync(path.join(rootfs, 'lib/apk/db'), { recursive: true });
+  copyFileSync(
+    path.join(dataDir(), 'pkgdbs/claircore/alpine/testdata/3.4/etc/os-release'),
+    path.join(rootfs, 'etc/os-release'),
+  );
+  copyFileSync(
+    path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk'),
+    path.join(rootfs, 'lib/apk/db/installed'),
+  );
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const SECDB_34 = () => path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.4');
+
+describe('bosun scan', () => {
+  it('finds the Alpine 3.4 secdb vulnerabilities of a real 3.4 package database', () => {
+    const out = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json');
+    expect(out.status, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as {
+      images: {
+        os: { ecosystem: string };
+        packages: number;
+        findings: { id: string; package: string; installedVersion: string; fixedVersion: string }[];
+        issues: string[];
+      }[];
+    };
+    const image = report.images[0];
+    expect(image?.os.ecosystem).toBe('Alpine:v3.4');
+    const got = (pkg: string) =>
+      image?.findings
+        .filter((f) => f.package === pkg)
+        .map((f) => `${f.id} ${f.installedVersion} -> ${f.fixedVersion}`);
+    // v3.4/main.yaml: musl fixes CVE-2016-8859 in 1.1.14-r13 and CVE-2017-15650 in 1.1.14-r16;
+    // zlib fixes CVE-2016-9840..9843 in 1.2.11-r0. The database has musl 1.1.14-r10, zlib 1.2.8-r2.
+    expect(got('musl')).toEqual([
+      'CVE-2016-8859 1.1.14-r10 -> 1.1.14-r13',
+      'CVE-2017-15650 1.1.14-r10 -> 1.1.14-r16',
+    ]);
+    expect(got('zlib')).toEqual(
+      ['CVE-2016-9840', 'CVE-2016-9841', 'CVE-2016-9842', 'CVE-2016-9843'].map(
+        (c) => `${c} 1.2.8-r2 -> 1.2.11-r0`,
+      ),
+    );
+    // musl-utils is built from musl: matched through its origin.
+    expect(got('musl-utils')).toHaveLength(2);
+    expect(image?.issues).toEqual([
+      'lib/apk/db/installed:23: package block at line 23 has no V: version; skipped',
+    ]);
+  }, 60_000);
+
+  it('prints a table, and exits 1 only when a finding reaches --fail-on', () => {
+    const table = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34());
+    expect(table.status).toBe(0);
+    expect(table.stdout).toMatch(/Alpine Linux v3\.4, 15 packages, \d+ findings/);
+    expect(table.stdout).toMatch(/^UNKNOWN\s+CVE-2016-8859\s+musl\s+1\.1\.14-r10\s+1\.1\.14-r13$/m);
+    // secdb carries no severity: findings are UNKNOWN, below LOW.
+    expect(
+      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--fail-on', 'low').status,
+    ).toBe(0);
+    expect(
+      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--fail-on', 'UNKNOWN').status,
+    ).toBe(1);
+    const usage = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--fail-on', 'SEVERE');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('unknown severity "SEVERE"');
+  }, 60_000);
+
+  it("finds nothing in the real alpine:3.10 image against its own release's secdb", () => {
+    const archive = path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz');
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(PROJECT_ROOT, 'cli/bosun.ts'),
+        'scan',
+        `docker-archive:${archive}`,
+        '--advisories',
+        path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.10'),
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+      },
+    );
+    expect(out).toMatch(/Alpine Linux v3\.10, 14 packages, 0 findings/);
+  }, 60_000);
+});
