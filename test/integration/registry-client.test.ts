@@ -52,6 +52,24 @@ async function walkAll(images: Image[]) {
   );
 }
 
+/** Pulls and walks the test image through a proxy on `port`; true when every layer was read. */
+async function pullThroughProxy(
+  port: number,
+  credentials?: { username: string; password: string },
+): Promise<boolean> {
+  const client = new RegistryClient({
+    ...fast,
+    ...(credentials === undefined
+      ? {}
+      : { credentials: new StaticCredentials({ [`127.0.0.1:${port}`]: credentials }) }),
+  });
+  const set = await new RegistryImageSource(
+    client,
+    parseReference(`127.0.0.1:${port}/t${run}/oci:gzip`),
+  ).images();
+  return (await walkAll(set.images))[0]?.walk.complete === true;
+}
+
 let singleLayout: string;
 let multiLayout: string;
 let password: TestRegistry;
@@ -275,17 +293,7 @@ describe('authentication', () => {
       return false;
     });
     try {
-      const client = new RegistryClient({
-        ...fast,
-        credentials: new StaticCredentials({
-          [`127.0.0.1:${proxy.port}`]: { username: 'u', password: 'p' },
-        }),
-      });
-      const set = await new RegistryImageSource(
-        client,
-        parseReference(`127.0.0.1:${proxy.port}/t${run}/oci:gzip`),
-      ).images();
-      expect((await walkAll(set.images))[0]?.walk.complete).toBe(true);
+      expect(await pullThroughProxy(proxy.port, { username: 'u', password: 'p' })).toBe(true);
       expect(tokenRequests).toEqual([
         `bosun-test repository:t${run}/oci:pull Basic ${Buffer.from('u:p').toString('base64')}`,
       ]);
@@ -323,17 +331,7 @@ describe('transport', () => {
       return false;
     });
     try {
-      const client = new RegistryClient({
-        ...fast,
-        credentials: new StaticCredentials({
-          [`127.0.0.1:${proxy.port}`]: { username: 'u', password: 'p' },
-        }),
-      });
-      const set = await new RegistryImageSource(
-        client,
-        parseReference(`127.0.0.1:${proxy.port}/t${run}/oci:gzip`),
-      ).images();
-      expect((await walkAll(set.images))[0]?.walk.complete).toBe(true);
+      expect(await pullThroughProxy(proxy.port, { username: 'u', password: 'p' })).toBe(true);
       const storage = proxy.requests.filter((r) => r.url.startsWith('/storage/'));
       expect(storage.length).toBe(3);
       for (const r of storage) {

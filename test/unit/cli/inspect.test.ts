@@ -1,28 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
-import { dataDir, PROJECT_ROOT } from '../../support/fixtures.js';
+import { bosun } from '../../support/cli.js';
+import { dataDir } from '../../support/fixtures.js';
 
 describe('bosun inspect', () => {
   it('prints the platform, OS and layers of a real `docker save` archive', async () => {
     const archive = path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz');
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(PROJECT_ROOT, 'cli/bosun.ts'),
-        'inspect',
-        '--json',
-        `docker-archive:${archive}`,
-      ],
-      {
-        encoding: 'utf8',
-        cwd: PROJECT_ROOT,
-      },
-    );
-    const report = JSON.parse(out) as {
+    const out = bosun('inspect', '--json', `docker-archive:${archive}`);
+    expect(out.status, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as {
       images: {
         platform: string;
         os: string;
@@ -45,16 +32,8 @@ describe('bosun inspect', () => {
   }, 30_000);
 
   it('exits 2 with the usage on a missing source', () => {
-    let status: number | undefined;
-    try {
-      execFileSync(
-        process.execPath,
-        ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli/bosun.ts'), 'inspect'],
-        { cwd: PROJECT_ROOT, stdio: 'pipe' },
-      );
-    } catch (error) {
-      status = (error as { status?: number }).status;
-    }
-    expect(status).toBe(2);
+    const out = bosun('inspect');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('usage: bosun inspect <source>');
   }, 30_000);
 });

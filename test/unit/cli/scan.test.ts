@@ -1,18 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataDir, PROJECT_ROOT } from '../../support/fixtures.js';
+import { bosun } from '../../support/cli.js';
+import { dataDir } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-cli-scan-'));
 const rootfs = path.join(work, 'alpine-3.4');
-const bosun = (...args: string[]) =>
-  spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli/bosun.ts'), ...args],
-    { cwd: PROJECT_ROOT, encoding: 'utf8' },
-  );
 
 beforeAll(() => {
   // A root filesystem of real Alpine 3.4 files: claircore's os-release and trivy's apk database
@@ -87,22 +81,13 @@ describe('bosun scan', () => {
 
   it("finds nothing in the real alpine:3.10 image against its own release's secdb", () => {
     const archive = path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz');
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(PROJECT_ROOT, 'cli/bosun.ts'),
-        'scan',
-        `docker-archive:${archive}`,
-        '--advisories',
-        path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.10'),
-      ],
-      {
-        cwd: PROJECT_ROOT,
-        encoding: 'utf8',
-      },
+    const out = bosun(
+      'scan',
+      `docker-archive:${archive}`,
+      '--advisories',
+      path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.10'),
     );
-    expect(out).toMatch(/Alpine Linux v3\.10, 14 packages, 0 findings/);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/Alpine Linux v3\.10, 14 packages, 0 findings/);
   }, 60_000);
 });
