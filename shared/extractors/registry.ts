@@ -5,9 +5,10 @@
 import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgStatus } from './dpkg-status.js';
+import { rpmSqlite } from './rpm-sqlite.js';
 import type { Extractor } from './types.js';
 
-export const EXTRACTORS: readonly Extractor[] = [dpkgStatus, apkInstalled];
+export const EXTRACTORS: readonly Extractor[] = [dpkgStatus, apkInstalled, rpmSqlite];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */
 export const EXTRACTOR_SET_ID = readerId(EXTRACTORS);

@@ -38,5 +38,5 @@ export interface Extractor {
   readonly version: number;
   /** A string check on the path and size only: it sees every file of every layer. */
   required(path: string, size: number): boolean;
-  extract(path: string, content: Buffer): ExtractResult;
+  extract(path: string, content: Buffer): ExtractResult | Promise<ExtractResult>;
 }

@@ -80,7 +80,7 @@ export async function buildInventory(
     for (const [path, content] of contents) {
       for (const extractor of extractors) {
         if (!extractor.required(path, content.length)) continue;
-        const present = new Set(extractor.extract(path, content).packages.map(key));
+        const present = new Set((await extractor.extract(path, content)).packages.map(key));
         for (const k of [...introduced.keys()])
           if (k.split('\u0000')[1] === path && !present.has(k)) introduced.delete(k);
         for (const k of present)
@@ -102,7 +102,7 @@ export async function buildInventory(
     if (entry.type !== 'file' || entry.content === undefined) continue;
     for (const extractor of extractors) {
       if (!extractor.required(entry.path, entry.size)) continue;
-      const result = extractor.extract(entry.path, entry.content);
+      const result = await extractor.extract(entry.path, entry.content);
       issues.push(...result.issues);
       for (const p of result.packages) {
         const k = key(p);

@@ -11,10 +11,13 @@ import { dataDir } from '../../support/fixtures.js';
 
 const PKGDBS = path.join(dataDir(), 'pkgdbs');
 
-describe('dpkg/status', () => {
-  it('finds all 728 installed packages of a real Debian 12 system, versions and architectures exactly as dpkg-query -W', () => {
+describe('dpkg/status', async () => {
+  it('finds all 728 installed packages of a real Debian 12 system, versions and architectures exactly as dpkg-query -W', async () => {
     const file = path.join(PKGDBS, 'local-debian12/var/lib/dpkg/status');
-    const { packages, issues } = dpkgStatus.extract('var/lib/dpkg/status', readFileSync(file));
+    const { packages, issues } = await dpkgStatus.extract(
+      'var/lib/dpkg/status',
+      readFileSync(file),
+    );
     const truth = readFileSync(
       path.join(PKGDBS, 'local-debian12/expected/dpkg-query-W.tsv'),
       'utf8',
@@ -34,21 +37,21 @@ describe('dpkg/status', () => {
     expect(binNmu?.sourceVersion).toBeDefined();
   });
 
-  it('reads the 357 packages of an Ubuntu 18.04 image with texlive', () => {
+  it('reads the 357 packages of an Ubuntu 18.04 image with texlive', async () => {
     const file = path.join(PKGDBS, 'claircore/dpkg/testdata/texlive.status');
-    expect(dpkgStatus.extract('var/lib/dpkg/status', readFileSync(file)).packages).toHaveLength(
-      357,
-    );
+    expect(
+      (await dpkgStatus.extract('var/lib/dpkg/status', readFileSync(file))).packages,
+    ).toHaveLength(357);
   });
 
-  it('reads distroless status.d entries, one file per package', () => {
+  it('reads distroless status.d entries, one file per package', async () => {
     const dir = path.join(
       PKGDBS,
       'syft/syft/pkg/cataloger/debian/testdata/image-distroless-deb/var/lib/dpkg/status.d',
     );
     expect(dpkgStatus.required('var/lib/dpkg/status.d/libsqlite3-0', 100)).toBe(true);
     expect(dpkgStatus.required('var/lib/dpkg/status.d/libsqlite3-0.md5sums', 100)).toBe(false);
-    const { packages } = dpkgStatus.extract(
+    const { packages } = await dpkgStatus.extract(
       'var/lib/dpkg/status.d/libsqlite3-0',
       readFileSync(path.join(dir, 'libsqlite3-0')),
     );
@@ -56,7 +59,7 @@ describe('dpkg/status', () => {
     expect(readdirSync(dir)).toContain('libsqlite3-0');
   });
 
-  it('skips packages that are not installed, and records a paragraph it cannot use', () => {
+  it('skips packages that are not installed, and records a paragraph it cannot use', async () => {
     const text = Buffer.from(
       [
         'Package: gone',
@@ -72,7 +75,7 @@ describe('dpkg/status', () => {
         '',
       ].join('\n'),
     );
-    const { packages, issues } = dpkgStatus.extract('var/lib/dpkg/status', text);
+    const { packages, issues } = await dpkgStatus.extract('var/lib/dpkg/status', text);
     expect(packages).toEqual([]);
     expect(issues.map((i) => i.message)).toEqual([
       'var/lib/dpkg/status:5: paragraph without Version; skipped',
@@ -81,8 +84,8 @@ describe('dpkg/status', () => {
   });
 });
 
-describe('extractor registry', () => {
-  it('lists each extractor once, with an id@version set that keys the layer cache', () => {
+describe('extractor registry', async () => {
+  it('lists each extractor once, with an id@version set that keys the layer cache', async () => {
     const ids = EXTRACTORS.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
