@@ -34,6 +34,21 @@ export interface Inventory {
 const OS_TYPES: Record<string, { readonly type: string; readonly family: readonly string[] }> = {
   deb: { type: 'deb', family: ['debian', 'ubuntu'] },
   apk: { type: 'apk', family: ['alpine'] },
+  rpm: {
+    type: 'rpm',
+    family: [
+      'almalinux',
+      'rocky',
+      'rhel',
+      'centos',
+      'fedora',
+      'mariner',
+      'azurelinux',
+      'opensuse-leap',
+      'sles',
+      'amzn',
+    ],
+  },
 };
 
 const key = (p: ExtractedPackage) =>
