@@ -5,18 +5,14 @@
  * the same code runs on Lambda's arm64 and on x86-64.
  */
 import initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
-import { parseRpmHeader, RpmHeaderError, TAG } from './rpm-header.js';
+import { parseRpmHeader, RpmHeaderError } from './rpm-header.js';
+import { packageFromHeader } from './rpm-package.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
+
+export { sourceRpmName } from './rpm-package.js';
 
 const ID = 'rpm/sqlite';
 let sqlite: ReturnType<typeof initSqlJs> | undefined;
-
-/** `curl-7.76.0-6.cm2.src.rpm` → `curl`: the name is all but the last two dash-separated parts. */
-export function sourceRpmName(sourceRpm: string): string | undefined {
-  const base = sourceRpm.replace(/\.(no)?src\.rpm$/, '');
-  const parts = base.split('-');
-  return parts.length >= 3 ? parts.slice(0, -2).join('-') : undefined;
-}
 
 export const rpmSqlite: Extractor = {
   id: ID,
@@ -45,35 +41,8 @@ export const rpmSqlite: Extractor = {
       for (const [hnum, blob] of rows) {
         try {
           if (!(blob instanceof Uint8Array)) throw new RpmHeaderError('blob is not binary');
-          const h = parseRpmHeader(blob);
-          const name = h.string(TAG.NAME);
-          const version = h.string(TAG.VERSION);
-          const release = h.string(TAG.RELEASE);
-          if (name === undefined || version === undefined || release === undefined)
-            throw new RpmHeaderError('no NAME, VERSION or RELEASE');
-          // gpg-pubkey entries are keys rpm imported, not software.
-          if (name === 'gpg-pubkey') continue;
-          const epoch = h.int32s(TAG.EPOCH)[0];
-          const evr = `${epoch === undefined || epoch === 0 ? '' : `${epoch}:`}${version}-${release}`;
-          const sourceRpm = h.string(TAG.SOURCERPM);
-          const dirs = h.strings(TAG.DIRNAMES);
-          const indexes = h.int32s(TAG.DIRINDEXES);
-          const files = h
-            .strings(TAG.BASENAMES)
-            .map((base, i) => `${(dirs[indexes[i] ?? -1] ?? '').replace(/^\//, '')}${base}`);
-          const arch = h.string(TAG.ARCH);
-          const license = h.string(TAG.LICENSE);
-          const source = sourceRpm === undefined ? undefined : sourceRpmName(sourceRpm);
-          packages.push({
-            type: 'rpm',
-            name,
-            version: evr,
-            ...(arch === undefined ? {} : { arch }),
-            ...(source === undefined ? {} : { sourceName: source, sourceVersion: evr }),
-            ...(license === undefined ? {} : { licenses: [license] }),
-            files,
-            location: path,
-          });
+          const pkg = packageFromHeader(parseRpmHeader(blob), path);
+          if (pkg !== undefined) packages.push(pkg);
         } catch (error) {
           if (!(error instanceof RpmHeaderError)) throw error;
           issues.push({

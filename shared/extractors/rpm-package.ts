@@ -1,0 +1,43 @@
+import { type RpmHeader, RpmHeaderError, TAG } from './rpm-header.js';
+import type { ExtractedPackage } from './types.js';
+
+/** `curl-7.76.0-6.cm2.src.rpm` → `curl`: the name is all but the last two dash-separated parts. */
+export function sourceRpmName(sourceRpm: string): string | undefined {
+  const base = sourceRpm.replace(/\.(no)?src\.rpm$/, '');
+  const parts = base.split('-');
+  return parts.length >= 3 ? parts.slice(0, -2).join('-') : undefined;
+}
+
+/**
+ * The package an rpm header describes, whatever database backend held it; undefined for the
+ * gpg-pubkey pseudo-packages rpm keeps for imported keys.
+ */
+export function packageFromHeader(h: RpmHeader, location: string): ExtractedPackage | undefined {
+  const name = h.string(TAG.NAME);
+  const version = h.string(TAG.VERSION);
+  const release = h.string(TAG.RELEASE);
+  if (name === undefined || version === undefined || release === undefined)
+    throw new RpmHeaderError('no NAME, VERSION or RELEASE');
+  if (name === 'gpg-pubkey') return undefined;
+  const epoch = h.int32s(TAG.EPOCH)[0];
+  const evr = `${epoch === undefined || epoch === 0 ? '' : `${epoch}:`}${version}-${release}`;
+  const sourceRpm = h.string(TAG.SOURCERPM);
+  const dirs = h.strings(TAG.DIRNAMES);
+  const indexes = h.int32s(TAG.DIRINDEXES);
+  const files = h
+    .strings(TAG.BASENAMES)
+    .map((base, i) => `${(dirs[indexes[i] ?? -1] ?? '').replace(/^\//, '')}${base}`);
+  const arch = h.string(TAG.ARCH);
+  const license = h.string(TAG.LICENSE);
+  const source = sourceRpm === undefined ? undefined : sourceRpmName(sourceRpm);
+  return {
+    type: 'rpm',
+    name,
+    version: evr,
+    ...(arch === undefined ? {} : { arch }),
+    ...(source === undefined ? {} : { sourceName: source, sourceVersion: evr }),
+    ...(license === undefined ? {} : { licenses: [license] }),
+    files,
+    location,
+  };
+}
