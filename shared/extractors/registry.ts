@@ -5,11 +5,18 @@
 import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgStatus } from './dpkg-status.js';
+import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
 import type { Extractor } from './types.js';
 
-export const EXTRACTORS: readonly Extractor[] = [dpkgStatus, apkInstalled, rpmSqlite, rpmNdb];
+export const EXTRACTORS: readonly Extractor[] = [
+  dpkgStatus,
+  apkInstalled,
+  rpmSqlite,
+  rpmNdb,
+  rpmBdb,
+];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */
 export const EXTRACTOR_SET_ID = readerId(EXTRACTORS);
