@@ -5,6 +5,7 @@
 import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgStatus } from './dpkg-status.js';
+import { npmInstalled } from './npm.js';
 import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
@@ -16,6 +17,7 @@ export const EXTRACTORS: readonly Extractor[] = [
   rpmSqlite,
   rpmNdb,
   rpmBdb,
+  npmInstalled,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

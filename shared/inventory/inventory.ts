@@ -51,6 +51,18 @@ const OS_TYPES: Record<string, { readonly type: string; readonly family: readonl
   },
 };
 
+/** OSV ecosystems of language package types. */
+const LANGUAGE_ECOSYSTEMS: Record<string, string> = {
+  npm: 'npm',
+  pypi: 'PyPI',
+  golang: 'Go',
+  maven: 'Maven',
+  gem: 'RubyGems',
+  cargo: 'crates.io',
+  nuget: 'NuGet',
+  composer: 'Packagist',
+};
+
 const key = (p: ExtractedPackage) =>
   `${p.type}\u0000${p.location}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ''}`;
 
@@ -131,14 +143,24 @@ export async function buildInventory(
           purl: purl({
             type: p.type,
             ...(isOsPackage ? { namespace: os.family } : {}),
-            name: p.name,
+            // npm scopes are PURL namespaces: pkg:npm/%40aws-sdk/client-ecr@3.1.0
+            ...(p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/')
+              ? {
+                  namespace: p.name.slice(0, p.name.indexOf('/')),
+                  name: p.name.slice(p.name.indexOf('/') + 1),
+                }
+              : { name: p.name }),
             version: p.version,
             qualifiers: {
               arch: p.arch,
               ...(isOsPackage ? { distro: distroQualifier(os.family, os.versionId) } : {}),
             },
           }),
-          ...(isOsPackage && os.ecosystem !== undefined ? { ecosystem: os.ecosystem } : {}),
+          ...(isOsPackage && os.ecosystem !== undefined
+            ? { ecosystem: os.ecosystem }
+            : LANGUAGE_ECOSYSTEMS[p.type] === undefined
+              ? {}
+              : { ecosystem: LANGUAGE_ECOSYSTEMS[p.type] }),
           ...(introduced.get(k) === undefined ? {} : { layer: introduced.get(k) }),
         });
       }
