@@ -88,7 +88,14 @@ describe('extractor registry', async () => {
   it('lists each extractor once, with an id@version set that keys the layer cache', async () => {
     const ids = EXTRACTORS.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(['dpkg/status', 'apk/installed', 'rpm/sqlite', 'rpm/ndb', 'rpm/bdb', 'npm/installed']);
+    expect(ids).toEqual([
+      'dpkg/status',
+      'apk/installed',
+      'rpm/sqlite',
+      'rpm/ndb',
+      'rpm/bdb',
+      'npm/installed',
+    ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);
     expect(extractorsFor('usr/bin/ls', 10)).toEqual([]);
