@@ -101,3 +101,12 @@ describe('extractor registry', async () => {
     expect(extractorsFor('usr/bin/ls', 10)).toEqual([]);
   });
 });
+
+describe('docs/extractors.md', () => {
+  it('lists every registered extractor', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const { PROJECT_ROOT } = await import('../../support/fixtures.js');
+    const doc = read(`${PROJECT_ROOT}/docs/extractors.md`, 'utf8');
+    for (const e of EXTRACTORS) expect(doc, e.id).toMatch(new RegExp(`\\| \`${e.id}\`\\s+\\|`));
+  });
+});
