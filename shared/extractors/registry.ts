@@ -6,6 +6,7 @@ import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgStatus } from './dpkg-status.js';
 import { npmInstalled } from './npm.js';
+import { npmLockfile } from './npm-lockfile.js';
 import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
@@ -18,6 +19,7 @@ export const EXTRACTORS: readonly Extractor[] = [
   rpmNdb,
   rpmBdb,
   npmInstalled,
+  npmLockfile,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

@@ -95,6 +95,7 @@ describe('extractor registry', async () => {
       'rpm/ndb',
       'rpm/bdb',
       'npm/installed',
+      'npm/lockfile',
     ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);
