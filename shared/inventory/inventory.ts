@@ -8,7 +8,12 @@
 
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
 import { EXTRACTOR_SET_ID, EXTRACTORS } from '../extractors/registry.js';
-import type { ExtractedPackage, ExtractIssue, Extractor } from '../extractors/types.js';
+import type {
+  ExtractedPackage,
+  ExtractIssue,
+  Extractor,
+  ExtractResult,
+} from '../extractors/types.js';
 import type { Image } from '../image/types.js';
 import type { EntryError } from '../layers/errors.js';
 import type { LayerLimits } from '../layers/limits.js';
@@ -126,20 +131,25 @@ export async function buildInventory(
   }
   for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
 
-  // The lowest layer from which each package stays present, through every later version of its database.
-  const introduced = new Map<string, string | undefined>();
+  // Each database file is extracted once per layer that has a version of it. Walking the layers
+  // upwards gives each package the lowest layer from which it stays present; the results of
+  // the layer that wrote the final version are reused for the inventory itself.
+  const extracted = new Map<string, ExtractResult[]>();
+  const introducedByPath = new Map<string, Map<string, string | undefined>>();
   for (const layer of walk.layers) {
-    const contents = layer.result?.contents;
-    if (contents === undefined) continue;
-    for (const [path, content] of contents) {
+    for (const [path, content] of layer.result?.contents ?? []) {
+      const results: ExtractResult[] = [];
       for (const extractor of extractors) {
-        if (!extractor.required(path, content.length)) continue;
-        const present = new Set((await extractor.extract(path, content)).packages.map(key));
-        for (const k of [...introduced.keys()])
-          if (k.split('\u0000')[1] === path && !present.has(k)) introduced.delete(k);
-        for (const k of present)
-          if (!introduced.has(k)) introduced.set(k, layer.diffId ?? layer.digest);
+        if (extractor.required(path, content.length))
+          results.push(await extractor.extract(path, content));
       }
+      if (results.length === 0) continue;
+      extracted.set(`${layer.index}\u0000${path}`, results);
+      const before = introducedByPath.get(path);
+      const now = new Map<string, string | undefined>();
+      for (const k of results.flatMap((r) => r.packages.map(key)))
+        now.set(k, before?.has(k) ? before.get(k) : (layer.diffId ?? layer.digest));
+      introducedByPath.set(path, now);
     }
   }
 
@@ -154,9 +164,18 @@ export async function buildInventory(
   const seen = new Set<string>();
   for (const entry of walk.tree.entries()) {
     if (entry.type !== 'file' || entry.content === undefined) continue;
-    for (const extractor of extractors) {
-      if (!extractor.required(entry.path, entry.size)) continue;
-      const result = await extractor.extract(entry.path, entry.content);
+    // A hard link's content comes from its target, possibly in another layer: extract it here.
+    let results =
+      entry.linkname === undefined ? extracted.get(`${entry.layer}\u0000${entry.path}`) : undefined;
+    if (results === undefined) {
+      results = [];
+      for (const extractor of extractors) {
+        if (extractor.required(entry.path, entry.size))
+          results.push(await extractor.extract(entry.path, entry.content));
+      }
+    }
+    const introduced = introducedByPath.get(entry.path);
+    for (const result of results) {
       issues.push(...result.issues);
       for (const p of result.packages) {
         const k = key(p);
@@ -173,7 +192,7 @@ export async function buildInventory(
             : LANGUAGE_ECOSYSTEMS[p.type] === undefined
               ? {}
               : { ecosystem: LANGUAGE_ECOSYSTEMS[p.type] }),
-          ...(introduced.get(k) === undefined ? {} : { layer: introduced.get(k) }),
+          ...(introduced?.get(k) === undefined ? {} : { layer: introduced.get(k) }),
         });
       }
     }
