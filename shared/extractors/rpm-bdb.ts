@@ -5,9 +5,9 @@
  * (the rpm headers) live on chains of overflow pages. Layout: Berkeley DB's db_page.h.
  * Every page number and length is checked against the file.
  */
-import { parseRpmHeader, RpmHeaderError } from './rpm-header.js';
-import { packageFromHeader } from './rpm-package.js';
-import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
+import { RpmHeaderError } from './rpm-header.js';
+import { addHeaderBlob } from './rpm-package.js';
+import type { Extractor, ExtractResult } from './types.js';
 
 const ID = 'rpm/bdb';
 const HASH_MAGIC = 0x061561;
@@ -24,19 +24,18 @@ export const rpmBdb: Extractor = {
   version: 1,
   required: (path) => path === 'var/lib/rpm/Packages' || path === 'usr/lib/sysimage/rpm/Packages',
   extract(path: string, content: Buffer): ExtractResult {
-    const packages: ExtractedPackage[] = [];
-    const issues: ExtractIssue[] = [];
+    const result: ExtractResult = { packages: [], issues: [] };
     const note = (message: string) =>
-      issues.push({ extractor: ID, location: path, message: `${path}: ${message}` });
+      result.issues.push({ extractor: ID, location: path, message: `${path}: ${message}` });
     if (content.length < 512) {
       note('too short for a Berkeley DB file');
-      return { packages, issues };
+      return result;
     }
     // Databases are written in the byte order of the machine that made them.
     const little = content.readUInt32LE(12) === HASH_MAGIC;
     if (!little && content.readUInt32BE(12) !== HASH_MAGIC) {
       note('not a Berkeley DB hash database');
-      return { packages, issues };
+      return result;
     }
     const u32 = (at: number) => (little ? content.readUInt32LE(at) : content.readUInt32BE(at));
     const u16 = (at: number) => (little ? content.readUInt16LE(at) : content.readUInt16BE(at));
@@ -44,7 +43,7 @@ export const rpmBdb: Extractor = {
     const lastPage = u32(32);
     if (pageSize < 512 || pageSize > 65536 || (lastPage + 1) * pageSize > content.length) {
       note(`page size ${pageSize} and last page ${lastPage} do not fit in ${content.length} bytes`);
-      return { packages, issues };
+      return result;
     }
     const overflow = (first: number, length: number): Buffer => {
       if (length > MAX_VALUE) throw new RpmHeaderError(`value of ${length} bytes`);
@@ -85,16 +84,11 @@ export const rpmBdb: Extractor = {
           note(`page ${page}: entry ${i} at offset ${offset} runs past the page`);
           continue;
         }
-        try {
-          const header = overflow(u32(item + 4), u32(item + 8));
-          const pkg = packageFromHeader(parseRpmHeader(header), path);
-          if (pkg !== undefined) packages.push(pkg);
-        } catch (error) {
-          if (!(error instanceof RpmHeaderError)) throw error;
-          note(`page ${page}, entry ${i}: ${error.message}; skipped`);
-        }
+        addHeaderBlob(result, ID, path, `page ${page}, entry ${i}`, () =>
+          overflow(u32(item + 4), u32(item + 8)),
+        );
       }
     }
-    return { packages, issues };
+    return result;
   },
 };

@@ -5,9 +5,9 @@
  * count; blocks are 16 bytes), and at each slot's offset a blob (`BlbS`, package index,
  * generation, length) holding one rpm header. Every offset is checked against the file.
  */
-import { parseRpmHeader, RpmHeaderError } from './rpm-header.js';
-import { packageFromHeader } from './rpm-package.js';
-import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
+import { RpmHeaderError } from './rpm-header.js';
+import { addHeaderBlob } from './rpm-package.js';
+import type { Extractor, ExtractResult } from './types.js';
 
 const ID = 'rpm/ndb';
 const PAGE = 4096;
@@ -20,11 +20,10 @@ export const rpmNdb: Extractor = {
   required: (path) =>
     path === 'var/lib/rpm/Packages.db' || path === 'usr/lib/sysimage/rpm/Packages.db',
   extract(path: string, content: Buffer): ExtractResult {
-    const packages: ExtractedPackage[] = [];
-    const issues: ExtractIssue[] = [];
+    const result: ExtractResult = { packages: [], issues: [] };
     const fail = (message: string): ExtractResult => {
-      issues.push({ extractor: ID, location: path, message: `${path}: ${message}` });
-      return { packages, issues };
+      result.issues.push({ extractor: ID, location: path, message: `${path}: ${message}` });
+      return result;
     };
     if (content.length < 32 || content.readUInt32LE(0) !== MAGIC.file)
       return fail('not an rpm NDB database (no RpmP header)');
@@ -38,31 +37,22 @@ export const rpmNdb: Extractor = {
       if (pkgIndex === 0) continue;
       const offset = content.readUInt32LE(at + 8) * BLOCK;
       const blocks = content.readUInt32LE(at + 12);
-      try {
-        if (offset + 16 > content.length || offset + blocks * BLOCK > content.length)
+      addHeaderBlob(result, ID, path, `package ${pkgIndex}`, () => {
+        if (offset + 16 > content.length || offset + blocks * BLOCK > content.length) {
           throw new RpmHeaderError(`blob at ${offset} runs past the file`);
+        }
         if (
           content.readUInt32LE(offset) !== MAGIC.blob ||
           content.readUInt32LE(offset + 4) !== pkgIndex
-        )
+        ) {
           throw new RpmHeaderError(`no blob for the slot at ${offset}`);
+        }
         const length = content.readUInt32LE(offset + 12);
         if (offset + 16 + length > content.length)
           throw new RpmHeaderError(`blob of ${length} bytes runs past the file`);
-        const pkg = packageFromHeader(
-          parseRpmHeader(content.subarray(offset + 16, offset + 16 + length)),
-          path,
-        );
-        if (pkg !== undefined) packages.push(pkg);
-      } catch (error) {
-        if (!(error instanceof RpmHeaderError)) throw error;
-        issues.push({
-          extractor: ID,
-          location: path,
-          message: `${path}: package ${pkgIndex}: ${error.message}; skipped`,
-        });
-      }
+        return content.subarray(offset + 16, offset + 16 + length);
+      });
     }
-    return { packages, issues };
+    return result;
   },
 };

@@ -1,5 +1,5 @@
-import { type RpmHeader, RpmHeaderError, TAG } from './rpm-header.js';
-import type { ExtractedPackage } from './types.js';
+import { parseRpmHeader, type RpmHeader, RpmHeaderError, TAG } from './rpm-header.js';
+import type { ExtractedPackage, ExtractResult } from './types.js';
 
 /** `curl-7.76.0-6.cm2.src.rpm` → `curl`: the name is all but the last two dash-separated parts. */
 export function sourceRpmName(sourceRpm: string): string | undefined {
@@ -40,4 +40,28 @@ export function packageFromHeader(h: RpmHeader, location: string): ExtractedPack
     files,
     location,
   };
+}
+
+/**
+ * Adds the package of one header blob to `into`, or an issue naming the database and the
+ * package when the blob is not a usable header; shared by the three database backends.
+ */
+export function addHeaderBlob(
+  into: ExtractResult,
+  extractor: string,
+  path: string,
+  label: string,
+  read: () => Uint8Array,
+): void {
+  try {
+    const pkg = packageFromHeader(parseRpmHeader(read()), path);
+    if (pkg !== undefined) into.packages.push(pkg);
+  } catch (error) {
+    if (!(error instanceof RpmHeaderError)) throw error;
+    into.issues.push({
+      extractor,
+      location: path,
+      message: `${path}: ${label}: ${error.message}; skipped`,
+    });
+  }
 }

@@ -5,9 +5,9 @@
  * the same code runs on Lambda's arm64 and on x86-64.
  */
 import initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
-import { parseRpmHeader, RpmHeaderError } from './rpm-header.js';
-import { packageFromHeader } from './rpm-package.js';
-import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
+import { RpmHeaderError } from './rpm-header.js';
+import { addHeaderBlob } from './rpm-package.js';
+import type { Extractor, ExtractResult } from './types.js';
 
 export { sourceRpmName } from './rpm-package.js';
 
@@ -20,8 +20,7 @@ export const rpmSqlite: Extractor = {
   required: (path) =>
     path === 'var/lib/rpm/rpmdb.sqlite' || path === 'usr/lib/sysimage/rpm/rpmdb.sqlite',
   async extract(path: string, content: Buffer): Promise<ExtractResult> {
-    const packages: ExtractedPackage[] = [];
-    const issues: ExtractIssue[] = [];
+    const result: ExtractResult = { packages: [], issues: [] };
     sqlite ??= initSqlJs();
     const SQL = await sqlite;
     let db: InstanceType<Awaited<typeof sqlite>['Database']>;
@@ -30,31 +29,23 @@ export const rpmSqlite: Extractor = {
       db = new SQL.Database(content);
       rows = db.exec('SELECT hnum, blob FROM Packages')[0]?.values ?? [];
     } catch (error) {
-      issues.push({
+      result.issues.push({
         extractor: ID,
         location: path,
         message: `${path}: not an rpm SQLite database: ${(error as Error).message}`,
       });
-      return { packages, issues };
+      return result;
     }
     try {
       for (const [hnum, blob] of rows) {
-        try {
+        addHeaderBlob(result, ID, path, `package ${String(hnum)}`, () => {
           if (!(blob instanceof Uint8Array)) throw new RpmHeaderError('blob is not binary');
-          const pkg = packageFromHeader(parseRpmHeader(blob), path);
-          if (pkg !== undefined) packages.push(pkg);
-        } catch (error) {
-          if (!(error instanceof RpmHeaderError)) throw error;
-          issues.push({
-            extractor: ID,
-            location: path,
-            message: `${path}: package ${String(hnum)}: ${error.message}; skipped`,
-          });
-        }
+          return blob;
+        });
       }
     } finally {
       db.close();
     }
-    return { packages, issues };
+    return result;
   },
 };
