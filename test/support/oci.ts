@@ -58,6 +58,15 @@ export function zstdCompress(data: Buffer): Buffer {
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';
 
+/** A layer tarball as stored with that compression. */
+export function compress(tarball: Buffer, compression: LayerCompression): Buffer {
+  return compression === 'gzip'
+    ? gzipSync(tarball)
+    : compression === 'zstd'
+      ? zstdCompress(tarball)
+      : tarball;
+}
+
 const LAYER_TYPES: Record<LayerCompression, string> = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
@@ -95,82 +104,57 @@ export class LayoutWriter {
     return { mediaType, digest, size: data.length };
   }
 
+  jsonBlob(value: unknown, mediaType: string): Descriptor {
+    return this.blob(Buffer.from(JSON.stringify(value)), mediaType);
+  }
+
+  manifest(config: Descriptor, layers: readonly Descriptor[]): Descriptor {
+    const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+    return this.jsonBlob({ schemaVersion: 2, mediaType, config, layers }, mediaType);
+  }
+
   image(image: TestImage): Descriptor {
     const compression = image.compression ?? 'gzip';
-    const layers = image.layers.map((tarball) => {
-      const stored =
-        compression === 'gzip'
-          ? gzipSync(tarball)
-          : compression === 'zstd'
-            ? zstdCompress(tarball)
-            : tarball;
-      return this.blob(stored, LAYER_TYPES[compression]);
-    });
+    const layers = image.layers.map((tarball) =>
+      this.blob(compress(tarball, compression), LAYER_TYPES[compression]),
+    );
     const platform = {
       os: image.os ?? 'linux',
       architecture: image.architecture,
       ...(image.variant === undefined ? {} : { variant: image.variant }),
     };
-    const config = this.blob(
-      Buffer.from(
-        JSON.stringify({
-          ...platform,
-          config: { Env: ['PATH=/usr/bin:/bin'] },
-          rootfs: { type: 'layers', diff_ids: image.layers.map(sha256) },
-        }),
-      ),
+    const config = this.jsonBlob(
+      {
+        ...platform,
+        config: { Env: ['PATH=/usr/bin:/bin'] },
+        rootfs: { type: 'layers', diff_ids: image.layers.map(sha256) },
+      },
       'application/vnd.oci.image.config.v1+json',
     );
-    const manifest = this.blob(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config,
-          layers,
-        }),
-      ),
-      'application/vnd.oci.image.manifest.v1+json',
-    );
-    return { ...manifest, platform };
+    return { ...this.manifest(config, layers), platform };
   }
 
   /** A BuildKit-style attestation manifest for `subject`, as docker buildx pushes it. */
   attestation(subject: Descriptor): Descriptor {
-    const statement = this.blob(
-      Buffer.from(
-        JSON.stringify({
-          _type: 'https://in-toto.io/Statement/v0.1',
-          predicateType: 'https://spdx.dev/Document',
-          subject: [],
-        }),
-      ),
+    const statement = this.jsonBlob(
+      {
+        _type: 'https://in-toto.io/Statement/v0.1',
+        predicateType: 'https://spdx.dev/Document',
+        subject: [],
+      },
       'application/vnd.in-toto+json',
     );
-    const config = this.blob(
-      Buffer.from(
-        JSON.stringify({
-          architecture: 'unknown',
-          os: 'unknown',
-          config: {},
-          rootfs: { type: 'layers', diff_ids: [sha256(Buffer.from('x'))] },
-        }),
-      ),
+    const config = this.jsonBlob(
+      {
+        architecture: 'unknown',
+        os: 'unknown',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [sha256(Buffer.from('x'))] },
+      },
       'application/vnd.oci.image.config.v1+json',
     );
-    const manifest = this.blob(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config,
-          layers: [statement],
-        }),
-      ),
-      'application/vnd.oci.image.manifest.v1+json',
-    );
     return {
-      ...manifest,
+      ...this.manifest(config, [statement]),
       platform: { os: 'unknown', architecture: 'unknown' },
       annotations: {
         'vnd.docker.reference.type': 'attestation-manifest',

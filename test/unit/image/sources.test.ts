@@ -297,27 +297,15 @@ describe('refusals', () => {
       'application/vnd.oci.image.layer.v1.tar',
     );
     const odd = w.blob(Buffer.from('{}'), 'application/vnd.example.layer.v1+json');
-    const config = w.blob(
-      Buffer.from(
-        JSON.stringify({
-          os: 'linux',
-          architecture: 'amd64',
-          rootfs: { type: 'layers', diff_ids: [layer.digest, odd.digest] },
-        }),
-      ),
+    const config = w.jsonBlob(
+      {
+        os: 'linux',
+        architecture: 'amd64',
+        rootfs: { type: 'layers', diff_ids: [layer.digest, odd.digest] },
+      },
       'application/vnd.oci.image.config.v1+json',
     );
-    const manifest = w.blob(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config,
-          layers: [layer, odd],
-        }),
-      ),
-      'application/vnd.oci.image.manifest.v1+json',
-    );
+    const manifest = w.manifest(config, [layer, odd]);
     w.finish(manifest, 'odd');
     await expect(new OciLayoutSource(dir).images()).rejects.toThrow(
       /layer 1 of oci:.*: unsupported media type "application\/vnd.example.layer.v1\+json"/,
@@ -329,20 +317,7 @@ describe('refusals', () => {
       Buffer.alloc(9 * 1024 * 1024, 32),
       'application/vnd.oci.image.config.v1+json',
     );
-    b.finish(
-      b.blob(
-        Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: 'application/vnd.oci.image.manifest.v1+json',
-            config: hugeConfig,
-            layers: [],
-          }),
-        ),
-        'application/vnd.oci.image.manifest.v1+json',
-      ),
-      'big',
-    );
+    b.finish(b.manifest(hugeConfig, []), 'big');
     await expect(new OciLayoutSource(big).images()).rejects.toThrow(
       /is 9437184 bytes, over the 8388608-byte limit/,
     );

@@ -13,7 +13,7 @@ import {
 } from '../../../shared/layers/errors.js';
 import { normalizeEntryPath, readLayer } from '../../../shared/layers/reader.js';
 import { dataDir } from '../../support/fixtures.js';
-import { tarOf, zstdCompress } from '../../support/oci.js';
+import { compress, tarOf, zstdCompress } from '../../support/oci.js';
 
 const ALPINE = path.join(dataDir(), 'pkgdbs/trivy/derived/alpine-310');
 const realFiles = [
@@ -35,12 +35,7 @@ describe('readLayer', () => {
     'reads a %s layer, returning every entry and only the asked-for contents',
     async (compression) => {
       const tarball = await tarOf(realFiles);
-      const stored =
-        compression === 'gzip'
-          ? gzipSync(tarball)
-          : compression === 'zstd'
-            ? zstdCompress(tarball)
-            : tarball;
+      const stored = compress(tarball, compression);
       const result = await readLayer(Readable.from([stored]), wantsOsRelease, opts);
       expect(result.stats.compression).toBe(compression);
       expect(result.stats.decompressedBytes).toBe(tarball.length);
