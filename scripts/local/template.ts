@@ -214,7 +214,7 @@ async function createTopics(
 }
 
 /** S3 bucket names are lowercase; logical ids are not. */
-export function localBucketName(logicalId: string): string {
+function localBucketName(logicalId: string): string {
   return logicalId.toLowerCase().slice(0, 63);
 }
 

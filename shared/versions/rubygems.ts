@@ -2,10 +2,9 @@
  * RubyGems versions, ordered as Gem::Version#<=> does (rubygems/version.rb): `-` means
  * `.pre.`, segments are runs of digits (compared as integers of any size) or letters (a
  * prerelease, older than any number), and trailing zeros of each part do not count.
- * Requirements (`~> 6.1.7, >= 6.1.7.1`) through @renovatebot/ruby-semver, a port of
- * Gem::Requirement. https://guides.rubygems.org/patterns/#semantic-versioning
+ * Requirement strings (`~> 6.1.7, >= 6.1.7.1`) become version intervals where advisories are
+ * imported (advisories/importers/rubysec.ts). https://guides.rubygems.org/patterns/#semantic-versioning
  */
-import { satisfies } from '@renovatebot/ruby-semver';
 import { InvalidVersionError, type Ordering, type VersionScheme, validBy } from './types.js';
 
 const VERSION = /^\s*([0-9]+(?:\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?\s*$/;
@@ -51,9 +50,3 @@ export const rubygems: VersionScheme = {
   compare: compareGem,
   valid: validBy(gemSegments),
 };
-
-/** Whether `version` meets a requirement list such as `~> 6.1.7, >= 6.1.7.1`. */
-export function gemSatisfies(version: string, requirement: string): boolean {
-  gemSegments(version);
-  return satisfies(version, requirement);
-}
