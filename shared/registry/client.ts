@@ -174,21 +174,20 @@ export class RegistryClient {
     const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     const verifying = new VerifyingStream(blob.digest, what, blob.size);
     // A stalled transfer is aborted instead of hanging the scan.
-    let idle = setTimeout(
-      () =>
-        controller.abort(new RegistryError(`${what}: no data for ${this.timeoutMs} ms`, undefined)),
-      this.timeoutMs,
-    );
+    // One timer per transfer, not one per chunk: it re-arms itself from the last chunk's time.
+    let lastData = Date.now();
     body.on('data', () => {
-      clearTimeout(idle);
-      idle = setTimeout(
-        () =>
-          controller.abort(
-            new RegistryError(`${what}: no data for ${this.timeoutMs} ms`, undefined),
-          ),
-        this.timeoutMs,
-      );
+      lastData = Date.now();
     });
+    const check = () => {
+      const quiet = Date.now() - lastData;
+      if (quiet >= this.timeoutMs) {
+        controller.abort(new RegistryError(`${what}: no data for ${this.timeoutMs} ms`, undefined));
+      } else {
+        idle = setTimeout(check, this.timeoutMs - quiet);
+      }
+    };
+    let idle = setTimeout(check, this.timeoutMs);
     const done = () => clearTimeout(idle);
     body.on('end', done).on('error', done).on('close', done);
     body.on('error', (error) => verifying.destroy(error));
