@@ -1,24 +1,9 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { TABLE_KEYS } from '../../shared/stores/dynamodb/keys.js';
 
-/**
- * Key and index names shared by every table. The meaning of each key, and the access pattern
- * it serves, is written in docs/data-model.md.
- */
-export const TABLE_KEYS = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttl: 'expiresAt',
-  images: { byRepository: { name: 'byRepository', partitionKey: 'repoKey', sortKey: 'pushedAt' } },
-  inventories: { byPackage: { name: 'byPackage', partitionKey: 'packageKey', sortKey: 'digest' } },
-  advisories: {
-    byPackage: { name: 'byPackage', partitionKey: 'packageKey', sortKey: 'advisoryId' },
-  },
-  findings: {
-    byAdvisory: { name: 'byAdvisory', partitionKey: 'advisoryId', sortKey: 'findingKey' },
-  },
-} as const;
+export { TABLE_KEYS };
 
 export interface BosunTablesProps {
   readonly removalPolicy: RemovalPolicy;

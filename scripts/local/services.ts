@@ -251,7 +251,7 @@ interface Launch {
 /** Starts one service on a free loopback port and waits until its probe passes. */
 async function launch(
   name: ServiceName,
-  opts: StartOptions,
+  opts: Pick<StartOptions, 'dir'>,
   plan: (port: number) => Launch,
 ): Promise<ServiceState> {
   const port = await freePort();
@@ -269,7 +269,8 @@ async function launch(
   return state;
 }
 
-function startDynamoDb(opts: StartOptions): Promise<ServiceState> {
+/** Starts DynamoDB Local alone (the stack's, or a test's own instance it may stop at will). */
+export function startDynamoDb(opts: Pick<StartOptions, 'dir' | 'toolsDir'>): Promise<ServiceState> {
   const jarDir = ensureDynamoDbLocal(opts.toolsDir);
   return launch('dynamodb', opts, (port) => ({
     command: 'java',

@@ -1,7 +1,8 @@
 /**
- * Loads advisories from a directory tree, whatever format each file is in: OSV (JSON or YAML),
- * RubySec YAML, Alpine secdb YAML, or the npm legacy JSON. Each file that cannot be read is an
- * issue; the rest load. Used by the CLI and the tests; feed syncs (a later issue) stream instead.
+ * Reads advisory files whatever format each is in: OSV (JSON or YAML), RubySec YAML, Alpine
+ * secdb YAML, or the npm legacy JSON. A file that cannot be read is an issue; the rest load.
+ * `decodeAdvisoryFile` is the per-file step the feed sources share; `loadAdvisories` reads a
+ * whole tree into memory (the CLI without a store, and the tests).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -18,12 +19,66 @@ export interface LoadedAdvisories {
   readonly files: number;
 }
 
-function files(root: string): string[] {
+/** Whether a file name is one the decoder reads (JSON or YAML). */
+export function isAdvisoryFileName(name: string): boolean {
+  return /\.(json|ya?ml)$/.test(name);
+}
+
+/**
+ * Decodes one file. Returns the records it holds, `secdb` when it is an Alpine secdb file (whose
+ * records only exist once every secdb file is added: the caller adds it to `secdb`), or
+ * `ignored` for JSON/YAML that is not an advisory (an index, a schema).
+ */
+export function decodeAdvisoryFile(
+  text: string,
+  source: string,
+  issues: ImportIssue[],
+  secdb: AlpineSecdbImporter,
+): OsvRecord[] | 'ignored' {
+  const json = source.endsWith('.json');
+  let doc: unknown;
+  try {
+    doc = json ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    issues.push({
+      source,
+      message: `${source}: not ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    });
+    return [];
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return 'ignored';
+  const d = doc as Record<string, unknown>;
+  if ('distroversion' in d && 'packages' in d) {
+    secdb.add(text, source);
+    return [];
+  }
+  if ('gem' in d) {
+    const r = importRubysec(text, source, issues);
+    return r === undefined ? [] : [r];
+  }
+  if ('module_name' in d) {
+    const r = importNpmLegacy(text, source, issues);
+    return r === undefined ? [] : [r];
+  }
+  if ('id' in d && 'modified' in d) {
+    try {
+      return [parseOsv(doc, source)];
+    } catch (error) {
+      if (!(error instanceof InvalidAdvisoryError)) throw error;
+      issues.push({ source, message: error.message });
+      return [];
+    }
+  }
+  return 'ignored';
+}
+
+/** Files under `root` (or `root` itself), sorted, hidden ones left out. */
+export function advisoryFiles(root: string): string[] {
   const st = statSync(root);
   if (st.isFile()) return [root];
   return readdirSync(root)
     .sort()
-    .flatMap((n) => (n.startsWith('.') ? [] : files(path.join(root, n))));
+    .flatMap((n) => (n.startsWith('.') ? [] : advisoryFiles(path.join(root, n))));
 }
 
 export function loadAdvisories(root: string): LoadedAdvisories {
@@ -31,42 +86,13 @@ export function loadAdvisories(root: string): LoadedAdvisories {
   const issues: ImportIssue[] = [];
   const secdb = new AlpineSecdbImporter();
   let count = 0;
-  for (const file of files(root)) {
-    const json = file.endsWith('.json');
-    if (!json && !/\.ya?ml$/.test(file)) continue;
+  for (const file of advisoryFiles(root)) {
+    if (!isAdvisoryFileName(file)) continue;
     const source = path.relative(root, file) || path.basename(file);
-    const text = readFileSync(file, 'utf8');
-    let doc: unknown;
-    try {
-      doc = json ? JSON.parse(text) : parseYaml(text);
-    } catch (error) {
-      issues.push({
-        source,
-        message: `${source}: not ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
-      });
-      continue;
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) continue;
+    const out = decodeAdvisoryFile(readFileSync(file, 'utf8'), source, issues, secdb);
+    if (out === 'ignored') continue;
     count++;
-    const d = doc as Record<string, unknown>;
-    if ('distroversion' in d && 'packages' in d) {
-      secdb.add(text, source);
-    } else if ('gem' in d) {
-      const r = importRubysec(text, source, issues);
-      if (r !== undefined) records.push(r);
-    } else if ('module_name' in d) {
-      const r = importNpmLegacy(text, source, issues);
-      if (r !== undefined) records.push(r);
-    } else if ('id' in d && 'modified' in d) {
-      try {
-        records.push(parseOsv(doc, source));
-      } catch (error) {
-        if (!(error instanceof InvalidAdvisoryError)) throw error;
-        issues.push({ source, message: error.message });
-      }
-    } else {
-      count--;
-    }
+    records.push(...out);
   }
   records.push(...secdb.osv());
   issues.push(...secdb.issues);

@@ -1,14 +1,23 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
 import type { LocalStackState } from '../../scripts/local/stack.js';
 
+/** DynamoDB client configuration for the local stack. */
+export function localClientConfig(state: LocalStackState) {
+  return {
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.dynamodb.endpoint,
+  };
+}
+
 /** SDK clients pointed at the local stack, as a handler's environment would point them. */
 export function localClients(state: LocalStackState) {
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: state.services.dynamodb.endpoint });
+  const dynamodb = new DynamoDBClient(localClientConfig(state));
   return {
     dynamodb,
     documents: DynamoDBDocumentClient.from(dynamodb),
@@ -35,4 +44,36 @@ export function resourceByPrefix(state: LocalStackState, prefix: string) {
     );
   const [logicalId, resource] = matches[0] as [string, (typeof matches)[number][1]];
   return { logicalId, ...resource };
+}
+
+/**
+ * A new, empty table shaped like the stack's table `<prefix>*` (keys and indexes as the
+ * template defines them), so that a test owns all of its items.
+ */
+export async function freshTableLike(
+  state: LocalStackState,
+  prefix: string,
+  client: DynamoDBClient,
+  target: DynamoDBClient = client,
+): Promise<string> {
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const source = await client.send(
+    new DescribeTableCommand({ TableName: resourceByPrefix(state, prefix).ref }),
+  );
+  const t = source.Table;
+  if (t === undefined) throw new Error(`table ${prefix} not found`);
+  await target.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: t.KeySchema,
+      AttributeDefinitions: t.AttributeDefinitions,
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({
+        IndexName: g.IndexName,
+        KeySchema: g.KeySchema,
+        Projection: g.Projection,
+      })),
+    }),
+  );
+  return name;
 }

@@ -1,0 +1,60 @@
+/**
+ * The feed seam. A source `fetch`es (answering `unchanged` when its fingerprint has not moved
+ * since the last completed sync) and yields raw entries in a stable order; `parse` turns one
+ * entry into normalized OSV records and recoverable issues. The sync (sync.ts) does the rest:
+ * hashing, writing what changed, checkpoints, changed package keys.
+ */
+import type { ImportIssue } from '../advisories/importers/decode.js';
+import type { OsvRecord } from '../advisories/osv.js';
+import { BosunError } from '../errors.js';
+import type { FeedCheckpoint } from '../stores/advisory-store.js';
+
+/** One unit of a feed: a file, a zip entry, or one record fetched by id. */
+export interface FeedEntry {
+  readonly name: string;
+  read(): Promise<Buffer>;
+}
+
+export interface ChangedFeed {
+  readonly kind: 'changed';
+  /** Identifies this content: a resumed sync continues only if the fingerprint is the same. */
+  readonly fingerprint: string;
+  /** `full`: the whole feed; `incremental`: only records modified since the checkpoint. */
+  readonly mode: 'full' | 'incremental';
+  /** The checkpoint's watermark once this sync completes (incremental sources). */
+  readonly watermark?: string;
+  entries(): AsyncIterable<FeedEntry>;
+  /** Releases what the fetch holds (temporary files). */
+  close(): Promise<void>;
+}
+
+export type FeedFetch = { readonly kind: 'unchanged'; readonly fingerprint: string } | ChangedFeed;
+
+export interface ParsedEntry {
+  readonly records: OsvRecord[];
+  readonly issues: ImportIssue[];
+}
+
+export interface FeedSource {
+  /** Stable name of this source: the checkpoint key. */
+  readonly id: string;
+  fetch(previous: FeedCheckpoint | undefined, signal?: AbortSignal): Promise<FeedFetch>;
+  parse(entry: FeedEntry): Promise<ParsedEntry>;
+}
+
+/** The feed could not be fetched (HTTP status, timeout, connection). Retry later. */
+export class FeedFetchError extends BosunError {
+  readonly fatal = true;
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${url}: ${message}`, options);
+  }
+}
+
+/** The feed's container is malformed (a zip, an index CSV, an export file). */
+export class FeedFormatError extends BosunError {
+  readonly fatal = true;
+}

@@ -1,0 +1,119 @@
+/**
+ * The advisory store port: what feed syncs write and the matcher reads. Two adapters implement
+ * it, DynamoDB (the cloud) and embedded (the CLI, one machine); one contract suite
+ * (test/contract/advisory-store.ts) holds both to the same behaviour.
+ */
+import { createHash } from 'node:crypto';
+import type { OsvRecord } from '../advisories/osv.js';
+import type { PackageChange } from '../events/rescan.js';
+import type { AdvisoryQuery, Candidate } from '../matcher/types.js';
+
+/** `<ecosystem>#<package name>`, as docs/data-model.md names a package. */
+export function packageKey(ecosystem: string, name: string): string {
+  return `${ecosystem}#${name}`;
+}
+
+export function splitPackageKey(key: string): { ecosystem: string; name: string } {
+  const at = key.indexOf('#');
+  return { ecosystem: key.slice(0, at), name: key.slice(at + 1) };
+}
+
+/** The package keys an advisory names, sorted and without repeats. */
+export function packageKeysOf(record: OsvRecord): string[] {
+  const keys = new Set<string>();
+  for (const a of record.affected ?? [])
+    if (a.package !== undefined) keys.add(packageKey(a.package.ecosystem, a.package.name));
+  return [...keys].sort();
+}
+
+/** JSON with object keys sorted, so equal records always hash alike. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Content hash of a normalized record: a sync rewrites a record only when this changes. */
+export function contentHash(record: OsvRecord): string {
+  return createHash('sha256').update(canonical(record)).digest('hex');
+}
+
+/** The affected entries of `record` for one package, as matcher candidates. */
+export function candidatesOf(record: OsvRecord, ecosystem: string, name: string): Candidate[] {
+  const out: Candidate[] = [];
+  for (const affected of record.affected ?? [])
+    if (affected.package?.ecosystem === ecosystem && affected.package.name === name)
+      out.push({ record, affected });
+  return out;
+}
+
+export interface StoredAdvisory {
+  readonly id: string;
+  readonly hash: string;
+  /** The feed source that wrote it. */
+  readonly source: string;
+  readonly record: OsvRecord;
+}
+
+/** What a sync needs to know of a stored advisory to decide whether, and how, it changed. */
+export interface AdvisoryHead {
+  readonly hash: string;
+  readonly packageKeys: readonly string[];
+  readonly withdrawn: boolean;
+}
+
+/** Where a feed source stands. Written after every batch of a sync. */
+export interface FeedCheckpoint {
+  readonly source: string;
+  /** Fingerprint of the feed content the last completed sync read. */
+  readonly fingerprint?: string;
+  /** Highest `modified` a completed sync has seen (incremental sources resume after it). */
+  readonly watermark?: string;
+  readonly completedAt?: string;
+  readonly records?: number;
+  /** An unfinished sync: the feed it was reading and how many entries it had finished. */
+  readonly cursor?: {
+    readonly fingerprint: string;
+    readonly position: number;
+    readonly watermark?: string;
+  };
+  /** Changes of the batch at `cursor` that were being written when the sync stopped. */
+  readonly pending?: readonly PackageChange[];
+  /** The last problems the sync recorded (invalid records), newest last. */
+  readonly issues?: readonly string[];
+}
+
+export interface AdvisoryStoreStats {
+  readonly advisories: number;
+  readonly withdrawn: number;
+  readonly sources: readonly FeedCheckpoint[];
+}
+
+export interface AdvisoryStore extends AdvisoryQuery {
+  /** Heads of the given ids that are stored. */
+  heads(ids: readonly string[]): Promise<Map<string, AdvisoryHead>>;
+  /**
+   * Writes (inserts or replaces) the advisories. After it resolves each one is fully visible,
+   * its package entries included, and package entries it no longer names are gone. If it
+   * fails, an advisory either keeps its previous head (so the next sync rewrites it) or is
+   * fully written.
+   */
+  put(advisories: readonly StoredAdvisory[]): Promise<void>;
+  get(id: string): Promise<StoredAdvisory | undefined>;
+  /** Ids of the advisories that list `alias` among their aliases. */
+  idsByAlias(alias: string): Promise<string[]>;
+  /** Every stored advisory (for export), in no particular order. */
+  all(): AsyncIterable<StoredAdvisory>;
+  checkpoint(source: string): Promise<FeedCheckpoint | undefined>;
+  saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void>;
+  /** Takes the source's sync lease unless another holder has an unexpired one. */
+  acquireLease(source: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(source: string, holder: string): Promise<void>;
+  stats(): Promise<AdvisoryStoreStats>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,305 @@
+/**
+ * The advisory store on DynamoDB, with the advisories table's keys of docs/data-model.md:
+ * `ADV#<id>`/`ADV` (the head, with the whole record gzip'd), `ADV#<id>`/`PKG#<pkgkey>` (the
+ * affected entries for one package, indexed by `byPackage`), `ALIAS#<alias>`/`ADV#<id>`, and
+ * `FEED#<source>` checkpoints and leases.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { OsvRecord } from '../../advisories/osv.js';
+import type { Candidate } from '../../matcher/types.js';
+import {
+  type AdvisoryHead,
+  type AdvisoryStore,
+  type AdvisoryStoreStats,
+  type FeedCheckpoint,
+  packageKey,
+  packageKeysOf,
+  type StoredAdvisory,
+  splitPackageKey,
+} from '../advisory-store.js';
+import { batchGet, batchWrite, type RetryOptions, type WriteRequest } from './batch.js';
+import { TABLE_KEYS } from './keys.js';
+
+const INDEX = TABLE_KEYS.advisories.byPackage;
+const HEAD_FIELDS = 'pk, contentHash, packageKeys, aliases, withdrawn';
+
+interface HeadItem {
+  pk: string;
+  contentHash: string;
+  packageKeys: string[];
+  aliases?: string[];
+  withdrawn: boolean;
+}
+
+/** What a package entry keeps of its record: enough to match and report, not the prose. */
+type RecordHead = Omit<OsvRecord, 'affected' | 'details' | 'references'>;
+
+function recordHead(record: OsvRecord): RecordHead {
+  const { affected: _a, details: _d, references: _r, ...head } = record;
+  return head;
+}
+
+const advKey = (id: string) => ({ pk: `ADV#${id}`, sk: 'ADV' });
+
+export class DynamoDbAdvisoryStore implements AdvisoryStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly retry: RetryOptions = {},
+  ) {}
+
+  async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
+    const out: Candidate[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: INDEX.name,
+          KeyConditionExpression: '#k = :k',
+          ExpressionAttributeNames: { '#k': INDEX.partitionKey },
+          ExpressionAttributeValues: { ':k': packageKey(ecosystem, name) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const entry = JSON.parse(item.entry as string) as RecordHead & {
+          affected: NonNullable<OsvRecord['affected']>;
+        };
+        const record: OsvRecord = entry;
+        for (const affected of entry.affected) out.push({ record, affected });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  async heads(ids: readonly string[]): Promise<Map<string, AdvisoryHead>> {
+    const items = (await batchGet(
+      this.client,
+      this.table,
+      [...new Set(ids)].map(advKey),
+      HEAD_FIELDS,
+      this.retry,
+    )) as unknown as HeadItem[];
+    const out = new Map<string, AdvisoryHead>();
+    for (const item of items)
+      out.set(item.pk.slice(4), {
+        hash: item.contentHash,
+        packageKeys: item.packageKeys,
+        withdrawn: item.withdrawn,
+      });
+    return out;
+  }
+
+  async put(advisories: readonly StoredAdvisory[]): Promise<void> {
+    if (advisories.length === 0) return;
+    const old = (await batchGet(
+      this.client,
+      this.table,
+      advisories.map((a) => advKey(a.id)),
+      HEAD_FIELDS,
+      this.retry,
+    )) as unknown as HeadItem[];
+    const oldById = new Map(old.map((h) => [h.pk.slice(4), h]));
+    const entries: WriteRequest[] = [];
+    const heads: WriteRequest[] = [];
+    for (const a of advisories) {
+      const pk = `ADV#${a.id}`;
+      const keys = packageKeysOf(a.record);
+      const aliases = [...new Set(a.record.aliases ?? [])].sort();
+      const head = recordHead(a.record);
+      for (const key of keys) {
+        const { ecosystem, name } = splitPackageKey(key);
+        const affected = (a.record.affected ?? []).filter(
+          (x) => x.package?.ecosystem === ecosystem && x.package.name === name,
+        );
+        entries.push({
+          PutRequest: {
+            Item: {
+              pk,
+              sk: `PKG#${key}`,
+              [INDEX.partitionKey]: key,
+              [INDEX.sortKey]: a.id,
+              entry: JSON.stringify({ ...head, affected }),
+            },
+          },
+        });
+      }
+      for (const alias of aliases)
+        entries.push({ PutRequest: { Item: { pk: `ALIAS#${alias}`, sk: pk } } });
+      const before = oldById.get(a.id);
+      for (const key of before?.packageKeys ?? [])
+        if (!keys.includes(key)) entries.push({ DeleteRequest: { Key: { pk, sk: `PKG#${key}` } } });
+      for (const alias of before?.aliases ?? [])
+        if (!aliases.includes(alias))
+          entries.push({ DeleteRequest: { Key: { pk: `ALIAS#${alias}`, sk: pk } } });
+      heads.push({
+        PutRequest: {
+          Item: {
+            ...advKey(a.id),
+            contentHash: a.hash,
+            feedSource: a.source,
+            packageKeys: keys,
+            ...(aliases.length > 0 ? { aliases } : {}),
+            withdrawn: a.record.withdrawn !== undefined,
+            modified: a.record.modified,
+            record: gzipSync(JSON.stringify(a.record)),
+          },
+        },
+      });
+    }
+    // Entries first, heads last: a head (with its hash) is written only once everything it
+    // points at is, so a sync stopped in between sees the old hash and writes the advisory again.
+    await batchWrite(this.client, this.table, entries, this.retry);
+    await batchWrite(this.client, this.table, heads, this.retry);
+  }
+
+  async get(id: string): Promise<StoredAdvisory | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: advKey(id) }));
+    const item = out.Item;
+    if (item === undefined) return undefined;
+    return {
+      id,
+      hash: item.contentHash as string,
+      source: item.feedSource as string,
+      record: JSON.parse(gunzipSync(item.record as Uint8Array).toString('utf8')) as OsvRecord,
+    };
+  }
+
+  async idsByAlias(alias: string): Promise<string[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `ALIAS#${alias}` },
+      }),
+    );
+    return (out.Items ?? []).map((i) => (i.sk as string).slice(4)).sort();
+  }
+
+  private async *scan(filter: string, values: Record<string, unknown>) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: filter,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: start,
+        }),
+      );
+      yield* page.Items ?? [];
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
+  async *all(): AsyncIterable<StoredAdvisory> {
+    for await (const item of this.scan('sk = :sk', { ':sk': 'ADV' }))
+      yield {
+        id: (item.pk as string).slice(4),
+        hash: item.contentHash as string,
+        source: item.feedSource as string,
+        record: JSON.parse(gunzipSync(item.record as Uint8Array).toString('utf8')) as OsvRecord,
+      };
+  }
+
+  async checkpoint(source: string): Promise<FeedCheckpoint | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `FEED#${source}`, sk: 'CHECKPOINT' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.checkpoint as FeedCheckpoint | undefined;
+  }
+
+  async saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `FEED#${checkpoint.source}`, sk: 'CHECKPOINT', checkpoint },
+      }),
+    );
+  }
+
+  async acquireLease(source: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `FEED#${source}`,
+            sk: 'LEASE',
+            holder,
+            leaseUntil: now + ttlMs,
+            // The TTL removes a lease whose holder died; leaseUntil decides before that.
+            [TABLE_KEYS.ttl]: Math.ceil((now + ttlMs) / 1000) + 3600,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :h OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':h': holder, ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async releaseLease(source: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `FEED#${source}`, sk: 'LEASE' },
+          ConditionExpression: 'holder = :h',
+          ExpressionAttributeValues: { ':h': holder },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async stats(): Promise<AdvisoryStoreStats> {
+    let advisories = 0;
+    let withdrawn = 0;
+    const sources: FeedCheckpoint[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          ProjectionExpression: 'sk, withdrawn, checkpoint',
+          FilterExpression: 'sk = :adv OR sk = :cp',
+          ExpressionAttributeValues: { ':adv': 'ADV', ':cp': 'CHECKPOINT' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.sk === 'CHECKPOINT') sources.push(item.checkpoint as FeedCheckpoint);
+        else {
+          advisories++;
+          if (item.withdrawn === true) withdrawn++;
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    sources.sort((a, b) => (a.source < b.source ? -1 : 1));
+    return { advisories, withdrawn, sources };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,169 @@
+/**
+ * The embedded advisory store: one log file in a folder the user chooses (see log-file.ts),
+ * indexes by package and alias rebuilt in memory when it opens, records parsed on first use.
+ */
+import type { OsvRecord } from '../../advisories/osv.js';
+import type { Candidate } from '../../matcher/types.js';
+import {
+  type AdvisoryHead,
+  type AdvisoryStore,
+  type AdvisoryStoreStats,
+  candidatesOf,
+  type FeedCheckpoint,
+  packageKey,
+  packageKeysOf,
+  type StoredAdvisory,
+} from '../advisory-store.js';
+import { type LogChange, LogFile } from './log-file.js';
+
+interface Head extends AdvisoryHead {
+  readonly source: string;
+  readonly aliases: readonly string[];
+}
+
+interface Lease {
+  readonly holder: string;
+  readonly expiresAt: number;
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
+  const set = index.get(key);
+  if (set === undefined) index.set(key, new Set([id]));
+  else set.add(id);
+}
+
+export class EmbeddedAdvisoryStore implements AdvisoryStore {
+  private readonly byPackage = new Map<string, Set<string>>();
+  private readonly byAlias = new Map<string, Set<string>>();
+  private readonly records = new Map<string, OsvRecord>();
+
+  private constructor(private readonly log: LogFile) {
+    for (const key of log.keys('h/')) {
+      const id = key.slice(2);
+      this.index(id, log.get<Head>(key) as Head);
+    }
+  }
+
+  /** Opens the store in `dir` (created if missing); `read` mode takes no lock and cannot write. */
+  static open(dir: string, mode: 'read' | 'write' = 'write'): EmbeddedAdvisoryStore {
+    return new EmbeddedAdvisoryStore(LogFile.open(dir, 'advisories', mode));
+  }
+
+  private index(id: string, head: Head): void {
+    for (const key of head.packageKeys) addTo(this.byPackage, key, id);
+    for (const alias of head.aliases) addTo(this.byAlias, alias, id);
+  }
+
+  private unindex(id: string, head: Head): void {
+    for (const key of head.packageKeys) this.byPackage.get(key)?.delete(id);
+    for (const alias of head.aliases) this.byAlias.get(alias)?.delete(id);
+  }
+
+  private record(id: string): OsvRecord | undefined {
+    let record = this.records.get(id);
+    if (record === undefined) {
+      record = this.log.get<OsvRecord>(`r/${id}`);
+      if (record !== undefined) this.records.set(id, record);
+    }
+    return record;
+  }
+
+  async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
+    const ids = this.byPackage.get(packageKey(ecosystem, name));
+    if (ids === undefined) return [];
+    const out: Candidate[] = [];
+    for (const id of [...ids].sort()) {
+      const record = this.record(id);
+      if (record !== undefined) out.push(...candidatesOf(record, ecosystem, name));
+    }
+    return out;
+  }
+
+  async heads(ids: readonly string[]): Promise<Map<string, AdvisoryHead>> {
+    const out = new Map<string, AdvisoryHead>();
+    for (const id of ids) {
+      const head = this.log.get<Head>(`h/${id}`);
+      if (head !== undefined)
+        out.set(id, { hash: head.hash, packageKeys: head.packageKeys, withdrawn: head.withdrawn });
+    }
+    return out;
+  }
+
+  async put(advisories: readonly StoredAdvisory[]): Promise<void> {
+    const changes: LogChange[] = [];
+    const heads: [string, Head, Head | undefined][] = [];
+    for (const a of advisories) {
+      const head: Head = {
+        hash: a.hash,
+        source: a.source,
+        packageKeys: packageKeysOf(a.record),
+        aliases: [...new Set(a.record.aliases ?? [])],
+        withdrawn: a.record.withdrawn !== undefined,
+      };
+      changes.push([`r/${a.id}`, a.record], [`h/${a.id}`, head]);
+      heads.push([a.id, head, this.log.get<Head>(`h/${a.id}`)]);
+    }
+    // One log commit: every advisory of the batch is written, or none is.
+    this.log.commit(changes);
+    for (const [id, head, old] of heads) {
+      // A rewrite takes the advisory out of the packages and aliases it no longer names.
+      if (old !== undefined) this.unindex(id, old);
+      this.index(id, head);
+      this.records.delete(id);
+    }
+  }
+
+  async get(id: string): Promise<StoredAdvisory | undefined> {
+    const head = this.log.get<Head>(`h/${id}`);
+    const record = this.record(id);
+    if (head === undefined || record === undefined) return undefined;
+    return { id, hash: head.hash, source: head.source, record };
+  }
+
+  async idsByAlias(alias: string): Promise<string[]> {
+    return [...(this.byAlias.get(alias) ?? [])].sort();
+  }
+
+  async *all(): AsyncIterable<StoredAdvisory> {
+    for (const key of this.log.keys('h/')) {
+      const stored = await this.get(key.slice(2));
+      if (stored !== undefined) yield stored;
+    }
+  }
+
+  async checkpoint(source: string): Promise<FeedCheckpoint | undefined> {
+    return this.log.get<FeedCheckpoint>(`cp/${source}`);
+  }
+
+  async saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void> {
+    this.log.commit([[`cp/${checkpoint.source}`, checkpoint]]);
+  }
+
+  async acquireLease(source: string, holder: string, ttlMs: number): Promise<boolean> {
+    const lease = this.log.get<Lease>(`lease/${source}`);
+    if (lease !== undefined && lease.holder !== holder && lease.expiresAt > Date.now())
+      return false;
+    this.log.commit([[`lease/${source}`, { holder, expiresAt: Date.now() + ttlMs }]]);
+    return true;
+  }
+
+  async releaseLease(source: string, holder: string): Promise<void> {
+    const lease = this.log.get<Lease>(`lease/${source}`);
+    if (lease?.holder === holder) this.log.commit([[`lease/${source}`]]);
+  }
+
+  async stats(): Promise<AdvisoryStoreStats> {
+    let withdrawn = 0;
+    const heads = this.log.keys('h/');
+    for (const key of heads) if (this.log.get<Head>(key)?.withdrawn === true) withdrawn++;
+    const sources = this.log
+      .keys('cp/')
+      .map((k) => this.log.get<FeedCheckpoint>(k))
+      .filter((c): c is FeedCheckpoint => c !== undefined);
+    return { advisories: heads.length, withdrawn, sources };
+  }
+
+  async close(): Promise<void> {
+    this.log.close();
+  }
+}

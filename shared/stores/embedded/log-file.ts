@@ -1,0 +1,267 @@
+/**
+ * A key-value file for the embedded stores: one process writes, the whole live set is held in
+ * memory (as JSON strings, parsed by the caller when needed), and every change is appended to
+ * one log file.
+ *
+ * Why a log: a batch of puts and deletes is appended as lines followed by a commit line and
+ * then fsync'd. A crash can only leave an uncommitted tail, which the next open ignores and
+ * truncates, so a batch is applied whole or not at all and nothing committed is lost. When the
+ * file holds more than twice the live data it is rewritten to a temporary file and renamed over
+ * the old one (rename is atomic on POSIX file systems).
+ *
+ * Line format (keys and values are JSON, so they hold no raw tab or newline):
+ *   `P\t<key>\t<value>`  put
+ *   `D\t<key>`           delete
+ *   `C\t<n>`             commit of the n lines before it
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import * as path from 'node:path';
+import { BosunError } from '../../errors.js';
+
+/** Another live process holds the store open for writing. */
+export class StoreLockedError extends BosunError {
+  readonly fatal = true;
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the store in ${dir} is in use by process ${pid}; wait for it to finish`);
+  }
+}
+
+/** The file is not a store log (or was damaged in its committed part). */
+export class StoreFormatError extends BosunError {
+  readonly fatal = true;
+}
+
+const COMPACT_MIN_BYTES = 32 * 1024 * 1024;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes `<dir>/<name>.lock`, replacing a lock left by a process that no longer runs. */
+function lock(dir: string, name: string): string {
+  const file = path.join(dir, `${name}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid))
+        throw new StoreLockedError(dir, pid);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new StoreLockedError(dir, -1);
+}
+
+export type LogChange = readonly [key: string, value: unknown] | readonly [key: string];
+
+export class LogFile {
+  private readonly live = new Map<string, string>();
+  private fd: number | undefined;
+  private fileBytes = 0;
+  private liveBytes = 0;
+  private sorted: string[] | undefined;
+
+  private constructor(
+    readonly file: string,
+    private readonly lockFile: string | undefined,
+  ) {}
+
+  /**
+   * Opens (creating it if needed) `<dir>/<name>.log`. A writer takes the folder's lock for
+   * `name`; a reader sees the state committed when it opened.
+   */
+  static open(dir: string, name: string, mode: 'read' | 'write' = 'write'): LogFile {
+    mkdirSync(dir, { recursive: true });
+    const lockFile = mode === 'write' ? lock(dir, name) : undefined;
+    const log = new LogFile(path.join(dir, `${name}.log`), lockFile);
+    try {
+      log.load(mode === 'write');
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+    return log;
+  }
+
+  private load(repair: boolean): void {
+    if (!existsSync(this.file)) {
+      if (repair) writeFileSync(this.file, '');
+    } else {
+      const text = readFileSync(this.file, 'utf8');
+      let committed = 0;
+      let pending: string[] = [];
+      let start = 0;
+      let lineNo = 0;
+      while (start < text.length) {
+        const end = text.indexOf('\n', start);
+        if (end < 0) break; // torn last line: never committed
+        lineNo++;
+        const line = text.slice(start, end);
+        if (line.startsWith('C\t')) {
+          if (Number(line.slice(2)) !== pending.length)
+            throw new StoreFormatError(
+              `${this.file}: line ${lineNo}: commit of ${line.slice(2)} lines after ${pending.length}`,
+            );
+          for (const l of pending) this.applyLine(l, lineNo);
+          pending = [];
+          committed = end + 1;
+        } else {
+          pending.push(line);
+        }
+        start = end + 1;
+      }
+      this.fileBytes = Buffer.byteLength(text.slice(0, committed));
+      if (repair && committed < text.length) {
+        // An uncommitted tail from an interrupted write: drop it before appending.
+        const fd = openSync(this.file, 'r+');
+        ftruncateSync(fd, this.fileBytes);
+        fsyncSync(fd);
+        closeSync(fd);
+      }
+    }
+    if (repair) this.fd = openSync(this.file, 'a');
+  }
+
+  private applyLine(line: string, lineNo: number): void {
+    const tab = line.indexOf('\t', 2);
+    try {
+      if (line.startsWith('P\t') && tab > 0) {
+        this.set(JSON.parse(line.slice(2, tab)) as string, line.slice(tab + 1));
+        return;
+      }
+      if (line.startsWith('D\t')) {
+        this.remove(JSON.parse(line.slice(2)) as string);
+        return;
+      }
+    } catch {
+      // fall through to the format error
+    }
+    throw new StoreFormatError(`${this.file}: line ${lineNo} is not a store record`);
+  }
+
+  private set(key: string, json: string): void {
+    const old = this.live.get(key);
+    if (old === undefined) this.sorted = undefined;
+    else this.liveBytes -= key.length + old.length;
+    this.live.set(key, json);
+    this.liveBytes += key.length + json.length;
+  }
+
+  private remove(key: string): void {
+    const old = this.live.get(key);
+    if (old === undefined) return;
+    this.liveBytes -= key.length + old.length;
+    this.live.delete(key);
+    this.sorted = undefined;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** The value's JSON text, or undefined. */
+  raw(key: string): string | undefined {
+    return this.live.get(key);
+  }
+
+  get<T>(key: string): T | undefined {
+    const raw = this.live.get(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** Keys starting with `prefix`, in code-unit order. */
+  keys(prefix = ''): string[] {
+    this.sorted ??= [...this.live.keys()].sort();
+    const all = this.sorted;
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((all[mid] as string) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < all.length && (all[i] as string).startsWith(prefix); i++)
+      out.push(all[i] as string);
+    return out;
+  }
+
+  /** Applies puts (`[key, value]`) and deletes (`[key]`) as one durable batch. */
+  commit(changes: readonly LogChange[]): void {
+    if (this.fd === undefined) throw new Error(`${this.file} is open read-only`);
+    if (changes.length === 0) return;
+    const lines: string[] = [];
+    const applied: [string, string | undefined][] = [];
+    for (const change of changes) {
+      const key = change[0];
+      if (change.length === 2) {
+        const json = JSON.stringify(change[1]);
+        lines.push(`P\t${JSON.stringify(key)}\t${json}\n`);
+        applied.push([key, json]);
+      } else {
+        lines.push(`D\t${JSON.stringify(key)}\n`);
+        applied.push([key, undefined]);
+      }
+    }
+    lines.push(`C\t${changes.length}\n`);
+    const buffer = Buffer.from(lines.join(''));
+    writeSync(this.fd, buffer);
+    fsyncSync(this.fd);
+    this.fileBytes += buffer.length;
+    for (const [key, json] of applied) {
+      if (json === undefined) this.remove(key);
+      else this.set(key, json);
+    }
+    if (this.fileBytes > COMPACT_MIN_BYTES && this.fileBytes > 2 * this.liveBytes) this.compact();
+  }
+
+  /** Rewrites the log with only the live entries. */
+  compact(): void {
+    if (this.fd === undefined) throw new Error(`${this.file} is open read-only`);
+    const tmp = `${this.file}.compact`;
+    const fd = openSync(tmp, 'w');
+    let bytes = 0;
+    const keys = [...this.live.keys()];
+    // One commit per chunk keeps each write bounded; a crash before the rename leaves the old file.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      const text = `${chunk.map((k) => `P\t${JSON.stringify(k)}\t${this.live.get(k)}\n`).join('')}C\t${chunk.length}\n`;
+      bytes += writeSync(fd, text);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, this.file);
+    closeSync(this.fd);
+    this.fd = openSync(this.file, 'a');
+    this.fileBytes = bytes;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    if (this.lockFile !== undefined) rmSync(this.lockFile, { force: true });
+  }
+}
