@@ -1,24 +1,72 @@
 /**
- * Feed-sync function: runs on a schedule. For now it validates the scheduled event and logs
- * it; the advisory sync arrives with the feeds issue.
+ * Feed-sync function: consumes the feed-sync queue (the schedule's `{"version":1}`, or a
+ * continuation naming one source), syncs the configured OSV ecosystems into the advisory
+ * table, and sends changed package keys to the rescan queue. The work is in shared/feeds.
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamoDbFromConfig, sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
-import { parseEvent } from '../../shared/events/parse.js';
-import { scheduledEvent } from '../../shared/events/schedule.js';
+import { feedSyncMessage } from '../../shared/events/feed-sync.js';
+import { parseJsonEvent } from '../../shared/events/parse.js';
+import { osvSources } from '../../shared/feeds/registry.js';
+import { RescanPublisher } from '../../shared/feeds/rescan-publisher.js';
+import { runFeedSync } from '../../shared/feeds/run.js';
+import { DynamoDbAdvisoryStore } from '../../shared/stores/dynamodb/advisory-store.js';
 
-const config = loadConfig(['advisoriesTable', 'rescanQueueUrl']);
+const config = loadConfig([
+  'advisoriesTable',
+  'rescanQueueUrl',
+  'feedSyncQueueUrl',
+  'feedEcosystems',
+  'osvBaseUrl',
+  'region',
+  'dynamodbEndpoint',
+  'sqsEndpoint',
+]);
 const logger = new Logger();
+const processor = new BatchProcessor(EventType.SQS);
+const store = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
+const sqs = sqsFromConfig(config);
+const sources = osvSources(config.feedEcosystems, {
+  ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
+});
 
-export const handler = middy(async (event: unknown) => {
-  const scheduled = parseEvent(scheduledEvent, 'Scheduled Event', event);
-  logger.info('feed sync requested', {
-    eventId: scheduled.id,
-    time: scheduled.time,
-    advisoriesTable: config.advisoriesTable,
-    rescanQueueUrl: config.rescanQueueUrl,
+// Time kept back to finish the batch in hand and save its checkpoint.
+const MARGIN_MS = 60_000;
+
+async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
+  const message = parseJsonEvent(feedSyncMessage, 'feed-sync', record.body);
+  const chosen =
+    message.source === undefined ? sources : sources.filter((s) => s.id === message.source);
+  if (chosen.length === 0) {
+    logger.warn('feed source is not configured; ignored', { source: message.source });
+    return;
+  }
+  const summaries = await runFeedSync({
+    sources: chosen,
+    store,
+    deliverFor: (source) => new RescanPublisher(sqs, config.rescanQueueUrl, source).deliver,
+    deadline: Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS),
+    holder: record.messageId,
+    continueLater: async (source) => {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.feedSyncQueueUrl,
+          MessageBody: JSON.stringify({ version: 1, source }),
+        }),
+      );
+    },
   });
-  return { status: 'accepted' as const, eventId: scheduled.id };
-}).use(injectLambdaContext(logger));
+  for (const summary of summaries) logger.info('feed synced', { ...summary });
+}
+
+export const handler = middy((event: SQSEvent, context: Context) =>
+  processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), processor, {
+    context,
+  }),
+).use(injectLambdaContext(logger));

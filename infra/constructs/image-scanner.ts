@@ -13,6 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
 import { BosunFunction } from './bosun-function.js';
 import { QueueWithDlq } from './queue-with-dlq.js';
 import { BosunTables } from './tables.js';
@@ -42,6 +43,13 @@ export interface ImageScannerProps {
   readonly feedSyncInterval?: Duration;
   /** @default Duration.minutes(10) */
   readonly feedSyncTimeout?: Duration;
+  /**
+   * OSV ecosystems to sync (folder names of OSV's export: `PyPI`, `Debian`, `crates.io`, ...).
+   * @default DEFAULT_OSV_ECOSYSTEMS
+   */
+  readonly feedEcosystems?: readonly string[];
+  /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
+  readonly osvBaseUrl?: string;
   /** @default Duration.minutes(5) */
   readonly rescanTimeout?: Duration;
   /** Alarm when the oldest waiting scan is older than this. @default Duration.minutes(15) */
@@ -146,6 +154,8 @@ export class ImageScanner extends Construct {
   readonly tables: BosunTables;
   readonly scanQueue: QueueWithDlq;
   readonly rescanQueue: QueueWithDlq;
+  /** Sync requests: the schedule's, and continuations of syncs that ran out of time. */
+  readonly feedSyncQueue: QueueWithDlq;
   /** Receives ECR events and schedule invocations EventBridge could not deliver. */
   readonly eventsDlq: sqs.Queue;
   readonly findingsTopic: sns.ITopic;
@@ -206,6 +216,20 @@ export class ImageScanner extends Construct {
       visibilityTimeout: Duration.seconds(rescanTimeout.toSeconds() * 6),
       maxReceiveCount,
     });
+    this.feedSyncQueue = new QueueWithDlq(this, 'FeedSyncQueue', {
+      visibilityTimeout: Duration.seconds(feedSyncTimeout.toSeconds() * 6),
+      maxReceiveCount,
+    });
+    const feedEcosystems = props.feedEcosystems ?? DEFAULT_OSV_ECOSYSTEMS;
+    if (
+      feedEcosystems.length === 0 ||
+      feedEcosystems.some((e) => e.trim() === '' || e.includes(','))
+    )
+      throw new Error(
+        `feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ${JSON.stringify(feedEcosystems)}`,
+      );
+    if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
+      throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
     this.eventsDlq = new sqs.Queue(this, 'EventsDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -250,7 +274,15 @@ export class ImageScanner extends Construct {
       handlerDir: 'feed-sync',
       timeout: feedSyncTimeout,
       memorySize: 1024,
-      environment: { ...env, [ENV_VARS.rescanQueueUrl]: this.rescanQueue.queue.queueUrl },
+      // all.zip of a large ecosystem is downloaded to /tmp before it is read.
+      ephemeralStorageMiB: 2048,
+      environment: {
+        ...env,
+        [ENV_VARS.rescanQueueUrl]: this.rescanQueue.queue.queueUrl,
+        [ENV_VARS.feedSyncQueueUrl]: this.feedSyncQueue.queue.queueUrl,
+        [ENV_VARS.feedEcosystems]: feedEcosystems.join(','),
+        ...(props.osvBaseUrl === undefined ? {} : { [ENV_VARS.osvBaseUrl]: props.osvBaseUrl }),
+      },
     });
 
     this.grantAccess(filter);
@@ -267,6 +299,11 @@ export class ImageScanner extends Construct {
         maxBatchingWindow: Duration.seconds(5),
         reportBatchItemFailures: true,
       }),
+    );
+
+    // One sync at a time per message; a long sync continues through this queue.
+    this.feedSyncFunction.function.addEventSource(
+      new SqsEventSource(this.feedSyncQueue.queue, { batchSize: 1, reportBatchItemFailures: true }),
     );
 
     // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
@@ -302,7 +339,8 @@ export class ImageScanner extends Construct {
       description: 'Advisory feed sync',
       schedule: events.Schedule.rate(feedSyncInterval),
       targets: [
-        new targets.LambdaFunction(this.feedSyncFunction.function, {
+        new targets.SqsQueue(this.feedSyncQueue.queue, {
+          message: events.RuleTargetInput.fromObject({ version: 1 }),
           deadLetterQueue: this.eventsDlq,
           retryAttempts: 2,
           maxEventAge: Duration.hours(1),
@@ -423,6 +461,7 @@ export class ImageScanner extends Construct {
 
     advisories.grantReadWriteData(feedSync);
     this.rescanQueue.queue.grantSendMessages(feedSync);
+    this.feedSyncQueue.queue.grantSendMessages(feedSync);
 
     // Each wildcard is acknowledged finding by finding, so a new one still fails the synth.
     const indexes = (...tables: dynamodb.Table[]) =>
@@ -482,6 +521,7 @@ export class ImageScanner extends Construct {
     this.alarms.push(
       this.scanQueue.dlqAlarm,
       this.rescanQueue.dlqAlarm,
+      this.feedSyncQueue.dlqAlarm,
       eventsDlqAlarm,
       scanAgeAlarm,
       this.scanFunction.errorsAlarm,

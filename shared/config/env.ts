@@ -16,6 +16,9 @@ export const ENV_VARS = {
   findingsTable: 'BOSUN_FINDINGS_TABLE',
   scanQueueUrl: 'BOSUN_SCAN_QUEUE_URL',
   rescanQueueUrl: 'BOSUN_RESCAN_QUEUE_URL',
+  feedSyncQueueUrl: 'BOSUN_FEED_SYNC_QUEUE_URL',
+  feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
+  osvBaseUrl: 'BOSUN_OSV_BASE_URL',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   region: 'AWS_REGION',
@@ -44,6 +47,13 @@ const schemas = {
   findingsTable: tableName,
   scanQueueUrl: httpUrl,
   rescanQueueUrl: httpUrl,
+  feedSyncQueueUrl: httpUrl,
+  // OSV ecosystem folders, comma-separated: `PyPI,Go,crates.io,Debian`.
+  feedEcosystems: z
+    .string()
+    .regex(/^[^,]+(,[^,]+)*$/, 'a comma-separated list of OSV ecosystems')
+    .transform((s) => s.split(',').map((e) => e.trim())),
+  osvBaseUrl: httpUrl.optional(),
   findingsTopicArn: topicArn,
   reportsBucket: bucketName,
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),

@@ -3,6 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
 import { synthScanner } from './support.js';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
@@ -60,12 +61,13 @@ describe('ECR event rules', () => {
 });
 
 describe('queues', () => {
-  it('gives the scan and rescan queues a DLQ with the configured maxReceiveCount', () => {
+  it('gives the scan, rescan and feed-sync queues a DLQ with the configured maxReceiveCount', () => {
     const { template } = synthScanner({ maxReceiveCount: 4 });
     const queues = template.findResources('AWS::SQS::Queue', {
       Properties: { RedrivePolicy: { maxReceiveCount: 4 } },
     });
     expect(Object.keys(queues).sort()).toEqual([
+      expect.stringMatching(/^ScannerFeedSyncQueue[0-9A-F]{8}$/),
       expect.stringMatching(/^ScannerRescanQueue[0-9A-F]{8}$/),
       expect.stringMatching(/^ScannerScanQueue[0-9A-F]{8}$/),
     ]);
@@ -110,13 +112,13 @@ describe('queues', () => {
   it('encrypts every queue and denies non-TLS access to each', () => {
     const { template } = synthScanner();
     const queues = Object.values(template.findResources('AWS::SQS::Queue') as Resources);
-    expect(queues).toHaveLength(5);
+    expect(queues).toHaveLength(7);
     for (const queue of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy') as Resources);
     const tlsDenied = policies.filter((p) =>
       JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'),
     );
-    expect(tlsDenied).toHaveLength(5);
+    expect(tlsDenied).toHaveLength(7);
   });
 });
 
@@ -143,19 +145,37 @@ describe('functions', () => {
     for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it('reports partial batch failures from both SQS consumers', () => {
+  it('reports partial batch failures from the three SQS consumers', () => {
     const { template } = synthScanner();
     const mappings = Object.values(
       template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
     );
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     for (const m of mappings)
       expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
   });
 
-  it('schedules feed-sync at the configured rate (hourly by default)', () => {
-    synthScanner().template.hasResourceProperties('AWS::Events::Rule', {
+  it('schedules feed-sync at the configured rate (hourly by default), through its queue', () => {
+    const { template } = synthScanner();
+    template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerFeedSyncQueue'), 'Arn'] },
+          Input: '{"version":1}',
+        }),
+      ],
+    });
+    const feedSync = onlyResource(template, 'AWS::Lambda::Function', {
+      Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'bosun-feed-sync' } },
+    });
+    expect(
+      (feedSync as { Environment: { Variables: Record<string, string> } }).Environment.Variables
+        .BOSUN_FEED_ECOSYSTEMS,
+    ).toBe(DEFAULT_OSV_ECOSYSTEMS.join(','));
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerFeedSyncQueue'), 'Arn'] },
     });
     synthScanner({ feedSyncInterval: Duration.minutes(30) }).template.hasResourceProperties(
       'AWS::Events::Rule',
@@ -284,7 +304,7 @@ describe('alarms', () => {
       (a) => a.Properties,
     );
     const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     expect(byMetric('Errors')).toHaveLength(3);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toEqual([
       expect.objectContaining({ Threshold: 1200 }),
@@ -303,7 +323,7 @@ describe('alarms', () => {
       ),
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);

@@ -228,10 +228,19 @@ describe.each(adapters)('feed sync into the %s store', (_name, makeStore) => {
       }),
     ).rejects.toThrow(SyncAbortedError);
     expect((await store.checkpoint('osv:crates.io'))?.cursor?.position).toBe(300);
+    // Out of time: one more batch, then `partial` for the caller to continue later.
+    const partial = await syncFeed({
+      source: source('crates.io'),
+      store,
+      deliver,
+      batchSize: 100,
+      deadline: Date.now(),
+    });
+    expect(partial).toMatchObject({ status: 'partial', position: 400 });
     const resumed = await syncFeed({ source: source('crates.io'), store, deliver, batchSize: 100 });
     expect(resumed.status).toBe('complete');
     const records = valid(feed.records('crates.io'));
-    expect(resumed.written).toBe(records.length - 300);
+    expect(resumed.written).toBe(records.length - 400);
     await expectStored(store, records);
     const triples = delivered.flatMap((c) => c.advisoryIds.map((id) => `${changeKey(c)} ${id}`));
     expect(new Set(triples).size).toBe(triples.length);

@@ -27,7 +27,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { TABLE_KEYS } from '../../infra/constructs/tables.js';
 import { functionEnv } from '../../scripts/local/stack.js';
-import { localClients, resourceByPrefix } from '../support/aws.js';
+import { drainQueue, localClients, resourceByPrefix } from '../support/aws.js';
 import { dataDir, fixtureText } from '../support/fixtures.js';
 import { lambdaContext } from '../support/lambda.js';
 
@@ -58,22 +58,7 @@ async function receiveOne(
   return undefined;
 }
 
-async function drain(queueUrl: string): Promise<void> {
-  for (;;) {
-    const out = await clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-      }),
-    );
-    if (out.Messages === undefined || out.Messages.length === 0) return;
-    for (const m of out.Messages)
-      await clients.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
-      );
-  }
-}
+const drain = (queueUrl: string) => drainQueue(clients.sqs, queueUrl);
 
 describe('tables created from the template', () => {
   const tables = [

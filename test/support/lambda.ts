@@ -47,6 +47,8 @@ export const DEPLOYED_ENV = {
   BOSUN_ADVISORIES_TABLE: 'Bosun-ScannerTablesAdvisories-1A2B3C',
   BOSUN_FINDINGS_TABLE: 'Bosun-ScannerTablesFindings-1A2B3C',
   BOSUN_RESCAN_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/Bosun-RescanQueue',
+  BOSUN_FEED_SYNC_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/Bosun-FeedSyncQueue',
+  BOSUN_FEED_ECOSYSTEMS: 'Go,crates.io',
   BOSUN_FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:Bosun-FindingsTopic',
   BOSUN_REPORTS_BUCKET: 'bosun-reportsbucket-1a2b3c',
 } as const;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fixtureJson, fixtureText } from '../../support/fixtures.js';
+import { fixtureText } from '../../support/fixtures.js';
 import { DEPLOYED_ENV, lambdaContext, sqsEvent } from '../../support/lambda.js';
 
 beforeEach(() => {
@@ -45,23 +45,33 @@ describe('rescan handler', () => {
 });
 
 describe('feed-sync handler', () => {
-  it('accepts the scheduled event', async () => {
+  it('ignores a continuation for a source it does not sync and fails malformed messages', async () => {
     const { handler } = await import('../../../functions/feed-sync/index.js');
     const result = await handler(
-      fixtureJson('events/scheduled/hourly.json'),
+      sqsEvent(
+        [
+          fixtureText('events/feed-sync/continue-pypi.json'),
+          JSON.stringify({ version: 2 }),
+          JSON.stringify({ version: 1, source: 'osv:Go', extra: true }),
+          'not json',
+        ],
+        'FeedSyncQueue',
+      ),
       lambdaContext('feed-sync'),
     );
-    expect(result).toEqual({ status: 'accepted', eventId: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa' });
+    expect(result).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'message-1' },
+        { itemIdentifier: 'message-2' },
+        { itemIdentifier: 'message-3' },
+      ],
+    });
   });
 
-  it('rejects any other event with a message naming the bad field', async () => {
-    const { handler } = await import('../../../functions/feed-sync/index.js');
-    const notScheduled = {
-      ...fixtureJson<Record<string, unknown>>('events/scheduled/hourly.json'),
-      'detail-type': 'Object Created',
-    };
-    await expect(handler(notScheduled, lambdaContext('feed-sync'))).rejects.toThrow(
-      /invalid Scheduled Event event: detail-type/,
+  it('fails at cold start when the ecosystems list is malformed', async () => {
+    vi.stubEnv('BOSUN_FEED_ECOSYSTEMS', 'Go,,PyPI');
+    await expect(import('../../../functions/feed-sync/index.js')).rejects.toThrow(
+      /BOSUN_FEED_ECOSYSTEMS="Go,,PyPI" is not valid \(a comma-separated list of OSV ecosystems\)/,
     );
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * The feed sources Bosun knows, chosen explicitly: OSV's per-ecosystem export (the default in
+ * the cloud), a local directory or zip of advisories, and a Bosun export file.
+ */
+import { statSync } from 'node:fs';
+import { ExportFileSource } from './export.js';
+import { LocalFeedSource } from './sources/local.js';
+import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
+import { FeedFormatError, type FeedSource } from './types.js';
+
+/** The OSV ecosystems synced when none are configured: those Bosun inventories and orders. */
+export const DEFAULT_OSV_ECOSYSTEMS = [
+  'Alpine',
+  'Debian',
+  'Ubuntu',
+  'AlmaLinux',
+  'Rocky Linux',
+  'Red Hat',
+  'npm',
+  'PyPI',
+  'Go',
+  'Maven',
+  'crates.io',
+  'RubyGems',
+  'NuGet',
+  'Packagist',
+] as const;
+
+export function osvSources(
+  ecosystems: readonly string[],
+  opts: OsvBucketOptions = {},
+): OsvBucketSource[] {
+  return ecosystems.map((e) => new OsvBucketSource(e, opts));
+}
+
+/**
+ * A source for `--from`: an `http(s)://…/<ecosystem>` folder in OSV's layout, a `.bosun.gz`
+ * export, a `.zip` of OSV records, or a directory of advisory files.
+ */
+export function sourceFor(location: string, opts: OsvBucketOptions = {}): FeedSource {
+  if (/^https?:\/\//.test(location)) {
+    const url = new URL(location);
+    const parts = url.pathname.split('/').filter((p) => p !== '');
+    const ecosystem = parts.pop();
+    if (ecosystem === undefined)
+      throw new FeedFormatError(`${location}: name the ecosystem folder, e.g. <base>/PyPI`);
+    url.pathname = parts.join('/');
+    return new OsvBucketSource(decodeURIComponent(ecosystem), {
+      ...opts,
+      baseUrl: url.toString().replace(/\/+$/, ''),
+    });
+  }
+  const st = statSync(location, { throwIfNoEntry: false });
+  if (st === undefined) throw new FeedFormatError(`${location}: no such file or directory`);
+  if (st.isFile() && location.endsWith('.bosun.gz')) return new ExportFileSource(location);
+  return new LocalFeedSource(location);
+}
