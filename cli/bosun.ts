@@ -1,8 +1,8 @@
 /**
  * Bosun's command line: `inspect` reads an image from any source the scanner reads (registry,
- * docker-archive:, oci:, oci-archive:, dir:) and prints what the walker sees; `scan` inventories
- * it and matches it against advisories loaded from files. The advisory database (`db`)
- * arrives with the feeds.
+ * docker-archive:, oci:, oci-archive:, dir:) and prints what the walker sees; `sbom` prints its
+ * CycloneDX SBOM; `scan` inventories it and matches it against the local advisory database
+ * (`bosun db`, cli/db.ts) or advisory files given with --advisories.
  */
 import { parseArgs } from 'node:util';
 import { loadAdvisories } from '../shared/advisories/load.js';
@@ -13,19 +13,24 @@ import { buildInventory } from '../shared/inventory/inventory.js';
 import { readerId, walkImage } from '../shared/layers/walk.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
+import type { AdvisoryQuery } from '../shared/matcher/types.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
+import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
+import { DB_USAGE, db, defaultDbDir } from './db.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
        bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
-       bosun scan <source> --advisories <dir|file> [--platform ...] [--insecure-registry ...]
+       bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
                   [--format table|json] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
 credentials: BOSUN_REGISTRY_USERNAME and BOSUN_REGISTRY_PASSWORD, for the source's registry
-advisories: a directory of OSV (JSON/YAML), Alpine secdb, RubySec or npm legacy files
+advisories: the local database (bosun db sync fills it; see bosun db), or with --advisories
+            a directory of OSV (JSON/YAML), Alpine secdb, RubySec or npm legacy files
+${DB_USAGE}
 exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on,
             or an image could not be read whole, 2 usage error, 3 any other failure`;
 
@@ -133,6 +138,7 @@ async function scan(argv: string[]): Promise<number> {
     options: {
       ...SOURCE_OPTIONS,
       advisories: { type: 'string' },
+      db: { type: 'string' },
       format: { type: 'string', default: 'table' },
       severity: { type: 'string' },
       'ignore-unfixed': { type: 'boolean', default: false },
@@ -148,7 +154,7 @@ async function scan(argv: string[]): Promise<number> {
   if (
     input === undefined ||
     positionals.length > 1 ||
-    values.advisories === undefined ||
+    (values.advisories !== undefined && values.db !== undefined) ||
     bad !== undefined ||
     !['table', 'json'].includes(values.format)
   ) {
@@ -159,9 +165,9 @@ async function scan(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const advisories = loadAdvisories(values.advisories);
-  const index = new MemoryAdvisoryIndex();
-  for (const r of advisories.records) index.add(r);
+  const query = await advisoryQuery(values.advisories, values.db);
+  if (query === undefined) return 3;
+  const { index, loaded, importIssues } = query;
   const client = registryClient(input, values['insecure-registry'] ?? []);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
@@ -194,7 +200,8 @@ async function scan(argv: string[]): Promise<number> {
       .sort(
         (a, b) =>
           SEVERITIES.indexOf(a.severity.severity) - SEVERITIES.indexOf(b.severity.severity) ||
-          a.package.name.localeCompare(b.package.name),
+          a.package.name.localeCompare(b.package.name) ||
+          a.id.localeCompare(b.id),
       );
     reports.push({
       image,
@@ -207,7 +214,7 @@ async function scan(argv: string[]): Promise<number> {
     console.log(
       JSON.stringify(
         {
-          advisories: { loaded: advisories.records.length, issues: advisories.issues.length },
+          advisories: { loaded, issues: importIssues },
           images: reports.map((r) => ({
             source: r.image.source,
             platform: platformString(r.image.platform),
@@ -234,7 +241,7 @@ async function scan(argv: string[]): Promise<number> {
     );
   } else {
     console.log(
-      `${advisories.records.length} advisories loaded${advisories.issues.length === 0 ? '' : ` (import notes: ${advisories.issues.length})`}`,
+      `${loaded} advisories loaded${importIssues === 0 ? '' : ` (import notes: ${importIssues})`}`,
     );
     for (const r of reports) {
       console.log(
@@ -268,7 +275,44 @@ async function scan(argv: string[]): Promise<number> {
   const failing = reports.some((r) =>
     r.findings.some((f) => SEVERITIES.indexOf(f.severity.severity) <= threshold),
   );
+  await query.close();
   return failing || !complete ? 1 : 0;
+}
+
+interface Advisories {
+  readonly index: AdvisoryQuery;
+  readonly loaded: number;
+  readonly importIssues: number;
+  close(): Promise<void>;
+}
+
+/** Advisories from files (--advisories) or from the local database; undefined if it is empty. */
+async function advisoryQuery(
+  files: string | undefined,
+  dbDir: string | undefined,
+): Promise<Advisories | undefined> {
+  if (files !== undefined) {
+    const advisories = loadAdvisories(files);
+    const index = new MemoryAdvisoryIndex();
+    for (const r of advisories.records) index.add(r);
+    return {
+      index,
+      loaded: advisories.records.length,
+      importIssues: advisories.issues.length,
+      close: async () => {},
+    };
+  }
+  const dir = dbDir ?? defaultDbDir();
+  const store = EmbeddedAdvisoryStore.open(dir, 'read');
+  const { advisories } = await store.stats();
+  if (advisories === 0) {
+    await store.close();
+    console.error(
+      `bosun: the advisory database in ${dir} is empty; run \`bosun db sync\` (or pass --advisories <dir>)`,
+    );
+    return undefined;
+  }
+  return { index: store, loaded: advisories, importIssues: 0, close: () => store.close() };
 }
 
 async function sbom(argv: string[]): Promise<number> {
@@ -301,6 +345,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'sbom') return sbom(rest);
   if (command === 'inspect') return inspect(rest);
   if (command === 'scan') return scan(rest);
+  if (command === 'db') return db(rest);
   console.error(USAGE);
   return 2;
 }

@@ -5,7 +5,6 @@
  * a feed source), so it writes only what changed and reports changed package keys.
  */
 
-import { once } from 'node:events';
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -71,18 +70,19 @@ export class ExportFileSource implements FeedSource {
       mode: 'full',
       async *entries(): AsyncGenerator<FeedEntry> {
         let lineNo = 0;
-        const failed = once(input, 'error').then(([e]) => {
-          throw new FeedFormatError(`${file}: not a gzip'd export: ${(e as Error).message}`, {
-            cause: e,
-          });
-        });
-        failed.catch(() => {});
         const lines = rl[Symbol.asyncIterator]();
         while (true) {
-          const next = await Promise.race([lines.next(), failed]);
+          let next: IteratorResult<string>;
+          try {
+            next = await lines.next();
+          } catch (error) {
+            throw new FeedFormatError(`${file}: not a gzip'd export: ${(error as Error).message}`, {
+              cause: error,
+            });
+          }
           if (next.done === true) break;
           lineNo++;
-          const line = next.value as string;
+          const line = next.value;
           if (lineNo === 1) {
             checkHeader(file, line);
             continue;

@@ -1,0 +1,125 @@
+/**
+ * `bosun db …`: the local advisory database (the embedded store) that `bosun scan` reads.
+ *   sync [--from <dir|zip|url|export>]... [--ecosystem E]... [--osv-base-url URL]
+ *   status [--json]
+ *   export <file>      import <file>
+ * Every subcommand takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db).
+ */
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
+import { DEFAULT_OSV_ECOSYSTEMS, osvSources, sourceFor } from '../shared/feeds/registry.js';
+import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
+import type { FeedSource } from '../shared/feeds/types.js';
+import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
+
+export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz>]... [--ecosystem NAME]... [--osv-base-url URL]
+       bosun db status [--json]
+       bosun db export <file.bosun.gz>
+       bosun db import <file.bosun.gz>
+  every db command takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db)
+  sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')})`;
+
+export function defaultDbDir(): string {
+  return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
+}
+
+/** A one-line progress display on a terminal; nothing when stderr is piped. */
+function progress(
+  source: string,
+): ((p: { position: number; written: number }) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (p) => process.stderr.write(`\r${source}: ${p.position} read, ${p.written} written`);
+}
+
+function summary(r: SyncResult, ms: number): string {
+  const time = `${(ms / 1000).toFixed(1)} s`;
+  if (r.status === 'unchanged') return `${r.source}: unchanged (${time})`;
+  return `${r.source}: ${r.status}${r.mode === undefined ? '' : ` (${r.mode})`}, ${r.position} read, ${r.written} written, ${r.unchanged} unchanged, ${r.invalid} issues, ${r.changes.length} package changes (${time})`;
+}
+
+async function runSync(
+  store: EmbeddedAdvisoryStore,
+  sources: readonly FeedSource[],
+): Promise<number> {
+  let failed = 0;
+  for (const source of sources) {
+    const started = Date.now();
+    const onBatch = progress(source.id);
+    try {
+      const result = await syncFeed({
+        source,
+        store,
+        ...(onBatch === undefined ? {} : { onBatch }),
+      });
+      if (onBatch !== undefined) process.stderr.write('\n');
+      console.log(summary(result, Date.now() - started));
+      for (const issue of result.issues.slice(0, 5)) console.log(`  issue: ${issue.message}`);
+      if (result.issues.length > 5) console.log(`  … and ${result.issues.length - 5} more issues`);
+    } catch (error) {
+      if (onBatch !== undefined) process.stderr.write('\n');
+      console.error(`${source.id}: failed: ${(error as Error).message}`);
+      failed++;
+    }
+  }
+  return failed === 0 ? 0 : 3;
+}
+
+export async function db(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      db: { type: 'string' },
+      from: { type: 'string', multiple: true },
+      ecosystem: { type: 'string', multiple: true },
+      'osv-base-url': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const dir = values.db ?? defaultDbDir();
+  const needsFile = sub === 'export' || sub === 'import';
+  if (
+    !['sync', 'status', 'export', 'import'].includes(sub ?? '') ||
+    positionals.length !== (needsFile ? 1 : 0)
+  ) {
+    console.error(DB_USAGE);
+    return 2;
+  }
+  const file = positionals[0] as string;
+  if (sub === 'status') {
+    const store = EmbeddedAdvisoryStore.open(dir, 'read');
+    const stats = await store.stats();
+    await store.close();
+    if (values.json) console.log(JSON.stringify({ db: dir, ...stats }, null, 2));
+    else {
+      console.log(`${dir}: ${stats.advisories} advisories (${stats.withdrawn} withdrawn)`);
+      for (const s of stats.sources)
+        console.log(
+          `  ${s.source}: ${s.completedAt === undefined ? 'never completed' : `synced ${s.completedAt}, ${s.records ?? 0} entries read`}${s.cursor === undefined ? '' : `; unfinished at entry ${s.cursor.position}`}${s.issues?.length ? `; ${s.issues.length} issues` : ''}`,
+        );
+    }
+    return 0;
+  }
+  if (sub === 'export') {
+    const store = EmbeddedAdvisoryStore.open(dir, 'read');
+    const count = await exportAdvisories(store, file);
+    await store.close();
+    console.log(`${count} advisories exported to ${file}`);
+    return 0;
+  }
+  const store = EmbeddedAdvisoryStore.open(dir);
+  try {
+    if (sub === 'import') return await runSync(store, [new ExportFileSource(file)]);
+    const opts = values['osv-base-url'] === undefined ? {} : { baseUrl: values['osv-base-url'] };
+    const sources =
+      values.from !== undefined
+        ? values.from.map((f) => sourceFor(f, opts))
+        : osvSources(values.ecosystem ?? DEFAULT_OSV_ECOSYSTEMS, opts);
+    return await runSync(store, sources);
+  } finally {
+    await store.close();
+  }
+}
