@@ -36,6 +36,8 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
   private readonly byPackage = new Map<string, Set<string>>();
   private readonly byAlias = new Map<string, Set<string>>();
   private readonly records = new Map<string, OsvRecord>();
+  // Candidates per package key, built on first query; any write clears it.
+  private readonly cache = new Map<string, readonly Candidate[]>();
 
   private constructor(private readonly log: LogFile) {
     for (const key of log.keys('h/')) {
@@ -69,13 +71,16 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
   }
 
   async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
-    const ids = this.byPackage.get(packageKey(ecosystem, name));
-    if (ids === undefined) return [];
+    const key = packageKey(ecosystem, name);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+    const ids = this.byPackage.get(key);
     const out: Candidate[] = [];
-    for (const id of [...ids].sort()) {
+    for (const id of [...(ids ?? [])].sort()) {
       const record = this.record(id);
       if (record !== undefined) out.push(...candidatesOf(record, ecosystem, name));
     }
+    this.cache.set(key, out);
     return out;
   }
 
@@ -105,6 +110,7 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     }
     // One log commit: every advisory of the batch is written, or none is.
     this.log.commit(changes);
+    this.cache.clear();
     for (const [id, head, old] of heads) {
       // A rewrite takes the advisory out of the packages and aliases it no longer names.
       if (old !== undefined) this.unindex(id, old);
