@@ -1,0 +1,149 @@
+/**
+ * Findings per image with their lifecycle, the record of notifications already sent, and
+ * suppressions (docs/data-model.md, findings table). Written once over the item-table port.
+ */
+import type { SeverityRating } from '../advisories/severity.js';
+import { TABLE_KEYS } from './dynamodb/keys.js';
+import type { Item, ItemTable } from './item-table.js';
+
+export type FindingStatus = 'ACTIVE' | 'SUPPRESSED' | 'CLOSED';
+
+export interface FindingRecord {
+  readonly digest: string;
+  /** `<ecosystem>#<package>` as advisories name it. */
+  readonly packageKey: string;
+  readonly installedVersion: string;
+  /** The id shown first (a CVE when one is known). */
+  readonly vulnerabilityId: string;
+  readonly ids: readonly string[];
+  readonly advisoryIds: readonly string[];
+  readonly status: FindingStatus;
+  /** Why SUPPRESSED or CLOSED: `fixed`, `withdrawn`, `image-deleted`, `out-of-window`, a VEX statement… */
+  readonly statusReason?: string;
+  readonly severity: SeverityRating;
+  readonly fixedVersion?: string;
+  readonly packageName: string;
+  readonly purl?: string;
+  readonly location?: string;
+  readonly layer?: string;
+  readonly firstObservedAt: string;
+  readonly lastObservedAt: string;
+  readonly fixAvailableSince?: string;
+  readonly closedAt?: string;
+}
+
+export interface Suppression {
+  /** `*`, a repository, or an image digest. */
+  readonly scope: string;
+  readonly vulnerabilityId: string;
+  /** One package key, or `*` for any. */
+  readonly packageKey: string;
+  readonly reason: string;
+  readonly author: string;
+  /** Epoch seconds after which it no longer applies. */
+  readonly expiresAt?: number;
+}
+
+const INDEX = TABLE_KEYS.findings.byAdvisory;
+/** How long CLOSED findings and notification records are kept. */
+export const RETENTION_DAYS = 90;
+
+export function findingSortKey(
+  f: Pick<FindingRecord, 'packageKey' | 'installedVersion' | 'vulnerabilityId'>,
+): string {
+  return `FIND#${f.packageKey}#${f.installedVersion}#${f.vulnerabilityId}`;
+}
+
+function toItem(f: FindingRecord): Item {
+  const closed = f.status === 'CLOSED';
+  return {
+    pk: `DIGEST#${f.digest}`,
+    sk: findingSortKey(f),
+    ...f,
+    // Indexed under its first advisory id; the other ids are attributes (withdrawal finds the
+    // findings of one advisory).
+    [INDEX.partitionKey]: f.advisoryIds[0] ?? f.vulnerabilityId,
+    [INDEX.sortKey]: `${f.digest}#${f.packageKey}`,
+    ...(closed
+      ? {
+          [TABLE_KEYS.ttl]:
+            Math.floor(Date.parse(f.closedAt ?? f.lastObservedAt) / 1000) + RETENTION_DAYS * 86_400,
+        }
+      : {}),
+  };
+}
+
+function fromItem(i: Item): FindingRecord {
+  const {
+    pk: _pk,
+    sk: _sk,
+    [INDEX.partitionKey]: _a,
+    [INDEX.sortKey]: _k,
+    [TABLE_KEYS.ttl]: _t,
+    ...rest
+  } = i;
+  return rest as unknown as FindingRecord;
+}
+
+export class FindingsStore {
+  constructor(private readonly table: ItemTable) {}
+
+  async findings(digest: string): Promise<FindingRecord[]> {
+    return (await this.table.query(`DIGEST#${digest}`, { prefix: 'FIND#' })).map(fromItem);
+  }
+
+  /** Writes (inserts or replaces) findings; unconditional, in batches. */
+  async write(findings: readonly FindingRecord[]): Promise<void> {
+    await this.table.batch(findings.map((f) => ({ put: toItem(f) })));
+  }
+
+  /** Findings of every image that an advisory matched (a withdrawal closes them). */
+  async byAdvisory(advisoryId: string): Promise<FindingRecord[]> {
+    return (await this.table.queryIndex(INDEX, advisoryId)).map(fromItem);
+  }
+
+  /**
+   * Records that the change identified by `dedupeKey` was announced. False when it already was:
+   * the caller does not announce it again.
+   */
+  async markNotified(dedupeKey: string, messageId: string, sentAt: string): Promise<boolean> {
+    return this.table.transact([
+      {
+        put: {
+          pk: `NOTIFY#${dedupeKey}`,
+          sk: 'SENT',
+          messageId,
+          sentAt,
+          [TABLE_KEYS.ttl]: Math.floor(Date.parse(sentAt) / 1000) + RETENTION_DAYS * 86_400,
+        },
+        condition: { kind: 'absent' },
+      },
+    ]);
+  }
+
+  async notified(dedupeKey: string): Promise<boolean> {
+    return (await this.table.get({ pk: `NOTIFY#${dedupeKey}`, sk: 'SENT' })) !== undefined;
+  }
+
+  async putSuppression(s: Suppression): Promise<void> {
+    await this.table.transact([
+      { put: { pk: `SUPPRESS#${s.scope}`, sk: `${s.vulnerabilityId}#${s.packageKey}`, ...s } },
+    ]);
+  }
+
+  async deleteSuppression(
+    s: Pick<Suppression, 'scope' | 'vulnerabilityId' | 'packageKey'>,
+  ): Promise<void> {
+    await this.table.transact([
+      { delete: { pk: `SUPPRESS#${s.scope}`, sk: `${s.vulnerabilityId}#${s.packageKey}` } },
+    ]);
+  }
+
+  /** Unexpired suppressions of a scope. */
+  async suppressions(scope: string): Promise<Suppression[]> {
+    return (await this.table.query(`SUPPRESS#${scope}`)).map((i) => {
+      const { pk: _pk, sk: _sk, ...rest } = i;
+      return rest as unknown as Suppression;
+    });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Inventories by image digest and scan, the reverse index from package key to digests, and the
+ * per-layer result cache (docs/data-model.md, inventories table). Written once over the
+ * item-table port.
+ *
+ * A scan writes its packages under a new scan id and the header last; readers go through the
+ * header, so a half-written inventory (packages without a header) is never read. The image
+ * record then points at the new scan id, and the old inventory is deleted.
+ */
+import { createHash } from 'node:crypto';
+import type { InventoryPackage } from '../matcher/types.js';
+import { packageKey } from './advisory-store.js';
+import { TABLE_KEYS } from './dynamodb/keys.js';
+import type { ItemTable } from './item-table.js';
+
+export interface InventoryHeader {
+  readonly digest: string;
+  readonly scanId: string;
+  readonly os?: string;
+  readonly packageCount: number;
+  /** The extractor set (id@version list) that produced it. */
+  readonly extractors: string;
+  readonly committedAt: string;
+}
+
+export interface StoredInventory {
+  readonly header: InventoryHeader;
+  readonly packages: InventoryPackage[];
+}
+
+/** An image whose inventory names a package, and the scan that inventory belongs to. */
+export interface PackageRef {
+  readonly digest: string;
+  readonly scanId: string;
+}
+
+const INDEX = TABLE_KEYS.inventories.byPackage;
+
+/** The key advisories are queried by: OS packages by their source package. */
+export function inventoryPackageKey(p: InventoryPackage): string {
+  return packageKey(p.ecosystem, p.sourceName ?? p.name);
+}
+
+const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+export class InventoryStore {
+  constructor(private readonly table: ItemTable) {}
+
+  async putInventory(
+    header: InventoryHeader,
+    packages: readonly InventoryPackage[],
+  ): Promise<void> {
+    const pk = `DIGEST#${header.digest}`;
+    await this.table.batch(
+      packages.map((p) => {
+        const key = inventoryPackageKey(p);
+        return {
+          put: {
+            pk,
+            sk: `PKG#${header.scanId}#${key}#${p.version}#${short(`${p.name}\u0000${p.location ?? ''}`)}`,
+            [INDEX.partitionKey]: key,
+            [INDEX.sortKey]: header.digest,
+            scanId: header.scanId,
+            package: p,
+          },
+        };
+      }),
+    );
+    await this.table.transact([
+      { put: { pk, sk: `INV#${header.scanId}`, ...header, packageCount: packages.length } },
+    ]);
+  }
+
+  async getInventory(digest: string, scanId: string): Promise<StoredInventory | undefined> {
+    const pk = `DIGEST#${digest}`;
+    const header = await this.table.get({ pk, sk: `INV#${scanId}` });
+    if (header === undefined) return undefined;
+    const items = await this.table.query(pk, { prefix: `PKG#${scanId}#` });
+    const { pk: _pk, sk: _sk, ...rest } = header;
+    return {
+      header: rest as unknown as InventoryHeader,
+      packages: items.map((i) => i.package as InventoryPackage),
+    };
+  }
+
+  /** Removes an inventory: header first, so that it stops being readable at once. */
+  async deleteInventory(digest: string, scanId: string): Promise<void> {
+    const pk = `DIGEST#${digest}`;
+    await this.table.transact([{ delete: { pk, sk: `INV#${scanId}` } }]);
+    const items = await this.table.query(pk, { prefix: `PKG#${scanId}#` });
+    await this.table.batch(items.map((i) => ({ delete: { pk, sk: i.sk } })));
+  }
+
+  /**
+   * The reverse index: images whose inventories name the package key, with the scan each entry
+   * belongs to (the caller keeps those matching the image's current scan id).
+   */
+  async imagesWithPackage(key: string): Promise<PackageRef[]> {
+    const items = await this.table.queryIndex(INDEX, key);
+    const seen = new Set<string>();
+    const out: PackageRef[] = [];
+    for (const i of items) {
+      const ref = { digest: i[INDEX.sortKey] as string, scanId: i.scanId as string };
+      const id = `${ref.digest}\u0000${ref.scanId}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        out.push(ref);
+      }
+    }
+    return out;
+  }
+
+  async getLayer<T>(layerDigest: string, extractorSet: string): Promise<T | undefined> {
+    const item = await this.table.get({
+      pk: `LAYER#${layerDigest}`,
+      sk: `EXT#${short(extractorSet)}`,
+    });
+    return item?.result as T | undefined;
+  }
+
+  async putLayer(
+    layerDigest: string,
+    extractorSet: string,
+    result: unknown,
+    ttlSeconds: number,
+  ): Promise<void> {
+    await this.table.transact([
+      {
+        put: {
+          pk: `LAYER#${layerDigest}`,
+          sk: `EXT#${short(extractorSet)}`,
+          extractors: extractorSet,
+          result,
+          [TABLE_KEYS.ttl]: Math.floor(Date.now() / 1000) + ttlSeconds,
+        },
+      },
+    ]);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Contract of the image, inventory and findings stores, run on every item-table adapter (the
+ * embedded one in the unit project, DynamoDB Local in the integration project).
+ */
+import { describe, expect, it } from 'vitest';
+import type { InventoryPackage } from '../../shared/matcher/types.js';
+import { type FindingRecord, FindingsStore } from '../../shared/stores/findings-store.js';
+import { ImageStore } from '../../shared/stores/image-store.js';
+import { InventoryStore } from '../../shared/stores/inventory-store.js';
+import type { ItemTable } from '../../shared/stores/item-table.js';
+
+export type TableKind = 'images' | 'inventories' | 'findings';
+
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+const D3 = `sha256:${'3'.repeat(64)}`;
+const REPO = '127.0.0.1:5000/team/app';
+
+// Packages as the apk extractor reports them for the real alpine:3.10 image (trivy's golden list).
+const ALPINE: InventoryPackage[] = [
+  {
+    name: 'musl',
+    version: '1.1.22-r3',
+    ecosystem: 'Alpine:v3.10',
+    sourceName: 'musl',
+    location: 'lib/apk/db/installed',
+  },
+  {
+    name: 'musl-utils',
+    version: '1.1.22-r3',
+    ecosystem: 'Alpine:v3.10',
+    sourceName: 'musl',
+    location: 'lib/apk/db/installed',
+  },
+  {
+    name: 'libcrypto1.1',
+    version: '1.1.1c-r0',
+    ecosystem: 'Alpine:v3.10',
+    sourceName: 'openssl',
+    location: 'lib/apk/db/installed',
+  },
+];
+
+export function itemStoresContract(
+  name: string,
+  open: (kind: TableKind) => Promise<ItemTable>,
+): void {
+  describe(`${name} image store contract`, () => {
+    it('writes an image record only at the revision the writer read', async () => {
+      const images = new ImageStore(await open('images'));
+      const record = { digest: D1, status: 'PENDING' as const };
+      expect(await images.putImage(record, undefined)).toBe(true);
+      expect(await images.putImage(record, undefined)).toBe(false);
+      expect(await images.putImage({ ...record, status: 'IN_PROGRESS' }, 1)).toBe(true);
+      expect(await images.putImage({ ...record, status: 'FAILED', reason: 'late' }, 1)).toBe(false);
+      expect(await images.getImage(D1)).toEqual({ digest: D1, status: 'IN_PROGRESS', revision: 2 });
+      expect(await images.getImage(D2)).toBeUndefined();
+    });
+
+    it('tracks pushes, tags and every tag move with the previous digest', async () => {
+      const images = new ImageStore(await open('images'));
+      expect(await images.recordPush(D1, REPO, 'latest', '2026-11-01T00:00:00Z')).toEqual({
+        repository: REPO,
+        tag: 'latest',
+        digest: D1,
+        movedAt: '2026-11-01T00:00:00Z',
+      });
+      expect(await images.recordPush(D1, REPO, 'latest', '2026-11-01T00:05:00Z')).toBeUndefined();
+      expect(await images.recordPush(D1, REPO, 'v1', '2026-11-01T00:06:00Z')).toMatchObject({
+        tag: 'v1',
+      });
+      expect(await images.recordPush(D2, REPO, 'latest', '2026-11-02T00:00:00Z')).toEqual({
+        repository: REPO,
+        tag: 'latest',
+        digest: D2,
+        previousDigest: D1,
+        movedAt: '2026-11-02T00:00:00Z',
+      });
+      expect(await images.tagDigest(REPO, 'latest')).toBe(D2);
+      expect(await images.tags(REPO)).toEqual([
+        { tag: 'latest', digest: D2 },
+        { tag: 'v1', digest: D1 },
+      ]);
+      expect(
+        (await images.tagHistory(REPO, 'latest')).map((m) => [m.digest, m.previousDigest]),
+      ).toEqual([
+        [D1, undefined],
+        [D2, D1],
+      ]);
+      expect((await images.repositoriesOf(D1)).map((r) => r.tags)).toEqual([['v1']]);
+      const all = await images.imagesInRepository(REPO);
+      expect(all.map((r) => [r.digest, r.pushedAt])).toEqual([
+        [D1, '2026-11-01T00:00:00Z'],
+        [D2, '2026-11-02T00:00:00Z'],
+      ]);
+      expect(
+        (await images.imagesInRepository(REPO, '2026-11-01T12:00:00Z')).map((r) => r.digest),
+      ).toEqual([D2]);
+
+      await images.markDeleted(D1, REPO, '2026-11-03T00:00:00Z');
+      expect(await images.repositoriesOf(D1)).toEqual([
+        expect.objectContaining({ tags: [], deletedAt: '2026-11-03T00:00:00Z' }),
+      ]);
+      expect(await images.tags(REPO)).toEqual([{ tag: 'latest', digest: D2 }]);
+    });
+
+    it('keeps one consistent history when two pushes move the same tag at once', async () => {
+      const images = new ImageStore(await open('images'));
+      await Promise.all([
+        images.recordPush(D1, REPO, 'race', '2026-11-05T00:00:00Z'),
+        images.recordPush(D2, REPO, 'race', '2026-11-05T00:00:01Z'),
+      ]);
+      const history = await images.tagHistory(REPO, 'race');
+      expect(history).toHaveLength(2);
+      const [first, second] = history.sort((a, b) =>
+        a.previousDigest === undefined ? -1 : b.previousDigest === undefined ? 1 : 0,
+      );
+      expect(first?.previousDigest).toBeUndefined();
+      expect(second?.previousDigest).toBe(first?.digest);
+      expect(await images.tagDigest(REPO, 'race')).toBe(second?.digest);
+    });
+  });
+
+  describe(`${name} inventory store contract`, () => {
+    it('reads an inventory only once its header is written, and indexes packages by source', async () => {
+      const table = await open('inventories');
+      const inventories = new InventoryStore(table);
+      const header = {
+        digest: D1,
+        scanId: 'scan-1',
+        os: 'alpine 3.10.2',
+        packageCount: 3,
+        extractors: 'apk/installed@1',
+        committedAt: '2026-11-01T00:00:00Z',
+      };
+      await inventories.putInventory(header, ALPINE);
+      const got = await inventories.getInventory(D1, 'scan-1');
+      expect(got?.header).toEqual(header);
+      expect(got?.packages.map((p) => p.name).sort()).toEqual([
+        'libcrypto1.1',
+        'musl',
+        'musl-utils',
+      ]);
+      expect(await inventories.imagesWithPackage('Alpine:v3.10#musl')).toEqual([
+        { digest: D1, scanId: 'scan-1' },
+      ]);
+      expect(await inventories.imagesWithPackage('Alpine:v3.10#openssl')).toEqual([
+        { digest: D1, scanId: 'scan-1' },
+      ]);
+      expect(await inventories.imagesWithPackage('Alpine:v3.10#libcrypto1.1')).toEqual([]);
+
+      // A scan that stopped after its packages and before its header is not an inventory.
+      await table.batch([
+        {
+          put: {
+            pk: `DIGEST#${D2}`,
+            sk: 'PKG#scan-9#Alpine:v3.10#musl#1#x',
+            packageKey: 'Alpine:v3.10#musl',
+            digest: D2,
+            scanId: 'scan-9',
+            package: ALPINE[0],
+          },
+        },
+      ]);
+      expect(await inventories.getInventory(D2, 'scan-9')).toBeUndefined();
+
+      await inventories.putInventory(
+        { ...header, digest: D3, scanId: 'scan-2' },
+        ALPINE.slice(0, 1),
+      );
+      expect(
+        (await inventories.imagesWithPackage('Alpine:v3.10#musl')).map((r) => r.digest).sort(),
+      ).toEqual([D1, D2, D3]);
+      await inventories.deleteInventory(D1, 'scan-1');
+      expect(await inventories.getInventory(D1, 'scan-1')).toBeUndefined();
+      expect(await inventories.imagesWithPackage('Alpine:v3.10#openssl')).toEqual([]);
+    });
+
+    it('caches layer results per extractor set until they expire', async () => {
+      const inventories = new InventoryStore(await open('inventories'));
+      const layer = `sha256:${'a'.repeat(64)}`;
+      await inventories.putLayer(
+        layer,
+        'apk/installed@1,dpkg/status@1',
+        { packages: ALPINE },
+        3600,
+      );
+      expect(await inventories.getLayer(layer, 'apk/installed@1,dpkg/status@1')).toEqual({
+        packages: ALPINE,
+      });
+      expect(await inventories.getLayer(layer, 'apk/installed@2,dpkg/status@1')).toBeUndefined();
+      await inventories.putLayer(layer, 'old', { packages: [] }, -1);
+      expect(await inventories.getLayer(layer, 'old')).toBeUndefined();
+    });
+  });
+
+  describe(`${name} findings store contract`, () => {
+    const finding = (digest: string, status: FindingRecord['status']): FindingRecord => ({
+      digest,
+      packageKey: 'Alpine:v3.10#musl',
+      installedVersion: '1.1.22-r2',
+      vulnerabilityId: 'CVE-2019-14697',
+      ids: ['ALPINE-CVE-2019-14697', 'CVE-2019-14697'],
+      advisoryIds: ['ALPINE-CVE-2019-14697'],
+      status,
+      severity: { severity: 'UNKNOWN', source: 'none' },
+      fixedVersion: '1.1.22-r3',
+      packageName: 'musl',
+      firstObservedAt: '2026-11-01T00:00:00Z',
+      lastObservedAt: '2026-11-02T00:00:00Z',
+      ...(status === 'CLOSED' ? { statusReason: 'fixed', closedAt: '2026-11-02T00:00:00Z' } : {}),
+    });
+
+    it('keeps findings per image and finds them by advisory', async () => {
+      const findings = new FindingsStore(await open('findings'));
+      await findings.write([finding(D1, 'ACTIVE'), finding(D2, 'ACTIVE')]);
+      expect(await findings.findings(D1)).toEqual([finding(D1, 'ACTIVE')]);
+      await findings.write([finding(D2, 'CLOSED')]);
+      expect(await findings.findings(D2)).toEqual([finding(D2, 'CLOSED')]);
+      expect(
+        (await findings.byAdvisory('ALPINE-CVE-2019-14697')).map((f) => [f.digest, f.status]),
+      ).toEqual([
+        [D1, 'ACTIVE'],
+        [D2, 'CLOSED'],
+      ]);
+    });
+
+    it('records a notification once; a second claim of the same change is refused', async () => {
+      const findings = new FindingsStore(await open('findings'));
+      expect(await findings.notified('D1-new-CVE')).toBe(false);
+      expect(await findings.markNotified('D1-new-CVE', 'msg-1', '2026-11-01T00:00:00Z')).toBe(true);
+      expect(await findings.markNotified('D1-new-CVE', 'msg-2', '2026-11-01T00:00:01Z')).toBe(
+        false,
+      );
+      expect(await findings.notified('D1-new-CVE')).toBe(true);
+    });
+
+    it('lists the unexpired suppressions of a scope', async () => {
+      const findings = new FindingsStore(await open('findings'));
+      const keep = {
+        scope: REPO,
+        vulnerabilityId: 'CVE-2019-14697',
+        packageKey: '*',
+        reason: 'not reachable',
+        author: 'sec-team',
+      };
+      await findings.putSuppression(keep);
+      await findings.putSuppression({ ...keep, vulnerabilityId: 'CVE-2018-0001', expiresAt: 1 });
+      expect(await findings.suppressions(REPO)).toEqual([keep]);
+      await findings.deleteSuppression(keep);
+      expect(await findings.suppressions(REPO)).toEqual([]);
+    });
+  });
+}
