@@ -54,13 +54,23 @@ function universe(records: readonly OsvRecord[]): InventoryPackage[] {
  * An inventory of `n` distinct packages, each at one of the versions its advisories name (so
  * most are affected by something: harder than a real image). Deterministic for a seed.
  */
-function sample(all: readonly InventoryPackage[], n: number, seed: number): InventoryPackage[] {
-  const byPackage = new Map<string, InventoryPackage[]>();
+function byPackage(all: readonly InventoryPackage[]): Map<string, InventoryPackage[]> {
+  const out = new Map<string, InventoryPackage[]>();
   for (const p of all) {
     const key = `${p.ecosystem}|${p.name}`;
-    byPackage.set(key, [...(byPackage.get(key) ?? []), p]);
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [p]);
+    else list.push(p);
   }
-  const keys = [...byPackage.keys()];
+  return out;
+}
+
+function sample(
+  packages: ReadonlyMap<string, readonly InventoryPackage[]>,
+  keys: readonly string[],
+  n: number,
+  seed: number,
+): InventoryPackage[] {
   // mulberry32: 32-bit integer arithmetic throughout. (A textbook LCG written with JS numbers
   // loses precision above 2^53 and fell into a cycle too short to draw 5,000 distinct packages.)
   let x = seed >>> 0;
@@ -73,7 +83,7 @@ function sample(all: readonly InventoryPackage[], n: number, seed: number): Inve
   const chosen = new Set<string>();
   while (chosen.size < Math.min(n, keys.length)) chosen.add(keys[next() % keys.length] as string);
   return [...chosen].map((k) => {
-    const versions = byPackage.get(k) as InventoryPackage[];
+    const versions = packages.get(k) as InventoryPackage[];
     return versions[next() % versions.length] as InventoryPackage;
   });
 }
@@ -107,6 +117,8 @@ async function run(dir: string): Promise<void> {
   const index = EmbeddedAdvisoryStore.open(dir, 'read');
   console.log(`bench:match: store opened in ${(performance.now() - t1).toFixed(0)} ms`);
   const all = universe(records);
+  const packages = byPackage(all);
+  const keys = [...packages.keys()];
   console.log(
     `bench:match: ${new Set(all.map((p) => `${p.ecosystem}|${p.name}`)).size} distinct packages to draw from`,
   );
@@ -115,7 +127,7 @@ async function run(dir: string): Promise<void> {
     const times: number[] = [];
     let findings = 0;
     for (let run = 0; run < runs + 3; run++) {
-      const inventory = sample(all, size, 42 + run);
+      const inventory = sample(packages, keys, size, 42 + run);
       const t = performance.now();
       const result = await matchPackages(inventory, index);
       const ms = performance.now() - t;
