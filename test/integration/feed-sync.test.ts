@@ -6,7 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../../shared/advisories/osv.js';
 import type { PackageChange } from '../../shared/events/rescan.js';
@@ -19,18 +18,13 @@ import {
   packageKeysOf,
 } from '../../shared/stores/advisory-store.js';
 import { DynamoDbAdvisoryStore } from '../../shared/stores/dynamodb/advisory-store.js';
-import { documentClient } from '../../shared/stores/dynamodb/client.js';
 import { EmbeddedAdvisoryStore } from '../../shared/stores/embedded/advisory-store.js';
-import { freshTableLike, localClientConfig } from '../support/aws.js';
+import { freshTableLike, localDynamoDb } from '../support/aws.js';
 import { OsvFeedServer, type RawRecord, rawOsvRecords } from '../support/osv-feed.js';
 
 const state = inject('localStack');
-const documents = documentClient(localClientConfig(state));
-const tables = new DynamoDBClient(localClientConfig(state));
-afterAll(() => {
-  documents.destroy();
-  tables.destroy();
-});
+const { documents, tables, destroy } = localDynamoDb(state);
+afterAll(destroy);
 
 /** The shared OSV sets, published under the ecosystem folder OSV uses for each. */
 const FEEDS: Record<string, string> = {

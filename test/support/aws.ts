@@ -4,6 +4,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
 import type { LocalStackState } from '../../scripts/local/stack.js';
+import { documentClient } from '../../shared/stores/dynamodb/client.js';
 
 /** DynamoDB client configuration for the local stack. */
 export function localClientConfig(state: LocalStackState) {
@@ -97,4 +98,18 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<stri
       );
     }
   }
+}
+
+/** A document client and a plain client on the local stack's DynamoDB, destroyed together. */
+export function localDynamoDb(state: LocalStackState) {
+  const documents = documentClient(localClientConfig(state));
+  const tables = new DynamoDBClient(localClientConfig(state));
+  return {
+    documents,
+    tables,
+    destroy() {
+      documents.destroy();
+      tables.destroy();
+    },
+  };
 }

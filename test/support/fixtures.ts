@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,4 +18,23 @@ export function dataDir(): string {
   return path.resolve(
     process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
   );
+}
+
+/**
+ * A root filesystem of real Alpine 3.4 files under `dir`: claircore's os-release and trivy's apk
+ * database (which has one deliberately broken entry). Returns its path.
+ */
+export function alpine34Rootfs(dir: string): string {
+  const rootfs = path.join(dir, 'alpine-3.4');
+  mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+  mkdirSync(path.join(rootfs, 'lib/apk/db'), { recursive: true });
+  copyFileSync(
+    path.join(dataDir(), 'pkgdbs/claircore/alpine/testdata/3.4/etc/os-release'),
+    path.join(rootfs, 'etc/os-release'),
+  );
+  copyFileSync(
+    path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk'),
+    path.join(rootfs, 'lib/apk/db/installed'),
+  );
+  return rootfs;
 }

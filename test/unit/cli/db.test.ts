@@ -1,10 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedAdvisoryStore } from '../../../shared/stores/embedded/advisory-store.js';
 import { bosun } from '../../support/cli.js';
-import { dataDir } from '../../support/fixtures.js';
+import { alpine34Rootfs, dataDir } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-cli-db-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -75,17 +75,7 @@ describe('bosun db', () => {
   }, 60_000);
 
   it('is what `bosun scan` reads when no --advisories is given', () => {
-    const rootfs = path.join(work, 'alpine-3.4');
-    mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
-    mkdirSync(path.join(rootfs, 'lib/apk/db'), { recursive: true });
-    copyFileSync(
-      path.join(dataDir(), 'pkgdbs/claircore/alpine/testdata/3.4/etc/os-release'),
-      path.join(rootfs, 'etc/os-release'),
-    );
-    copyFileSync(
-      path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk'),
-      path.join(rootfs, 'lib/apk/db/installed'),
-    );
+    const rootfs = alpine34Rootfs(work);
     const fromDb = bosun('scan', `dir:${rootfs}`, '--db', db, '--format', 'json');
     const fromFiles = bosun(
       'scan',

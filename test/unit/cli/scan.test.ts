@@ -1,26 +1,15 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bosun } from '../../support/cli.js';
-import { dataDir } from '../../support/fixtures.js';
+import { alpine34Rootfs, dataDir } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-cli-scan-'));
-const rootfs = path.join(work, 'alpine-3.4');
+let rootfs: string;
 
 beforeAll(() => {
-  // A root filesystem of real Alpine 3.4 files: claircore's os-release and trivy's apk database
-  // (which has one deliberately broken entry).
-  mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
-  mkdirSync(path.join(rootfs, 'lib/apk/db'), { recursive: true });
-  copyFileSync(
-    path.join(dataDir(), 'pkgdbs/claircore/alpine/testdata/3.4/etc/os-release'),
-    path.join(rootfs, 'etc/os-release'),
-  );
-  copyFileSync(
-    path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk'),
-    path.join(rootfs, 'lib/apk/db/installed'),
-  );
+  rootfs = alpine34Rootfs(work);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
