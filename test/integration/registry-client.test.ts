@@ -23,7 +23,7 @@ import {
 import { MediaType } from '../../shared/registry/media-types.js';
 import { parseReference } from '../../shared/registry/reference.js';
 import { dataDir } from '../support/fixtures.js';
-import { filesUnder, LayoutWriter, pushLayout, type TarFile, tarOf } from '../support/oci.js';
+import { derivedFiles, LayoutWriter, pushLayout, tarOf } from '../support/oci.js';
 import { startPasswordRegistry, startProxy, type TestRegistry } from '../support/registry.js';
 
 const stack = inject('localStack');
@@ -34,10 +34,6 @@ const WANTED = new Set(['lib/apk/db/installed', 'etc/os-release', 'etc/alpine-re
 const wants = (e: { path: string }) => WANTED.has(e.path);
 const fast = { retry: { baseDelayMs: 5, maxDelayMs: 50 } };
 const run = `${process.pid}`;
-
-function derivedFiles(release: string): TarFile[] {
-  return filesUnder(path.join(dataDir(), 'pkgdbs/trivy/derived', release));
-}
 
 function listing(tree: FileTree): string[] {
   return [...tree.entries()].map((e) => `${e.type} ${e.path} ${e.size} ${e.linkname ?? ''}`);

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { dataDir } from './fixtures.js';
 
 export interface TarFile {
   readonly path: string;
@@ -229,4 +230,9 @@ export function filesUnder(root: string, options: { filesOnly?: boolean } = {}):
   };
   walk('');
   return out;
+}
+
+/** The files trivy's derived copy of a real Alpine release holds (os-release, apk database). */
+export function derivedFiles(release: string): TarFile[] {
+  return filesUnder(path.join(dataDir(), 'pkgdbs/trivy/derived', release));
 }

@@ -23,7 +23,7 @@ import { MemoryLayerCache, readerId, walkImage } from '../../../shared/layers/wa
 import { RegistryClient } from '../../../shared/registry/client.js';
 import { DigestMismatchError, ManifestError } from '../../../shared/registry/errors.js';
 import { dataDir } from '../../support/fixtures.js';
-import { filesUnder, LayoutWriter, type TarFile, tarOf } from '../../support/oci.js';
+import { derivedFiles, filesUnder, LayoutWriter, tarOf } from '../../support/oci.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-sources-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,10 +49,6 @@ async function onlyImage(images: Promise<{ images: Image[] }>): Promise<Image> {
   const set = await images;
   expect(set.images).toHaveLength(1);
   return set.images[0] as Image;
-}
-
-function derivedFiles(release: string): TarFile[] {
-  return filesUnder(path.join(dataDir(), 'pkgdbs/trivy/derived', release));
 }
 
 describe('docker-archive source', () => {
