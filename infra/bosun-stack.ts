@@ -17,5 +17,9 @@ export class BosunStack extends Stack {
     new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
     new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
     new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });
+    new CfnOutput(this, 'RegistryWebhookUrl', { value: this.scanner.webhookUrl.url });
+    new CfnOutput(this, 'RegistryWebhookSecretArn', {
+      value: this.scanner.webhookSecret.secretArn,
+    });
   }
 }

@@ -15,7 +15,7 @@ export const BOSUN_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 export interface BosunFunctionProps {
   /** Folder under `functions/` that holds the handler's `index.ts`. */
-  readonly handlerDir: 'scan' | 'rescan' | 'feed-sync';
+  readonly handlerDir: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook';
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly environment: Record<string, string>;

@@ -6,9 +6,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -166,6 +168,11 @@ export class ImageScanner extends Construct {
   readonly pushRule: events.Rule;
   readonly deleteRule: events.Rule;
   readonly feedSyncRule: events.Rule;
+  /** Receives push notifications of other registries (CNCF distribution's envelope). */
+  readonly webhookFunction: BosunFunction;
+  readonly webhookUrl: lambda.FunctionUrl;
+  /** The shared secret registries send as `Authorization: Bearer <secret>`. */
+  readonly webhookSecret: secretsmanager.Secret;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -284,6 +291,33 @@ export class ImageScanner extends Construct {
         ...(props.osvBaseUrl === undefined ? {} : { [ENV_VARS.osvBaseUrl]: props.osvBaseUrl }),
       },
     });
+
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      description: 'Shared secret that registries send with their push notifications to Bosun',
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      removalPolicy,
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The secret is also configured in each registry that notifies Bosun; rotating it is a coordinated change (docs: README, Registry webhook).',
+    });
+    this.webhookFunction = new BosunFunction(this, 'RegistryWebhook', {
+      ...common,
+      handlerDir: 'registry-webhook',
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      environment: {
+        [ENV_VARS.scanQueueUrl]: this.scanQueue.queue.queueUrl,
+        [ENV_VARS.webhookSecretArn]: this.webhookSecret.secretArn,
+      },
+    });
+    // Registries cannot sign requests with SigV4: the function checks the shared secret itself.
+    this.webhookUrl = this.webhookFunction.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+    });
+    this.webhookSecret.grantRead(this.webhookFunction.function);
+    this.scanQueue.queue.grantSendMessages(this.webhookFunction.function);
 
     this.grantAccess(filter);
 
@@ -527,6 +561,7 @@ export class ImageScanner extends Construct {
       this.scanFunction.errorsAlarm,
       this.rescanFunction.errorsAlarm,
       this.feedSyncFunction.errorsAlarm,
+      this.webhookFunction.errorsAlarm,
     );
     if (alarmTopic !== undefined) {
       const action = new cwActions.SnsAction(alarmTopic);

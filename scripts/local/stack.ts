@@ -187,7 +187,7 @@ export async function down(dir: string = DEFAULT_LOCAL_DIR): Promise<ServiceStat
 /** The environment a function gets locally, for running its handler in this process. */
 export function functionEnv(
   state: LocalStackState,
-  fn: 'scan' | 'rescan' | 'feed-sync',
+  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook',
 ): Record<string, string> {
   const env = state.local.functions[fn];
   if (env === undefined)

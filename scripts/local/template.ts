@@ -268,6 +268,17 @@ function functionEnvironments(
 }
 
 /** Creates every table, queue, topic and bucket of the template; safe to run again. */
+/**
+ * Secrets Manager has no local emulator: a secret gets an ARN of the local account so that the
+ * functions' configuration validates; tests that read it fake the SDK client at its boundary.
+ */
+function nameSecrets(template: CfnTemplate, local: Record<string, LocalResource>): void {
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::SecretsManager::Secret')) {
+    const arn = `arn:aws:secretsmanager:${LOCAL_REGION}:000000000000:secret:${logicalId}-local`;
+    local[logicalId] = { type: resource.Type, ref: arn, attributes: {} };
+  }
+}
+
 export async function createLocalResources(
   template: CfnTemplate,
   endpoints: LocalEndpoints,
@@ -288,6 +299,7 @@ export async function createLocalResources(
     await createQueues(template, sqs, local);
     await createTopics(template, sns, local);
     await createBuckets(template, s3, local);
+    nameSecrets(template, local);
     return { resources: local, functions: functionEnvironments(template, local, endpoints) };
   } finally {
     for (const client of [dynamodb, sqs, sns, s3]) client.destroy();

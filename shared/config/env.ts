@@ -19,6 +19,7 @@ export const ENV_VARS = {
   feedSyncQueueUrl: 'BOSUN_FEED_SYNC_QUEUE_URL',
   feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
+  webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   region: 'AWS_REGION',
@@ -54,6 +55,12 @@ const schemas = {
     .regex(/^[^,]+(,[^,]+)*$/, 'a comma-separated list of OSV ecosystems')
     .transform((s) => s.split(',').map((e) => e.trim())),
   osvBaseUrl: httpUrl.optional(),
+  webhookSecretArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+      'a Secrets Manager secret ARN',
+    ),
   findingsTopicArn: topicArn,
   reportsBucket: bucketName,
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),

@@ -1,7 +1,10 @@
 /**
- * A ScanRequest is what every ingest path (ECR EventBridge events today, registry webhooks
- * later) turns into before it reaches the scan use case.
+ * A ScanRequest is what every ingest path turns into before it reaches the scan use case. The
+ * scan queue carries two kinds of message: ECR's EventBridge events as AWS sends them, and
+ * Bosun's own `{"version":1,"request":{...}}` that the registry webhook sends.
  */
+import { z } from 'zod';
+import { InvalidEventError } from '../errors.js';
 import { type EcrImageActionEvent, ecrImageActionEvent } from './ecr.js';
 import { parseJsonEvent } from './parse.js';
 
@@ -50,11 +53,45 @@ export function scanRequestFromEcrEvent(event: EcrImageActionEvent): ScanRequest
   };
 }
 
+const scanRequest = z
+  .object({
+    action: z.enum(['PUSH', 'DELETE']),
+    registry: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'host[:port]'),
+    repository: z.string().min(1).max(255),
+    digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'a sha256 digest'),
+    tag: z.string().min(1).max(128).optional(),
+    manifestMediaType: z.string().optional(),
+    artifactMediaType: z.string().optional(),
+    eventTime: z.string().min(1),
+    eventId: z.string().min(1),
+    account: z.string().optional(),
+    region: z.string().optional(),
+  })
+  .strict();
+
+export const scanRequestMessage = z
+  .object({ version: z.literal(1), request: scanRequest })
+  .strict();
+
+/** The body Bosun sends to the scan queue for a request that did not come from EventBridge. */
+export function scanRequestBody(request: ScanRequest): string {
+  return JSON.stringify({ version: 1, request });
+}
+
 /**
  * Reads one scan-queue message body. Returns null for a well-formed event that asks for no work
  * (a failed push), and throws InvalidEventError for anything malformed.
  */
 export function parseScanMessage(body: string): ScanRequest | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidEventError('scan queue', [`body is not JSON: ${(error as Error).message}`]);
+  }
+  // EventBridge events carry `detail-type` (and a string `version` of their own).
+  if (json !== null && typeof json === 'object' && !('detail-type' in json))
+    return parseJsonEvent(scanRequestMessage, 'scan request', body).request;
   const event = parseJsonEvent(ecrImageActionEvent, 'ECR Image Action', body);
   if (event.detail.result !== 'SUCCESS') return null;
   return scanRequestFromEcrEvent(event);

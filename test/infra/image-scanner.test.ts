@@ -123,7 +123,7 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it('runs three arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
+  it('runs four arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
     const { template } = synthScanner();
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
     expect(
@@ -134,14 +134,14 @@ describe('functions', () => {
               .POWERTOOLS_SERVICE_NAME,
         )
         .sort(),
-    ).toEqual(['bosun-feed-sync', 'bosun-rescan', 'bosun-scan']);
+    ).toEqual(['bosun-feed-sync', 'bosun-registry-webhook', 'bosun-rescan', 'bosun-scan']);
     for (const fn of fns) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
     }
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources);
-    expect(logGroups).toHaveLength(3);
+    expect(logGroups).toHaveLength(4);
     for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -188,18 +188,23 @@ describe('functions', () => {
   it('gives each function every configuration variable its handler reads', () => {
     const { template } = synthScanner();
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
-    const shared = [
-      ENV_VARS.imagesTable,
-      ENV_VARS.inventoriesTable,
-      ENV_VARS.advisoriesTable,
-      ENV_VARS.findingsTable,
-      ENV_VARS.findingsTopicArn,
-    ];
+    // What each handler passes to loadConfig (required keys).
+    const reads: Record<string, (keyof typeof ENV_VARS)[]> = {
+      'bosun-scan': ['imagesTable', 'inventoriesTable', 'findingsTable', 'findingsTopicArn'],
+      'bosun-rescan': ['inventoriesTable', 'findingsTable', 'advisoriesTable', 'findingsTopicArn'],
+      'bosun-feed-sync': [
+        'advisoriesTable',
+        'rescanQueueUrl',
+        'feedSyncQueueUrl',
+        'feedEcosystems',
+      ],
+      'bosun-registry-webhook': ['scanQueueUrl', 'webhookSecretArn'],
+    };
+    expect(fns).toHaveLength(Object.keys(reads).length);
     for (const fn of fns) {
       const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      for (const name of shared) expect(vars).toHaveProperty(name);
-      if (vars.POWERTOOLS_SERVICE_NAME === 'bosun-feed-sync')
-        expect(vars).toHaveProperty(ENV_VARS.rescanQueueUrl);
+      for (const key of reads[vars.POWERTOOLS_SERVICE_NAME as string] ?? [])
+        expect(vars).toHaveProperty(ENV_VARS[key]);
     }
   });
 });
@@ -305,7 +310,7 @@ describe('alarms', () => {
     );
     const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
-    expect(byMetric('Errors')).toHaveLength(3);
+    expect(byMetric('Errors')).toHaveLength(4);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toEqual([
       expect.objectContaining({ Threshold: 1200 }),
     ]);
@@ -323,10 +328,31 @@ describe('alarms', () => {
       ),
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
     }
+  });
+});
+
+describe('registry webhook', () => {
+  it('serves a function URL that checks the shared secret itself, and may only send to the scan queue', () => {
+    const { template } = synthScanner();
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 },
+    });
+    const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter(
+      (p) => JSON.stringify(p.Properties.Roles).includes('RegistryWebhook'),
+    );
+    const actions = policies.flatMap((p) =>
+      (
+        p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }
+      ).Statement.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action])),
+    );
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    expect(actions).toContain('sqs:SendMessage');
+    expect(actions).toContain('secretsmanager:GetSecretValue');
   });
 });

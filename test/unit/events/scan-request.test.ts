@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../../shared/errors.js';
-import { ecrRegistryHost, parseScanMessage } from '../../../shared/events/scan-request.js';
+import {
+  ecrRegistryHost,
+  parseScanMessage,
+  scanRequestBody,
+} from '../../../shared/events/scan-request.js';
 import { fixtureText } from '../../support/fixtures.js';
 
 describe('parseScanMessage', () => {
@@ -70,5 +74,31 @@ describe('ecrRegistryHost', () => {
     expect(ecrRegistryHost('123456789012', 'eu-central-1')).toBe(
       '123456789012.dkr.ecr.eu-central-1.amazonaws.com',
     );
+  });
+});
+
+describe('Bosun scan-request messages on the scan queue', () => {
+  const request = {
+    action: 'PUSH' as const,
+    registry: '127.0.0.1:5000',
+    repository: 'team/app',
+    digest: `sha256:${'c'.repeat(64)}`,
+    tag: '1.0',
+    eventTime: '2026-11-29T00:57:40Z',
+    eventId: '0627e6be-e347-49e0-9ce6-0cc94b1c542e',
+  };
+
+  it('reads back what the webhook sends', () => {
+    expect(parseScanMessage(scanRequestBody(request))).toEqual(request);
+  });
+
+  it('refuses unknown fields and bad digests, naming them', () => {
+    expect(() => parseScanMessage(JSON.stringify({ version: 1, request, extra: 1 }))).toThrow(
+      /Unrecognized key/,
+    );
+    expect(() => parseScanMessage(scanRequestBody({ ...request, digest: 'sha256:abc' }))).toThrow(
+      /request\.digest/,
+    );
+    expect(() => parseScanMessage('not json')).toThrow(InvalidEventError);
   });
 });

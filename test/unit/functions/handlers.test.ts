@@ -75,3 +75,12 @@ describe('feed-sync handler', () => {
     );
   });
 });
+
+describe('registry-webhook handler', () => {
+  it('fails at cold start when the secret ARN is not one', async () => {
+    vi.stubEnv('BOSUN_WEBHOOK_SECRET_ARN', 'my-secret');
+    await expect(import('../../../functions/registry-webhook/index.js')).rejects.toThrow(
+      /BOSUN_WEBHOOK_SECRET_ARN="my-secret" is not valid \(a Secrets Manager secret ARN\)/,
+    );
+  });
+});

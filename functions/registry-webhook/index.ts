@@ -1,0 +1,65 @@
+/**
+ * Registry webhook: receives the push notifications of a CNCF distribution registry (or any
+ * registry that sends the same envelope) on a Lambda function URL and puts one scan request
+ * per pushed manifest on the scan queue. The work is in shared/ingest/registry-webhook.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { sqsFromConfig } from '../../shared/config/clients.js';
+import { loadConfig } from '../../shared/config/env.js';
+import { handleRegistryWebhook } from '../../shared/ingest/registry-webhook.js';
+
+const config = loadConfig(['scanQueueUrl', 'webhookSecretArn', 'region', 'sqsEndpoint']);
+const logger = new Logger();
+const sqs = sqsFromConfig(config);
+const secrets = new SecretsManagerClient(
+  config.region === undefined ? {} : { region: config.region },
+);
+
+// Read once per container; a failed read is retried by the next request.
+let secret: Promise<string> | undefined;
+function sharedSecret(): Promise<string> {
+  secret ??= secrets
+    .send(new GetSecretValueCommand({ SecretId: config.webhookSecretArn }))
+    .then((out) => {
+      if (out.SecretString === undefined || out.SecretString === '')
+        throw new Error(`${config.webhookSecretArn} has no string value`);
+      return out.SecretString;
+    })
+    .catch((error: unknown) => {
+      secret = undefined;
+      throw error;
+    });
+  return secret;
+}
+
+export const handler = middy(
+  async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
+    const body =
+      event.body === undefined
+        ? ''
+        : event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64').toString('utf8')
+          : event.body;
+    const out = await handleRegistryWebhook(
+      { method: event.requestContext.http.method, headers, body },
+      { secret: await sharedSecret(), sqs, scanQueueUrl: config.scanQueueUrl },
+    );
+    logger.info('registry notification', {
+      status: out.statusCode,
+      requests: out.requests,
+      skipped: out.skipped,
+      sourceIp: event.requestContext.http.sourceIp,
+    });
+    return {
+      statusCode: out.statusCode,
+      headers: { 'content-type': 'application/json' },
+      body: out.body,
+    };
+  },
+).use(injectLambdaContext(logger));
