@@ -250,9 +250,11 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
         }
       }
       const end = batchStart + batch.length;
+      if (pending.size > 0) await save({ cursor: cursor(batchStart), pending: pending.list() });
+      // Records can change without changing any package (one first seen withdrawn, one that
+      // names no package): they are written all the same.
+      await store.put(writes);
       if (pending.size > 0) {
-        await save({ cursor: cursor(batchStart), pending: pending.list() });
-        await store.put(writes);
         await deliver(pending.list());
         all.addAll(pending.list());
         pending = new ChangeSet();
@@ -260,7 +262,9 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       progress.written += writes.length;
       progress.position = end;
       await save({ cursor: cursor(end) });
-      await store.acquireLease(source.id, holder, leaseMs);
+      // Renew the lease; if another sync took it over (ours expired), stop here.
+      if (!(await store.acquireLease(source.id, holder, leaseMs)))
+        throw new SyncBusyError(source.id);
       batch = [];
       opts.onBatch?.({ ...progress });
     };
