@@ -62,14 +62,17 @@ export class ExportFileSource implements FeedSource {
     if (previous?.fingerprint === fingerprint && previous.cursor === undefined)
       return { kind: 'unchanged', fingerprint };
     const file = this.file;
-    const input = createReadStream(file).pipe(createGunzip());
-    const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    // Opened when iteration starts: readline drops lines emitted before anyone reads them.
+    let input: ReturnType<typeof createGunzip> | undefined;
+    let rl: ReturnType<typeof createInterface> | undefined;
     return {
       kind: 'changed',
       fingerprint,
       mode: 'full',
       async *entries(): AsyncGenerator<FeedEntry> {
         let lineNo = 0;
+        input = createReadStream(file).pipe(createGunzip());
+        rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
         const lines = rl[Symbol.asyncIterator]();
         while (true) {
           let next: IteratorResult<string>;
@@ -93,8 +96,8 @@ export class ExportFileSource implements FeedSource {
         if (lineNo === 0) throw new FeedFormatError(`${file}: empty; not a Bosun advisory export`);
       },
       close: async () => {
-        rl.close();
-        input.destroy();
+        rl?.close();
+        input?.destroy();
       },
     };
   }

@@ -202,6 +202,9 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       pending = new ChangeSet();
     }
     const start = resume ? (checkpoint.cursor?.position ?? 0) : 0;
+    // A resumed sync keeps the watermark of the run that started reading this content: records
+    // modified after it are in neither the content nor (yet) the checkpoint.
+    const watermark = resume ? checkpoint.cursor?.watermark : fetched.watermark;
     const save = async (next: Partial<FeedCheckpoint>) => {
       const { pending: _p, cursor: _c, ...rest } = checkpoint;
       checkpoint = { ...rest, ...next, issues: keptIssues(issues) };
@@ -210,7 +213,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
     const cursor = (position: number) => ({
       fingerprint: fetched.fingerprint,
       position,
-      ...(fetched.watermark === undefined ? {} : { watermark: fetched.watermark }),
+      ...(watermark === undefined ? {} : { watermark }),
     });
 
     let batch: FeedEntry[] = [];
@@ -284,7 +287,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
     checkpoint = {
       ...rest,
       fingerprint: fetched.fingerprint,
-      ...(fetched.watermark === undefined ? {} : { watermark: fetched.watermark }),
+      ...(watermark === undefined ? {} : { watermark }),
       completedAt: new Date().toISOString(),
       records: progress.position,
       issues: keptIssues(issues),

@@ -50,6 +50,12 @@ function recordHead(record: OsvRecord): RecordHead {
 
 const advKey = (id: string) => ({ pk: `ADV#${id}`, sk: 'ADV' });
 
+// Gzip'd: the pending changes of a batch of distro advisories can name thousands of packages,
+// and an item holds at most 400 KB.
+const packCheckpoint = (c: FeedCheckpoint) => gzipSync(JSON.stringify(c));
+const unpackCheckpoint = (b: Uint8Array) =>
+  JSON.parse(gunzipSync(b).toString('utf8')) as FeedCheckpoint;
+
 export class DynamoDbAdvisoryStore implements AdvisoryStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -103,14 +109,24 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
 
   async put(advisories: readonly StoredAdvisory[]): Promise<void> {
     if (advisories.length === 0) return;
+    // What an advisory may have written before: its head's keys, and those of a `KEYS` marker
+    // left by a write that stopped between its entries and its head.
     const old = (await batchGet(
       this.client,
       this.table,
-      advisories.map((a) => advKey(a.id)),
-      HEAD_FIELDS,
+      advisories.flatMap((a) => [advKey(a.id), { pk: `ADV#${a.id}`, sk: 'KEYS' }]),
+      'pk, packageKeys, aliases',
       this.retry,
-    )) as unknown as HeadItem[];
-    const oldById = new Map(old.map((h) => [h.pk.slice(4), h]));
+    )) as unknown as { pk: string; packageKeys?: string[]; aliases?: string[] }[];
+    const before = new Map<string, { keys: Set<string>; aliases: Set<string> }>();
+    for (const item of old) {
+      const id = item.pk.slice(4);
+      const b = before.get(id) ?? { keys: new Set<string>(), aliases: new Set<string>() };
+      for (const k of item.packageKeys ?? []) b.keys.add(k);
+      for (const a of item.aliases ?? []) b.aliases.add(a);
+      before.set(id, b);
+    }
+    const markers: WriteRequest[] = [];
     const entries: WriteRequest[] = [];
     const heads: WriteRequest[] = [];
     for (const a of advisories) {
@@ -137,12 +153,22 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
       }
       for (const alias of aliases)
         entries.push({ PutRequest: { Item: { pk: `ALIAS#${alias}`, sk: pk } } });
-      const before = oldById.get(a.id);
-      for (const key of before?.packageKeys ?? [])
+      const was = before.get(a.id);
+      for (const key of was?.keys ?? [])
         if (!keys.includes(key)) entries.push({ DeleteRequest: { Key: { pk, sk: `PKG#${key}` } } });
-      for (const alias of before?.aliases ?? [])
+      for (const alias of was?.aliases ?? [])
         if (!aliases.includes(alias))
           entries.push({ DeleteRequest: { Key: { pk: `ALIAS#${alias}`, sk: pk } } });
+      markers.push({
+        PutRequest: {
+          Item: {
+            pk,
+            sk: 'KEYS',
+            packageKeys: [...new Set([...(was?.keys ?? []), ...keys])].sort(),
+            aliases: [...new Set([...(was?.aliases ?? []), ...aliases])].sort(),
+          },
+        },
+      });
       heads.push({
         PutRequest: {
           Item: {
@@ -158,10 +184,18 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         },
       });
     }
-    // Entries first, heads last: a head (with its hash) is written only once everything it
-    // points at is, so a sync stopped in between sees the old hash and writes the advisory again.
+    // Markers first (every key an advisory may leave behind), then entries, then heads: a head
+    // (with its hash) is written only once everything it points at is, so a sync stopped in
+    // between sees the old hash and writes the advisory again, deleting what the marker names.
+    await batchWrite(this.client, this.table, markers, this.retry);
     await batchWrite(this.client, this.table, entries, this.retry);
     await batchWrite(this.client, this.table, heads, this.retry);
+    await batchWrite(
+      this.client,
+      this.table,
+      advisories.map((a) => ({ DeleteRequest: { Key: { pk: `ADV#${a.id}`, sk: 'KEYS' } } })),
+      this.retry,
+    );
   }
 
   async get(id: string): Promise<StoredAdvisory | undefined> {
@@ -221,14 +255,19 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item?.checkpoint as FeedCheckpoint | undefined;
+    const stored = out.Item?.checkpoint as Uint8Array | undefined;
+    return stored === undefined ? undefined : unpackCheckpoint(stored);
   }
 
   async saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: `FEED#${checkpoint.source}`, sk: 'CHECKPOINT', checkpoint },
+        Item: {
+          pk: `FEED#${checkpoint.source}`,
+          sk: 'CHECKPOINT',
+          checkpoint: packCheckpoint(checkpoint),
+        },
       }),
     );
   }
@@ -289,7 +328,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         }),
       );
       for (const item of page.Items ?? []) {
-        if (item.sk === 'CHECKPOINT') sources.push(item.checkpoint as FeedCheckpoint);
+        if (item.sk === 'CHECKPOINT') sources.push(unpackCheckpoint(item.checkpoint as Uint8Array));
         else {
           advisories++;
           if (item.withdrawn === true) withdrawn++;

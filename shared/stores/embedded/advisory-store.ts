@@ -48,7 +48,11 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
 
   /** Opens the store in `dir` (created if missing); `read` mode takes no lock and cannot write. */
   static open(dir: string, mode: 'read' | 'write' = 'write'): EmbeddedAdvisoryStore {
-    return new EmbeddedAdvisoryStore(LogFile.open(dir, 'advisories', mode));
+    const log = LogFile.open(dir, 'advisories', mode);
+    // The folder's lock already admits one writer: leases left by a writer that was killed
+    // (Ctrl-C during `bosun db sync`) would only block the next sync until they expire.
+    if (mode === 'write') log.commit(log.keys('lease/').map((k) => [k] as const));
+    return new EmbeddedAdvisoryStore(log);
   }
 
   private index(id: string, head: Head): void {

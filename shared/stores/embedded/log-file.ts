@@ -24,6 +24,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -67,9 +68,19 @@ function lock(dir: string, name: string): string {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid))
-        throw new StoreLockedError(dir, pid);
-      rmSync(file, { force: true });
+      // An empty lock may be one another process is writing its pid into: treat it as live
+      // unless it is old. Our own pid means this process holds it already.
+      const empty = !Number.isInteger(pid) && Date.now() - statSync(file).mtimeMs < 10_000;
+      if (empty || pid === process.pid || (Number.isInteger(pid) && pidAlive(pid)))
+        throw new StoreLockedError(dir, Number.isInteger(pid) ? pid : -1);
+      // Rename, then remove: of two processes that found the same stale lock, one wins.
+      const stale = `${file}.stale-${process.pid}`;
+      try {
+        renameSync(file, stale);
+      } catch {
+        continue;
+      }
+      rmSync(stale, { force: true });
     }
   }
   throw new StoreLockedError(dir, -1);
@@ -110,16 +121,18 @@ export class LogFile {
     if (!existsSync(this.file)) {
       if (repair) writeFileSync(this.file, '');
     } else {
-      const text = readFileSync(this.file, 'utf8');
+      // Read as bytes and decoded line by line: one string of the whole file would hit V8's
+      // string length limit (about 512 MiB) on a large database.
+      const data = readFileSync(this.file);
       let committed = 0;
       let pending: string[] = [];
       let start = 0;
       let lineNo = 0;
-      while (start < text.length) {
-        const end = text.indexOf('\n', start);
+      while (start < data.length) {
+        const end = data.indexOf(10, start);
         if (end < 0) break; // torn last line: never committed
         lineNo++;
-        const line = text.slice(start, end);
+        const line = data.toString('utf8', start, end);
         if (line.startsWith('C\t')) {
           if (Number(line.slice(2)) !== pending.length)
             throw new StoreFormatError(
@@ -133,8 +146,8 @@ export class LogFile {
         }
         start = end + 1;
       }
-      this.fileBytes = Buffer.byteLength(text.slice(0, committed));
-      if (repair && committed < text.length) {
+      this.fileBytes = committed;
+      if (repair && committed < data.length) {
         // An uncommitted tail from an interrupted write: drop it before appending.
         const fd = openSync(this.file, 'r+');
         ftruncateSync(fd, this.fileBytes);
@@ -228,8 +241,20 @@ export class LogFile {
     }
     lines.push(`C\t${changes.length}\n`);
     const buffer = Buffer.from(lines.join(''));
-    writeSync(this.fd, buffer);
-    fsyncSync(this.fd);
+    try {
+      for (let done = 0; done < buffer.length; )
+        done += writeSync(this.fd, buffer, done, buffer.length - done);
+      fsyncSync(this.fd);
+    } catch (error) {
+      // A short or failed write (a full disk) must not leave half a batch for later commits to
+      // follow: cut the file back to the last commit.
+      try {
+        ftruncateSync(this.fd, this.fileBytes);
+      } catch {
+        // The next open drops the uncommitted tail anyway, unless a later commit follows it.
+      }
+      throw error;
+    }
     this.fileBytes += buffer.length;
     for (const [key, json] of applied) {
       if (json === undefined) this.remove(key);
@@ -254,6 +279,10 @@ export class LogFile {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, this.file);
+    // The rename is durable only once the folder's entry is.
+    const dirFd = openSync(path.dirname(this.file), 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
     closeSync(this.fd);
     this.fd = openSync(this.file, 'a');
     this.fileBytes = bytes;
