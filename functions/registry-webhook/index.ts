@@ -12,7 +12,13 @@ import { sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
 import { handleRegistryWebhook } from '../../shared/ingest/registry-webhook.js';
 
-const config = loadConfig(['scanQueueUrl', 'webhookSecretArn', 'region', 'sqsEndpoint']);
+const config = loadConfig([
+  'scanQueueUrl',
+  'webhookSecretArn',
+  'webhookRegistries',
+  'region',
+  'sqsEndpoint',
+]);
 const logger = new Logger();
 const sqs = sqsFromConfig(config);
 const secrets = new SecretsManagerClient(
@@ -48,7 +54,13 @@ export const handler = middy(
           : event.body;
     const out = await handleRegistryWebhook(
       { method: event.requestContext.http.method, headers, body },
-      { secret: await sharedSecret(), sqs, scanQueueUrl: config.scanQueueUrl },
+      {
+        secret: await sharedSecret(),
+        sqs,
+        scanQueueUrl: config.scanQueueUrl,
+        // None configured: every notification is refused (logged as skipped).
+        registries: config.webhookRegistries ?? new Set(),
+      },
     );
     logger.info('registry notification', {
       status: out.statusCode,

@@ -50,6 +50,11 @@ export interface ImageScannerProps {
    * @default DEFAULT_OSV_ECOSYSTEMS
    */
   readonly feedEcosystems?: readonly string[];
+  /**
+   * Registry hosts (`host[:port]`) whose push notifications the webhook accepts.
+   * @default none: the webhook refuses every notification until registries are listed
+   */
+  readonly webhookRegistries?: readonly string[];
   /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
   readonly osvBaseUrl?: string;
   /** @default Duration.minutes(5) */
@@ -310,6 +315,9 @@ export class ImageScanner extends Construct {
       environment: {
         [ENV_VARS.scanQueueUrl]: this.scanQueue.queue.queueUrl,
         [ENV_VARS.webhookSecretArn]: this.webhookSecret.secretArn,
+        ...(props.webhookRegistries === undefined || props.webhookRegistries.length === 0
+          ? {}
+          : { [ENV_VARS.webhookRegistries]: props.webhookRegistries.join(',') }),
       },
     });
     // Registries cannot sign requests with SigV4: the function checks the shared secret itself.

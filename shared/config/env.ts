@@ -20,6 +20,7 @@ export const ENV_VARS = {
   feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
   webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
+  webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   region: 'AWS_REGION',
@@ -55,6 +56,15 @@ const schemas = {
     .regex(/^[^,]+(,[^,]+)*$/, 'a comma-separated list of OSV ecosystems')
     .transform((s) => s.split(',').map((e) => e.trim())),
   osvBaseUrl: httpUrl.optional(),
+  // Registry hosts the webhook serves, comma-separated: `registry.example.com,10.0.0.5:5000`.
+  webhookRegistries: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9.-]+(:\d{1,5})?(,[A-Za-z0-9.-]+(:\d{1,5})?)*$/,
+      'a comma-separated list of host[:port]',
+    )
+    .transform((s) => new Set(s.split(',')))
+    .optional(),
   webhookSecretArn: z
     .string()
     .regex(

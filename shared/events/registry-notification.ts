@@ -12,6 +12,17 @@ import { parseJsonEvent } from './parse.js';
 import type { ScanRequest } from './scan-request.js';
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'a sha256 digest');
+// Distribution's reference grammar (https://github.com/distribution/reference/blob/main/reference.go):
+// path components of lowercase alphanumerics joined by `.`, `_`, `__` or dashes; tags of word
+// characters, `.` and `-`.
+const repository = z
+  .string()
+  .max(255)
+  .regex(
+    /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
+    'a repository name',
+  );
+const tag = z.string().regex(/^[\w][\w.-]{0,127}$/, 'a tag');
 
 const event = z.object({
   id: z.string().min(1),
@@ -20,8 +31,8 @@ const event = z.object({
   target: z.object({
     mediaType: z.string().optional(),
     digest: digest.optional(),
-    repository: z.string().min(1).max(255),
-    tag: z.string().max(128).optional(),
+    repository,
+    tag: tag.optional(),
   }),
   request: z.object({ host: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'host[:port]') }),
 });
@@ -46,8 +57,15 @@ export interface IngestResult {
 /**
  * The scan requests of one envelope, each (action, digest, tag) once: a registry may notify
  * the same manifest push more than once within an envelope (a push by tag and by digest).
+ *
+ * `registries`: the registry hosts this webhook serves. An event names its registry by the Host
+ * header of whoever pushed, which the pusher controls: without this list a push could point
+ * the scanner at any host (an internal address, another registry).
  */
-export function scanRequestsFromNotification(envelope: RegistryNotification): IngestResult {
+export function scanRequestsFromNotification(
+  envelope: RegistryNotification,
+  registries?: ReadonlySet<string>,
+): IngestResult {
   const requests: ScanRequest[] = [];
   const skipped: IngestResult['skipped'] = [];
   const seen = new Set<string>();
@@ -68,6 +86,10 @@ export function scanRequestsFromNotification(envelope: RegistryNotification): In
     }
     if (isCosignArtifactTag(target.tag)) {
       skip(`signature, attestation or SBOM tag ${target.tag}`);
+      continue;
+    }
+    if (registries !== undefined && !registries.has(e.request.host)) {
+      skip(`registry ${e.request.host} is not one this webhook serves`);
       continue;
     }
     const action = e.action === 'push' ? 'PUSH' : 'DELETE';

@@ -43,7 +43,13 @@ const reply = (statusCode: number, body: unknown): WebhookResponse => ({
 
 export async function handleRegistryWebhook(
   request: WebhookRequest,
-  deps: { secret: string; sqs: SQSClient; scanQueueUrl: string },
+  deps: {
+    secret: string;
+    sqs: SQSClient;
+    scanQueueUrl: string;
+    /** Registry hosts (`host[:port]`) whose notifications are accepted. */
+    registries: ReadonlySet<string>;
+  },
 ): Promise<WebhookResponse & { requests?: number; skipped?: number }> {
   if (request.method !== 'POST') return reply(405, { error: 'POST only' });
   const auth = request.headers.authorization ?? '';
@@ -58,7 +64,7 @@ export async function handleRegistryWebhook(
     if (error instanceof InvalidEventError) return reply(400, { error: error.message });
     throw error;
   }
-  const { requests, skipped } = scanRequestsFromNotification(envelope);
+  const { requests, skipped } = scanRequestsFromNotification(envelope, deps.registries);
   for (let i = 0; i < requests.length; i += 10) {
     let entries = requests
       .slice(i, i + 10)

@@ -2,6 +2,7 @@
  * Findings per image with their lifecycle, the record of notifications already sent, and
  * suppressions (docs/data-model.md, findings table). Written once over the item-table port.
  */
+import { createHash } from 'node:crypto';
 import type { SeverityRating } from '../advisories/severity.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
@@ -48,10 +49,18 @@ const INDEX = TABLE_KEYS.findings.byAdvisory;
 /** How long CLOSED findings and notification records are kept. */
 export const RETENTION_DAYS = 90;
 
+/**
+ * One finding per vulnerability, package version and location: the same package version can
+ * be installed twice (two node_modules trees), and each copy needs fixing.
+ */
 export function findingSortKey(
-  f: Pick<FindingRecord, 'packageKey' | 'installedVersion' | 'vulnerabilityId'>,
+  f: Pick<FindingRecord, 'packageKey' | 'installedVersion' | 'vulnerabilityId' | 'location'>,
 ): string {
-  return `FIND#${f.packageKey}#${f.installedVersion}#${f.vulnerabilityId}`;
+  const where = createHash('sha256')
+    .update(f.location ?? '')
+    .digest('hex')
+    .slice(0, 12);
+  return `FIND#${f.packageKey}#${f.installedVersion}#${f.vulnerabilityId}#${where}`;
 }
 
 function toItem(f: FindingRecord): Item {

@@ -3,7 +3,7 @@
  * (docs/data-model.md, images table). Written once over the item-table port.
  */
 import { TABLE_KEYS } from './dynamodb/keys.js';
-import type { Item, ItemTable, Write } from './item-table.js';
+import type { Condition, Item, ItemTable, Write } from './item-table.js';
 
 export const SCAN_STATUSES = [
   'PENDING',
@@ -52,6 +52,16 @@ export interface TagMove {
 }
 
 const INDEX = TABLE_KEYS.images.byRepository;
+
+/**
+ * The condition that an item is still as it was read: repository items carry a revision that
+ * every write bumps, so concurrent pushes of one digest cannot drop each other's tags.
+ */
+function revisionOf(item: Item): Condition {
+  return typeof item.revision === 'number'
+    ? { kind: 'equals', attribute: 'revision', value: item.revision }
+    : { kind: 'absent' };
+}
 const imageKey = (digest: string) => ({ pk: `DIGEST#${digest}`, sk: 'IMAGE' });
 
 function strip<T>(item: Item, drop: readonly string[]): T {
@@ -141,7 +151,12 @@ export class ImageStore {
             });
             if (old !== undefined)
               writes.push({
-                put: { ...old, tags: ((old.tags as string[]) ?? []).filter((t) => t !== tag) },
+                put: {
+                  ...old,
+                  tags: ((old.tags as string[]) ?? []).filter((t) => t !== tag),
+                  revision: ((old.revision as number | undefined) ?? 0) + 1,
+                },
+                condition: revisionOf(old),
               });
           }
         }
@@ -155,11 +170,10 @@ export class ImageStore {
           // pushedAt is also the byRepository index's sort key.
           pushedAt: (current?.pushedAt as string | undefined) ?? pushedAt,
           [INDEX.partitionKey]: repository,
+          ...(current?.deletedAt === undefined ? {} : { deletedAt: current.deletedAt }),
+          revision: ((current?.revision as number | undefined) ?? 0) + 1,
         },
-        condition:
-          current === undefined
-            ? { kind: 'absent' }
-            : { kind: 'equals', attribute: 'pushedAt', value: current.pushedAt as string },
+        condition: current === undefined ? { kind: 'absent' } : revisionOf(current),
       });
       if (await this.table.transact(writes)) return move;
     }
@@ -168,7 +182,9 @@ export class ImageStore {
 
   async repositoriesOf(digest: string): Promise<RepositoryRecord[]> {
     const items = await this.table.query(`DIGEST#${digest}`, { prefix: 'REPO#' });
-    return items.map((i) => strip<RepositoryRecord>(i, ['pk', 'sk', INDEX.partitionKey]));
+    return items.map((i) =>
+      strip<RepositoryRecord>(i, ['pk', 'sk', INDEX.partitionKey, 'revision']),
+    );
   }
 
   async tagDigest(repository: string, tag: string): Promise<string | undefined> {
@@ -198,7 +214,9 @@ export class ImageStore {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
     });
-    return items.map((i) => strip<RepositoryRecord>(i, ['pk', 'sk', INDEX.partitionKey]));
+    return items.map((i) =>
+      strip<RepositoryRecord>(i, ['pk', 'sk', INDEX.partitionKey, 'revision']),
+    );
   }
 
   /** Marks a digest deleted from a repository; its tags there are released. */
@@ -206,7 +224,17 @@ export class ImageStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       const item = await this.table.get({ pk: `DIGEST#${digest}`, sk: `REPO#${repository}` });
       if (item === undefined) return;
-      const writes: Write[] = [{ put: { ...item, deletedAt, tags: [] } }];
+      const writes: Write[] = [
+        {
+          put: {
+            ...item,
+            deletedAt,
+            tags: [],
+            revision: ((item.revision as number | undefined) ?? 0) + 1,
+          },
+          condition: revisionOf(item),
+        },
+      ];
       for (const tag of (item.tags as string[]) ?? [])
         if ((await this.tagDigest(repository, tag)) === digest)
           writes.push({

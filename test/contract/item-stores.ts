@@ -119,6 +119,15 @@ export function itemStoresContract(
       expect(second?.previousDigest).toBe(first?.digest);
       expect(await images.tagDigest(REPO, 'race')).toBe(second?.digest);
     });
+
+    it('keeps both tags when one digest is pushed under two tags at once', async () => {
+      const images = new ImageStore(await open('images'));
+      await Promise.all([
+        images.recordPush(D3, REPO, 'a', '2026-11-06T00:00:00Z'),
+        images.recordPush(D3, REPO, 'b', '2026-11-06T00:00:00Z'),
+      ]);
+      expect((await images.repositoriesOf(D3)).map((r) => r.tags)).toEqual([['a', 'b']]);
+    });
   });
 
   describe(`${name} inventory store contract`, () => {
@@ -223,6 +232,16 @@ export function itemStoresContract(
         [D1, 'ACTIVE'],
         [D2, 'CLOSED'],
       ]);
+    });
+
+    it('keeps one finding per copy of a package installed at two places', async () => {
+      const findings = new FindingsStore(await open('findings'));
+      const a = { ...finding(D3, 'ACTIVE'), location: 'app/node_modules/x/package.json' };
+      const b = { ...a, location: 'app/node_modules/y/node_modules/x/package.json' };
+      await findings.write([a, b]);
+      expect((await findings.findings(D3)).map((f) => f.location).sort()).toEqual(
+        [a.location, b.location].sort(),
+      );
     });
 
     it('records a notification once; a second claim of the same change is refused', async () => {

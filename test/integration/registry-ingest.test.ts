@@ -57,6 +57,7 @@ it('turns a multi-platform push into one scan request per manifest, and skips th
   const events = await eventsOf(repository, 5);
   const { requests, skipped } = scanRequestsFromNotification(
     registryNotification.parse({ events }),
+    new Set([registry]),
   );
   expect(requests.map((r) => [r.action, r.digest, r.tag, r.registry, r.repository]).sort()).toEqual(
     [

@@ -22,6 +22,7 @@ const secretReads: string[] = [];
 beforeAll(() => {
   for (const [name, value] of Object.entries(functionEnv(state, 'registry-webhook')))
     vi.stubEnv(name, value);
+  vi.stubEnv('BOSUN_WEBHOOK_REGISTRIES', '127.0.0.1:5000');
   vi.spyOn(SecretsManagerClient.prototype, 'send').mockImplementation(async (command) => {
     if (!(command instanceof GetSecretValueCommand)) throw new Error('unexpected command');
     secretReads.push(command.input.SecretId ?? '');

@@ -132,7 +132,11 @@ export class DynamoDbItemTable implements ItemTable {
     } catch (error) {
       if (
         error instanceof TransactionCanceledException &&
-        (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+        // A failed condition, or another transaction on the same items: either way the caller
+        // reads again and retries.
+        (error.CancellationReasons ?? []).some(
+          (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
+        )
       )
         return false;
       throw error;

@@ -60,6 +60,17 @@ describe('registry notifications', () => {
     ]);
   });
 
+  it('skips events of registries the webhook does not serve, whatever Host the pusher sent', () => {
+    const envelope = parseRegistryNotification(fixtureText(FIXTURE));
+    const served = scanRequestsFromNotification(envelope, new Set(['127.0.0.1:5000']));
+    expect(served.requests).toHaveLength(4);
+    const elsewhere = scanRequestsFromNotification(envelope, new Set(['registry.internal:443']));
+    expect(elsewhere.requests).toEqual([]);
+    expect(elsewhere.skipped.map((s) => s.reason)).toContain(
+      'registry 127.0.0.1:5000 is not one this webhook serves',
+    );
+  });
+
   it('refuses a malformed envelope, naming the field', () => {
     const envelope = fixtureJson<Envelope>(FIXTURE);
     const bad = structuredClone(envelope);
@@ -71,6 +82,9 @@ describe('registry notifications', () => {
     const host = structuredClone(envelope);
     (host.events[0]?.request as Record<string, unknown>).host = 'evil host/with space';
     expect(() => parseRegistryNotification(JSON.stringify(host))).toThrow(/request\.host/);
+    const repo = structuredClone(envelope);
+    (repo.events[1]?.target as Record<string, unknown>).repository = 'Team/App#1';
+    expect(() => parseRegistryNotification(JSON.stringify(repo))).toThrow(/target\.repository/);
     expect(() => parseRegistryNotification('{"nope":1}')).toThrow(/events/);
     expect(() => parseRegistryNotification('not json')).toThrow(InvalidEventError);
   });
