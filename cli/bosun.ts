@@ -23,7 +23,7 @@ import { DB_USAGE, db, defaultDbDir } from './db.js';
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
        bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
        bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
+                  [--format table|json|cyclonedx] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
@@ -156,7 +156,7 @@ async function scan(argv: string[]): Promise<number> {
     positionals.length > 1 ||
     (values.advisories !== undefined && values.db !== undefined) ||
     bad !== undefined ||
-    !['table', 'json'].includes(values.format)
+    !['table', 'json', 'cyclonedx'].includes(values.format)
   ) {
     if (bad !== undefined)
       console.error(
@@ -210,7 +210,23 @@ async function scan(argv: string[]): Promise<number> {
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
   }
-  if (values.format === 'json') {
+  if (values.format === 'cyclonedx') {
+    const only = reports[0];
+    if (only === undefined || reports.length > 1) {
+      console.error(`bosun: ${reports.length} images in ${input}; choose one with --platform`);
+      await query.close();
+      return 2;
+    }
+    console.log(
+      toCycloneDx(
+        only.image,
+        only.inventory,
+        { name: 'bosun', version: '0.1.0' },
+        new Date(),
+        only.findings,
+      ),
+    );
+  } else if (values.format === 'json') {
     console.log(
       JSON.stringify(
         {

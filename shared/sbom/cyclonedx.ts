@@ -2,7 +2,9 @@
  * CycloneDX 1.6 JSON (https://cyclonedx.org/docs/1.6/json/) of an image's inventory, built with
  * @cyclonedx/cyclonedx-library: the image as the metadata component (a container), the OS as an
  * operating-system component, and one library component per package, with its PURL and, as
- * properties, where it was found and the layer that brought it.
+ * properties, where it was found and the layer that brought it. Given findings, it also carries
+ * them as `vulnerabilities` (https://cyclonedx.org/docs/1.6/json/#vulnerabilities), each one's
+ * `affects` pointing at the component of the package it was found in.
  */
 // Entry points, not the package root: the root also loads the optional XML plugins.
 import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
@@ -11,10 +13,54 @@ import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { Finding } from '../matcher/types.js';
 
 export interface SbomTool {
   readonly name: string;
   readonly version: string;
+}
+
+const osvSource = (id: string) =>
+  new Models.Vulnerability.Source({ name: 'OSV', url: `https://osv.dev/vulnerability/${id}` });
+
+// Bosun's rating sources (shared/advisories/severity.ts) as CycloneDX rating methods.
+function ratingMethod(
+  source: string,
+  vector: string | undefined,
+): Enums.Vulnerability.RatingMethod {
+  if (source === 'CVSS_V4') return Enums.Vulnerability.RatingMethod.CVSSv4;
+  if (source === 'CVSS_V3')
+    return vector?.startsWith('CVSS:3.1/')
+      ? Enums.Vulnerability.RatingMethod.CVSSv31
+      : Enums.Vulnerability.RatingMethod.CVSSv3;
+  if (source === 'CVSS_V2') return Enums.Vulnerability.RatingMethod.CVSSv2;
+  return Enums.Vulnerability.RatingMethod.Other;
+}
+
+function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vulnerability {
+  const v = new Models.Vulnerability.Vulnerability({
+    bomRef: `vuln:${f.id}:${ref.value}`,
+    id: f.id,
+    source: osvSource(f.advisoryIds[0] ?? f.id),
+    ...(f.summary === undefined ? {} : { description: f.summary }),
+    ...(f.fixedVersion === undefined
+      ? {}
+      : { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later.` }),
+  });
+  for (const other of f.ids)
+    if (other !== f.id)
+      v.references.add(new Models.Vulnerability.Reference(other, osvSource(other)));
+  const { severity, score, vector, source } = f.severity;
+  v.ratings.add(
+    new Models.Vulnerability.Rating({
+      severity: severity.toLowerCase() as Enums.Vulnerability.Severity,
+      ...(score === undefined ? {} : { score }),
+      ...(vector === undefined ? {} : { vector }),
+      method: ratingMethod(source, vector),
+    }),
+  );
+  v.affects.add(new Models.Vulnerability.Affect(ref));
+  return v;
 }
 
 export function toCycloneDx(
@@ -22,6 +68,7 @@ export function toCycloneDx(
   inventory: Inventory,
   tool: SbomTool,
   now = new Date(),
+  findings: readonly Finding[] = [],
 ): string {
   const bom = new Models.Bom();
   bom.metadata.timestamp = now;
@@ -41,6 +88,7 @@ export function toCycloneDx(
     bom.components.add(os);
     container.dependencies.add(os.bomRef);
   }
+  const refs = new Map<string, Models.BomRef>();
   for (const [i, p] of inventory.packages.entries()) {
     const component = new Models.Component(Enums.ComponentType.Library, p.name, {
       version: p.version,
@@ -56,6 +104,13 @@ export function toCycloneDx(
       component.properties.add(new Models.Property('bosun:source-package', p.sourceName));
     bom.components.add(component);
     container.dependencies.add(component.bomRef);
+    refs.set(`${p.purl}\u0000${p.location}`, component.bomRef);
+  }
+  for (const f of findings) {
+    const ref = refs.get(`${f.package.purl}\u0000${f.package.location}`);
+    if (ref === undefined)
+      throw new Error(`finding ${f.id} names a package not in the inventory: ${f.package.purl}`);
+    bom.vulnerabilities.add(vulnerability(f, ref));
   }
   const serializer = new Serialize.JsonSerializer(
     new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6),

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bosun } from '../../support/cli.js';
 import { alpine34Rootfs, dataDir } from '../../support/fixtures.js';
@@ -78,5 +79,44 @@ describe('bosun scan', () => {
     );
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/Alpine Linux v3\.10, 14 packages, 0 findings/);
+  }, 60_000);
+});
+
+describe('bosun scan --format cyclonedx', () => {
+  it('carries the findings as vulnerabilities that affect their components, in a valid CycloneDX 1.6 document', async () => {
+    const out = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'cyclonedx');
+    expect(out.status, out.stderr).toBe(0);
+    expect(
+      await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(out.stdout),
+    ).toBeNull();
+    const bom = JSON.parse(out.stdout) as {
+      components: { 'bom-ref': string; name: string; version: string }[];
+      vulnerabilities: {
+        id: string;
+        source: { name: string; url: string };
+        ratings: { severity: string; method: string }[];
+        recommendation?: string;
+        affects: { ref: string }[];
+      }[];
+    };
+    const byRef = new Map(bom.components.map((c) => [c['bom-ref'], c]));
+    const rows = bom.vulnerabilities
+      .map((v) => {
+        const c = byRef.get(v.affects[0]?.ref ?? '');
+        return `${v.id} ${c?.name} ${c?.version} ${v.recommendation}`;
+      })
+      .sort();
+    // The same findings as the JSON report: musl and musl-utils (built from musl), zlib.
+    expect(rows).toContain('CVE-2016-8859 musl 1.1.14-r10 Upgrade musl to 1.1.14-r13 or later.');
+    expect(rows).toContain('CVE-2016-9840 zlib 1.2.8-r2 Upgrade zlib to 1.2.11-r0 or later.');
+    const json = JSON.parse(
+      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
+    ) as { images: { findings: unknown[] }[] };
+    expect(bom.vulnerabilities).toHaveLength(json.images[0]?.findings.length ?? -1);
+    expect(bom.vulnerabilities[0]?.source).toEqual({
+      name: 'OSV',
+      url: expect.stringMatching(/^https:\/\/osv\.dev\/vulnerability\/ALPINE-CVE-/),
+    });
+    expect(bom.vulnerabilities[0]?.ratings).toEqual([{ severity: 'unknown', method: 'other' }]);
   }, 60_000);
 });
