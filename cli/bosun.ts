@@ -16,6 +16,7 @@ import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery } from '../shared/matcher/types.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
+import { toSarif } from '../shared/report/sarif.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE, db, defaultDbDir } from './db.js';
@@ -23,7 +24,7 @@ import { DB_USAGE, db, defaultDbDir } from './db.js';
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
        bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
        bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json|cyclonedx] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
+                  [--format table|json|cyclonedx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
@@ -156,7 +157,7 @@ async function scan(argv: string[]): Promise<number> {
     positionals.length > 1 ||
     (values.advisories !== undefined && values.db !== undefined) ||
     bad !== undefined ||
-    !['table', 'json', 'cyclonedx'].includes(values.format)
+    !['table', 'json', 'cyclonedx', 'sarif'].includes(values.format)
   ) {
     if (bad !== undefined)
       console.error(
@@ -226,6 +227,12 @@ async function scan(argv: string[]): Promise<number> {
         only.findings,
       ),
     );
+  } else if (values.format === 'sarif') {
+    const sarif = toSarif(
+      reports.map((r) => ({ source: r.image.source, findings: r.findings })),
+      { name: 'bosun', version: '0.1.0' },
+    );
+    console.log(JSON.stringify(sarif, null, 2));
   } else if (values.format === 'json') {
     console.log(
       JSON.stringify(

@@ -1,0 +1,83 @@
+/**
+ * SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html) of scan
+ * findings, the format code-scanning dashboards import: one rule per vulnerability id, one
+ * result per finding, located at the file the package was found in (inside the image).
+ * `security-severity` carries the CVSS score where there is one, as GitHub's code scanning reads it.
+ */
+import type { Finding } from '../matcher/types.js';
+
+export interface SarifImage {
+  /** What was scanned, as the user named it. */
+  readonly source: string;
+  readonly findings: readonly Finding[];
+}
+
+const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
+  CRITICAL: 'error',
+  HIGH: 'error',
+  MEDIUM: 'warning',
+  LOW: 'note',
+  UNKNOWN: 'note',
+};
+
+/** A path inside an image as a relative URI reference (RFC 3986), for artifactLocation.uri. */
+const uriOf = (location: string | undefined) =>
+  (location ?? '').split('/').map(encodeURIComponent).join('/');
+
+export function toSarif(images: readonly SarifImage[], tool: { name: string; version: string }) {
+  const rules = new Map<string, Record<string, unknown>>();
+  const results: Record<string, unknown>[] = [];
+  for (const image of images) {
+    for (const f of image.findings) {
+      const advisory = f.advisoryIds[0] ?? f.id;
+      if (!rules.has(f.id))
+        rules.set(f.id, {
+          id: f.id,
+          shortDescription: { text: f.summary ?? f.id },
+          helpUri: `https://osv.dev/vulnerability/${advisory}`,
+          help: { text: `${f.ids.join(', ')}: see https://osv.dev/vulnerability/${advisory}` },
+          properties: {
+            tags: ['vulnerability', 'security', f.severity.severity],
+            ...(f.severity.score === undefined
+              ? {}
+              : { 'security-severity': f.severity.score.toFixed(1) }),
+          },
+        });
+      const fix =
+        f.fixedVersion === undefined ? 'no fixed version known' : `fixed in ${f.fixedVersion}`;
+      results.push({
+        ruleId: f.id,
+        level: LEVEL[f.severity.severity] ?? 'note',
+        message: {
+          text: `${f.package.name} ${f.installedVersion} in ${image.source} is affected by ${f.id} (${f.severity.severity}); ${fix}.`,
+        },
+        locations: [
+          {
+            physicalLocation: { artifactLocation: { uri: uriOf(f.package.location) } },
+            logicalLocations: [{ name: image.source, kind: 'module' }],
+          },
+        ],
+        partialFingerprints: {
+          // Stable across scans of the same image: the dashboard tracks one alert per finding.
+          vulnerabilityPackage: `${f.id}/${f.package.purl ?? f.package.name}/${f.package.location ?? ''}`,
+        },
+      });
+    }
+  }
+  return {
+    version: '2.1.0',
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: tool.name,
+            version: tool.version,
+            rules: [...rules.values()],
+          },
+        },
+        results,
+      },
+    ],
+  };
+}
