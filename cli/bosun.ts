@@ -20,6 +20,7 @@ import { toSarif } from '../shared/report/sarif.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE, db, defaultDbDir } from './db.js';
+import { progress } from './progress.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
        bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
@@ -175,9 +176,12 @@ async function scan(argv: string[]): Promise<number> {
   );
   const reports = [];
   let complete = true;
+  const status = progress();
   for (const image of set.images) {
+    status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
     const inventory = await buildInventory(image);
     complete &&= inventory.complete;
+    status.update(`${image.source}: matching ${inventory.packages.length} packages`);
     const matchable = inventory.packages.flatMap((p) =>
       p.ecosystem === undefined
         ? []
@@ -195,6 +199,7 @@ async function scan(argv: string[]): Promise<number> {
           ],
     );
     const result = await matchPackages(matchable, index);
+    status.done();
     const findings = result.findings
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
       .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)

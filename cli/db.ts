@@ -13,6 +13,7 @@ import { DEFAULT_OSV_ECOSYSTEMS, osvSources, sourceFor } from '../shared/feeds/r
 import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
+import { progress } from './progress.js';
 
 export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz>]... [--ecosystem NAME]... [--osv-base-url URL]
        bosun db status [--json]
@@ -23,14 +24,6 @@ export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz
 
 export function defaultDbDir(): string {
   return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
-}
-
-/** A one-line progress display on a terminal; nothing when stderr is piped. */
-function progress(
-  source: string,
-): ((p: { position: number; written: number }) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (p) => process.stderr.write(`\r${source}: ${p.position} read, ${p.written} written`);
 }
 
 function summary(r: SyncResult, ms: number): string {
@@ -46,19 +39,19 @@ async function runSync(
   let failed = 0;
   for (const source of sources) {
     const started = Date.now();
-    const onBatch = progress(source.id);
+    const status = progress();
     try {
       const result = await syncFeed({
         source,
         store,
-        ...(onBatch === undefined ? {} : { onBatch }),
+        onBatch: (p) => status.update(`${source.id}: ${p.position} read, ${p.written} written`),
       });
-      if (onBatch !== undefined) process.stderr.write('\n');
+      status.done();
       console.log(summary(result, Date.now() - started));
       for (const issue of result.issues.slice(0, 5)) console.log(`  issue: ${issue.message}`);
       if (result.issues.length > 5) console.log(`  … and ${result.issues.length - 5} more issues`);
     } catch (error) {
-      if (onBatch !== undefined) process.stderr.write('\n');
+      status.done();
       console.error(`${source.id}: failed: ${(error as Error).message}`);
       failed++;
     }
