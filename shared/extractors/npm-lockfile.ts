@@ -1,15 +1,58 @@
 /**
- * An application's `package-lock.json` (lockfileVersion 2 and 3): the `packages` map from
- * install path (`node_modules/a/node_modules/b`) to what npm installs there. Links and the
- * root entry are not packages. https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json
+ * An application's `package-lock.json`. Versions 2 and 3: the `packages` map from install path
+ * (`node_modules/a/node_modules/b`) to what npm installs there; links and the root entry are not
+ * packages. Version 1 (npm 5 and 6): the nested `dependencies` tree, each level installed under
+ * its parent's `node_modules`; an alias is written `npm:<real name>@<version>`, and git, file
+ * and URL dependencies have no registry version to match.
+ * https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json
  */
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'npm/lockfile';
 
+interface V1Dependency {
+  version?: unknown;
+  dependencies?: Record<string, V1Dependency>;
+}
+
+/** The `dependencies` tree of a version 1 lockfile, depth first, as install paths. */
+function readV1(
+  path: string,
+  tree: Record<string, V1Dependency>,
+  parent: string,
+  packages: ExtractedPackage[],
+  issues: ExtractIssue[],
+): void {
+  for (const [key, entry] of Object.entries(tree)) {
+    const installPath = `${parent}node_modules/${key}`;
+    const raw = entry.version;
+    if (typeof raw !== 'string' || raw === '') {
+      issues.push({
+        extractor: ID,
+        location: path,
+        message: `${path}: ${installPath} has no version`,
+      });
+    } else {
+      const alias = /^npm:((?:@[^/@]+\/)?[^@]+)@(.+)$/.exec(raw);
+      const name = alias?.[1] ?? key;
+      const version = alias?.[2] ?? raw;
+      if (/^[0-9]/.test(version))
+        packages.push({ type: 'npm', name, version, location: `${path}#${installPath}` });
+      else
+        issues.push({
+          extractor: ID,
+          location: path,
+          message: `${path}: ${installPath} is ${version}, not a registry version; not matched`,
+        });
+    }
+    if (entry.dependencies !== undefined)
+      readV1(path, entry.dependencies, `${installPath}/`, packages, issues);
+  }
+}
+
 export const npmLockfile: Extractor = {
   id: ID,
-  version: 1,
+  version: 2,
   required: (path, size) =>
     size < 64 * 1024 * 1024 &&
     (path === 'package-lock.json' || path.endsWith('/package-lock.json')) &&
@@ -20,6 +63,7 @@ export const npmLockfile: Extractor = {
     let lock: {
       lockfileVersion?: unknown;
       packages?: Record<string, { name?: unknown; version?: unknown; link?: unknown }>;
+      dependencies?: Record<string, V1Dependency>;
     };
     try {
       lock = JSON.parse(content.toString('utf8'));
@@ -31,11 +75,15 @@ export const npmLockfile: Extractor = {
       });
       return { packages, issues };
     }
+    if (lock.lockfileVersion === 1) {
+      readV1(path, lock.dependencies ?? {}, '', packages, issues);
+      return { packages, issues };
+    }
     if (lock.lockfileVersion !== 2 && lock.lockfileVersion !== 3) {
       issues.push({
         extractor: ID,
         location: path,
-        message: `${path}: lockfileVersion ${JSON.stringify(lock.lockfileVersion)} is not read (2 and 3 are)`,
+        message: `${path}: lockfileVersion ${JSON.stringify(lock.lockfileVersion)} is not read (1, 2 and 3 are)`,
       });
       return { packages, issues };
     }
