@@ -234,7 +234,11 @@ async function scan(argv: string[]): Promise<number> {
     );
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
-      reports.map((r) => ({ source: r.image.source, findings: r.findings })),
+      reports.map((r) => ({
+        source: r.image.source,
+        platform: platformString(r.image.platform),
+        findings: r.findings,
+      })),
       { name: 'bosun', version: '0.1.0' },
     );
     console.log(JSON.stringify(sarif, null, 2));

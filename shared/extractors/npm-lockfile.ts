@@ -10,43 +10,49 @@ import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '.
 
 const ID = 'npm/lockfile';
 
-interface V1Dependency {
-  version?: unknown;
-  dependencies?: Record<string, V1Dependency>;
-}
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** The `dependencies` tree of a version 1 lockfile, depth first, as install paths. */
+/**
+ * The `dependencies` tree of a version 1 lockfile, as install paths. Walked with an explicit
+ * stack: a hostile lockfile can nest deeper than the call stack goes.
+ */
 function readV1(
   path: string,
-  tree: Record<string, V1Dependency>,
-  parent: string,
+  tree: unknown,
   packages: ExtractedPackage[],
   issues: ExtractIssue[],
 ): void {
-  for (const [key, entry] of Object.entries(tree)) {
-    const installPath = `${parent}node_modules/${key}`;
-    const raw = entry.version;
-    if (typeof raw !== 'string' || raw === '') {
-      issues.push({
-        extractor: ID,
-        location: path,
-        message: `${path}: ${installPath} has no version`,
-      });
-    } else {
-      const alias = /^npm:((?:@[^/@]+\/)?[^@]+)@(.+)$/.exec(raw);
-      const name = alias?.[1] ?? key;
-      const version = alias?.[2] ?? raw;
-      if (/^[0-9]/.test(version))
-        packages.push({ type: 'npm', name, version, location: `${path}#${installPath}` });
-      else
-        issues.push({
-          extractor: ID,
-          location: path,
-          message: `${path}: ${installPath} is ${version}, not a registry version; not matched`,
-        });
+  const issue = (message: string) => issues.push({ extractor: ID, location: path, message });
+  const stack: [unknown, string][] = [[tree, '']];
+  while (stack.length > 0) {
+    const [level, parent] = stack.pop() as [unknown, string];
+    if (!isObject(level)) {
+      issue(`${path}: ${parent || 'dependencies'} is not an object; skipped`);
+      continue;
     }
-    if (entry.dependencies !== undefined)
-      readV1(path, entry.dependencies, `${installPath}/`, packages, issues);
+    const children: [unknown, string][] = [];
+    for (const [key, entry] of Object.entries(level)) {
+      const installPath = `${parent}node_modules/${key}`;
+      if (!isObject(entry)) {
+        issue(`${path}: ${installPath} is not an object; skipped`);
+        continue;
+      }
+      const raw = entry.version;
+      if (typeof raw !== 'string' || raw === '') {
+        issue(`${path}: ${installPath} has no version`);
+      } else {
+        const alias = /^npm:((?:@[^/@]+\/)?[^@]+)@(.+)$/.exec(raw);
+        const name = alias?.[1] ?? key;
+        const version = alias?.[2] ?? raw;
+        if (/^[0-9]/.test(version))
+          packages.push({ type: 'npm', name, version, location: `${path}#${installPath}` });
+        else issue(`${path}: ${installPath} is ${version}, not a registry version; not matched`);
+      }
+      if (entry.dependencies !== undefined) children.push([entry.dependencies, `${installPath}/`]);
+    }
+    // Reversed onto the stack, so that the tree is read in file order.
+    stack.push(...children.reverse());
   }
 }
 
@@ -63,7 +69,7 @@ export const npmLockfile: Extractor = {
     let lock: {
       lockfileVersion?: unknown;
       packages?: Record<string, { name?: unknown; version?: unknown; link?: unknown }>;
-      dependencies?: Record<string, V1Dependency>;
+      dependencies?: unknown;
     };
     try {
       lock = JSON.parse(content.toString('utf8'));
@@ -76,7 +82,7 @@ export const npmLockfile: Extractor = {
       return { packages, issues };
     }
     if (lock.lockfileVersion === 1) {
-      readV1(path, lock.dependencies ?? {}, '', packages, issues);
+      readV1(path, lock.dependencies ?? {}, packages, issues);
       return { packages, issues };
     }
     if (lock.lockfileVersion !== 2 && lock.lockfileVersion !== 3) {

@@ -9,6 +9,8 @@ import type { Finding } from '../matcher/types.js';
 export interface SarifImage {
   /** What was scanned, as the user named it. */
   readonly source: string;
+  /** `os/arch[/variant]`: the platforms of one multi-platform image are separate alerts. */
+  readonly platform?: string;
   readonly findings: readonly Finding[];
 }
 
@@ -28,6 +30,8 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
   const rules = new Map<string, Record<string, unknown>>();
   const results: Record<string, unknown>[] = [];
   for (const image of images) {
+    const where =
+      image.platform === undefined ? image.source : `${image.source} (${image.platform})`;
     for (const f of image.findings) {
       const advisory = f.advisoryIds[0] ?? f.id;
       if (!rules.has(f.id))
@@ -49,17 +53,17 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
         ruleId: f.id,
         level: LEVEL[f.severity.severity] ?? 'note',
         message: {
-          text: `${f.package.name} ${f.installedVersion} in ${image.source} is affected by ${f.id} (${f.severity.severity}); ${fix}.`,
+          text: `${f.package.name} ${f.installedVersion} in ${where} is affected by ${f.id} (${f.severity.severity}); ${fix}.`,
         },
         locations: [
           {
             physicalLocation: { artifactLocation: { uri: uriOf(f.package.location) } },
-            logicalLocations: [{ name: image.source, kind: 'module' }],
+            logicalLocations: [{ name: where, kind: 'module' }],
           },
         ],
         partialFingerprints: {
           // Stable across scans of the same image: the dashboard tracks one alert per finding.
-          vulnerabilityPackage: `${f.id}/${f.package.purl ?? f.package.name}/${f.package.location ?? ''}`,
+          vulnerabilityPackage: `${f.id}/${f.package.purl ?? f.package.name}/${f.package.location ?? ''}/${image.platform ?? ''}`,
         },
       });
     }

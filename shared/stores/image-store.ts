@@ -60,7 +60,7 @@ const INDEX = TABLE_KEYS.images.byRepository;
 function revisionOf(item: Item): Condition {
   return typeof item.revision === 'number'
     ? { kind: 'equals', attribute: 'revision', value: item.revision }
-    : { kind: 'absent' };
+    : { kind: 'missing', attribute: 'revision' };
 }
 const imageKey = (digest: string) => ({ pk: `DIGEST#${digest}`, sk: 'IMAGE' });
 

@@ -27,9 +27,13 @@ export interface IndexDef {
   readonly sortKey: string;
 }
 
-/** `absent`: no item has this key; `equals`: the stored item's attribute equals the value. */
+/**
+ * `absent`: no item has this key; `missing`: the item, if any, lacks the attribute; `equals`:
+ * the stored item's attribute equals the value.
+ */
 export type Condition =
   | { readonly kind: 'absent' }
+  | { readonly kind: 'missing'; readonly attribute: string }
   | { readonly kind: 'equals'; readonly attribute: string; readonly value: string | number };
 
 export type Write =
@@ -57,7 +61,10 @@ export interface ItemTable {
   query(pk: string, range?: RangeOptions): Promise<Item[]>;
   /** Items whose index partition attribute is `value`, by the index sort key. */
   queryIndex(index: IndexDef, value: string, range?: RangeOptions): Promise<Item[]>;
-  /** All of the writes or none; false when a condition did not hold (nothing written). */
+  /**
+   * All of the writes or none; false when a condition did not hold (nothing written). Conflicts
+   * with concurrent transactions are retried inside, never reported as a failed condition.
+   */
   transact(writes: readonly Write[]): Promise<boolean>;
   /** Many unconditional writes, each applied once, in no guaranteed order. */
   batch(writes: readonly Write[]): Promise<void>;

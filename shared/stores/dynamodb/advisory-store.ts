@@ -53,8 +53,11 @@ const advKey = (id: string) => ({ pk: `ADV#${id}`, sk: 'ADV' });
 // Gzip'd: the pending changes of a batch of distro advisories can name thousands of packages,
 // and an item holds at most 400 KB.
 const packCheckpoint = (c: FeedCheckpoint) => gzipSync(JSON.stringify(c));
-const unpackCheckpoint = (b: Uint8Array) =>
-  JSON.parse(gunzipSync(b).toString('utf8')) as FeedCheckpoint;
+const unpackCheckpoint = (stored: unknown) =>
+  // Checkpoints written before they were gzip'd are plain maps.
+  stored instanceof Uint8Array
+    ? (JSON.parse(gunzipSync(stored).toString('utf8')) as FeedCheckpoint)
+    : (stored as FeedCheckpoint);
 
 export class DynamoDbAdvisoryStore implements AdvisoryStore {
   constructor(
@@ -255,7 +258,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         ConsistentRead: true,
       }),
     );
-    const stored = out.Item?.checkpoint as Uint8Array | undefined;
+    const stored = out.Item?.checkpoint;
     return stored === undefined ? undefined : unpackCheckpoint(stored);
   }
 
@@ -328,7 +331,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         }),
       );
       for (const item of page.Items ?? []) {
-        if (item.sk === 'CHECKPOINT') sources.push(unpackCheckpoint(item.checkpoint as Uint8Array));
+        if (item.sk === 'CHECKPOINT') sources.push(unpackCheckpoint(item.checkpoint));
         else {
           advisories++;
           if (item.withdrawn === true) withdrawn++;

@@ -24,6 +24,11 @@ import { batchWrite, type RetryOptions, type WriteRequest } from './batch.js';
 function condition(c: Condition | undefined) {
   if (c === undefined) return {};
   if (c.kind === 'absent') return { ConditionExpression: 'attribute_not_exists(pk)' };
+  if (c.kind === 'missing')
+    return {
+      ConditionExpression: 'attribute_not_exists(#c)',
+      ExpressionAttributeNames: { '#c': c.attribute },
+    };
   return {
     ConditionExpression: '#c = :c',
     ExpressionAttributeNames: { '#c': c.attribute },
@@ -112,34 +117,31 @@ export class DynamoDbItemTable implements ItemTable {
       throw new TransactionTooLargeError(
         `${writes.length} writes in one transaction; DynamoDB takes at most ${MAX_TRANSACTION_WRITES}`,
       );
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: writes.map((w) =>
-            'put' in w
-              ? { Put: { TableName: this.table, Item: w.put, ...condition(w.condition) } }
-              : {
-                  Delete: {
-                    TableName: this.table,
-                    Key: { pk: w.delete.pk, sk: w.delete.sk },
-                    ...condition(w.condition),
-                  },
-                },
-          ),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        // A failed condition, or another transaction on the same items: either way the caller
-        // reads again and retries.
-        (error.CancellationReasons ?? []).some(
-          (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
-        )
-      )
-        return false;
-      throw error;
+    const input = {
+      TransactItems: writes.map((w) =>
+        'put' in w
+          ? { Put: { TableName: this.table, Item: w.put, ...condition(w.condition) } }
+          : {
+              Delete: {
+                TableName: this.table,
+                Key: { pk: w.delete.pk, sk: w.delete.sk },
+                ...condition(w.condition),
+              },
+            },
+      ),
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand(input));
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
+        if (codes.includes('ConditionalCheckFailed')) return false;
+        // Another transaction held one of the items: nothing was written; try again.
+        if (!codes.includes('TransactionConflict') || attempt >= 8) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** attempt)));
+      }
     }
   }
 

@@ -99,6 +99,7 @@ export class EmbeddedItemTable implements ItemTable {
     if (condition === undefined) return true;
     const current = this.item(keyOf(key));
     if (condition.kind === 'absent') return current === undefined;
+    if (condition.kind === 'missing') return current?.[condition.attribute] === undefined;
     return current !== undefined && current[condition.attribute] === condition.value;
   }
 

@@ -58,27 +58,48 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+// Locks this process holds: a lock file naming our pid but not in here was left by an earlier
+// process that happened to have the same pid (containers reuse low pids).
+const held = new Set<string>();
+
+/** Writes all of `data` at the file position, however many calls it takes. */
+function writeAll(fd: number, data: Buffer): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+}
+
 /** Takes `<dir>/<name>.lock`, replacing a lock left by a process that no longer runs. */
 function lock(dir: string, name: string): string {
   const file = path.join(dir, `${name}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
+      held.add(file);
       return file;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      const text = readFileSync(file, 'utf8');
+      const pid = Number.parseInt(text, 10);
       // An empty lock may be one another process is writing its pid into: treat it as live
-      // unless it is old. Our own pid means this process holds it already.
+      // unless it is old.
       const empty = !Number.isInteger(pid) && Date.now() - statSync(file).mtimeMs < 10_000;
-      if (empty || pid === process.pid || (Number.isInteger(pid) && pidAlive(pid)))
-        throw new StoreLockedError(dir, Number.isInteger(pid) ? pid : -1);
-      // Rename, then remove: of two processes that found the same stale lock, one wins.
+      const ours = pid === process.pid && held.has(file);
+      const alive = Number.isInteger(pid) && pid !== process.pid && pidAlive(pid);
+      if (empty || ours || alive) throw new StoreLockedError(dir, Number.isInteger(pid) ? pid : -1);
+      // Move the stale lock aside, then check it is the one we judged stale: another process
+      // may have replaced it with a live lock in between, which must be put back.
       const stale = `${file}.stale-${process.pid}`;
       try {
         renameSync(file, stale);
       } catch {
         continue;
+      }
+      if (readFileSync(stale, 'utf8') !== text) {
+        try {
+          renameSync(stale, file);
+        } catch {
+          rmSync(stale, { force: true });
+        }
+        throw new StoreLockedError(dir, -1);
       }
       rmSync(stale, { force: true });
     }
@@ -242,16 +263,17 @@ export class LogFile {
     lines.push(`C\t${changes.length}\n`);
     const buffer = Buffer.from(lines.join(''));
     try {
-      for (let done = 0; done < buffer.length; )
-        done += writeSync(this.fd, buffer, done, buffer.length - done);
+      writeAll(this.fd, buffer);
       fsyncSync(this.fd);
     } catch (error) {
       // A short or failed write (a full disk) must not leave half a batch for later commits to
-      // follow: cut the file back to the last commit.
+      // follow: cut the file back to the last commit. If even that fails, this handle takes no
+      // more writes; the next open drops the uncommitted tail.
       try {
         ftruncateSync(this.fd, this.fileBytes);
       } catch {
-        // The next open drops the uncommitted tail anyway, unless a later commit follows it.
+        closeSync(this.fd);
+        this.fd = undefined;
       }
       throw error;
     }
@@ -260,7 +282,13 @@ export class LogFile {
       if (json === undefined) this.remove(key);
       else this.set(key, json);
     }
-    if (this.fileBytes > COMPACT_MIN_BYTES && this.fileBytes > 2 * this.liveBytes) this.compact();
+    if (this.fileBytes > COMPACT_MIN_BYTES && this.fileBytes > 2 * this.liveBytes) {
+      try {
+        this.compact();
+      } catch {
+        // The batch is committed; a compaction that failed (a full disk) left the log as it was.
+      }
+    }
   }
 
   /** Rewrites the log with only the live entries. */
@@ -269,14 +297,23 @@ export class LogFile {
     const tmp = `${this.file}.compact`;
     const fd = openSync(tmp, 'w');
     let bytes = 0;
-    const keys = [...this.live.keys()];
-    // One commit per chunk keeps each write bounded; a crash before the rename leaves the old file.
-    for (let i = 0; i < keys.length; i += 1000) {
-      const chunk = keys.slice(i, i + 1000);
-      const text = `${chunk.map((k) => `P\t${JSON.stringify(k)}\t${this.live.get(k)}\n`).join('')}C\t${chunk.length}\n`;
-      bytes += writeSync(fd, text);
+    try {
+      const keys = [...this.live.keys()];
+      // One commit per chunk keeps each write bounded; a crash before the rename leaves the
+      // old file as it was.
+      for (let i = 0; i < keys.length; i += 1000) {
+        const chunk = keys.slice(i, i + 1000);
+        const text = `${chunk.map((k) => `P\t${JSON.stringify(k)}\t${this.live.get(k)}\n`).join('')}C\t${chunk.length}\n`;
+        const data = Buffer.from(text);
+        writeAll(fd, data);
+        bytes += data.length;
+      }
+      fsyncSync(fd);
+    } catch (error) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw error;
     }
-    fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, this.file);
     // The rename is durable only once the folder's entry is.
@@ -291,6 +328,9 @@ export class LogFile {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.lockFile !== undefined) rmSync(this.lockFile, { force: true });
+    if (this.lockFile !== undefined) {
+      rmSync(this.lockFile, { force: true });
+      held.delete(this.lockFile);
+    }
   }
 }

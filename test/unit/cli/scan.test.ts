@@ -165,7 +165,7 @@ describe('bosun scan --format sarif', () => {
     const musl = run?.results.find((r) => r.ruleId === 'CVE-2016-8859');
     expect(musl?.level).toBe('note');
     expect(musl?.message.text).toMatch(
-      /^musl 1\.1\.14-r10 in dir:.* is affected by CVE-2016-8859 \(UNKNOWN\); fixed in 1\.1\.14-r13\.$/,
+      /^musl 1\.1\.14-r10 in dir:.* \(linux\/amd64\) is affected by CVE-2016-8859 \(UNKNOWN\); fixed in 1\.1\.14-r13\.$/,
     );
     expect(musl?.locations[0]?.physicalLocation.artifactLocation.uri).toBe('lib/apk/db/installed');
     // And the schema does reject a broken log.

@@ -93,4 +93,25 @@ describe('npm/lockfile', () => {
       'package-lock.json: node_modules/local is file:../local, not a registry version; not matched',
     ]);
   });
+
+  it('reports malformed entries and survives a tree nested deeper than the call stack', async () => {
+    const broken = await npmLockfile.extract(
+      'package-lock.json',
+      Buffer.from(
+        '{"lockfileVersion":1,"dependencies":{"a":null,"b":{"version":"1.0.0","dependencies":7}}}',
+      ),
+    );
+    expect(broken.packages.map((p) => p.name)).toEqual(['b']);
+    expect(broken.issues.map((i) => i.message)).toEqual([
+      'package-lock.json: node_modules/a is not an object; skipped',
+      'package-lock.json: node_modules/b/ is not an object; skipped',
+    ]);
+    let tree = '{}';
+    for (let i = 0; i < 20_000; i++) tree = `{"d":{"version":"1.0.0","dependencies":${tree}}}`;
+    const deep = await npmLockfile.extract(
+      'package-lock.json',
+      Buffer.from(`{"lockfileVersion":1,"dependencies":${tree}}`),
+    );
+    expect(deep.packages).toHaveLength(20_000);
+  });
 });

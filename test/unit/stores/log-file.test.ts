@@ -56,7 +56,14 @@ describe('embedded store log file', () => {
     writeFileSync(path.join(dir, 'kv.lock'), '2147483646'); // no such process
     const second = LogFile.open(dir, 'kv');
     second.commit([['k', 1]]);
+    // Held by this process: a second writer here is refused too.
+    expect(() => LogFile.open(dir, 'kv')).toThrow(StoreLockedError);
     second.close();
+    // Our pid, but not a lock this process holds: left by an earlier process with the same pid.
+    writeFileSync(path.join(dir, 'kv.lock'), String(process.pid));
+    const third = LogFile.open(dir, 'kv');
+    expect(third.get('k')).toBe(1);
+    third.close();
   });
 
   it('compaction rewrites only the live entries', () => {
