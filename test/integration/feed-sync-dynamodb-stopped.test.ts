@@ -76,6 +76,7 @@ it('a sync whose DynamoDB stops mid-write completes on the next run, nothing los
       store: new DynamoDbAdvisoryStore(impatient, table),
       deliver,
       batchSize: 100,
+      holder: 'message-1',
     }),
   ).rejects.toThrow();
   expect(writes).toBeGreaterThanOrEqual(12);

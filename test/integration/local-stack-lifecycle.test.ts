@@ -19,6 +19,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** SIGKILL is delivered at once but the process may take a moment to be gone. */
+async function killed(pid: number): Promise<void> {
+  process.kill(-pid, 'SIGKILL');
+  const deadline = Date.now() + 10_000;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 async function healthError(): Promise<LocalStackUnhealthyError> {
   const state = readState(dir);
   if (state === undefined) throw new Error('no state');
@@ -40,12 +47,12 @@ describe('local stack lifecycle', () => {
     expect(again.reused).toBe(true);
     expect(again.state.services.dynamodb.pid).toBe(first.state.services.dynamodb.pid);
 
-    process.kill(-first.state.services.registry.pid, 'SIGKILL');
+    await killed(first.state.services.registry.pid);
     const afterRegistry = await healthError();
     expect(afterRegistry.failures.map((f) => f.service)).toEqual(['registry']);
     expect(afterRegistry.message).toMatch(/registry: process \d+ is not running/);
 
-    process.kill(-first.state.services.dynamodb.pid, 'SIGKILL');
+    await killed(first.state.services.dynamodb.pid);
     const afterDynamo = await healthError();
     expect(afterDynamo.failures.map((f) => f.service).sort()).toEqual(['dynamodb', 'registry']);
 
