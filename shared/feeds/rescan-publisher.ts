@@ -1,15 +1,10 @@
 /**
  * Sends changed package keys to the rescan queue: deduplicated within a run, packed into
- * messages under SQS's 256 KiB limit and at most 500 changes each, ten messages per
- * SendMessageBatch, failed entries retried.
+ * messages under SQS's 256 KiB limit and at most 500 changes each (queues/send.ts sends them).
  */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { BosunError } from '../errors.js';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { PackageChange, RescanMessage } from '../events/rescan.js';
-
-export class RescanPublishError extends BosunError {
-  readonly fatal = true;
-}
+import { sendMessages } from '../queues/send.js';
 
 const MAX_CHANGES = 500;
 const MAX_BYTES = 200 * 1024;
@@ -48,22 +43,11 @@ export class RescanPublisher {
 
   readonly deliver = async (changes: readonly PackageChange[]): Promise<void> => {
     const messages = this.messages(changes);
-    for (let i = 0; i < messages.length; i += 10) {
-      let entries = messages
-        .slice(i, i + 10)
-        .map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) }));
-      for (let attempt = 0; entries.length > 0; attempt++) {
-        if (attempt === 5)
-          throw new RescanPublishError(
-            `${entries.length} rescan messages not accepted by ${this.queueUrl} after 5 attempts`,
-          );
-        const out = await this.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
-        );
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        entries = entries.filter((e) => failed.has(e.Id));
-      }
-    }
+    await sendMessages(
+      this.sqs,
+      this.queueUrl,
+      messages.map((m) => JSON.stringify(m)),
+    );
     this.sent += messages.length;
   };
 }

@@ -15,6 +15,7 @@
  */
 import type { ImportIssue } from '../advisories/importers/decode.js';
 import type { OsvRecord } from '../advisories/osv.js';
+import { mapLimit } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { PackageChange } from '../events/rescan.js';
 import {
@@ -128,23 +129,6 @@ class ChangeSet {
                 : 0,
       );
   }
-}
-
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function syncFeed(opts: SyncOptions): Promise<SyncResult> {

@@ -7,13 +7,14 @@
  * (distribution's endpoint `headers` setting).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidEventError } from '../errors.js';
 import {
   parseRegistryNotification,
   scanRequestsFromNotification,
 } from '../events/registry-notification.js';
 import { scanRequestBody } from '../events/scan-request.js';
+import { QueueSendError, sendMessages } from '../queues/send.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
@@ -65,19 +66,13 @@ export async function handleRegistryWebhook(
     throw error;
   }
   const { requests, skipped } = scanRequestsFromNotification(envelope, deps.registries);
-  for (let i = 0; i < requests.length; i += 10) {
-    let entries = requests
-      .slice(i, i + 10)
-      .map((r, j) => ({ Id: String(j), MessageBody: scanRequestBody(r) }));
-    for (let attempt = 0; entries.length > 0; attempt++) {
-      // The registry retries a notification it could not deliver; a 5xx makes it do so.
-      if (attempt === 3) return reply(503, { error: 'scan queue did not accept every request' });
-      const out = await deps.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: deps.scanQueueUrl, Entries: entries }),
-      );
-      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-      entries = entries.filter((e) => failed.has(e.Id));
-    }
+  try {
+    await sendMessages(deps.sqs, deps.scanQueueUrl, requests.map(scanRequestBody), 3);
+  } catch (error) {
+    // The registry retries a notification it could not deliver; a 5xx makes it do so.
+    if (error instanceof QueueSendError)
+      return reply(503, { error: 'scan queue did not accept every request' });
+    throw error;
   }
   return {
     ...reply(202, { requests: requests.length, skipped: skipped.length }),

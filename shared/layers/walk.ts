@@ -4,6 +4,7 @@
  * thousands of images is read once.
  */
 import { createHash } from 'node:crypto';
+import { mapLimit } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { Image, ImageLayer } from '../image/types.js';
 import type { LayerLimits } from './limits.js';
@@ -100,16 +101,9 @@ export async function walkImage(
   };
   // Layers are independent until they are coalesced: read a few at once (decompression runs on
   // libuv's thread pool, so two layers use two cores); memory stays bounded per layer.
-  const concurrency = Math.max(1, options.concurrency ?? 2);
-  const outcomes: LayerOutcome[] = new Array(image.layers.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < image.layers.length) {
-      const index = next++;
-      outcomes[index] = await readOne(index, image.layers[index] as ImageLayer);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, image.layers.length) }, worker));
+  const outcomes = await mapLimit(image.layers, options.concurrency ?? 2, (layer, index) =>
+    readOne(index, layer),
+  );
   layers.push(...outcomes);
   const tree = FileTree.coalesce(
     layers.flatMap((l) =>

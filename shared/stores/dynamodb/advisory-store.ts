@@ -20,6 +20,7 @@ import {
   type AdvisoryHead,
   type AdvisoryStore,
   type AdvisoryStoreStats,
+  candidatesOf,
   type FeedCheckpoint,
   packageKey,
   packageKeysOf,
@@ -139,9 +140,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
       const head = recordHead(a.record);
       for (const key of keys) {
         const { ecosystem, name } = splitPackageKey(key);
-        const affected = (a.record.affected ?? []).filter(
-          (x) => x.package?.ecosystem === ecosystem && x.package.name === name,
-        );
+        const affected = candidatesOf(a.record, ecosystem, name).map((c) => c.affected);
         entries.push({
           PutRequest: {
             Item: {

@@ -8,6 +8,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { mapLimit } from '../../concurrency.js';
 import { BosunError } from '../../errors.js';
 
 /** DynamoDB did not take every item after all retries. Nothing reports them as written. */
@@ -40,19 +41,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Runs `task` over `items` with at most `limit` running at once. */
-export async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 export async function batchWrite(
   client: DynamoDBDocumentClient,
   table: string,
@@ -60,7 +48,7 @@ export async function batchWrite(
   opts: RetryOptions = {},
 ): Promise<void> {
   const attempts = opts.attempts ?? 8;
-  await forEachLimit(chunks(requests, 25), opts.concurrency ?? 4, async (chunk) => {
+  await mapLimit(chunks(requests, 25), opts.concurrency ?? 4, async (chunk) => {
     let pending: readonly WriteRequest[] = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= attempts)
@@ -85,7 +73,7 @@ export async function batchGet(
 ): Promise<Record<string, unknown>[]> {
   const attempts = opts.attempts ?? 8;
   const items: Record<string, unknown>[] = [];
-  await forEachLimit(chunks(keys, 100), opts.concurrency ?? 4, async (chunk) => {
+  await mapLimit(chunks(keys, 100), opts.concurrency ?? 4, async (chunk) => {
     let pending: readonly Record<string, unknown>[] = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= attempts)
