@@ -9,7 +9,7 @@ import { loadAdvisories } from '../shared/advisories/load.js';
 import { SEVERITIES } from '../shared/advisories/severity.js';
 import { openImageSource } from '../shared/image/open-source.js';
 import { platformString } from '../shared/image/types.js';
-import { buildInventory } from '../shared/inventory/inventory.js';
+import { buildInventory, matchablePackages } from '../shared/inventory/inventory.js';
 import { readerId, walkImage } from '../shared/layers/walk.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
@@ -182,23 +182,7 @@ async function scan(argv: string[]): Promise<number> {
     const inventory = await buildInventory(image);
     complete &&= inventory.complete;
     status.update(`${image.source}: matching ${inventory.packages.length} packages`);
-    const matchable = inventory.packages.flatMap((p) =>
-      p.ecosystem === undefined
-        ? []
-        : [
-            {
-              name: p.name,
-              version: p.version,
-              ecosystem: p.ecosystem,
-              purl: p.purl,
-              location: p.location,
-              ...(p.sourceName === undefined ? {} : { sourceName: p.sourceName }),
-              ...(p.sourceVersion === undefined ? {} : { sourceVersion: p.sourceVersion }),
-              ...(p.layer === undefined ? {} : { layer: p.layer }),
-            },
-          ],
-    );
-    const result = await matchPackages(matchable, index);
+    const result = await matchPackages(matchablePackages(inventory), index);
     status.done();
     const findings = result.findings
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))

@@ -1,6 +1,7 @@
 /**
- * Rescan function: consumes the package changes that feed syncs publish. For now it validates
- * each message and logs it; re-matching stored inventories arrives with the pipeline.
+ * Rescan function: consumes the package changes feed syncs publish and re-matches the stored
+ * inventories of the images that have those packages (shared/pipeline/rescan.ts); no image is
+ * pulled again.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -10,26 +11,25 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
 import { rescanMessage } from '../../shared/events/rescan.js';
+import { PIPELINE_CONFIG, pipelineDeps } from '../../shared/pipeline/aws.js';
+import { rescanPackages } from '../../shared/pipeline/rescan.js';
 
-const config = loadConfig([
-  'inventoriesTable',
-  'findingsTable',
-  'advisoriesTable',
-  'findingsTopicArn',
-]);
+const config = loadConfig(PIPELINE_CONFIG);
 const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
+const deps = pipelineDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseJsonEvent(rescanMessage, 'rescan', record.body);
-  logger.info('rescan request received', {
+  const summary = await rescanPackages(message, deps);
+  logger.info('rescan done', {
     messageId: record.messageId,
     source: message.source,
     packages: message.changes.length,
-    inventoriesTable: config.inventoriesTable,
+    ...summary,
   });
 }
 
 export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, handleRecord, processor, { context }),
+  processPartialResponse(event, handleRecord, processor, { context, processInParallel: false }),
 ).use(injectLambdaContext(logger));

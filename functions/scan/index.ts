@@ -1,6 +1,8 @@
 /**
- * Scan function: consumes the scan queue (ECR push/delete events). For now it validates each
- * message and logs the scan request; the scan use case arrives with the pipeline.
+ * Scan function: consumes the scan queue (ECR push and delete events, and the registry
+ * webhook's scan requests) and runs the scan use case (shared/pipeline/scan.ts) for each.
+ * Records of one batch run one after another: duplicates of one digest then find the first
+ * one's result instead of waiting for its lease.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -9,10 +11,13 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
+import { PIPELINE_CONFIG, pipelineDeps } from '../../shared/pipeline/aws.js';
+import { scanImage } from '../../shared/pipeline/scan.js';
 
-const config = loadConfig(['imagesTable', 'inventoriesTable', 'findingsTable', 'findingsTopicArn']);
+const config = loadConfig(PIPELINE_CONFIG);
 const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
+const deps = pipelineDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const request = parseScanMessage(record.body);
@@ -23,13 +28,16 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  logger.info('scan request received', {
+  const outcome = await scanImage(request, deps);
+  logger.info('scan request done', {
     messageId: record.messageId,
-    request,
-    imagesTable: config.imagesTable,
+    action: request.action,
+    repository: `${request.registry}/${request.repository}`,
+    digest: request.digest,
+    outcome,
   });
 }
 
 export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, handleRecord, processor, { context }),
+  processPartialResponse(event, handleRecord, processor, { context, processInParallel: false }),
 ).use(injectLambdaContext(logger));

@@ -16,6 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
 import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
+import { LAYER_CACHE_PREFIX } from '../../shared/stores/s3.js';
 import { BosunFunction } from './bosun-function.js';
 import { QueueWithDlq } from './queue-with-dlq.js';
 import { BosunTables } from './tables.js';
@@ -57,6 +58,11 @@ export interface ImageScannerProps {
   readonly webhookRegistries?: readonly string[];
   /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
   readonly osvBaseUrl?: string;
+  /**
+   * Days since an image's last push during which advisory changes rescan it; older images are
+   * not rescanned and their findings close. `'LIFETIME'`: no limit. @default 90
+   */
+  readonly rescanWindowDays?: number | 'LIFETIME';
   /** @default Duration.minutes(5) */
   readonly rescanTimeout?: Duration;
   /** Alarm when the oldest waiting scan is older than this. @default Duration.minutes(15) */
@@ -219,6 +225,15 @@ export class ImageScanner extends Construct {
     const feedSyncInterval = props.feedSyncInterval ?? Duration.hours(1);
     checkDuration('feedSyncInterval', feedSyncInterval, Duration.minutes(5), Duration.days(7));
 
+    const rescanWindow = props.rescanWindowDays ?? 90;
+    if (
+      rescanWindow !== 'LIFETIME' &&
+      (!Number.isInteger(rescanWindow) || rescanWindow < 1 || rescanWindow > 99_999)
+    )
+      throw new Error(
+        `rescanWindowDays must be an integer from 1 to 99999 or 'LIFETIME', got ${rescanWindow}`,
+      );
+
     this.tables = new BosunTables(this, 'Tables', { removalPolicy });
     this.scanQueue = new QueueWithDlq(this, 'ScanQueue', {
       visibilityTimeout: scanVisibility,
@@ -263,6 +278,7 @@ export class ImageScanner extends Construct {
       [ENV_VARS.findingsTable]: this.tables.findings.tableName,
       [ENV_VARS.findingsTopicArn]: this.findingsTopic.topicArn,
       [ENV_VARS.reportsBucket]: this.reportsBucket.bucketName,
+      [ENV_VARS.rescanWindow]: String(rescanWindow),
     };
     const common = { logRetention, logLevel, removalPolicy };
 
@@ -436,7 +452,11 @@ export class ImageScanner extends Construct {
       versioned: true,
       serverAccessLogsBucket: logsBucket,
       serverAccessLogsPrefix: 'reports/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30) },
+        // Per-layer results are a cache: a layer unseen for 30 days is read again if it returns.
+        { prefix: LAYER_CACHE_PREFIX, expiration: Duration.days(30) },
+      ],
       removalPolicy,
     });
   }
@@ -493,9 +513,17 @@ export class ImageScanner extends Construct {
     findings.grantReadWriteData(scan);
     advisories.grantReadData(scan);
     this.reportsBucket.grantPut(scan);
+    // The layer cache is read back; nothing else in the bucket is.
+    scan.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.reportsBucket.arnForObjects(`${LAYER_CACHE_PREFIX}*`)],
+      }),
+    );
     this.findingsTopic.grantPublish(scan);
 
-    images.grantReadData(rescan);
+    // Rescans commit findings generations on the image record and hold its lease.
+    images.grantReadWriteData(rescan);
     inventories.grantReadData(rescan);
     findings.grantReadWriteData(rescan);
     advisories.grantReadData(rescan);
@@ -538,6 +566,13 @@ export class ImageScanner extends Construct {
         `AwsSolutions-IAM5[Resource::<${tableArnLogicalId(this.reportsBucket)}.Arn>/*]`,
       ],
       'The scan function writes report and SBOM objects, of any key, into the one reports bucket (and may abort its own multipart uploads).',
+    );
+    acknowledge(
+      this.scanFunction,
+      [
+        `AwsSolutions-IAM5[Resource::<${tableArnLogicalId(this.reportsBucket)}.Arn>/${LAYER_CACHE_PREFIX}*]`,
+      ],
+      'The scan function reads back per-layer results, keyed by layer digest, under the layer-cache prefix of the reports bucket.',
     );
   }
 

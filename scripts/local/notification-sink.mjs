@@ -1,12 +1,24 @@
 // Receives the local registry's push notifications and appends each event, one JSON object a
-// line, to SINK_FILE. It stands where Bosun's registry webhook will stand in AWS.
+// line, to SINK_FILE. When the local functions host runs (scripts/local/functions-host.ts), it
+// writes its webhook URL to SINK_FORWARD_FILE and the sink forwards each envelope there as
+// received, as the registry would post it to the webhook's function URL in AWS.
 // Envelope format: https://distribution.github.io/distribution/about/notifications/
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const port = Number(process.env.SINK_PORT);
 const file = process.env.SINK_FILE;
 const secret = process.env.SINK_SECRET;
+const forwardFile = process.env.SINK_FORWARD_FILE;
+
+function forwardTarget() {
+  if (!forwardFile) return undefined;
+  try {
+    return readFileSync(forwardFile, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 if (!Number.isInteger(port) || !file || !secret) {
   console.error('notification sink: SINK_PORT, SINK_FILE and SINK_SECRET are required');
   process.exit(2);
@@ -40,10 +52,31 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     if (res.writableEnded) return;
     try {
-      const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const body = Buffer.concat(chunks);
+      const envelope = JSON.parse(body.toString('utf8'));
       const events = Array.isArray(envelope.events) ? envelope.events : [];
       for (const event of events) appendFileSync(file, `${JSON.stringify(event)}\n`);
-      res.writeHead(200).end();
+      const target = forwardTarget();
+      if (target === undefined) {
+        res.writeHead(200).end();
+        return;
+      }
+      // The registry retries an envelope the endpoint did not accept; so does this forward.
+      fetch(target, {
+        method: 'POST',
+        headers: {
+          authorization: req.headers.authorization,
+          'content-type': req.headers['content-type'] ?? 'application/json',
+        },
+        body,
+      }).then(
+        (r) => res.writeHead(r.ok ? 200 : 502).end(),
+        (error) => {
+          // The host is gone (a stale forward file): the events are recorded; nothing to retry.
+          console.error(JSON.stringify({ message: 'forward failed', error: String(error) }));
+          res.writeHead(200).end();
+        },
+      );
     } catch (error) {
       console.error(JSON.stringify({ message: 'notification rejected', error: String(error) }));
       res.writeHead(400).end();

@@ -305,6 +305,7 @@ function startNotificationSink(opts: StartOptions): Promise<ServiceState> {
       SINK_PORT: String(port),
       SINK_FILE: path.join(opts.dir, 'registry-events.jsonl'),
       SINK_SECRET: opts.notificationSecret,
+      SINK_FORWARD_FILE: path.join(opts.dir, 'webhook-forward'),
     },
     timeoutMs: 10_000,
   }));

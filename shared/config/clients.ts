@@ -2,12 +2,16 @@
  * SDK clients built from the configuration. In AWS the endpoint overrides are unset and the
  * SDK finds the region and credentials itself; the local stack sets the endpoints.
  */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../stores/dynamodb/client.js';
 import type { Config } from './env.js';
 
-type ClientConfig = Partial<Config<'region' | 'dynamodbEndpoint' | 'sqsEndpoint'>>;
+type ClientConfig = Partial<
+  Config<'region' | 'dynamodbEndpoint' | 'sqsEndpoint' | 'snsEndpoint' | 's3Endpoint'>
+>;
 
 // A request that hangs is an error after this long, not a stuck function.
 const requestHandler = {
@@ -31,6 +35,25 @@ export function sqsFromConfig(config: ClientConfig): SQSClient {
     ...(config.sqsEndpoint === undefined
       ? {}
       : { endpoint: config.sqsEndpoint, useQueueUrlAsEndpoint: false }),
+    requestHandler,
+  });
+}
+
+export function snsFromConfig(config: ClientConfig): SNSClient {
+  return new SNSClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    ...(config.snsEndpoint === undefined ? {} : { endpoint: config.snsEndpoint }),
+    requestHandler,
+  });
+}
+
+export function s3FromConfig(config: ClientConfig): S3Client {
+  return new S3Client({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    // Local S3 (fauxqs) serves buckets as paths, not as host names.
+    ...(config.s3Endpoint === undefined
+      ? {}
+      : { endpoint: config.s3Endpoint, forcePathStyle: true }),
     requestHandler,
   });
 }

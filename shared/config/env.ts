@@ -23,12 +23,16 @@ export const ENV_VARS = {
   webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
+  rescanWindow: 'BOSUN_RESCAN_WINDOW',
   region: 'AWS_REGION',
   // Endpoint overrides exist for the local stack only; in AWS they are unset.
   dynamodbEndpoint: 'BOSUN_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'BOSUN_SQS_ENDPOINT',
   snsEndpoint: 'BOSUN_SNS_ENDPOINT',
   s3Endpoint: 'BOSUN_S3_ENDPOINT',
+  // Registry hosts served elsewhere, `host=http://127.0.0.1:5000,...`: the local stack's
+  // registry standing in for an ECR host.
+  registryEndpoints: 'BOSUN_REGISTRY_ENDPOINTS',
 } as const;
 
 export type ConfigKey = keyof typeof ENV_VARS;
@@ -73,11 +77,25 @@ const schemas = {
     ),
   findingsTopicArn: topicArn,
   reportsBucket: bucketName,
+  // Days since an image's last push during which advisory changes rescan it, or LIFETIME.
+  rescanWindow: z
+    .string()
+    .regex(/^(LIFETIME|[1-9]\d{0,4})$/, 'a number of days (1-99999) or LIFETIME')
+    .transform((s): number | 'LIFETIME' => (s === 'LIFETIME' ? s : Number(s)))
+    .optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
   dynamodbEndpoint: httpUrl.optional(),
   sqsEndpoint: httpUrl.optional(),
   snsEndpoint: httpUrl.optional(),
   s3Endpoint: httpUrl.optional(),
+  registryEndpoints: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9.-]+(:\d{1,5})?=https?:\/\/[^,\s]+(,[A-Za-z0-9.-]+(:\d{1,5})?=https?:\/\/[^,\s]+)*$/,
+      'a comma-separated list of host=URL',
+    )
+    .transform((s) => new Map(s.split(',').map((pair) => pair.split('=', 2) as [string, string])))
+    .optional(),
 } satisfies Record<ConfigKey, z.ZodType>;
 
 type Schemas = typeof schemas;

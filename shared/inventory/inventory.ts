@@ -18,6 +18,7 @@ import type { Image } from '../image/types.js';
 import type { EntryError } from '../layers/errors.js';
 import type { LayerLimits } from '../layers/limits.js';
 import { type LayerCache, walkImage } from '../layers/walk.js';
+import type { InventoryPackage as MatchablePackage } from '../matcher/types.js';
 import { distroQualifier, purl } from './purl.js';
 
 export interface InventoryPackage extends ExtractedPackage {
@@ -198,4 +199,24 @@ export async function buildInventory(
     }
   }
   return { ...(os === undefined ? {} : { os }), packages, issues, complete: walk.complete };
+}
+
+/** The packages the matcher can look up (those with an OSV ecosystem), in its terms. */
+export function matchablePackages(inventory: Inventory): MatchablePackage[] {
+  return inventory.packages.flatMap((p) =>
+    p.ecosystem === undefined
+      ? []
+      : [
+          {
+            name: p.name,
+            version: p.version,
+            ecosystem: p.ecosystem,
+            purl: p.purl,
+            location: p.location,
+            ...(p.sourceName === undefined ? {} : { sourceName: p.sourceName }),
+            ...(p.sourceVersion === undefined ? {} : { sourceVersion: p.sourceVersion }),
+            ...(p.layer === undefined ? {} : { layer: p.layer }),
+          },
+        ],
+  );
 }

@@ -29,6 +29,11 @@ export interface RegistryClientOptions {
   readonly retry?: RetryOptions;
   /** Hosts reached over plain HTTP. Loopback hosts always are. */
   readonly insecureRegistries?: readonly string[];
+  /**
+   * Base URLs of registries served somewhere other than their host name (a local registry
+   * standing in for ECR in tests); credentials are still those of the registry host.
+   */
+  readonly endpoints?: ReadonlyMap<string, string>;
   /** Time to wait for response headers, and between two chunks of a body. @default 30 s */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
@@ -114,6 +119,8 @@ export class RegistryClient {
   }
 
   private baseUrl(registry: string): string {
+    const mapped = this.options.endpoints?.get(registry);
+    if (mapped !== undefined) return mapped.replace(/\/+$/, '');
     const host = apiHost(registry);
     const plain = LOOPBACK.test(host) || (this.options.insecureRegistries ?? []).includes(registry);
     return `${plain ? 'http' : 'https'}://${host}`;

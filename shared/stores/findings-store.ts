@@ -33,6 +33,27 @@ export interface FindingRecord {
   readonly closedAt?: string;
 }
 
+/**
+ * A finding as stored: the generation that wrote it and, while that generation may still be
+ * uncommitted, the record it replaces. Readers resolve it against the image's committed
+ * generation (`visibleFinding`), so a scan that stops half-way shows nothing of its work.
+ */
+export interface StoredFinding extends FindingRecord {
+  readonly generation?: number;
+  readonly prior?: FindingRecord;
+}
+
+/**
+ * What readers see of a stored finding when the image's committed findings generation is
+ * `committed`: the item itself if its generation is committed, else the record it replaced
+ * (nothing for a finding that an uncommitted generation added).
+ */
+export function visibleFinding(item: StoredFinding, committed: number): FindingRecord | undefined {
+  const { generation, prior, ...record } = item;
+  if (generation === undefined || generation <= committed) return record;
+  return prior;
+}
+
 export interface Suppression {
   /** `*`, a repository, or an image digest. */
   readonly scope: string;
@@ -63,7 +84,7 @@ export function findingSortKey(
   return `FIND#${f.packageKey}#${f.installedVersion}#${f.vulnerabilityId}#${where}`;
 }
 
-function toItem(f: FindingRecord): Item {
+function toItem(f: StoredFinding): Item {
   const closed = f.status === 'CLOSED';
   return {
     pk: `DIGEST#${f.digest}`,
@@ -82,7 +103,7 @@ function toItem(f: FindingRecord): Item {
   };
 }
 
-function fromItem(i: Item): FindingRecord {
+function fromItem(i: Item): StoredFinding {
   const {
     pk: _pk,
     sk: _sk,
@@ -91,19 +112,39 @@ function fromItem(i: Item): FindingRecord {
     [TABLE_KEYS.ttl]: _t,
     ...rest
   } = i;
-  return rest as unknown as FindingRecord;
+  return rest as unknown as StoredFinding;
 }
 
 export class FindingsStore {
   constructor(private readonly table: ItemTable) {}
 
-  async findings(digest: string): Promise<FindingRecord[]> {
-    return (await this.table.query(`DIGEST#${digest}`, { prefix: 'FIND#' })).map(fromItem);
+  /** Stored findings of an image as written, generations and priors included. */
+  async stored(digest: string, packageKeys?: readonly string[]): Promise<StoredFinding[]> {
+    const pk = `DIGEST#${digest}`;
+    if (packageKeys === undefined)
+      return (await this.table.query(pk, { prefix: 'FIND#' })).map(fromItem);
+    const out: StoredFinding[] = [];
+    for (const key of new Set(packageKeys))
+      for (const item of await this.table.query(pk, { prefix: `FIND#${key}#` }))
+        out.push(fromItem(item));
+    return out;
+  }
+
+  /** The findings readers see when the image's committed findings generation is `committed`. */
+  async findings(digest: string, committed = Number.POSITIVE_INFINITY): Promise<FindingRecord[]> {
+    return (await this.stored(digest)).flatMap((f) => visibleFinding(f, committed) ?? []);
   }
 
   /** Writes (inserts or replaces) findings; unconditional, in batches. */
-  async write(findings: readonly FindingRecord[]): Promise<void> {
+  async write(findings: readonly StoredFinding[]): Promise<void> {
     await this.table.batch(findings.map((f) => ({ put: toItem(f) })));
+  }
+
+  /** Removes findings (an uncommitted generation's additions, when a retry drops them). */
+  async remove(findings: readonly FindingRecord[]): Promise<void> {
+    await this.table.batch(
+      findings.map((f) => ({ delete: { pk: `DIGEST#${f.digest}`, sk: findingSortKey(f) } })),
+    );
   }
 
   /** Findings of every image that an advisory matched (a withdrawal closes them). */

@@ -30,6 +30,24 @@ export interface ImageRecord {
   readonly scanId?: string;
   readonly firstScannedAt?: string;
   readonly lastScannedAt?: string;
+  /** The findings generation readers see (findings-store.ts, visibleFinding). */
+  readonly findingsGeneration?: number;
+  /** A generation a run started writing; above findingsGeneration while uncommitted. */
+  readonly pendingGeneration?: number;
+  /** The last findings generation whose changes were announced on SNS. */
+  readonly announcedGeneration?: number;
+  /** What wrote the committed generation. */
+  readonly lastCommit?: {
+    readonly generation: number;
+    readonly kind: 'scan' | 'rescan' | 'deleted' | 'out-of-window';
+    readonly at: string;
+  };
+  /** The full report and SBOM of the last complete scan (reports bucket keys). */
+  readonly reportKey?: string;
+  readonly sbomKey?: string;
+  /** An inventory replaced by the committed one and not yet deleted. */
+  readonly retiredScanId?: string;
+  readonly lastRescannedAt?: string;
   /** Bumped by every write; conditional updates compare it. */
   readonly revision: number;
 }
@@ -40,6 +58,8 @@ export interface RepositoryRecord {
   readonly repository: string;
   readonly tags: readonly string[];
   readonly pushedAt: string;
+  /** The latest push of the digest to the repository (the rescan window counts from it). */
+  readonly lastPushedAt?: string;
   readonly deletedAt?: string;
 }
 
@@ -169,8 +189,14 @@ export class ImageStore {
           tags: [...tags].sort(),
           // pushedAt is also the byRepository index's sort key.
           pushedAt: (current?.pushedAt as string | undefined) ?? pushedAt,
+          lastPushedAt: [pushedAt, (current?.lastPushedAt as string | undefined) ?? '']
+            .sort()
+            .at(-1),
           [INDEX.partitionKey]: repository,
-          ...(current?.deletedAt === undefined ? {} : { deletedAt: current.deletedAt }),
+          // A push after a deletion brings the digest back; a redelivered older push does not.
+          ...(current?.deletedAt === undefined || (current.deletedAt as string) < pushedAt
+            ? {}
+            : { deletedAt: current.deletedAt }),
           revision: ((current?.revision as number | undefined) ?? 0) + 1,
         },
         condition: current === undefined ? { kind: 'absent' } : revisionOf(current),
@@ -178,6 +204,50 @@ export class ImageStore {
       if (await this.table.transact(writes)) return move;
     }
     throw new Error(`tag ${repository}:${tag} kept moving under concurrent pushes; gave up`);
+  }
+
+  /** The move a push recorded for `tag` at `movedAt`, if it recorded one (a redelivered push). */
+  async moveOf(
+    repository: string,
+    tag: string,
+    digest: string,
+    movedAt: string,
+  ): Promise<TagMove | undefined> {
+    const item = await this.table.get({
+      pk: `REPO#${repository}`,
+      sk: `TAGHIST#${tag}#${movedAt}#${digest}`,
+    });
+    return item === undefined ? undefined : strip<TagMove>(item, ['pk', 'sk']);
+  }
+
+  /**
+   * Takes the digest's lease (one scan or rescan of an image at a time) unless another holder
+   * has an unexpired one. The lease is an ordinary item with its own deadline attribute: an
+   * expired one stays readable, so taking it over is a conditional write on what was read.
+   */
+  async acquireLease(digest: string, holder: string, ttlMs: number, now = Date.now()) {
+    const key = { pk: `DIGEST#${digest}`, sk: 'LEASE' };
+    const current = await this.table.get(key);
+    if (current !== undefined && current.holder !== holder && (current.leaseUntil as number) > now)
+      return false;
+    return this.table.transact([
+      {
+        put: { ...key, holder, leaseUntil: now + ttlMs },
+        condition:
+          current === undefined
+            ? { kind: 'absent' }
+            : { kind: 'equals', attribute: 'leaseUntil', value: current.leaseUntil as number },
+      },
+    ]);
+  }
+
+  async releaseLease(digest: string, holder: string): Promise<void> {
+    await this.table.transact([
+      {
+        delete: { pk: `DIGEST#${digest}`, sk: 'LEASE' },
+        condition: { kind: 'equals', attribute: 'holder', value: holder },
+      },
+    ]);
   }
 
   async repositoriesOf(digest: string): Promise<RepositoryRecord[]> {

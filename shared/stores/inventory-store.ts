@@ -51,19 +51,24 @@ export class InventoryStore {
     packages: readonly InventoryPackage[],
   ): Promise<void> {
     const pk = `DIGEST#${header.digest}`;
+    // Each package under the key advisories name it by (its source package for OS packages),
+    // and, when its own name differs, once more under that (`PKX#`): distro advisories name
+    // binary packages too, and the reverse index must find the image by either.
     await this.table.batch(
-      packages.map((p) => {
-        const key = inventoryPackageKey(p);
-        return {
+      packages.flatMap((p) => {
+        const item = (prefix: string, key: string) => ({
           put: {
             pk,
-            sk: `PKG#${header.scanId}#${key}#${p.version}#${short(`${p.name}\u0000${p.location ?? ''}`)}`,
+            sk: `${prefix}#${header.scanId}#${key}#${p.version}#${short(`${p.name}\u0000${p.location ?? ''}`)}`,
             [INDEX.partitionKey]: key,
             [INDEX.sortKey]: header.digest,
             scanId: header.scanId,
             package: p,
           },
-        };
+        });
+        const key = inventoryPackageKey(p);
+        const own = packageKey(p.ecosystem, p.name);
+        return own === key ? [item('PKG', key)] : [item('PKG', key), item('PKX', own)];
       }),
     );
     await this.table.transact([
@@ -83,11 +88,35 @@ export class InventoryStore {
     };
   }
 
+  /**
+   * The packages of a committed inventory that advisories name by one of `keys` (by source or
+   * by own name), each once: what a rescan re-matches.
+   */
+  async packagesWithKeys(
+    digest: string,
+    scanId: string,
+    keys: readonly string[],
+  ): Promise<InventoryPackage[]> {
+    const pk = `DIGEST#${digest}`;
+    if ((await this.table.get({ pk, sk: `INV#${scanId}` })) === undefined) return [];
+    const found = new Map<string, InventoryPackage>();
+    for (const key of new Set(keys))
+      for (const prefix of ['PKG', 'PKX'])
+        for (const item of await this.table.query(pk, { prefix: `${prefix}#${scanId}#${key}#` })) {
+          const p = item.package as InventoryPackage;
+          found.set(`${p.ecosystem}\u0000${p.name}\u0000${p.version}\u0000${p.location ?? ''}`, p);
+        }
+    return [...found.values()];
+  }
+
   /** Removes an inventory: header first, so that it stops being readable at once. */
   async deleteInventory(digest: string, scanId: string): Promise<void> {
     const pk = `DIGEST#${digest}`;
     await this.table.transact([{ delete: { pk, sk: `INV#${scanId}` } }]);
-    const items = await this.table.query(pk, { prefix: `PKG#${scanId}#` });
+    const items = [
+      ...(await this.table.query(pk, { prefix: `PKG#${scanId}#` })),
+      ...(await this.table.query(pk, { prefix: `PKX#${scanId}#` })),
+    ];
     await this.table.batch(items.map((i) => ({ delete: { pk, sk: i.sk } })));
   }
 

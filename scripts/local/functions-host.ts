@@ -1,0 +1,279 @@
+/**
+ * Runs Bosun's Lambda handlers on the local stack, standing in for what AWS provides around
+ * them: the registry webhook's function URL (an HTTP server on loopback, which the local
+ * registry's notification sink forwards to), and the SQS event source mappings of the scan,
+ * rescan and feed-sync queues (long polls that invoke the handler with the batch and delete
+ * what it did not report as failed). Each handler gets the environment the synthesized template
+ * gives its function.
+ *
+ * Secrets Manager has no local emulator: its client is faked at the SDK boundary with the
+ * shared secret the local registry sends.
+ *
+ * `tsx scripts/local/functions-host.ts` runs it until interrupted (the demo does).
+ */
+
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type {
+  Context,
+  LambdaFunctionURLEvent,
+  LambdaFunctionURLResult,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
+import { DEFAULT_LOCAL_DIR, functionEnv, type LocalStackState, readState } from './stack.js';
+
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+type UrlHandler = (
+  event: LambdaFunctionURLEvent,
+  context: Context,
+) => Promise<LambdaFunctionURLResult>;
+
+const QUEUE_FUNCTIONS = ['scan', 'rescan', 'feed-sync'] as const;
+type QueueFunction = (typeof QUEUE_FUNCTIONS)[number];
+
+export interface FunctionsHostOptions {
+  /** Extra environment for every handler (e.g. BOSUN_REGISTRY_ENDPOINTS in a test). */
+  readonly env?: Record<string, string>;
+  /** Which queue consumers to run. @default all three */
+  readonly consumers?: readonly QueueFunction[];
+  /** Invocation log; defaults to one JSON line per invocation on stdout. */
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface FunctionsHost {
+  /** The webhook's local function URL. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+function context(name: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `bosun-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:bosun-${name}`,
+    memoryLimitInMB: '2048',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/bosun-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The file the notification sink reads to find the webhook (see notification-sink.mjs). */
+export const forwardFile = (state: LocalStackState) => path.join(state.dir, 'webhook-forward');
+
+export async function startFunctionsHost(
+  state: LocalStackState,
+  options: FunctionsHostOptions = {},
+): Promise<FunctionsHost> {
+  const log = options.log ?? ((e) => console.log(JSON.stringify(e)));
+  const envs = Object.fromEntries(
+    [...QUEUE_FUNCTIONS, 'registry-webhook'].map((f) => [
+      f,
+      { ...functionEnv(state, f as QueueFunction), ...(options.env ?? {}) },
+    ]),
+  );
+  // The handlers read their configuration when their module loads: one shared environment
+  // (the functions' variables agree where they overlap), the registry host for the webhook.
+  for (const env of Object.values(envs)) Object.assign(process.env, env);
+  process.env.BOSUN_WEBHOOK_REGISTRIES ??= `127.0.0.1:${state.services.registry.port}`;
+  const secretArn = envs['registry-webhook']?.BOSUN_WEBHOOK_SECRET_ARN;
+  const originalSend = SecretsManagerClient.prototype.send;
+  SecretsManagerClient.prototype.send = async function send(command: unknown) {
+    if (command instanceof GetSecretValueCommand && command.input.SecretId === secretArn)
+      return { SecretString: state.notificationSecret, $metadata: {} };
+    throw new Error('local Secrets Manager stand-in: only the webhook secret exists');
+  } as typeof originalSend;
+
+  const handlers: Record<QueueFunction, SqsHandler> = {
+    scan: (await import('../../functions/scan/index.js')).handler as unknown as SqsHandler,
+    rescan: (await import('../../functions/rescan/index.js')).handler as unknown as SqsHandler,
+    'feed-sync': (await import('../../functions/feed-sync/index.js'))
+      .handler as unknown as SqsHandler,
+  };
+  const webhook = (await import('../../functions/registry-webhook/index.js'))
+    .handler as unknown as UrlHandler;
+
+  const sqs = new SQSClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.fauxqs.endpoint,
+    useQueueUrlAsEndpoint: false,
+  });
+  const queueUrl: Record<QueueFunction, string | undefined> = {
+    scan: envs['registry-webhook']?.BOSUN_SCAN_QUEUE_URL,
+    rescan: envs['feed-sync']?.BOSUN_RESCAN_QUEUE_URL,
+    'feed-sync': envs['feed-sync']?.BOSUN_FEED_SYNC_QUEUE_URL,
+  };
+  let running = true;
+  const consumers = (options.consumers ?? QUEUE_FUNCTIONS).map(async (name) => {
+    const url = queueUrl[name];
+    if (url === undefined) throw new Error(`no queue URL for ${name} in the template`);
+    while (running) {
+      const received = await sqs
+        .send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        )
+        .catch((error: Error) => {
+          if (running) log({ function: name, error: `receive failed: ${error.message}` });
+          return { Messages: [] };
+        });
+      const messages = received.Messages ?? [];
+      if (messages.length === 0 || !running) continue;
+      const event: SQSEvent = {
+        Records: messages.map((m) => ({
+          messageId: m.MessageId ?? '',
+          receiptHandle: m.ReceiptHandle ?? '',
+          body: m.Body ?? '',
+          attributes: (m.Attributes ?? {}) as SQSEvent['Records'][number]['attributes'],
+          messageAttributes: {},
+          md5OfBody: m.MD5OfBody ?? '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${name}`,
+          awsRegion: LOCAL_REGION,
+        })),
+      };
+      const started = Date.now();
+      let failed = new Set<string>();
+      try {
+        const response = await handlers[name](event, context(name, 300_000));
+        failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      } catch (error) {
+        failed = new Set(event.Records.map((r) => r.messageId));
+        log({ function: name, error: (error as Error).message });
+      }
+      log({
+        function: name,
+        records: messages.length,
+        failed: failed.size,
+        ms: Date.now() - started,
+      });
+      const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+      const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
+      if (done.length > 0)
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+          }),
+        );
+      // A failed record comes back after a short while, as after its visibility timeout.
+      if (retry.length > 0)
+        await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: url,
+            Entries: retry.map((m, i) => ({
+              Id: String(i),
+              ReceiptHandle: m.ReceiptHandle ?? '',
+              VisibilityTimeout: 5,
+            })),
+          }),
+        );
+    }
+  });
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [
+          k,
+          Array.isArray(v) ? v.join(',') : (v ?? ''),
+        ]),
+      );
+      const now = new Date();
+      const event: LambdaFunctionURLEvent = {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: req.url ?? '/',
+        rawQueryString: '',
+        headers,
+        requestContext: {
+          accountId: 'anonymous',
+          apiId: 'local',
+          domainName: 'localhost',
+          domainPrefix: 'local',
+          http: {
+            method: req.method ?? 'GET',
+            path: req.url ?? '/',
+            protocol: 'HTTP/1.1',
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: headers['user-agent'] ?? '',
+          },
+          requestId: crypto.randomUUID(),
+          routeKey: '$default',
+          stage: '$default',
+          time: now.toUTCString(),
+          timeEpoch: now.getTime(),
+        },
+        body,
+        isBase64Encoded: false,
+      };
+      webhook(event, context('registry-webhook', 30_000)).then(
+        (result) => {
+          const out = typeof result === 'string' ? { statusCode: 200, body: result } : result;
+          log({ function: 'registry-webhook', status: out.statusCode });
+          res.writeHead(out.statusCode ?? 200, { 'content-type': 'application/json' });
+          res.end(out.body ?? '');
+        },
+        (error: Error) => {
+          log({ function: 'registry-webhook', error: error.message });
+          res.writeHead(500).end();
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  writeFileSync(forwardFile(state), url);
+
+  return {
+    url,
+    async stop() {
+      running = false;
+      rmSync(forwardFile(state), { force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled(consumers);
+      sqs.destroy();
+      SecretsManagerClient.prototype.send = originalSend;
+    },
+  };
+}
+
+if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(process.argv[1]))) {
+  const dir = process.env.BOSUN_LOCAL_DIR ?? DEFAULT_LOCAL_DIR;
+  const state = readState(dir);
+  if (state === undefined) {
+    console.error(`no local stack in ${dir}; run npm run local:up`);
+    process.exit(2);
+  }
+  const host = await startFunctionsHost(state);
+  console.log(JSON.stringify({ message: 'functions host running', webhook: host.url }));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.on(signal, () => {
+      host.stop().then(() => process.exit(0));
+    });
+}

@@ -1,0 +1,201 @@
+/**
+ * The findings topic's message, version 1 (docs/notifications.md, docs/notification.schema.json):
+ * one message per image per event, with counts by severity, the worst findings first and a
+ * pointer to the full report, always under SNS's size limit; and the message attributes that
+ * subscription filter policies match on.
+ */
+import { createHash } from 'node:crypto';
+import { SEVERITIES, type Severity } from '../advisories/severity.js';
+import type { FindingRecord } from '../stores/findings-store.js';
+
+export const NOTIFICATION_VERSION = 1;
+
+export const EVENT_TYPES = [
+  'SCAN_COMPLETED',
+  'FINDINGS_NEW',
+  'FINDINGS_RESOLVED',
+  'FIX_AVAILABLE',
+  'SCAN_FAILED',
+  'TAG_MOVED',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What caused the event: a push (scan), an advisory change (rescan), an image deletion, the rescan window. */
+export type Trigger = 'push' | 'rescan' | 'deleted' | 'out-of-window';
+
+export interface NotificationImage {
+  readonly digest: string;
+  readonly registry?: string;
+  /** Repository names (without the registry host) the digest is pushed to. */
+  readonly repositories: readonly string[];
+  /** `repository:tag` pairs pointing at the digest. */
+  readonly tags: readonly string[];
+  readonly platform?: string;
+  readonly os?: string;
+}
+
+export interface NotifiedFinding {
+  readonly id: string;
+  readonly ids: readonly string[];
+  readonly severity: Severity;
+  readonly score?: number;
+  readonly packageName: string;
+  readonly packageKey: string;
+  readonly installedVersion: string;
+  readonly fixedVersion?: string;
+  readonly purl?: string;
+  readonly location?: string;
+  readonly status: FindingRecord['status'];
+  readonly statusReason?: string;
+}
+
+export interface Notification {
+  readonly version: typeof NOTIFICATION_VERSION;
+  readonly eventType: EventType;
+  /** Identifies the change announced; a redelivered message carries the same key. */
+  readonly dedupeKey: string;
+  readonly occurredAt: string;
+  readonly trigger: Trigger;
+  readonly image: NotificationImage;
+  /** Counts of the findings this event is about (for SCAN_COMPLETED: every active finding). */
+  readonly summary: {
+    readonly total: number;
+    readonly fixable: number;
+    readonly bySeverity: Readonly<Record<Severity, number>>;
+  };
+  /** The worst of those findings, as many as fit; `findingsOmitted` counts the rest. */
+  readonly findings: readonly NotifiedFinding[];
+  readonly findingsOmitted: number;
+  readonly report?: { readonly bucket: string; readonly key: string; readonly sbomKey?: string };
+  readonly tagMove?: {
+    readonly repository: string;
+    readonly tag: string;
+    readonly digest: string;
+    readonly previousDigest: string;
+    readonly movedAt: string;
+  };
+  readonly failure?: { readonly reason: string };
+}
+
+export interface OutgoingMessage {
+  readonly body: string;
+  readonly attributes: {
+    readonly eventType: EventType;
+    readonly maxSeverity: Severity;
+    readonly repository: readonly string[];
+    readonly fixAvailable: 'true' | 'false';
+  };
+  readonly dedupeKey: string;
+}
+
+/**
+ * SNS takes 262,144 bytes of message and attributes together:
+ * https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+ * The body stays under 200 KiB, leaving room for the attributes (a few hundred repository
+ * names at most).
+ */
+export const MAX_BODY_BYTES = 200 * 1024;
+/** Findings listed in one message at most; the report has them all. */
+export const MAX_LISTED_FINDINGS = 100;
+
+export function notifiedFinding(f: FindingRecord): NotifiedFinding {
+  return {
+    id: f.vulnerabilityId,
+    ids: f.ids,
+    severity: f.severity.severity,
+    ...(f.severity.score === undefined ? {} : { score: f.severity.score }),
+    packageName: f.packageName,
+    packageKey: f.packageKey,
+    installedVersion: f.installedVersion,
+    ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
+    ...(f.purl === undefined ? {} : { purl: f.purl }),
+    ...(f.location === undefined ? {} : { location: f.location }),
+    status: f.status,
+    ...(f.statusReason === undefined ? {} : { statusReason: f.statusReason }),
+  };
+}
+
+/** Worst first: severity, then score, then id, so that the listed ones are the ones that matter. */
+export function byConcern(a: FindingRecord, b: FindingRecord): number {
+  return (
+    SEVERITIES.indexOf(a.severity.severity) - SEVERITIES.indexOf(b.severity.severity) ||
+    (b.severity.score ?? -1) - (a.severity.score ?? -1) ||
+    a.vulnerabilityId.localeCompare(b.vulnerabilityId) ||
+    a.packageName.localeCompare(b.packageName)
+  );
+}
+
+/** A key for one announced change: the event, the image and exactly what changed. */
+export function dedupeKey(eventType: EventType, digest: string, parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of [...parts].sort()) hash.update(part).update('\u0000');
+  return `${eventType}#${digest}#${hash.digest('hex').slice(0, 32)}`;
+}
+
+export interface MessageInput {
+  readonly eventType: EventType;
+  readonly dedupeKey: string;
+  readonly occurredAt: string;
+  readonly trigger: Trigger;
+  readonly image: NotificationImage;
+  readonly findings: readonly FindingRecord[];
+  readonly report?: Notification['report'];
+  readonly tagMove?: Notification['tagMove'];
+  readonly failure?: Notification['failure'];
+}
+
+/**
+ * Builds the message. Findings are listed worst first while the body stays under
+ * MAX_BODY_BYTES and MAX_LISTED_FINDINGS; the summary always counts all of them.
+ */
+export function buildMessage(input: MessageInput): OutgoingMessage {
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const f of input.findings) bySeverity[f.severity.severity]++;
+  const sorted = [...input.findings].sort(byConcern);
+  const fixable = sorted.filter((f) => f.fixedVersion !== undefined).length;
+  const base: Omit<Notification, 'findings' | 'findingsOmitted'> = {
+    version: NOTIFICATION_VERSION,
+    eventType: input.eventType,
+    dedupeKey: input.dedupeKey,
+    occurredAt: input.occurredAt,
+    trigger: input.trigger,
+    image: input.image,
+    summary: { total: sorted.length, fixable, bySeverity },
+    ...(input.report === undefined ? {} : { report: input.report }),
+    ...(input.tagMove === undefined ? {} : { tagMove: input.tagMove }),
+    ...(input.failure === undefined ? {} : { failure: input.failure }),
+  };
+  const listed: NotifiedFinding[] = [];
+  // Size of the message without findings, with room for the omitted count's digits.
+  let size = Buffer.byteLength(JSON.stringify({ ...base, findings: [], findingsOmitted: 0 })) + 16;
+  for (const f of sorted) {
+    if (listed.length >= MAX_LISTED_FINDINGS) break;
+    const entry = notifiedFinding(f);
+    const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (size + bytes > MAX_BODY_BYTES) break;
+    size += bytes;
+    listed.push(entry);
+  }
+  const notification: Notification = {
+    ...base,
+    findings: listed,
+    findingsOmitted: sorted.length - listed.length,
+  };
+  const worst = sorted[0]?.severity.severity ?? 'NONE';
+  return {
+    body: JSON.stringify(notification),
+    dedupeKey: input.dedupeKey,
+    attributes: {
+      eventType: input.eventType,
+      maxSeverity: worst,
+      repository: input.image.repositories,
+      fixAvailable: fixable > 0 ? 'true' : 'false',
+    },
+  };
+}
+
+/** Where messages go: the SNS topic in AWS (sns-notifier.ts), a list in tests of the use cases. */
+export interface Notifier {
+  /** Publishes one message; resolves to the message id. */
+  publish(message: OutgoingMessage): Promise<string>;
+}

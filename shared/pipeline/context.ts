@@ -1,0 +1,191 @@
+/**
+ * What the scan and rescan use cases share: their ports, the per-image lease that serializes
+ * work on one digest, the image context notifications carry, and announcing a committed
+ * findings generation exactly once per change.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { BosunError } from '../errors.js';
+import { EXTRACTOR_SET_ID } from '../extractors/registry.js';
+import type { AdvisoryQuery } from '../matcher/types.js';
+import {
+  buildMessage,
+  dedupeKey,
+  type EventType,
+  type NotificationImage,
+  type Notifier,
+  type OutgoingMessage,
+  type Trigger,
+} from '../notifications/message.js';
+import {
+  type FindingRecord,
+  type FindingsStore,
+  findingSortKey,
+  visibleFinding,
+} from '../stores/findings-store.js';
+import type { ImageRecord, ImageStore } from '../stores/image-store.js';
+import type { InventoryStore } from '../stores/inventory-store.js';
+import type { ReportStore } from '../stores/s3.js';
+import { changesOf } from './lifecycle.js';
+
+/** Bosun's release and its extractor set: a scan by another analyzer version is redone. */
+export const ANALYZER_VERSION = `0.1.0+${createHash('sha256').update(EXTRACTOR_SET_ID).digest('hex').slice(0, 12)}`;
+
+export interface PipelineDeps {
+  readonly images: ImageStore;
+  readonly inventories: InventoryStore;
+  readonly findings: FindingsStore;
+  readonly advisories: AdvisoryQuery;
+  readonly notifier: Notifier;
+  readonly reports?: ReportStore;
+  readonly analyzerVersion?: string;
+  readonly now?: () => Date;
+  /** How long a digest's lease lasts; longer than one scan can take. @default 15 minutes */
+  readonly leaseMs?: number;
+  /** How long to wait for another run's lease on the same digest. @default 60 s */
+  readonly leaseWaitMs?: number;
+}
+
+/** Another run holds the digest's lease; the message is retried later. */
+export class ImageBusyError extends BosunError {
+  readonly fatal = false;
+}
+
+/** The image record moved under a run that held the lease (a lease expired mid-run). */
+export class ImageConflictError extends BosunError {
+  readonly fatal = false;
+}
+
+export const nowOf = (deps: PipelineDeps) => (deps.now ?? (() => new Date()))();
+
+/** Runs `work` holding the digest's lease, waiting a while for another holder to finish. */
+export async function withImageLease<T>(
+  deps: PipelineDeps,
+  digest: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const holder = randomUUID();
+  const ttl = deps.leaseMs ?? 15 * 60_000;
+  const deadline = Date.now() + (deps.leaseWaitMs ?? 60_000);
+  let delay = 50;
+  while (!(await deps.images.acquireLease(digest, holder, ttl))) {
+    if (Date.now() >= deadline)
+      throw new ImageBusyError(`image ${digest} is being scanned by another run; retry later`);
+    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+    delay = Math.min(delay * 2, 2_000);
+  }
+  try {
+    return await work();
+  } finally {
+    await deps.images.releaseLease(digest, holder);
+  }
+}
+
+/** Writes the image record if it is still at the revision read; a conflict is an error. */
+export async function saveImage(
+  deps: PipelineDeps,
+  record: Omit<ImageRecord, 'revision'>,
+  current: ImageRecord | undefined,
+): Promise<void> {
+  if (!(await deps.images.putImage(record, current?.revision)))
+    throw new ImageConflictError(`image ${record.digest} changed while this run held its lease`);
+}
+
+/** `<registry>/<repository>` split at the registry host. */
+export function splitRepository(full: string): { registry: string; name: string } {
+  const slash = full.indexOf('/');
+  return { registry: full.slice(0, slash), name: full.slice(slash + 1) };
+}
+
+/** The image as notifications describe it: where it is pushed and tagged (deletions left out). */
+export async function imageContext(
+  deps: PipelineDeps,
+  digest: string,
+  image: ImageRecord | undefined,
+): Promise<NotificationImage> {
+  const repos = (await deps.images.repositoriesOf(digest)).filter((r) => r.deletedAt === undefined);
+  const first = repos[0] === undefined ? undefined : splitRepository(repos[0].repository);
+  return {
+    digest,
+    ...(first === undefined ? {} : { registry: first.registry }),
+    repositories: repos.map((r) => splitRepository(r.repository).name),
+    tags: repos.flatMap((r) => r.tags.map((t) => `${splitRepository(r.repository).name}:${t}`)),
+    ...(image?.platform === undefined ? {} : { platform: image.platform }),
+    ...(image?.os === undefined ? {} : { os: image.os }),
+  };
+}
+
+/** Publishes a message unless its change was already announced, then records it. */
+export async function sendOnce(deps: PipelineDeps, message: OutgoingMessage): Promise<boolean> {
+  if (await deps.findings.notified(message.dedupeKey)) return false;
+  const id = await deps.notifier.publish(message);
+  // A stop between publish and this write is the one way a message goes out twice; it carries
+  // the same dedupeKey (body and attribute), so subscribers can drop the copy.
+  await deps.findings.markNotified(message.dedupeKey, id, nowOf(deps).toISOString());
+  return true;
+}
+
+const TRIGGERS: Record<NonNullable<ImageRecord['lastCommit']>['kind'], Trigger> = {
+  scan: 'push',
+  rescan: 'rescan',
+  deleted: 'deleted',
+  'out-of-window': 'out-of-window',
+};
+
+/**
+ * Announces the changes of the image's committed findings generation if they were not yet
+ * announced: SCAN_COMPLETED after a scan, then FINDINGS_NEW, FINDINGS_RESOLVED and
+ * FIX_AVAILABLE when the generation has such changes. Every run on a digest calls it first,
+ * under the lease, so a run that stopped after its commit is finished by the next one.
+ * Returns the number of messages sent.
+ */
+export async function announcePending(deps: PipelineDeps, digest: string): Promise<number> {
+  const image = await deps.images.getImage(digest);
+  const generation = image?.findingsGeneration ?? 0;
+  if (image === undefined || generation <= (image.announcedGeneration ?? 0)) return 0;
+  const stored = await deps.findings.stored(digest);
+  const changes = changesOf(stored, generation);
+  const commit = image.lastCommit;
+  const trigger = commit === undefined ? 'push' : TRIGGERS[commit.kind];
+  const context = await imageContext(deps, digest, image);
+  const occurredAt = commit?.at ?? nowOf(deps).toISOString();
+  const report =
+    deps.reports === undefined || image.reportKey === undefined
+      ? undefined
+      : {
+          bucket: deps.reports.bucket,
+          key: image.reportKey,
+          ...(image.sbomKey === undefined ? {} : { sbomKey: image.sbomKey }),
+        };
+  const events: [EventType, FindingRecord[]][] = [];
+  if (commit?.kind === 'scan' && commit.generation === generation) {
+    const active = stored
+      .flatMap((f) => visibleFinding(f, generation) ?? [])
+      .filter((f) => f.status === 'ACTIVE');
+    events.push(['SCAN_COMPLETED', active]);
+  }
+  events.push(
+    ['FINDINGS_NEW', changes.added],
+    ['FINDINGS_RESOLVED', changes.resolved],
+    ['FIX_AVAILABLE', changes.fixAvailable],
+  );
+  let sent = 0;
+  for (const [eventType, findings] of events) {
+    if (eventType !== 'SCAN_COMPLETED' && findings.length === 0) continue;
+    const parts = [
+      `generation:${generation}`,
+      ...findings.map((f) => `${findingSortKey(f)}:${f.status}:${f.fixedVersion ?? ''}`),
+    ];
+    const message = buildMessage({
+      eventType,
+      dedupeKey: dedupeKey(eventType, digest, parts),
+      occurredAt,
+      trigger,
+      image: context,
+      findings,
+      ...(report === undefined ? {} : { report }),
+    });
+    if (await sendOnce(deps, message)) sent++;
+  }
+  await saveImage(deps, { ...image, announcedGeneration: generation }, image);
+  return sent;
+}

@@ -1,0 +1,188 @@
+/**
+ * The rescan use case (Clair's notifier model): a feed sync names the packages whose advisories
+ * changed; the reverse index gives the images whose committed inventories have them; only those
+ * packages are re-matched from the stored inventory (no registry pull), the result is diffed
+ * against the image's findings, and only the differences are written and announced.
+ *
+ * Images deleted from every repository are left alone (their findings closed on deletion);
+ * images outside the rescan window are not re-matched and their open findings close.
+ */
+
+import { mapLimit } from '../concurrency.js';
+import { BosunError } from '../errors.js';
+import type { RescanMessage } from '../events/rescan.js';
+import { matchPackages } from '../matcher/match.js';
+import { packageKey } from '../stores/advisory-store.js';
+import type { FindingRecord } from '../stores/findings-store.js';
+import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
+import { inventoryPackageKey } from '../stores/inventory-store.js';
+import {
+  announcePending,
+  nowOf,
+  type PipelineDeps,
+  saveImage,
+  splitRepository,
+  withImageLease,
+} from './context.js';
+import { draftsOf, planGeneration } from './lifecycle.js';
+import { closeAllFindings, suppressionsFor } from './scan.js';
+
+export interface RescanDeps extends PipelineDeps {
+  /** Days since an image was last pushed during which it is rescanned; `LIFETIME`: always. */
+  readonly windowDays?: number | 'LIFETIME';
+  /** Images rescanned at once. @default 8 */
+  readonly concurrency?: number;
+}
+
+export type ImageRescan = 'changed' | 'unchanged' | 'stale-inventory' | 'deleted' | 'out-of-window';
+
+export interface RescanSummary {
+  readonly images: number;
+  readonly outcomes: Readonly<Partial<Record<ImageRescan, number>>>;
+  readonly messages: number;
+}
+
+/** Some images could not be rescanned; the others were. Retrying the message is safe. */
+export class RescanIncompleteError extends BosunError {
+  readonly fatal = false;
+}
+
+export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
+
+/** Whether an image was pushed within the window (by its latest push to any repository). */
+export function inWindow(
+  repos: readonly RepositoryRecord[],
+  windowDays: number | 'LIFETIME',
+  now: Date,
+): boolean {
+  if (windowDays === 'LIFETIME') return true;
+  const latest = repos
+    .map((r) => r.lastPushedAt ?? r.pushedAt)
+    .sort()
+    .at(-1);
+  if (latest === undefined) return false;
+  return now.getTime() - Date.parse(latest) <= windowDays * 86_400_000;
+}
+
+/** Identity of a package copy, as findings and inventory packages both know it. */
+const copyOf = (key: string, name: string, version: string, location: string | undefined) =>
+  `${key}\u0000${name}\u0000${version}\u0000${location ?? ''}`;
+
+export async function rescanPackages(
+  message: RescanMessage,
+  deps: RescanDeps,
+): Promise<RescanSummary> {
+  const keys = [...new Set(message.changes.map((c) => packageKey(c.ecosystem, c.name)))];
+  const withdrawn = new Set(
+    message.changes.filter((c) => c.change === 'withdrawn').flatMap((c) => c.advisoryIds),
+  );
+  // digest -> (scan ids the index names it under, keys it was found by)
+  const affected = new Map<string, { scanIds: Set<string>; keys: Set<string> }>();
+  for (const key of keys)
+    for (const ref of await deps.inventories.imagesWithPackage(key)) {
+      const entry = affected.get(ref.digest) ?? { scanIds: new Set(), keys: new Set() };
+      entry.scanIds.add(ref.scanId);
+      entry.keys.add(key);
+      affected.set(ref.digest, entry);
+    }
+  const outcomes: Partial<Record<ImageRescan, number>> = {};
+  const failures: string[] = [];
+  let messages = 0;
+  await mapLimit([...affected], deps.concurrency ?? 8, async ([digest, entry]) => {
+    try {
+      const result = await withImageLease(deps, digest, async () => {
+        const before = await announcePending(deps, digest);
+        const r = await rescanImage(deps, digest, entry.scanIds, [...entry.keys], withdrawn);
+        return { outcome: r.outcome, messages: before + r.messages };
+      });
+      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+      messages += result.messages;
+    } catch (error) {
+      failures.push(`${digest}: ${(error as Error).message}`);
+    }
+  });
+  if (failures.length > 0)
+    throw new RescanIncompleteError(
+      `rescan of ${failures.length} of ${affected.size} images failed: ${failures.slice(0, 5).join('; ')}`,
+    );
+  return { images: affected.size, outcomes, messages };
+}
+
+async function rescanImage(
+  deps: RescanDeps,
+  digest: string,
+  indexedScanIds: ReadonlySet<string>,
+  keys: readonly string[],
+  withdrawn: ReadonlySet<string>,
+): Promise<{ outcome: ImageRescan; messages: number }> {
+  const image = await deps.images.getImage(digest);
+  // The index entry belongs to an inventory the image no longer points at.
+  if (image?.scanId === undefined || !indexedScanIds.has(image.scanId))
+    return { outcome: 'stale-inventory', messages: 0 };
+  const repos = await deps.images.repositoriesOf(digest);
+  const live = repos.filter((r) => r.deletedAt === undefined);
+  if (live.length === 0) return { outcome: 'deleted', messages: 0 };
+  const now = nowOf(deps);
+  if (!inWindow(live, deps.windowDays ?? DEFAULT_RESCAN_WINDOW_DAYS, now)) {
+    const messages =
+      image.lastCommit?.kind === 'out-of-window'
+        ? 0
+        : await closeAllFindings(deps, digest, 'out-of-window', 'out-of-window');
+    return { outcome: 'out-of-window', messages };
+  }
+
+  const packages = await deps.inventories.packagesWithKeys(digest, image.scanId, keys);
+  const result = await matchPackages(packages, deps.advisories);
+  const repositories = live.map((r) => splitRepository(r.repository).name);
+  const drafts = draftsOf(
+    digest,
+    result.findings,
+    await suppressionsFor(deps, digest, repositories),
+    repositories,
+    now.getTime(),
+  );
+  const copies = new Set(
+    packages.map((p) => copyOf(inventoryPackageKey(p), p.name, p.version, p.location)),
+  );
+  const committed = image.findingsGeneration ?? 0;
+  const generation = committed + 1;
+  // An earlier run may have left part of an uncommitted generation anywhere in the image's
+  // findings: then all of them are read, so the plan can undo it.
+  const dirty = (image.pendingGeneration ?? 0) > committed;
+  const stored = await deps.findings.stored(
+    digest,
+    dirty ? undefined : [...new Set(packages.map(inventoryPackageKey))],
+  );
+  const plan = planGeneration({
+    digest,
+    stored,
+    committed,
+    generation,
+    observed: drafts,
+    inScope: (f: FindingRecord) =>
+      copies.has(copyOf(f.packageKey, f.packageName, f.installedVersion, f.location)),
+    closeReason: (f) =>
+      f.advisoryIds.length > 0 && f.advisoryIds.every((id) => withdrawn.has(id))
+        ? 'withdrawn'
+        : 'advisory-changed',
+    touchUnchanged: false,
+    now: now.toISOString(),
+  });
+  if (plan.writes.length === 0 && plan.removes.length === 0)
+    return { outcome: 'unchanged', messages: 0 };
+  await saveImage(deps, { ...image, pendingGeneration: generation }, image);
+  const marked = (await deps.images.getImage(digest)) as ImageRecord;
+  await deps.findings.write(plan.writes);
+  await deps.findings.remove(plan.removes);
+  await saveImage(
+    deps,
+    {
+      ...marked,
+      findingsGeneration: generation,
+      lastCommit: { generation, kind: 'rescan', at: now.toISOString() },
+      lastRescannedAt: now.toISOString(),
+    },
+    marked,
+  );
+  return { outcome: 'changed', messages: await announcePending(deps, digest) };
+}

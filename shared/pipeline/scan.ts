@@ -1,0 +1,407 @@
+/**
+ * The scan use case: one ScanRequest (an ECR event or a registry notification) in; the image
+ * pulled by digest, inventoried (layer results cached), matched, and recorded: image record,
+ * tags and tag moves, inventory with its reverse index, findings with their lifecycle, report
+ * and SBOM; then the changes announced.
+ *
+ * Crash safety and idempotency: work on a digest holds its lease; the inventory is written
+ * under a scan id derived from the digest and the analyzer (a retry rewrites the same items);
+ * findings are written as a new generation that the image record commits in one conditional
+ * write; announcements follow the committed state and are deduplicated per change. A run that
+ * stops anywhere is finished by the next delivery; a duplicate of a completed scan does nothing.
+ */
+import { createHash } from 'node:crypto';
+import type { BosunError } from '../errors.js';
+import type { ScanRequest } from '../events/scan-request.js';
+import { EXTRACTOR_SET_ID } from '../extractors/registry.js';
+import { type Image, type ImageSet, platformString } from '../image/types.js';
+import { buildInventory, type Inventory, matchablePackages } from '../inventory/inventory.js';
+import { LayerError } from '../layers/errors.js';
+import type { LayerLimits } from '../layers/limits.js';
+import type { LayerCache } from '../layers/walk.js';
+import { matchPackages } from '../matcher/match.js';
+import { buildMessage, dedupeKey } from '../notifications/message.js';
+import {
+  DigestMismatchError,
+  InvalidReferenceError,
+  ManifestError,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../registry/errors.js';
+import { toCycloneDx } from '../sbom/cyclonedx.js';
+import type { Suppression } from '../stores/findings-store.js';
+import type { ImageRecord } from '../stores/image-store.js';
+import {
+  ANALYZER_VERSION,
+  announcePending,
+  imageContext,
+  nowOf,
+  type PipelineDeps,
+  saveImage,
+  sendOnce,
+  splitRepository,
+  withImageLease,
+} from './context.js';
+import { draftsOf, planGeneration } from './lifecycle.js';
+
+export interface ScanDeps extends PipelineDeps {
+  /** Reads the image a request names (by digest) from its registry. */
+  openImage(request: ScanRequest): Promise<ImageSet>;
+  readonly layerCache?: LayerCache;
+  readonly layerLimits?: Partial<LayerLimits>;
+}
+
+export type ScanOutcome =
+  | { readonly status: 'scanned'; readonly findings: number; readonly messages: number }
+  | { readonly status: 'unchanged' | 'index' | 'deleted'; readonly messages: number }
+  | {
+      readonly status: 'failed' | 'unsupported';
+      readonly reason: string;
+      readonly messages: number;
+    };
+
+/** Errors that say the image itself cannot be scanned: retrying the message cannot help. */
+function isImageProblem(error: unknown): error is BosunError {
+  return (
+    error instanceof LayerError ||
+    error instanceof DigestMismatchError ||
+    error instanceof ManifestError ||
+    error instanceof UnsupportedMediaTypeError ||
+    error instanceof InvalidReferenceError ||
+    error instanceof NotFoundError
+  );
+}
+
+/** The inventory's scan id: the same image read by the same analyzer always gets the same. */
+export function scanIdOf(digest: string, analyzerVersion: string): string {
+  return createHash('sha256')
+    .update(`${digest}\u0000${analyzerVersion}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Suppressions that can apply to an image: global, per repository, per digest. */
+export async function suppressionsFor(
+  deps: PipelineDeps,
+  digest: string,
+  repositories: readonly string[],
+): Promise<Suppression[]> {
+  const scopes = ['*', digest, ...repositories];
+  return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
+}
+
+export async function scanImage(request: ScanRequest, deps: ScanDeps): Promise<ScanOutcome> {
+  const repository = `${request.registry}/${request.repository}`;
+  const { digest } = request;
+  if (request.action === 'DELETE') return deleteImage(deps, digest, repository, request.eventTime);
+
+  const move =
+    request.tag === undefined
+      ? undefined
+      : ((await deps.images.recordPush(digest, repository, request.tag, request.eventTime)) ??
+        // A redelivered push: the move it recorded the first time, if it recorded one.
+        (await deps.images.moveOf(repository, request.tag, digest, request.eventTime)));
+  let messages = 0;
+  if (request.tag === undefined)
+    await deps.images.recordPush(digest, repository, undefined, request.eventTime);
+  if (move?.previousDigest !== undefined) {
+    const image = await deps.images.getImage(digest);
+    const tagMove = {
+      repository: splitRepository(repository).name,
+      tag: move.tag,
+      digest,
+      previousDigest: move.previousDigest,
+      movedAt: move.movedAt,
+    };
+    const sent = await sendOnce(
+      deps,
+      buildMessage({
+        eventType: 'TAG_MOVED',
+        dedupeKey: dedupeKey('TAG_MOVED', digest, [
+          repository,
+          move.tag,
+          move.previousDigest,
+          move.movedAt,
+        ]),
+        occurredAt: move.movedAt,
+        trigger: 'push',
+        image: await imageContext(deps, digest, image),
+        findings: [],
+        tagMove,
+      }),
+    );
+    if (sent) messages++;
+  }
+
+  return withImageLease(deps, digest, async () => {
+    messages += await announcePending(deps, digest);
+    const outcome = await scanLeased(request, deps);
+    return { ...outcome, messages: messages + outcome.messages };
+  });
+}
+
+async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOutcome> {
+  const { digest } = request;
+  const analyzerVersion = deps.analyzerVersion ?? ANALYZER_VERSION;
+  const scanId = scanIdOf(digest, analyzerVersion);
+  let image = await deps.images.getImage(digest);
+  if (
+    image !== undefined &&
+    (image.status === 'COMPLETE' || image.status === 'UNSUPPORTED') &&
+    image.analyzerVersion === analyzerVersion &&
+    image.scanId === scanId &&
+    image.lastCommit?.kind !== 'deleted' &&
+    image.lastCommit?.kind !== 'out-of-window'
+  ) {
+    await retireInventory(deps, image);
+    return { status: 'unchanged', messages: 0 };
+  }
+  const now = nowOf(deps).toISOString();
+  const committed = image?.findingsGeneration ?? 0;
+  const generation = committed + 1;
+  // Marks the run, and the generation it may leave half-written, before anything else is written.
+  const inProgress = {
+    ...(image ?? {}),
+    digest,
+    status: 'IN_PROGRESS' as const,
+    pendingGeneration: generation,
+  };
+  await saveImage(deps, inProgress, image);
+  image = await deps.images.getImage(digest);
+
+  let target: Image | undefined;
+  let inventory: Inventory;
+  try {
+    const set = await deps.openImage(request);
+    target = set.images.find((i) => i.manifestDigest === digest);
+    if (target === undefined) {
+      // An index: each platform manifest has its own push event and scan.
+      const reason = `${digest} is an image index (${set.images.length} platform images); its platform manifests are scanned on their own`;
+      await saveImage(
+        deps,
+        { ...(image as ImageRecord), status: 'UNSUPPORTED', reason, analyzerVersion },
+        image,
+      );
+      return { status: 'index', messages: 0 };
+    }
+    inventory = await buildInventory(target, {
+      ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
+      ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
+    });
+  } catch (error) {
+    if (!isImageProblem(error)) throw error;
+    return failScan(deps, image as ImageRecord, error.message, analyzerVersion, now);
+  }
+  if (!inventory.complete) {
+    const first = inventory.issues.find((i) => i.location.startsWith('layer '));
+    const reason = `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
+    return failScan(deps, image as ImageRecord, reason, analyzerVersion, now);
+  }
+
+  const packages = matchablePackages(inventory);
+  const result = await matchPackages(packages, deps.advisories);
+  const repositories = (await deps.images.repositoriesOf(digest))
+    .filter((r) => r.deletedAt === undefined)
+    .map((r) => splitRepository(r.repository).name);
+  const drafts = draftsOf(
+    digest,
+    result.findings,
+    await suppressionsFor(deps, digest, repositories),
+    repositories,
+  );
+  await deps.inventories.putInventory(
+    {
+      digest,
+      scanId,
+      ...(inventory.os?.ecosystem === undefined ? {} : { os: inventory.os.ecosystem }),
+      packageCount: packages.length,
+      extractors: EXTRACTOR_SET_ID,
+      committedAt: now,
+    },
+    packages,
+  );
+  const plan = planGeneration({
+    digest,
+    stored: await deps.findings.stored(digest),
+    committed,
+    generation,
+    observed: drafts,
+    closeReason: () => 'fixed',
+    touchUnchanged: true,
+    now,
+  });
+  await deps.findings.write(plan.writes);
+  await deps.findings.remove(plan.removes);
+
+  const unsupported = inventory.os === undefined && inventory.packages.length === 0;
+  const platform = platformString(target.platform);
+  const os = inventory.os?.prettyName ?? inventory.os?.ecosystem;
+  const reportKey = `reports/${digest}/${generation}/report.json`;
+  const sbomKey = `reports/${digest}/${generation}/sbom.cdx.json`;
+  if (deps.reports !== undefined) {
+    const tool = { name: 'bosun', version: analyzerVersion };
+    await deps.reports.put(
+      reportKey,
+      JSON.stringify({
+        version: 1,
+        digest,
+        platform,
+        os,
+        analyzerVersion,
+        scannedAt: now,
+        packages: inventory.packages.length,
+        issues: [...inventory.issues, ...result.issues],
+        findings: plan.writes.filter((f) => f.status !== 'CLOSED').map(({ prior: _p, ...f }) => f),
+      }),
+      'application/json',
+    );
+    await deps.reports.put(
+      sbomKey,
+      toCycloneDx(target, inventory, tool, new Date(now), result.findings),
+      'application/vnd.cyclonedx+json',
+    );
+  }
+  const current = image as ImageRecord;
+  const retired =
+    current.scanId !== undefined && current.scanId !== scanId ? current.scanId : undefined;
+  const { reason: _reason, ...rest } = current;
+  await saveImage(
+    deps,
+    {
+      ...rest,
+      status: unsupported ? 'UNSUPPORTED' : 'COMPLETE',
+      ...(unsupported ? { reason: 'no supported operating system or package was found' } : {}),
+      ...(target.configDigest === undefined ? {} : { configDigest: target.configDigest }),
+      platform,
+      ...(os === undefined ? {} : { os }),
+      layers: target.layers.flatMap((l) => (l.digest === undefined ? [] : [l.digest])),
+      analyzerVersion,
+      scanId,
+      findingsGeneration: generation,
+      lastCommit: { generation, kind: 'scan', at: now },
+      ...(deps.reports === undefined ? {} : { reportKey, sbomKey }),
+      ...(retired === undefined ? {} : { retiredScanId: retired }),
+      firstScannedAt: current.firstScannedAt ?? now,
+      lastScannedAt: now,
+    },
+    current,
+  );
+  await retireInventory(deps, await deps.images.getImage(digest));
+  const messages = await announcePending(deps, digest);
+  return unsupported
+    ? { status: 'unsupported', reason: 'no supported operating system or package', messages }
+    : {
+        status: 'scanned',
+        findings: drafts.filter((d) => d.status === 'ACTIVE').length,
+        messages,
+      };
+}
+
+/** Deletes the inventory a newer scan replaced (left behind if a run stopped after its commit). */
+async function retireInventory(deps: PipelineDeps, image: ImageRecord | undefined): Promise<void> {
+  if (image?.retiredScanId === undefined) return;
+  await deps.inventories.deleteInventory(image.digest, image.retiredScanId);
+  const { retiredScanId: _r, ...rest } = image;
+  await saveImage(deps, rest, image);
+}
+
+/**
+ * Records a scan that cannot succeed, with the reason, and announces it once. The committed
+ * inventory and findings of an earlier scan stay as they are.
+ */
+async function failScan(
+  deps: ScanDeps,
+  image: ImageRecord,
+  reason: string,
+  analyzerVersion: string,
+  now: string,
+): Promise<ScanOutcome> {
+  await saveImage(
+    deps,
+    { ...image, status: 'FAILED', reason, analyzerVersion, lastScannedAt: now },
+    image,
+  );
+  const sent = await sendOnce(
+    deps,
+    buildMessage({
+      eventType: 'SCAN_FAILED',
+      dedupeKey: dedupeKey('SCAN_FAILED', image.digest, [analyzerVersion, reason]),
+      occurredAt: now,
+      trigger: 'push',
+      image: await imageContext(deps, image.digest, image),
+      findings: [],
+      failure: { reason },
+    }),
+  );
+  return { status: 'failed', reason, messages: sent ? 1 : 0 };
+}
+
+/**
+ * An image deleted from a repository: the digest loses its tags there; once it is gone from
+ * every repository it was pushed to, its findings close (reason `image-deleted`).
+ */
+async function deleteImage(
+  deps: PipelineDeps,
+  digest: string,
+  repository: string,
+  deletedAt: string,
+): Promise<ScanOutcome> {
+  await deps.images.markDeleted(digest, repository, deletedAt);
+  const repos = await deps.images.repositoriesOf(digest);
+  if (repos.some((r) => r.deletedAt === undefined)) return { status: 'deleted', messages: 0 };
+  return withImageLease(deps, digest, async () => {
+    const before = await announcePending(deps, digest);
+    const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');
+    return { status: 'deleted', messages: before + closed };
+  });
+}
+
+/**
+ * Closes every open finding of an image in one generation (deleted, or out of the rescan
+ * window) and announces it. Nothing is written when nothing is open.
+ */
+export async function closeAllFindings(
+  deps: PipelineDeps,
+  digest: string,
+  kind: 'deleted' | 'out-of-window',
+  reason: string,
+): Promise<number> {
+  const image = await deps.images.getImage(digest);
+  if (image === undefined) return 0;
+  const committed = image.findingsGeneration ?? 0;
+  const generation = committed + 1;
+  const now = nowOf(deps).toISOString();
+  const plan = planGeneration({
+    digest,
+    stored: await deps.findings.stored(digest),
+    committed,
+    generation,
+    observed: [],
+    closeReason: () => reason,
+    touchUnchanged: false,
+    now,
+  });
+  if (plan.writes.length === 0 && plan.removes.length === 0) {
+    if (image.lastCommit?.kind !== kind)
+      await saveImage(
+        deps,
+        { ...image, lastCommit: { generation: committed, kind, at: now } },
+        image,
+      );
+    return 0;
+  }
+  await saveImage(deps, { ...image, pendingGeneration: generation }, image);
+  const marked = await deps.images.getImage(digest);
+  await deps.findings.write(plan.writes);
+  await deps.findings.remove(plan.removes);
+  await saveImage(
+    deps,
+    {
+      ...(marked as ImageRecord),
+      findingsGeneration: generation,
+      lastCommit: { generation, kind, at: now },
+    },
+    marked,
+  );
+  return announcePending(deps, digest);
+}

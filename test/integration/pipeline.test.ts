@@ -1,0 +1,486 @@
+/**
+ * The pipeline end to end on the local stack: images pushed to the local registry reach the
+ * scan function through the registry's push notification and the webhook (or as the documented
+ * ECR event on the scan queue), and the findings topic delivers to a subscribed queue; an
+ * advisory feed served on loopback changes, and the rescan announces exactly the differences.
+ * Handlers run in this process as Lambda would run them (scripts/local/functions-host.ts), on
+ * tables, queues, topic and bucket of their own. Only ECR's GetAuthorizationToken and Secrets
+ * Manager are faked, at the SDK boundary.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
+import type { Notification } from '../../shared/notifications/message.js';
+import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
+import { FindingsStore } from '../../shared/stores/findings-store.js';
+import { ImageStore } from '../../shared/stores/image-store.js';
+import { InventoryStore } from '../../shared/stores/inventory-store.js';
+import { freshTableLike, localClients, localDynamoDb } from '../support/aws.js';
+import { fixtureJson } from '../support/fixtures.js';
+import { notificationErrors } from '../support/notification-schema.js';
+import { pushLayout } from '../support/oci.js';
+import { OsvFeedServer, type RawRecord } from '../support/osv-feed.js';
+import {
+  CONCAT_STREAM_ADVISORY,
+  npmAdvisories,
+  type TestImageKind,
+  writeTestImage,
+} from '../support/pipeline.js';
+import {
+  startPasswordRegistry,
+  startProxy,
+  type TestProxy,
+  type TestRegistry,
+} from '../support/registry.js';
+
+const state = inject('localStack');
+const clients = localClients(state);
+const ddb = localDynamoDb(state);
+const s3 = new S3Client({
+  region: LOCAL_REGION,
+  credentials: LOCAL_CREDENTIALS,
+  endpoint: state.services.fauxqs.endpoint,
+  forcePathStyle: true,
+});
+const work = mkdtempSync(path.join(tmpdir(), 'bosun-pipeline-e2e-'));
+const registryHost = `127.0.0.1:${state.services.registry.port}`;
+const ECR_HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
+
+let host: FunctionsHost;
+let feed: OsvFeedServer;
+let proxy: TestProxy;
+let ecrRegistry: TestRegistry;
+let subscription: string;
+let tables: Record<'images' | 'inventories' | 'findings' | 'advisories', string>;
+let queues: Record<'scan' | 'rescan' | 'feedSync', string>;
+let bucket: string;
+const received: { body: Notification; attributes: Record<string, string> }[] = [];
+const digests: Partial<Record<TestImageKind, string>> = {};
+const ecrTokens: string[][] = [];
+
+/** The npm advisories as the feed publishes them (OSV timestamps for `modified`). */
+function npmRecords(): RawRecord[] {
+  return npmAdvisories().map((r) => ({
+    ...(r as unknown as RawRecord),
+    modified: `${r.modified.slice(0, 10)}T00:00:00Z`,
+  }));
+}
+
+async function createQueue(name: string): Promise<string> {
+  const out = await clients.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return out.QueueUrl as string;
+}
+
+/** Collects what the topic delivered to the subscribed queue until `done` holds. */
+async function waitFor(
+  done: (all: typeof received) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done(received)) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; received ${received.map((r) => `${r.body.eventType} ${r.body.image.digest.slice(7, 19)}`).join(', ')}`,
+      );
+    const out = await clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: subscription,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    for (const m of out.Messages ?? []) {
+      // SNS's JSON envelope: https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html
+      const envelope = JSON.parse(m.Body ?? '{}') as {
+        Message: string;
+        MessageAttributes: Record<string, { Value: string }>;
+      };
+      expect(notificationErrors(envelope.Message)).toEqual([]);
+      received.push({
+        body: JSON.parse(envelope.Message) as Notification,
+        attributes: Object.fromEntries(
+          Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+        ),
+      });
+      await clients.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: subscription, ReceiptHandle: m.ReceiptHandle }),
+      );
+    }
+  }
+}
+
+const of = (eventType: string, digest?: string) =>
+  received.filter(
+    (r) =>
+      r.body.eventType === eventType && (digest === undefined || r.body.image.digest === digest),
+  );
+
+/** Waits until the queue has nothing visible or in flight (the host finished its work). */
+async function settled(queueUrl: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = await clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const a = out.Attributes ?? {};
+    if (a.ApproximateNumberOfMessages === '0' && a.ApproximateNumberOfMessagesNotVisible === '0')
+      return;
+    if (Date.now() > deadline) throw new Error(`queue ${queueUrl} did not drain`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The digest a registry serves for `host/repository:tag` (what the push produced). */
+async function pushedDigest(destination: string, authorization?: string): Promise<string> {
+  const [hostPort, rest] = [
+    destination.slice(0, destination.indexOf('/')),
+    destination.slice(destination.indexOf('/') + 1),
+  ];
+  const [repository, tag] = rest.split(':') as [string, string];
+  const response = await fetch(`http://${hostPort}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      accept: 'application/vnd.oci.image.manifest.v1+json',
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+  });
+  return response.headers.get('docker-content-digest') as string;
+}
+
+async function push(kind: TestImageKind, destination: string, creds?: string): Promise<string> {
+  const dir = path.join(work, `${kind}-${destination.replace(/[^a-z0-9]/gi, '_')}`);
+  await writeTestImage(dir, kind);
+  pushLayout(dir, 'latest', destination, {
+    format: 'oci',
+    ...(creds === undefined ? {} : { creds }),
+  });
+  return pushedDigest(
+    destination,
+    creds === undefined ? undefined : `Basic ${Buffer.from(creds).toString('base64')}`,
+  );
+}
+
+beforeAll(async () => {
+  const suffix = `${process.pid}-${Date.now().toString(36)}`;
+  tables = {
+    images: await freshTableLike(state, 'ScannerTablesImages', ddb.tables),
+    inventories: await freshTableLike(state, 'ScannerTablesInventories', ddb.tables),
+    findings: await freshTableLike(state, 'ScannerTablesFindings', ddb.tables),
+    advisories: await freshTableLike(state, 'ScannerTablesAdvisories', ddb.tables),
+  };
+  queues = {
+    scan: await createQueue(`pipeline-scan-${suffix}`),
+    rescan: await createQueue(`pipeline-rescan-${suffix}`),
+    feedSync: await createQueue(`pipeline-feed-${suffix}`),
+  };
+  subscription = await createQueue(`pipeline-subscriber-${suffix}`);
+  const topic = await clients.sns.send(
+    new CreateTopicCommand({ Name: `pipeline-findings-${suffix}` }),
+  );
+  const attributes = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: subscription, AttributeNames: ['QueueArn'] }),
+  );
+  await clients.sns.send(
+    new SubscribeCommand({
+      TopicArn: topic.TopicArn,
+      Protocol: 'sqs',
+      Endpoint: attributes.Attributes?.QueueArn,
+    }),
+  );
+  bucket = `pipeline-reports-${suffix}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+  feed = await OsvFeedServer.start();
+  feed.publish('npm', npmRecords());
+  // Pulls from the local registry go through a proxy that counts them.
+  proxy = await startProxy(state.services.registry.endpoint, () => false);
+  // The ECR stand-in asks for a password, which only GetAuthorizationToken's token gives.
+  ecrRegistry = await startPasswordRegistry(path.join(work, 'ecr'), 'AWS', 'ecr-token-e2e');
+  vi.spyOn(ECRClient.prototype, 'send').mockImplementation(async (command) => {
+    if (!(command instanceof GetAuthorizationTokenCommand)) throw new Error('unexpected ECR call');
+    ecrTokens.push(command.input.registryIds ?? []);
+    return {
+      authorizationData: [
+        {
+          authorizationToken: Buffer.from('AWS:ecr-token-e2e').toString('base64'),
+          expiresAt: new Date(Date.now() + 12 * 3600_000),
+        },
+      ],
+    };
+  });
+
+  host = await startFunctionsHost(state, {
+    log: () => undefined,
+    env: {
+      BOSUN_IMAGES_TABLE: tables.images,
+      BOSUN_INVENTORIES_TABLE: tables.inventories,
+      BOSUN_FINDINGS_TABLE: tables.findings,
+      BOSUN_ADVISORIES_TABLE: tables.advisories,
+      BOSUN_SCAN_QUEUE_URL: queues.scan,
+      BOSUN_RESCAN_QUEUE_URL: queues.rescan,
+      BOSUN_FEED_SYNC_QUEUE_URL: queues.feedSync,
+      BOSUN_FINDINGS_TOPIC_ARN: topic.TopicArn as string,
+      BOSUN_REPORTS_BUCKET: bucket,
+      BOSUN_FEED_ECOSYSTEMS: 'npm',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      BOSUN_OSV_BASE_URL: feed.baseUrl,
+      BOSUN_WEBHOOK_REGISTRIES: registryHost,
+      BOSUN_REGISTRY_ENDPOINTS: `${registryHost}=http://127.0.0.1:${proxy.port},${ECR_HOST}=${ecrRegistry.endpoint}`,
+    },
+  });
+
+  // The first feed sync fills the advisory table (no image is tracked yet).
+  await clients.sqs.send(
+    new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
+  );
+  await settled(queues.feedSync);
+}, 180_000);
+
+afterAll(async () => {
+  await host?.stop();
+  await feed?.close();
+  await proxy?.stop();
+  await ecrRegistry?.stop();
+  vi.restoreAllMocks();
+  clients.destroy();
+  ddb.destroy();
+  s3.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const stores = () => ({
+  images: new ImageStore(new DynamoDbItemTable(ddb.documents, tables.images)),
+  inventories: new InventoryStore(new DynamoDbItemTable(ddb.documents, tables.inventories)),
+  findings: new FindingsStore(new DynamoDbItemTable(ddb.documents, tables.findings)),
+});
+
+describe('the pipeline on the local stack', () => {
+  it('a push to the registry produces SCAN_COMPLETED and FINDINGS_NEW, and records everything', async () => {
+    const digest = await push('app-310', `${registryHost}/pipeline/app-a:1`);
+    digests['app-310'] = digest;
+    await waitFor(() => of('FINDINGS_NEW', digest).length === 1, 'FINDINGS_NEW for app-a');
+    await settled(queues.scan);
+
+    expect(of('SCAN_COMPLETED', digest)).toHaveLength(1);
+    const [added] = of('FINDINGS_NEW', digest);
+    expect(
+      added?.body.findings.map((f) => [f.id, f.packageName, f.installedVersion, f.fixedVersion]),
+    ).toEqual([[CONCAT_STREAM_ADVISORY, 'concat-stream', '1.5.0', '1.5.2']]);
+    expect(added?.body.image).toMatchObject({
+      registry: registryHost,
+      repositories: ['pipeline/app-a'],
+      tags: ['pipeline/app-a:1'],
+    });
+    expect(added?.attributes).toMatchObject({
+      eventType: 'FINDINGS_NEW',
+      maxSeverity: 'MEDIUM',
+      fixAvailable: 'true',
+      repository: '["pipeline/app-a"]',
+    });
+
+    const { images, inventories, findings } = stores();
+    const image = await images.getImage(digest);
+    expect(image).toMatchObject({
+      status: 'COMPLETE',
+      findingsGeneration: 1,
+      announcedGeneration: 1,
+    });
+    expect(await images.tagDigest(`${registryHost}/pipeline/app-a`, '1')).toBe(digest);
+    const inventory = await inventories.getInventory(digest, image?.scanId as string);
+    expect(inventory?.packages).toHaveLength(14 + 106);
+    expect((await inventories.imagesWithPackage('npm#concat-stream')).map((r) => r.digest)).toEqual(
+      [digest],
+    );
+    expect((await findings.findings(digest, 1)).map((f) => f.vulnerabilityId)).toEqual([
+      CONCAT_STREAM_ADVISORY,
+    ]);
+
+    // The report and the SBOM the message points at.
+    const report = added?.body.report;
+    expect(report?.bucket).toBe(bucket);
+    const read = async (key: string) =>
+      JSON.parse(
+        (await (
+          await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+        ).Body?.transformToString()) ?? 'null',
+      );
+    expect((await read(report?.key as string)).findings).toHaveLength(1);
+    const sbom = await read(report?.sbomKey as string);
+    expect(sbom.bomFormat).toBe('CycloneDX');
+    expect(sbom.vulnerabilities.map((v: { id: string }) => v.id)).toEqual([CONCAT_STREAM_ADVISORY]);
+  });
+
+  it('the documented ECR event on the scan queue scans the image (ECR token faked, pull real)', async () => {
+    const digest = await push(
+      'app-311',
+      `${ecrRegistry.host}/my-repository-name:latest`,
+      'AWS:ecr-token-e2e',
+    );
+    digests['app-311'] = digest;
+    // skopeo needs the password to push; the scanner gets it from GetAuthorizationToken.
+    const event = fixtureJson<{ detail: Record<string, string>; time: string }>(
+      'events/ecr-image-action/push.json',
+    );
+    event.detail['image-digest'] = digest;
+    event.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    // The first attempt stops after writing part of its findings (as a function that ran out of
+    // time or memory would); SQS delivers the message again.
+    const batch = DynamoDbItemTable.prototype.batch;
+    let stopped = 0;
+    const spy = vi.spyOn(DynamoDbItemTable.prototype, 'batch').mockImplementation(async function (
+      this: DynamoDbItemTable,
+      writes,
+    ) {
+      if (stopped === 0 && this.table === tables.findings) {
+        stopped++;
+        await batch.call(this, writes.slice(0, 1));
+        throw new Error('the function was stopped (test)');
+      }
+      return batch.call(this, writes);
+    });
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.scan, MessageBody: JSON.stringify(event) }),
+    );
+    await waitFor(() => of('FINDINGS_NEW', digest).length === 1, 'FINDINGS_NEW for the ECR image');
+    expect(of('SCAN_COMPLETED', digest)[0]?.body.image).toMatchObject({
+      registry: ECR_HOST,
+      repositories: ['my-repository-name'],
+      tags: ['my-repository-name:latest'],
+    });
+    expect(ecrTokens).toEqual([['123456789012']]);
+    expect(stopped).toBe(1);
+    spy.mockRestore();
+
+    // The same event 20 times more: nothing new is recorded or announced.
+    for (let i = 0; i < 20; i++)
+      await clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: queues.scan, MessageBody: JSON.stringify(event) }),
+      );
+    await settled(queues.scan);
+    await waitFor(() => true, 'nothing');
+    expect(of('SCAN_COMPLETED', digest)).toHaveLength(1);
+    expect(of('FINDINGS_NEW', digest)).toHaveLength(1);
+    const { images, findings } = stores();
+    expect((await images.repositoriesOf(digest)).map((r) => r.repository)).toEqual([
+      `${ECR_HOST}/my-repository-name`,
+    ]);
+    expect(await findings.findings(digest)).toHaveLength(1);
+  });
+
+  it('a tag pushed again with a new digest announces TAG_MOVED with both digests', async () => {
+    const first = digests['app-310'] as string;
+    const second = await push('app-311', `${registryHost}/pipeline/app-a:1`);
+    await waitFor(() => of('TAG_MOVED', second).length === 1, 'TAG_MOVED');
+    expect(of('TAG_MOVED', second)[0]?.body.tagMove).toMatchObject({
+      repository: 'pipeline/app-a',
+      tag: '1',
+      digest: second,
+      previousDigest: first,
+    });
+  });
+
+  it('a corrupt image announces SCAN_FAILED with the reason and records nothing else', async () => {
+    const dir = path.join(work, 'corrupt');
+    const { LayoutWriter } = await import('../support/oci.js');
+    const layout = new LayoutWriter(dir);
+    const garbage = layout.blob(
+      Buffer.from('\x1f\x8b\x08 not gzip at all'),
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+    );
+    const config = layout.jsonBlob(
+      {
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [garbage.digest] },
+      },
+      'application/vnd.oci.image.config.v1+json',
+    );
+    const manifest = layout.manifest(config, [garbage]);
+    layout.finish(manifest, 'latest');
+    pushLayout(dir, 'latest', `${registryHost}/pipeline/broken:1`, { format: 'oci' });
+    const digest = await pushedDigest(`${registryHost}/pipeline/broken:1`);
+    await waitFor(() => of('SCAN_FAILED', digest).length === 1, 'SCAN_FAILED');
+    const failure = of('SCAN_FAILED', digest)[0]?.body.failure?.reason;
+    expect(failure).toMatch(/layer 0 could not be read/);
+    const { images, findings } = stores();
+    expect(await images.getImage(digest)).toMatchObject({
+      status: 'FAILED',
+      reason: failure,
+    });
+    expect((await images.getImage(digest))?.scanId).toBeUndefined();
+    expect(await findings.findings(digest)).toEqual([]);
+    expect(of('SCAN_COMPLETED', digest)).toEqual([]);
+  });
+
+  it('an advisory withdrawn and published again: two FINDINGS_RESOLVED, then two FINDINGS_NEW, no registry request', async () => {
+    const base = await push('base-310', `${registryHost}/pipeline/base:1`);
+    await waitFor(
+      () => of('SCAN_COMPLETED', base).length === 1,
+      'SCAN_COMPLETED for the base image',
+    );
+    await settled(queues.scan);
+    const affected = [digests['app-310'], digests['app-311']].sort();
+    // Other test files push to the same registry, whose notifications reach this host too.
+    const ours = (all: typeof received) =>
+      all.filter((r) => [...affected, base].includes(r.body.image.digest));
+    const before = received.length;
+    const pulls = proxy.requests.length;
+
+    const record = feed.record('npm', CONCAT_STREAM_ADVISORY);
+    feed.publish('npm', [
+      { ...record, withdrawn: '2026-11-29T00:00:00Z', modified: '2026-11-29T00:00:00Z' },
+    ]);
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
+    );
+    await waitFor(
+      (all) =>
+        ours(all.slice(before)).filter((r) => r.body.eventType === 'FINDINGS_RESOLVED').length >= 2,
+      'two FINDINGS_RESOLVED',
+    );
+    await settled(queues.rescan);
+    const resolved = ours(received.slice(before));
+    expect(resolved.map((r) => r.body.eventType)).toEqual([
+      'FINDINGS_RESOLVED',
+      'FINDINGS_RESOLVED',
+    ]);
+    expect(resolved.map((r) => r.body.image.digest).sort()).toEqual(affected);
+    expect(resolved.map((r) => [r.body.trigger, r.body.findings[0]?.statusReason])).toEqual([
+      ['rescan', 'withdrawn'],
+      ['rescan', 'withdrawn'],
+    ]);
+
+    const middle = received.length;
+    feed.publish('npm', [{ ...record, modified: '2026-11-29T01:00:00Z' }]);
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
+    );
+    await waitFor(
+      (all) =>
+        ours(all.slice(middle)).filter((r) => r.body.eventType === 'FINDINGS_NEW').length >= 2,
+      'two FINDINGS_NEW',
+    );
+    await settled(queues.rescan);
+    const added = ours(received.slice(middle));
+    expect(added.map((r) => r.body.eventType)).toEqual(['FINDINGS_NEW', 'FINDINGS_NEW']);
+    expect(added.map((r) => r.body.image.digest).sort()).toEqual(affected);
+    expect(proxy.requests.length).toBe(pulls);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Images and advisories for the pipeline's tests, built at test time from real files: trivy's
+ * derived Alpine 3.10 and 3.11 (os-release and apk database) as base layers, and osv-scanner's
+ * real npm package-lock.json (concat-stream 1.5.0 among its 106 packages) as an application
+ * layer; the Node.js security WG's npm advisories, in which NSWG-ECO-392 names concat-stream
+ * below 1.5.2.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadAdvisories } from '../../shared/advisories/load.js';
+import type { OsvRecord } from '../../shared/advisories/osv.js';
+import type { AdvisoryQuery, Candidate } from '../../shared/matcher/types.js';
+import type {
+  Notification,
+  Notifier,
+  OutgoingMessage,
+} from '../../shared/notifications/message.js';
+import { dataDir } from './fixtures.js';
+import { notificationErrors } from './notification-schema.js';
+import { type Descriptor, derivedFiles, LayoutWriter, tarOf } from './oci.js';
+
+export const LOCKFILE =
+  'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json';
+export const NPM_ADVISORIES = 'advisories/nodejs-security-wg/vuln/npm';
+/** The advisory that names a package of the lockfile at its installed version. */
+export const CONCAT_STREAM_ADVISORY = 'NSWG-ECO-392';
+
+export type TestImageKind = 'app-310' | 'app-311' | 'base-310';
+
+/** Writes one image into an OCI layout folder under `ref` and returns its manifest. */
+export async function writeTestImage(
+  dir: string,
+  kind: TestImageKind,
+  ref = 'latest',
+): Promise<Descriptor> {
+  const layout = new LayoutWriter(dir);
+  const base = await tarOf(derivedFiles(kind.endsWith('311') ? 'alpine-311' : 'alpine-310'));
+  const layers = [base];
+  if (kind.startsWith('app'))
+    layers.push(
+      await tarOf([
+        { path: 'srv/', type: 'directory' },
+        { path: 'srv/app/', type: 'directory' },
+        {
+          path: 'srv/app/package-lock.json',
+          content: readFileSync(path.join(dataDir(), LOCKFILE)),
+        },
+      ]),
+    );
+  const manifest = layout.image({ architecture: 'amd64', layers });
+  layout.finish(manifest, ref);
+  return manifest;
+}
+
+/** The npm advisories as OSV records (through Bosun's importer). */
+export function npmAdvisories(): OsvRecord[] {
+  return loadAdvisories(path.join(dataDir(), NPM_ADVISORIES)).records;
+}
+
+/** An advisory query over a set of records that a test can change between runs. */
+export class MutableAdvisories implements AdvisoryQuery {
+  private records = new Map<string, OsvRecord>();
+  constructor(records: readonly OsvRecord[]) {
+    for (const r of records) this.records.set(r.id, r);
+  }
+  remove(id: string): OsvRecord {
+    const r = this.records.get(id);
+    if (r === undefined) throw new Error(`${id} is not loaded`);
+    this.records.delete(id);
+    return r;
+  }
+  put(record: OsvRecord): void {
+    this.records.set(record.id, record);
+  }
+  async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
+    const out: Candidate[] = [];
+    for (const record of this.records.values())
+      for (const affected of record.affected ?? [])
+        if (affected.package?.ecosystem === ecosystem && affected.package.name === name)
+          out.push({ record, affected });
+    return out;
+  }
+}
+
+/**
+ * Keeps what is published, in order, each checked against docs/notification.schema.json; can be
+ * told to fail the next publishes.
+ */
+export class RecordingNotifier implements Notifier {
+  readonly sent: OutgoingMessage[] = [];
+  failNext = 0;
+  async publish(message: OutgoingMessage): Promise<string> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('SNS unavailable (test)');
+    }
+    const errors = notificationErrors(message.body);
+    if (errors.length > 0) throw new Error(`invalid notification: ${errors.join('; ')}`);
+    this.sent.push(message);
+    return `msg-${this.sent.length}`;
+  }
+  bodies(): Notification[] {
+    return this.sent.map((m) => JSON.parse(m.body) as Notification);
+  }
+  of(eventType: string, digest?: string): Notification[] {
+    return this.bodies().filter(
+      (b) => b.eventType === eventType && (digest === undefined || b.image.digest === digest),
+    );
+  }
+}
