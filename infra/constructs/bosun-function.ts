@@ -83,6 +83,15 @@ export class BosunFunction extends Construct {
         banner:
           "import { createRequire as __bosunCreateRequire } from 'node:module';const require = __bosunCreateRequire(import.meta.url);",
         mainFields: ['module', 'main'],
+        // Optional plugins of the CycloneDX library (XML output, schema validation) that Bosun
+        // does not use: the library loads them only if present.
+        externalModules: [
+          'xmlbuilder2',
+          'libxmljs2',
+          'ajv',
+          'ajv-formats',
+          'ajv-formats-draft2019',
+        ],
       },
     });
     this.errorsAlarm = this.function

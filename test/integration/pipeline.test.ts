@@ -11,10 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -22,13 +20,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
+import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
 import type { Notification } from '../../shared/notifications/message.js';
 import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 import { FindingsStore } from '../../shared/stores/findings-store.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import { InventoryStore } from '../../shared/stores/inventory-store.js';
-import { freshTableLike, localClients, localDynamoDb } from '../support/aws.js';
+import { localClients, localDynamoDb } from '../support/aws.js';
 import { fixtureJson } from '../support/fixtures.js';
 import { notificationErrors } from '../support/notification-schema.js';
 import { pushLayout } from '../support/oci.js';
@@ -63,9 +62,10 @@ let host: FunctionsHost;
 let feed: OsvFeedServer;
 let proxy: TestProxy;
 let ecrRegistry: TestRegistry;
+let deployment: IsolatedDeployment;
 let subscription: string;
-let tables: Record<'images' | 'inventories' | 'findings' | 'advisories', string>;
-let queues: Record<'scan' | 'rescan' | 'feedSync', string>;
+let tables: IsolatedDeployment['tables'];
+let queues: IsolatedDeployment['queues'];
 let bucket: string;
 const received: { body: Notification; attributes: Record<string, string> }[] = [];
 const digests: Partial<Record<TestImageKind, string>> = {};
@@ -77,11 +77,6 @@ function npmRecords(): RawRecord[] {
     ...(r as unknown as RawRecord),
     modified: `${r.modified.slice(0, 10)}T00:00:00Z`,
   }));
-}
-
-async function createQueue(name: string): Promise<string> {
-  const out = await clients.sqs.send(new CreateQueueCommand({ QueueName: name }));
-  return out.QueueUrl as string;
 }
 
 /** Collects what the topic delivered to the subscribed queue until `done` holds. */
@@ -178,35 +173,8 @@ async function push(kind: TestImageKind, destination: string, creds?: string): P
 }
 
 beforeAll(async () => {
-  const suffix = `${process.pid}-${Date.now().toString(36)}`;
-  tables = {
-    images: await freshTableLike(state, 'ScannerTablesImages', ddb.tables),
-    inventories: await freshTableLike(state, 'ScannerTablesInventories', ddb.tables),
-    findings: await freshTableLike(state, 'ScannerTablesFindings', ddb.tables),
-    advisories: await freshTableLike(state, 'ScannerTablesAdvisories', ddb.tables),
-  };
-  queues = {
-    scan: await createQueue(`pipeline-scan-${suffix}`),
-    rescan: await createQueue(`pipeline-rescan-${suffix}`),
-    feedSync: await createQueue(`pipeline-feed-${suffix}`),
-  };
-  subscription = await createQueue(`pipeline-subscriber-${suffix}`);
-  const topic = await clients.sns.send(
-    new CreateTopicCommand({ Name: `pipeline-findings-${suffix}` }),
-  );
-  const attributes = await clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: subscription, AttributeNames: ['QueueArn'] }),
-  );
-  await clients.sns.send(
-    new SubscribeCommand({
-      TopicArn: topic.TopicArn,
-      Protocol: 'sqs',
-      Endpoint: attributes.Attributes?.QueueArn,
-    }),
-  );
-  bucket = `pipeline-reports-${suffix}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-
+  deployment = await createIsolatedDeployment(state, 'pipeline-e2e');
+  ({ tables, queues, subscription, bucket } = deployment);
   feed = await OsvFeedServer.start();
   feed.publish('npm', npmRecords());
   // Pulls from the local registry go through a proxy that counts them.
@@ -229,15 +197,7 @@ beforeAll(async () => {
   host = await startFunctionsHost(state, {
     log: () => undefined,
     env: {
-      BOSUN_IMAGES_TABLE: tables.images,
-      BOSUN_INVENTORIES_TABLE: tables.inventories,
-      BOSUN_FINDINGS_TABLE: tables.findings,
-      BOSUN_ADVISORIES_TABLE: tables.advisories,
-      BOSUN_SCAN_QUEUE_URL: queues.scan,
-      BOSUN_RESCAN_QUEUE_URL: queues.rescan,
-      BOSUN_FEED_SYNC_QUEUE_URL: queues.feedSync,
-      BOSUN_FINDINGS_TOPIC_ARN: topic.TopicArn as string,
-      BOSUN_REPORTS_BUCKET: bucket,
+      ...deployment.env,
       BOSUN_FEED_ECOSYSTEMS: 'npm',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       BOSUN_OSV_BASE_URL: feed.baseUrl,

@@ -1,12 +1,15 @@
 /**
- * A real Debian image for benchmarks, built once and cached under .local/bench: a debootstrap'd
- * bookworm root filesystem with a few hundred MB of packages, split into two gzip layers and
- * written as a `docker save` archive (Docker 25+ layout: layers under blobs/sha256/).
+ * Real Debian images, built once and cached under .local: a debootstrap'd bookworm root
+ * filesystem (minbase plus the packages asked for), split into two gzip layers (/usr, then the
+ * rest), optionally with an application layer of real files on top, written as a `docker save`
+ * archive (Docker 25+ layout: layers under blobs/sha256/). The benchmarks use a large one with
+ * a few hundred MB of packages; the demo and bench:pipeline a minimal one with an application.
  * The Debian mirror is the one this machine's apt uses, so nothing here names a host.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  copyFileSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -17,10 +20,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { PROJECT_ROOT } from './local/services.js';
 
 export const BENCH_DIR = path.join(PROJECT_ROOT, '.local', 'bench');
-const PACKAGES = [
+const BENCH_PACKAGES = [
   'python3',
   'perl',
   'git',
@@ -33,6 +36,23 @@ const PACKAGES = [
   'vim-tiny',
   'ca-certificates',
 ];
+
+export interface DebianImageOptions {
+  /** Cache folder: the root filesystem, the archive and its record live here. */
+  readonly dir: string;
+  /** Packages debootstrap adds to minbase. */
+  readonly packages: readonly string[];
+  /** Files of an application layer on top: path in the image -> file on this machine. */
+  readonly app?: Readonly<Record<string, string>>;
+  readonly repoTag: string;
+}
+
+/** The benchmarks' large image (bench:layers, bench:inventory). */
+export const BENCH_IMAGE: DebianImageOptions = {
+  dir: BENCH_DIR,
+  packages: BENCH_PACKAGES,
+  repoTag: 'bosun-bench/debian:bookworm',
+};
 
 /** The first Debian mirror in apt's sources (deb822 or one-line format). */
 export function aptMirror(): string {
@@ -62,12 +82,16 @@ export interface BenchImage {
   readonly rootfsBytes: number;
 }
 
-export async function debianImage(log: (line: string) => void): Promise<BenchImage> {
-  mkdirSync(BENCH_DIR, { recursive: true });
-  const rootfs = path.join(BENCH_DIR, 'debian-rootfs');
-  const staging = path.join(BENCH_DIR, 'debian-archive');
-  const archive = path.join(BENCH_DIR, 'debian.docker.tar');
-  const done = path.join(BENCH_DIR, 'debian.done.json');
+export async function debianImage(
+  log: (line: string) => void,
+  options: DebianImageOptions = BENCH_IMAGE,
+): Promise<BenchImage> {
+  const dir = options.dir;
+  mkdirSync(dir, { recursive: true });
+  const rootfs = path.join(dir, 'debian-rootfs');
+  const staging = path.join(dir, 'debian-archive');
+  const archive = path.join(dir, 'debian.docker.tar');
+  const done = path.join(dir, 'debian.done.json');
   if (existsSync(done) && existsSync(archive))
     return JSON.parse(readFileSync(done, 'utf8')) as BenchImage;
 
@@ -75,13 +99,19 @@ export async function debianImage(log: (line: string) => void): Promise<BenchIma
     rmSync(rootfs, { recursive: true, force: true });
     const tmp = `${rootfs}.partial`;
     rmSync(tmp, { recursive: true, force: true });
-    log(`debootstrap bookworm with ${PACKAGES.length} extra packages (once; a few minutes)`);
+    log(
+      `debootstrap bookworm (minbase${options.packages.length === 0 ? '' : ` + ${options.packages.length} packages`}; once, a few minutes)`,
+    );
     execFileSync(
       'debootstrap',
-      ['--variant=minbase', `--include=${PACKAGES.join(',')}`, 'bookworm', tmp, aptMirror()],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
+      [
+        '--variant=minbase',
+        ...(options.packages.length === 0 ? [] : [`--include=${options.packages.join(',')}`]),
+        'bookworm',
+        tmp,
+        aptMirror(),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     renameSync(tmp, rootfs);
   }
@@ -96,9 +126,20 @@ export async function debianImage(log: (line: string) => void): Promise<BenchIma
       ['--exclude=./usr', '--exclude=./proc/*', '--exclude=./sys/*', '--exclude=./dev/*', '.'],
     ],
   ];
-  for (const [name, args] of splits) {
+  const appRoot = path.join(staging, 'app-root');
+  if (options.app !== undefined) {
+    for (const [inImage, source] of Object.entries(options.app)) {
+      mkdirSync(path.dirname(path.join(appRoot, inImage)), { recursive: true });
+      copyFileSync(source, path.join(appRoot, inImage));
+    }
+  }
+  const layerSources: [string, string, string[]][] = [
+    ...splits.map(([name, args]): [string, string, string[]] => [name, rootfs, args]),
+    ...(options.app === undefined ? [] : [['app', appRoot, ['.']] as [string, string, string[]]]),
+  ];
+  for (const [name, root, args] of layerSources) {
     const tarFile = path.join(staging, `${name}.tar`);
-    execFileSync('tar', ['--numeric-owner', '--sort=name', '-C', rootfs, '-cf', tarFile, ...args]);
+    execFileSync('tar', ['--numeric-owner', '--sort=name', '-C', root, '-cf', tarFile, ...args]);
     const diffId = await sha256File(tarFile);
     execFileSync('gzip', ['-6', '-n', tarFile]);
     const gz = `${tarFile}.gz`;
@@ -122,7 +163,7 @@ export async function debianImage(log: (line: string) => void): Promise<BenchIma
     JSON.stringify([
       {
         Config: `blobs/sha256/${configDigest.slice(7)}`,
-        RepoTags: ['bosun-bench/debian:bookworm'],
+        RepoTags: [options.repoTag],
         Layers: layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
       },
     ]),
