@@ -19,10 +19,14 @@ export async function syncLocalFeed(
   location: string,
   env: Record<string, string> = {},
 ): Promise<FeedRunSummary[]> {
+  const functionVars = { ...functionEnv(state, 'feed-sync'), ...env };
   const config = loadConfig(
     ['advisoriesTable', 'rescanQueueUrl', 'region', 'dynamodbEndpoint', 'sqsEndpoint'],
-    { ...functionEnv(state, 'feed-sync'), ...env },
+    functionVars,
   );
+  // The SDK reads credentials from the environment: the local stack's, as the function has.
+  process.env.AWS_ACCESS_KEY_ID ??= functionVars.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY ??= functionVars.AWS_SECRET_ACCESS_KEY;
   const ddb = dynamoDbFromConfig(config);
   const sqs = sqsFromConfig(config);
   try {

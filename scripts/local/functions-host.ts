@@ -9,7 +9,8 @@
  * Secrets Manager has no local emulator: its client is faked at the SDK boundary with the
  * shared secret the local registry sends.
  *
- * `tsx scripts/local/functions-host.ts` runs it until interrupted (the demo does).
+ * `tsx scripts/local/functions-host.ts` runs it until interrupted; BOSUN_* variables set in its
+ * environment override the template's (bench:pipeline points it at an isolated deployment).
  */
 
 import { rmSync, writeFileSync } from 'node:fs';
@@ -270,7 +271,19 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(proc
     console.error(`no local stack in ${dir}; run npm run local:up`);
     process.exit(2);
   }
-  const host = await startFunctionsHost(state);
+  // BOSUN_* variables of this process override the template's (an isolated deployment's tables).
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[0].startsWith('BOSUN_') &&
+        !['BOSUN_LOCAL_DIR', 'BOSUN_HOST_QUIET'].includes(e[0]) &&
+        e[1] !== undefined,
+    ),
+  );
+  const host = await startFunctionsHost(state, {
+    env: { ...env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO' },
+    ...(process.env.BOSUN_HOST_QUIET === '1' ? { log: () => undefined } : {}),
+  });
   console.log(JSON.stringify({ message: 'functions host running', webhook: host.url }));
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.on(signal, () => {

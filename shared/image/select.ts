@@ -41,3 +41,23 @@ export function skipReasonForManifest(m: ImageManifest): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * What a push event announces, from what the event itself says (ECR's `manifest-media-type` and
+ * `artifact-media-type`, a cosign tag): an image to scan, an index (its platform manifests
+ * arrive as pushes of their own), or an artifact that is not an image. Unknown stays `image`:
+ * the pull finds out.
+ */
+export function pushedKind(event: {
+  readonly tag?: string;
+  readonly manifestMediaType?: string;
+  readonly artifactMediaType?: string;
+}): { readonly kind: 'image' | 'index' | 'artifact'; readonly reason?: string } {
+  if (isCosignArtifactTag(event.tag))
+    return { kind: 'artifact', reason: `cosign signature, attestation or SBOM tag ${event.tag}` };
+  if (event.manifestMediaType !== undefined && INDEX_TYPES.has(event.manifestMediaType))
+    return { kind: 'index', reason: `image index (${event.manifestMediaType})` };
+  if (event.artifactMediaType !== undefined && !IMAGE_CONFIG_TYPES.has(event.artifactMediaType))
+    return { kind: 'artifact', reason: `artifact of type ${event.artifactMediaType}` };
+  return { kind: 'image' };
+}

@@ -80,14 +80,18 @@ export async function withImageLease<T>(
   }
 }
 
-/** Writes the image record if it is still at the revision read; a conflict is an error. */
+/**
+ * Writes the image record if it is still at the revision read, and returns it as stored; a
+ * conflict is an error.
+ */
 export async function saveImage(
   deps: PipelineDeps,
   record: Omit<ImageRecord, 'revision'>,
   current: ImageRecord | undefined,
-): Promise<void> {
+): Promise<ImageRecord> {
   if (!(await deps.images.putImage(record, current?.revision)))
     throw new ImageConflictError(`image ${record.digest} changed while this run held its lease`);
+  return { ...record, revision: (current?.revision ?? 0) + 1 };
 }
 
 /** `<registry>/<repository>` split at the registry host. */
@@ -136,12 +140,16 @@ const TRIGGERS: Record<NonNullable<ImageRecord['lastCommit']>['kind'], Trigger> 
  * announced: SCAN_COMPLETED after a scan, then FINDINGS_NEW, FINDINGS_RESOLVED and
  * FIX_AVAILABLE when the generation has such changes. Every run on a digest calls it first,
  * under the lease, so a run that stopped after its commit is finished by the next one.
- * Returns the number of messages sent.
+ * Returns the number of messages sent and the image record as it now is.
  */
-export async function announcePending(deps: PipelineDeps, digest: string): Promise<number> {
+export async function announcePending(
+  deps: PipelineDeps,
+  digest: string,
+): Promise<{ sent: number; image: ImageRecord | undefined }> {
   const image = await deps.images.getImage(digest);
   const generation = image?.findingsGeneration ?? 0;
-  if (image === undefined || generation <= (image.announcedGeneration ?? 0)) return 0;
+  if (image === undefined || generation <= (image.announcedGeneration ?? 0))
+    return { sent: 0, image };
   const stored = await deps.findings.stored(digest);
   const changes = changesOf(stored, generation);
   const commit = image.lastCommit;
@@ -186,6 +194,8 @@ export async function announcePending(deps: PipelineDeps, digest: string): Promi
     });
     if (await sendOnce(deps, message)) sent++;
   }
-  await saveImage(deps, { ...image, announcedGeneration: generation }, image);
-  return sent;
+  return {
+    sent,
+    image: await saveImage(deps, { ...image, announcedGeneration: generation }, image),
+  };
 }

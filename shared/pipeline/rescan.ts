@@ -13,7 +13,7 @@ import { BosunError } from '../errors.js';
 import type { RescanMessage } from '../events/rescan.js';
 import { matchPackages } from '../matcher/match.js';
 import { packageKey } from '../stores/advisory-store.js';
-import type { FindingRecord } from '../stores/findings-store.js';
+import type { FindingRecord, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
 import {
@@ -30,7 +30,7 @@ import { closeAllFindings, suppressionsFor } from './scan.js';
 export interface RescanDeps extends PipelineDeps {
   /** Days since an image was last pushed during which it is rescanned; `LIFETIME`: always. */
   readonly windowDays?: number | 'LIFETIME';
-  /** Images rescanned at once. @default 8 */
+  /** Images rescanned at once. @default 16 */
   readonly concurrency?: number;
 }
 
@@ -85,15 +85,24 @@ export async function rescanPackages(
       entry.keys.add(key);
       affected.set(ref.digest, entry);
     }
+  // Suppressions of every image, read once per message.
+  const global = await deps.findings.suppressions('*');
   const outcomes: Partial<Record<ImageRescan, number>> = {};
   const failures: string[] = [];
   let messages = 0;
-  await mapLimit([...affected], deps.concurrency ?? 8, async ([digest, entry]) => {
+  await mapLimit([...affected], deps.concurrency ?? 16, async ([digest, entry]) => {
     try {
       const result = await withImageLease(deps, digest, async () => {
         const before = await announcePending(deps, digest);
-        const r = await rescanImage(deps, digest, entry.scanIds, [...entry.keys], withdrawn);
-        return { outcome: r.outcome, messages: before + r.messages };
+        const r = await rescanImage(
+          deps,
+          before.image,
+          entry.scanIds,
+          [...entry.keys],
+          withdrawn,
+          global,
+        );
+        return { outcome: r.outcome, messages: before.sent + r.messages };
       });
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       messages += result.messages;
@@ -110,15 +119,16 @@ export async function rescanPackages(
 
 async function rescanImage(
   deps: RescanDeps,
-  digest: string,
+  image: ImageRecord | undefined,
   indexedScanIds: ReadonlySet<string>,
   keys: readonly string[],
   withdrawn: ReadonlySet<string>,
+  globalSuppressions: readonly Suppression[],
 ): Promise<{ outcome: ImageRescan; messages: number }> {
-  const image = await deps.images.getImage(digest);
   // The index entry belongs to an inventory the image no longer points at.
   if (image?.scanId === undefined || !indexedScanIds.has(image.scanId))
     return { outcome: 'stale-inventory', messages: 0 };
+  const { digest } = image;
   const repos = await deps.images.repositoriesOf(digest);
   const live = repos.filter((r) => r.deletedAt === undefined);
   if (live.length === 0) return { outcome: 'deleted', messages: 0 };
@@ -137,7 +147,7 @@ async function rescanImage(
   const drafts = draftsOf(
     digest,
     result.findings,
-    await suppressionsFor(deps, digest, repositories),
+    [...globalSuppressions, ...(await suppressionsFor(deps, digest, repositories, false))],
     repositories,
     now.getTime(),
   );
@@ -170,8 +180,7 @@ async function rescanImage(
   });
   if (plan.writes.length === 0 && plan.removes.length === 0)
     return { outcome: 'unchanged', messages: 0 };
-  await saveImage(deps, { ...image, pendingGeneration: generation }, image);
-  const marked = (await deps.images.getImage(digest)) as ImageRecord;
+  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
   await deps.findings.write(plan.writes);
   await deps.findings.remove(plan.removes);
   await saveImage(
@@ -184,5 +193,5 @@ async function rescanImage(
     },
     marked,
   );
-  return { outcome: 'changed', messages: await announcePending(deps, digest) };
+  return { outcome: 'changed', messages: (await announcePending(deps, digest)).sent };
 }

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { BosunError } from '../errors.js';
 import type { ScanRequest } from '../events/scan-request.js';
 import { EXTRACTOR_SET_ID } from '../extractors/registry.js';
+import { pushedKind } from '../image/select.js';
 import { type Image, type ImageSet, platformString } from '../image/types.js';
 import { buildInventory, type Inventory, matchablePackages } from '../inventory/inventory.js';
 import { LayerError } from '../layers/errors.js';
@@ -53,7 +54,7 @@ export interface ScanDeps extends PipelineDeps {
 
 export type ScanOutcome =
   | { readonly status: 'scanned'; readonly findings: number; readonly messages: number }
-  | { readonly status: 'unchanged' | 'index' | 'deleted'; readonly messages: number }
+  | { readonly status: 'unchanged' | 'index' | 'skipped' | 'deleted'; readonly messages: number }
   | {
       readonly status: 'failed' | 'unsupported';
       readonly reason: string;
@@ -85,8 +86,9 @@ export async function suppressionsFor(
   deps: PipelineDeps,
   digest: string,
   repositories: readonly string[],
+  global = true,
 ): Promise<Suppression[]> {
-  const scopes = ['*', digest, ...repositories];
+  const scopes = [...(global ? ['*'] : []), digest, ...repositories];
   return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
 }
 
@@ -133,8 +135,13 @@ export async function scanImage(request: ScanRequest, deps: ScanDeps): Promise<S
     if (sent) messages++;
   }
 
+  // Indexes and artifacts are recorded (tags, moves) but not scanned.
+  const pushed = pushedKind(request);
+  if (pushed.kind !== 'image')
+    return { status: pushed.kind === 'index' ? 'index' : 'skipped', messages };
+
   return withImageLease(deps, digest, async () => {
-    messages += await announcePending(deps, digest);
+    messages += (await announcePending(deps, digest)).sent;
     const outcome = await scanLeased(request, deps);
     return { ...outcome, messages: messages + outcome.messages };
   });
@@ -166,8 +173,7 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     status: 'IN_PROGRESS' as const,
     pendingGeneration: generation,
   };
-  await saveImage(deps, inProgress, image);
-  image = await deps.images.getImage(digest);
+  image = await saveImage(deps, inProgress, image);
 
   let target: Image | undefined;
   let inventory: Inventory;
@@ -265,7 +271,7 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
   const retired =
     current.scanId !== undefined && current.scanId !== scanId ? current.scanId : undefined;
   const { reason: _reason, ...rest } = current;
-  await saveImage(
+  const committedImage = await saveImage(
     deps,
     {
       ...rest,
@@ -286,8 +292,8 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     },
     current,
   );
-  await retireInventory(deps, await deps.images.getImage(digest));
-  const messages = await announcePending(deps, digest);
+  await retireInventory(deps, committedImage);
+  const messages = (await announcePending(deps, digest)).sent;
   return unsupported
     ? { status: 'unsupported', reason: 'no supported operating system or package', messages }
     : {
@@ -352,7 +358,7 @@ async function deleteImage(
   return withImageLease(deps, digest, async () => {
     const before = await announcePending(deps, digest);
     const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');
-    return { status: 'deleted', messages: before + closed };
+    return { status: 'deleted', messages: before.sent + closed };
   });
 }
 
@@ -390,18 +396,13 @@ export async function closeAllFindings(
       );
     return 0;
   }
-  await saveImage(deps, { ...image, pendingGeneration: generation }, image);
-  const marked = await deps.images.getImage(digest);
+  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
   await deps.findings.write(plan.writes);
   await deps.findings.remove(plan.removes);
   await saveImage(
     deps,
-    {
-      ...(marked as ImageRecord),
-      findingsGeneration: generation,
-      lastCommit: { generation, kind, at: now },
-    },
+    { ...marked, findingsGeneration: generation, lastCommit: { generation, kind, at: now } },
     marked,
   );
-  return announcePending(deps, digest);
+  return (await announcePending(deps, digest)).sent;
 }

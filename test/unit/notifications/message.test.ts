@@ -3,6 +3,8 @@
  * limit whatever the number of findings (worst listed first, the rest counted), and attributes
  * that filter policies can match.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rate } from '../../../shared/advisories/severity.js';
 import {
@@ -13,6 +15,7 @@ import {
   type Notification,
 } from '../../../shared/notifications/message.js';
 import type { FindingRecord } from '../../../shared/stores/findings-store.js';
+import { PROJECT_ROOT } from '../../support/fixtures.js';
 import { notificationErrors } from '../../support/notification-schema.js';
 import { npmAdvisories } from '../../support/pipeline.js';
 
@@ -135,5 +138,12 @@ describe('notification messages', () => {
     expect(dedupeKey('FINDINGS_NEW', DIGEST, ['a'])).not.toBe(
       dedupeKey('FINDINGS_RESOLVED', DIGEST, ['a']),
     );
+  });
+
+  it('documents a message that the schema accepts', () => {
+    const doc = readFileSync(path.join(PROJECT_ROOT, 'docs/notifications.md'), 'utf8');
+    const example = /## Example\s+```json\n([\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    expect(notificationErrors(example as string)).toEqual([]);
   });
 });

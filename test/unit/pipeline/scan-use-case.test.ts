@@ -234,6 +234,26 @@ describe('scan', () => {
   });
 });
 
+it('records the push of an index or an artifact without pulling or scanning it', async () => {
+  const { deps, notifier, pulls } = setup();
+  const digest = digests['app-310'] as string;
+  // ECR's event for a multi-platform push names the index; its platform manifests come as pushes of their own.
+  const index = await scanImage(
+    { ...request(digest, 'multi'), manifestMediaType: 'application/vnd.oci.image.index.v1+json' },
+    deps,
+  );
+  const signature = await scanImage({ ...request(digest, `sha256-${'a'.repeat(64)}.sig`) }, deps);
+  const sbom = await scanImage(
+    { ...request(digest), artifactMediaType: 'application/spdx+json' },
+    deps,
+  );
+  expect([index.status, signature.status, sbom.status]).toEqual(['index', 'skipped', 'skipped']);
+  expect(pulls).toEqual([]);
+  expect(notifier.sent).toEqual([]);
+  expect(await deps.images.tagDigest('registry.example.test/team/app', 'multi')).toBe(digest);
+  expect(await deps.images.getImage(digest)).toBeUndefined();
+});
+
 describe('rescan', () => {
   async function threeImages() {
     const ctx = setup();

@@ -1,0 +1,311 @@
+/**
+ * npm run bench:pipeline — the pipeline on the local stack, handlers in a functions host of
+ * their own (a child process, as a Lambda container would be), each run on an isolated
+ * deployment (fresh tables, queues, topic, bucket):
+ *
+ * 1. push -> FINDINGS_NEW: the demo's real Debian image (debootstrap minbase + a real npm
+ *    lockfile layer) pushed to the local registry; the time from the start of the push, and
+ *    from its end (the registry's notification), to the FINDINGS_NEW message on a subscribed
+ *    queue. The first run of each deployment reads every layer (empty layer cache); a second
+ *    push of the same layers under a new config (umoci) finds them in the cache.
+ * 2. rescan: 10,000 tracked images seeded directly into DynamoDB Local (inventories of real
+ *    lockfile packages), 1,000 of them with concat-stream 1.5.0; NSWG-ECO-392 arrives through a
+ *    feed sync; the time from the sync's start to the 1,000th FINDINGS_NEW.
+ *
+ * BENCH_RUNS (default 3) push runs; BENCH_IMAGES (default 10000) and BENCH_AFFECTED (1000).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { debianImage } from '../scripts/debian-image.js';
+import { syncLocalFeed } from '../scripts/local/feed.js';
+import { createIsolatedDeployment, type IsolatedDeployment } from '../scripts/local/isolated.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/services.js';
+import { down, type LocalStackState, up } from '../scripts/local/stack.js';
+import { loadAdvisories } from '../shared/advisories/load.js';
+import { mapLimit } from '../shared/concurrency.js';
+import type { InventoryPackage } from '../shared/matcher/types.js';
+import type { Notification } from '../shared/notifications/message.js';
+import { ANALYZER_VERSION } from '../shared/pipeline/context.js';
+import { scanIdOf } from '../shared/pipeline/scan.js';
+import { documentClient } from '../shared/stores/dynamodb/client.js';
+import { DynamoDbItemTable } from '../shared/stores/dynamodb/item-table.js';
+import { ImageStore } from '../shared/stores/image-store.js';
+import { InventoryStore } from '../shared/stores/inventory-store.js';
+
+const DATA = path.resolve(
+  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
+);
+const NPM_ADVISORIES = path.join(DATA, 'advisories/nodejs-security-wg/vuln/npm');
+const LOCKFILE = path.join(
+  DATA,
+  'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json',
+);
+const WORK = path.join(PROJECT_ROOT, '.local', 'bench', 'pipeline');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_000);
+const AFFECTED = Number(process.env.BENCH_AFFECTED ?? 1_000);
+
+const log = (line: string) => console.log(line);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** A functions host in a child process, pointed at the deployment; resolves once it listens. */
+async function startHost(deployment: IsolatedDeployment): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts/local/functions-host.ts')],
+    {
+      env: {
+        ...process.env,
+        ...deployment.env,
+        BOSUN_HOST_QUIET: '1',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('functions host running')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`functions host exited (${code})`)));
+  });
+  return child;
+}
+
+async function stopHost(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Receives the subscription's messages until `count` of `eventType` arrived; their arrival times. */
+async function collect(
+  sqs: SQSClient,
+  queueUrl: string,
+  eventType: string,
+  count: number,
+  timeoutMs: number,
+) {
+  const arrivals: { at: number; body: Notification }[] = [];
+  const others: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (arrivals.length < count) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${arrivals.length} of ${count} ${eventType} within ${timeoutMs} ms`);
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    const messages = out.Messages ?? [];
+    const at = Date.now();
+    for (const m of messages) {
+      const body = JSON.parse(
+        (JSON.parse(m.Body ?? '{}') as { Message: string }).Message,
+      ) as Notification;
+      if (body.eventType === eventType) arrivals.push({ at, body });
+      else others.push(body.eventType);
+    }
+    if (messages.length > 0)
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle ?? '',
+          })),
+        }),
+      );
+  }
+  return { arrivals, others };
+}
+
+async function pushToFindings(state: LocalStackState, sqs: SQSClient, archive: string) {
+  const layout = path.join(WORK, 'layout');
+  rmSync(layout, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  execFileSync('skopeo', ['copy', '--quiet', `docker-archive:${archive}`, `oci:${layout}:base`]);
+  const results: { cold: boolean; push: number; afterPush: number; total: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const deployment = await createIsolatedDeployment(state, `bench-push-${run}`);
+    await syncLocalFeed(state, NPM_ADVISORIES, deployment.env);
+    const host = await startHost(deployment);
+    try {
+      for (const cold of [true, false]) {
+        // A new config (same layers) gives a new digest: a new image to scan.
+        const tag = `run-${run}-${cold ? 'cold' : 'warm'}-${Date.now()}`;
+        execFileSync('umoci', [
+          'config',
+          '--image',
+          `${layout}:base`,
+          '--tag',
+          tag,
+          `--config.label=bench.run=${tag}`,
+        ]);
+        const destination = `127.0.0.1:${state.services.registry.port}/bench/pipeline:${tag}`;
+        const t0 = Date.now();
+        execFileSync('skopeo', [
+          'copy',
+          '--quiet',
+          '--dest-tls-verify=false',
+          `oci:${layout}:${tag}`,
+          `docker://${destination}`,
+        ]);
+        const t1 = Date.now();
+        const { arrivals } = await collect(
+          sqs,
+          deployment.subscription,
+          'FINDINGS_NEW',
+          1,
+          120_000,
+        );
+        const t2 = arrivals[0]?.at as number;
+        results.push({ cold, push: t1 - t0, afterPush: t2 - t1, total: t2 - t0 });
+        log(
+          `  run ${run + 1} ${cold ? 'cold cache' : 'warm cache'}: push ${seconds(t1 - t0)}, push -> FINDINGS_NEW ${seconds(t2 - t1)}, total ${seconds(t2 - t0)}`,
+        );
+      }
+    } finally {
+      await stopHost(host);
+    }
+  }
+  return results;
+}
+
+/** The lockfile's packages (`packages` map of lockfile v2/v3), as inventory packages. */
+function lockfilePackages(): InventoryPackage[] {
+  const lock = JSON.parse(readFileSync(LOCKFILE, 'utf8')) as {
+    packages: Record<string, { version?: string }>;
+  };
+  return Object.entries(lock.packages)
+    .filter(([key, p]) => key.startsWith('node_modules/') && p.version !== undefined)
+    .map(([key, p]) => {
+      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      return {
+        name,
+        version: p.version as string,
+        ecosystem: 'npm',
+        purl: `pkg:npm/${name}@${p.version}`,
+        location: `srv/app/package-lock.json#${key}`,
+      };
+    });
+}
+
+async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
+  const deployment = await createIsolatedDeployment(state, 'bench-rescan');
+  const ddb = documentClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.dynamodb.endpoint,
+  });
+  const images = new ImageStore(new DynamoDbItemTable(ddb, deployment.tables.images));
+  const inventories = new InventoryStore(new DynamoDbItemTable(ddb, deployment.tables.inventories));
+  const all = lockfilePackages();
+  const target = all.find((p) => p.name === 'concat-stream' && p.version === '1.5.0');
+  if (target === undefined) throw new Error('the lockfile has no concat-stream 1.5.0');
+  const others = all.filter((p) => p.name !== 'concat-stream');
+  const seedStart = Date.now();
+  const now = new Date().toISOString();
+  await mapLimit(
+    Array.from({ length: IMAGES }, (_, i) => i),
+    16,
+    async (i) => {
+      const digest = `sha256:${createHash('sha256').update(`bench-image-${i}`).digest('hex')}`;
+      const scanId = scanIdOf(digest, ANALYZER_VERSION);
+      // Ten real packages per image, a different window of the lockfile each time.
+      const packages = Array.from(
+        { length: 10 },
+        (_, k) => others[(i * 7 + k) % others.length] as InventoryPackage,
+      );
+      if (i < AFFECTED) packages[0] = target;
+      await images.recordPush(digest, `127.0.0.1:5000/bench/app-${i % 100}`, `v${i}`, now);
+      await inventories.putInventory(
+        { digest, scanId, packageCount: packages.length, extractors: 'bench', committedAt: now },
+        packages,
+      );
+      await images.putImage(
+        {
+          digest,
+          status: 'COMPLETE',
+          analyzerVersion: ANALYZER_VERSION,
+          scanId,
+          findingsGeneration: 0,
+          announcedGeneration: 0,
+          lastScannedAt: now,
+        },
+        undefined,
+      );
+    },
+  );
+  log(
+    `  seeded ${IMAGES} images (${AFFECTED} with concat-stream 1.5.0), 10 packages each, in ${seconds(Date.now() - seedStart)}`,
+  );
+
+  const feed = path.join(WORK, 'feed');
+  rmSync(feed, { recursive: true, force: true });
+  mkdirSync(feed, { recursive: true });
+  const record = loadAdvisories(path.join(NPM_ADVISORIES, '392.json')).records[0];
+  writeFileSync(path.join(feed, 'NSWG-ECO-392.json'), JSON.stringify(record));
+  const host = await startHost(deployment);
+  try {
+    const t0 = Date.now();
+    await syncLocalFeed(state, feed, deployment.env);
+    const synced = Date.now();
+    const { arrivals, others: extra } = await collect(
+      sqs,
+      deployment.subscription,
+      'FINDINGS_NEW',
+      AFFECTED,
+      600_000,
+    );
+    const last = Math.max(...arrivals.map((a) => a.at));
+    const digests = new Set(arrivals.map((a) => a.body.image.digest));
+    log(
+      `  feed sync ${seconds(synced - t0)}; ${arrivals.length} FINDINGS_NEW for ${digests.size} images, the last ${seconds(last - t0)} after the sync started; other messages: ${extra.length}`,
+    );
+    return { total: last - t0, sync: synced - t0, messages: arrivals.length, images: digests.size };
+  } finally {
+    await stopHost(host);
+    ddb.destroy();
+  }
+}
+
+async function main() {
+  const { state, reused } = await up();
+  const sqs = new SQSClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.fauxqs.endpoint,
+    useQueueUrlAsEndpoint: false,
+  });
+  const image = await debianImage(log, {
+    dir: path.join(PROJECT_ROOT, '.local', 'demo', 'debian'),
+    packages: [],
+    app: { 'srv/app/package-lock.json': LOCKFILE },
+    repoTag: 'bosun-demo/app:1',
+  });
+  log(
+    `push -> FINDINGS_NEW: Debian bookworm minbase (${(image.rootfsBytes / 1e6).toFixed(0)} MB rootfs) + a lockfile layer, ${RUNS} runs`,
+  );
+  const pushes = await pushToFindings(state, sqs, image.archive);
+  const cold = pushes.filter((p) => p.cold);
+  const warm = pushes.filter((p) => !p.cold);
+  log(
+    `push -> FINDINGS_NEW, median: cold cache ${seconds(median(cold.map((p) => p.total)))} (after the push ${seconds(median(cold.map((p) => p.afterPush)))}), warm cache ${seconds(median(warm.map((p) => p.total)))} (after the push ${seconds(median(warm.map((p) => p.afterPush)))}); target 10 s`,
+  );
+  log(`rescan: ${AFFECTED} of ${IMAGES} tracked images affected by one advisory`);
+  const rescan = await rescanThousand(state, sqs);
+  log(`rescan: feed change -> last notification ${seconds(rescan.total)}; target 60 s`);
+  sqs.destroy();
+  if (!reused) await down();
+}
+
+await main();
