@@ -18,14 +18,16 @@ import { type CredentialProvider, StaticCredentials } from '../shared/registry/a
 import { RegistryClient } from '../shared/registry/client.js';
 import { toSarif } from '../shared/report/sarif.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
+import { toSpdx } from '../shared/sbom/spdx.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE, db, defaultDbDir } from './db.js';
 import { progress } from './progress.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
-       bosun sbom <source> [--platform ...] [--insecure-registry ...]   (CycloneDX 1.6 JSON)
+       bosun sbom <source> [--platform ...] [--insecure-registry ...] [--format cyclonedx|spdx]
+                  (CycloneDX 1.6 JSON, or SPDX 3.0.1 JSON-LD)
        bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json|cyclonedx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
+                  [--format table|json|cyclonedx|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
@@ -35,6 +37,8 @@ advisories: the local database (bosun db sync fills it; see bosun db), or with -
 ${DB_USAGE}
 exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on,
             or an image could not be read whole, 2 usage error, 3 any other failure`;
+
+const TOOL = { name: 'bosun', version: '0.1.0' };
 
 const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
 
@@ -158,7 +162,7 @@ async function scan(argv: string[]): Promise<number> {
     positionals.length > 1 ||
     (values.advisories !== undefined && values.db !== undefined) ||
     bad !== undefined ||
-    !['table', 'json', 'cyclonedx', 'sarif'].includes(values.format)
+    !['table', 'json', 'cyclonedx', 'spdx', 'sarif'].includes(values.format)
   ) {
     if (bad !== undefined)
       console.error(
@@ -200,21 +204,18 @@ async function scan(argv: string[]): Promise<number> {
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
   }
-  if (values.format === 'cyclonedx') {
+  if (values.format === 'cyclonedx' || values.format === 'spdx') {
     const only = reports[0];
     if (only === undefined || reports.length > 1) {
       console.error(`bosun: ${reports.length} images in ${input}; choose one with --platform`);
       await query.close();
       return 2;
     }
+    // SPDX 3.0.1 carries the packages; CycloneDX also the findings, as vulnerabilities.
     console.log(
-      toCycloneDx(
-        only.image,
-        only.inventory,
-        { name: 'bosun', version: '0.1.0' },
-        new Date(),
-        only.findings,
-      ),
+      values.format === 'spdx'
+        ? toSpdx(only.image, only.inventory, TOOL)
+        : toCycloneDx(only.image, only.inventory, TOOL, new Date(), only.findings),
     );
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
@@ -223,7 +224,7 @@ async function scan(argv: string[]): Promise<number> {
         platform: platformString(r.image.platform),
         findings: r.findings,
       })),
-      { name: 'bosun', version: '0.1.0' },
+      TOOL,
     );
     console.log(JSON.stringify(sarif, null, 2));
   } else if (values.format === 'json') {
@@ -335,10 +336,14 @@ async function sbom(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...SOURCE_OPTIONS },
+    options: { ...SOURCE_OPTIONS, format: { type: 'string', default: 'cyclonedx' } },
   });
   const input = positionals[0];
-  if (input === undefined || positionals.length > 1) {
+  if (
+    input === undefined ||
+    positionals.length > 1 ||
+    !['cyclonedx', 'spdx'].includes(values.format)
+  ) {
     console.error(USAGE);
     return 2;
   }
@@ -352,7 +357,9 @@ async function sbom(argv: string[]): Promise<number> {
     return 2;
   }
   const inventory = await buildInventory(image);
-  console.log(toCycloneDx(image, inventory, { name: 'bosun', version: '0.1.0' }));
+  console.log(
+    values.format === 'spdx' ? toSpdx(image, inventory, TOOL) : toCycloneDx(image, inventory, TOOL),
+  );
   return inventory.complete ? 0 : 1;
 }
 

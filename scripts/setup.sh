@@ -43,4 +43,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# SPDX's JSON schema for SPDX 3.0.1 (the tests validate Bosun's SPDX output against it), as
+# shipped in the cdxgen npm package; only that one file is kept, under .local/tools/spdx.
+spdx_schema=.local/tools/spdx/spdx-3.0.1.schema.json
+if [ ! -f "$spdx_schema" ]; then
+  echo "setup: SPDX 3.0.1 JSON schema"
+  work=$(mktemp -d)
+  (cd "$work" && npm pack @cyclonedx/cdxgen@12.8.4 --silent --loglevel=error >/dev/null \
+    && tar -xzf cyclonedx-cdxgen-12.8.4.tgz package/data/spdx-export.schema.json)
+  grep -q 'spdx.org/rdf/3.0.1/spdx-context.jsonld' "$work/package/data/spdx-export.schema.json"
+  mkdir -p "$(dirname "$spdx_schema")"
+  mv "$work/package/data/spdx-export.schema.json" "$spdx_schema"
+  rm -rf "$work"
+fi
 echo "setup: done"

@@ -354,7 +354,9 @@ async function deleteImage(
 ): Promise<ScanOutcome> {
   await deps.images.markDeleted(digest, repository, deletedAt);
   const repos = await deps.images.repositoriesOf(digest);
-  if (repos.some((r) => r.deletedAt === undefined)) return { status: 'deleted', messages: 0 };
+  // Unknown here (pushed before Bosun was deployed), or still in another repository.
+  if (repos.length === 0 || repos.some((r) => r.deletedAt === undefined))
+    return { status: 'deleted', messages: 0 };
   return withImageLease(deps, digest, async () => {
     const before = await announcePending(deps, digest);
     const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');

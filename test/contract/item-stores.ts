@@ -156,7 +156,24 @@ export function itemStoresContract(
       expect(await inventories.imagesWithPackage('Alpine:v3.10#openssl')).toEqual([
         { digest: D1, scanId: 'scan-1' },
       ]);
-      expect(await inventories.imagesWithPackage('Alpine:v3.10#libcrypto1.1')).toEqual([]);
+      // A binary package is found by its own name too (distro advisories name those as well).
+      expect(await inventories.imagesWithPackage('Alpine:v3.10#libcrypto1.1')).toEqual([
+        { digest: D1, scanId: 'scan-1' },
+      ]);
+      expect(
+        (
+          await inventories.packagesWithKeys(D1, 'scan-1', [
+            'Alpine:v3.10#libcrypto1.1',
+            'Alpine:v3.10#openssl',
+          ])
+        ).map((p) => p.name),
+      ).toEqual(['libcrypto1.1']);
+      expect(
+        (await inventories.packagesWithKeys(D1, 'scan-1', ['Alpine:v3.10#musl']))
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(['musl', 'musl-utils']);
+      expect(await inventories.packagesWithKeys(D1, 'scan-2', ['Alpine:v3.10#musl'])).toEqual([]);
 
       // A scan that stopped after its packages and before its header is not an inventory.
       await table.batch([

@@ -83,7 +83,9 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('gives the rescan function read-only access to inventories and images', () => {
+  // Rescans re-match stored inventories (never write them) and commit findings generations on
+  // the image record, under the image's lease.
+  it('gives the rescan function read-only access to inventories, and writes to findings and images', () => {
     const { template } = synthScanner();
     const rescan = statements(template, /ScannerRescanRole/);
     const writes = rescan.filter((s) =>
@@ -91,8 +93,9 @@ describe('least-privilege IAM', () => {
     );
     const written = JSON.stringify(writes.map((s) => s.Resource));
     expect(written).toContain('ScannerTablesFindings');
+    expect(written).toContain('ScannerTablesImages');
     expect(written).not.toContain('ScannerTablesInventories');
-    expect(written).not.toContain('ScannerTablesImages');
+    expect(written).not.toContain('ScannerTablesAdvisories');
   });
 
   it('attaches no AWS managed policy to any function role', () => {

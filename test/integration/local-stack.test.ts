@@ -115,9 +115,11 @@ describe('scan queue created from the template', () => {
   const scanQueue = resourceByPrefix(state, 'ScannerScanQueue').ref;
   const scanDlq = resourceByPrefix(state, 'ScannerScanQueueDlq').ref;
 
-  it('delivers an ECR push event that the scan handler, configured from the template, accepts', async () => {
+  // A delete of an image Bosun never saw needs the tables only (a push would pull from ECR;
+  // test/integration/pipeline.test.ts pushes to a local registry instead).
+  it('delivers an ECR delete event that the scan handler, configured from the template, handles', async () => {
     await drain(scanQueue);
-    const body = fixtureText('events/ecr-image-action/push.json');
+    const body = fixtureText('events/ecr-image-action/delete.json');
     await clients.sqs.send(new SendMessageCommand({ QueueUrl: scanQueue, MessageBody: body }));
     const message = await receiveOne(scanQueue);
     expect(message?.Body).toBe(body);

@@ -101,7 +101,7 @@ describe('isAffected on real ranges', () => {
     // PyPA ranges that name non-PEP 440 versions are refused, each with the offending value.
     for (const u of pypa.unorderable)
       expect(u).toMatch(/invalid PyPI version ".+": not a PEP 440 version/);
-  });
+  }, 30_000); // reads and evaluates every AlmaLinux and PyPA record: seconds on a loaded machine
 
   it('finds the nearest fix above the installed version (GO-2022-0236, net/http in stdlib)', () => {
     const record = goDb.records.find((r) => r.id === 'GO-2022-0236');

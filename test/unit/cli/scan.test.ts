@@ -171,4 +171,22 @@ describe('bosun scan --format sarif', () => {
     // And the schema does reject a broken log.
     expect(validate({ ...sarif, version: '3.0' })).toBe(false);
   }, 60_000);
+
+  it('writes the inventory as SPDX 3.0.1 with --format spdx, from scan and from sbom', () => {
+    const fromScan = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'spdx');
+    const fromSbom = bosun('sbom', `dir:${rootfs}`, '--format', 'spdx');
+    for (const out of [fromScan, fromSbom]) {
+      expect(out.status, out.stderr).toBe(0);
+      const doc = JSON.parse(out.stdout) as { '@context': string; '@graph': { type: string }[] };
+      expect(doc['@context']).toBe('https://spdx.org/rdf/3.0.1/spdx-context.jsonld');
+      // The Alpine 3.4 database's packages (one entry of it is broken on purpose), the OS and the image.
+      const json = JSON.parse(
+        bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
+      ) as { images: { packages: number }[] };
+      expect(doc['@graph'].filter((n) => n.type === 'software_Package')).toHaveLength(
+        (json.images[0]?.packages ?? 0) + 2,
+      );
+    }
+    expect(bosun('sbom', `dir:${rootfs}`, '--format', 'xml').status).toBe(2);
+  }, 60_000);
 });
