@@ -513,11 +513,19 @@ export class ImageScanner extends Construct {
     findings.grantReadWriteData(scan);
     advisories.grantReadData(scan);
     this.reportsBucket.grantPut(scan);
-    // The layer cache is read back; nothing else in the bucket is.
+    // The layer cache is read back; nothing else in the bucket is. Listing that prefix lets S3
+    // answer a missing key with 404 (a cache miss) rather than 403.
     scan.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
         resources: [this.reportsBucket.arnForObjects(`${LAYER_CACHE_PREFIX}*`)],
+      }),
+    );
+    scan.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.reportsBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${LAYER_CACHE_PREFIX}*`] } },
       }),
     );
     this.findingsTopic.grantPublish(scan);

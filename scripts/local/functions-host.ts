@@ -21,6 +21,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -136,12 +137,19 @@ export async function startFunctionsHost(
             MessageSystemAttributeNames: ['All'],
           }),
         )
-        .catch((error: Error) => {
+        .catch(async (error: Error) => {
           if (running) log({ function: name, error: `receive failed: ${error.message}` });
+          // An unreachable endpoint is tried again after a pause, not in a tight loop.
+          await new Promise((r) => setTimeout(r, 1_000));
           return { Messages: [] };
         });
       const messages = received.Messages ?? [];
-      if (messages.length === 0 || !running) continue;
+      if (messages.length === 0) continue;
+      if (!running) {
+        // Received while stopping: back to the queue at once, for whoever consumes next.
+        await settle(url, [], messages, 0);
+        continue;
+      }
       const event: SQSEvent = {
         Records: messages.map((m) => ({
           messageId: m.MessageId ?? '',
@@ -170,8 +178,19 @@ export async function startFunctionsHost(
         failed: failed.size,
         ms: Date.now() - started,
       });
-      const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
-      const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
+      // A failed record comes back after a short while, as after its visibility timeout.
+      await settle(
+        url,
+        messages.filter((m) => !failed.has(m.MessageId ?? '')),
+        messages.filter((m) => failed.has(m.MessageId ?? '')),
+        5,
+      );
+    }
+  });
+
+  /** Deletes what was handled; makes the rest visible again after `retryAfter` seconds. */
+  async function settle(url: string, done: Message[], retry: Message[], retryAfter: number) {
+    try {
       if (done.length > 0)
         await sqs.send(
           new DeleteMessageBatchCommand({
@@ -179,7 +198,6 @@ export async function startFunctionsHost(
             Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
           }),
         );
-      // A failed record comes back after a short while, as after its visibility timeout.
       if (retry.length > 0)
         await sqs.send(
           new ChangeMessageVisibilityBatchCommand({
@@ -187,12 +205,15 @@ export async function startFunctionsHost(
             Entries: retry.map((m, i) => ({
               Id: String(i),
               ReceiptHandle: m.ReceiptHandle ?? '',
-              VisibilityTimeout: 5,
+              VisibilityTimeout: retryAfter,
             })),
           }),
         );
+    } catch (error) {
+      // The messages come back after their visibility timeout; the consumer goes on.
+      log({ error: `settling messages failed: ${(error as Error).message}` });
     }
-  });
+  }
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -7,7 +7,8 @@ export interface ImageLayer {
   readonly digest?: string;
   /**
    * Digest of the uncompressed tar (`rootfs.diff_ids` of the config). The same for the same
-   * layer whether it came from a registry, an archive or a layout: the layer's cache identity.
+   * layer whether it came from a registry, an archive or a layout (a claim of the config: only
+   * legacy archives verify layers by it).
    */
   readonly diffId?: string;
   readonly mediaType?: string;

@@ -6,6 +6,7 @@
  * which it stays installed, as Trivy and Inspector report it.
  */
 
+import type { BosunError } from '../errors.js';
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
 import { EXTRACTOR_SET_ID, EXTRACTORS } from '../extractors/registry.js';
 import type {
@@ -35,6 +36,8 @@ export interface Inventory {
   readonly issues: (ExtractIssue | { readonly location: string; readonly message: string })[];
   /** False when a layer could not be read: the inventory may miss packages. */
   readonly complete: boolean;
+  /** Why layers could not be read (a bad layer, or a registry that failed mid-transfer). */
+  readonly layerErrors: readonly BosunError[];
 }
 
 const OS_TYPES: Record<string, { readonly type: string; readonly family: readonly string[] }> = {
@@ -198,7 +201,13 @@ export async function buildInventory(
       }
     }
   }
-  return { ...(os === undefined ? {} : { os }), packages, issues, complete: walk.complete };
+  return {
+    ...(os === undefined ? {} : { os }),
+    packages,
+    issues,
+    complete: walk.complete,
+    layerErrors: walk.layers.flatMap((l) => (l.error === undefined ? [] : [l.error])),
+  };
 }
 
 /** The packages the matcher can look up (those with an OSV ecosystem), in its terms. */

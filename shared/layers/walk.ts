@@ -39,9 +39,14 @@ export function readerId(extractors: readonly { id: string; version: number }[])
   return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
 }
 
-/** Cache key of a layer for a reader: its diff id (same content, whatever the compression). */
+/**
+ * Cache key of a layer for a reader: the digest its bytes are verified against while they stream
+ * (the blob digest; the diff id only for legacy archives, whose layers are verified by it). An
+ * image's config merely claims its diff ids: keyed by them, an image could file a result under
+ * another image's base layer and hide that layer's packages from every image that shares it.
+ */
 export function layerCacheKey(layer: ImageLayer, reader: string): string | undefined {
-  const identity = layer.diffId ?? layer.digest;
+  const identity = layer.digest ?? layer.diffId;
   return identity === undefined ? undefined : `${identity}|${reader}`;
 }
 
@@ -83,7 +88,9 @@ export async function walkImage(
       ...(layer.diffId === undefined ? {} : { diffId: layer.diffId }),
     };
     const key = layerCacheKey(layer, options.reader);
-    const cached = key === undefined ? undefined : await options.cache?.get(key);
+    // The cache is an optimization: when it cannot be read or written, the layer is read.
+    const cached =
+      key === undefined ? undefined : await options.cache?.get(key).catch(() => undefined);
     if (cached !== undefined) return { ...ids, fromCache: true, result: cached };
     const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
     try {
@@ -91,7 +98,7 @@ export async function walkImage(
         what,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
       });
-      if (key !== undefined) await options.cache?.put(key, result);
+      if (key !== undefined) await options.cache?.put(key, result).catch(() => undefined);
       return { ...ids, fromCache: false, result };
     } catch (error) {
       // Auth failures, store outages and the like end the walk; a bad layer does not.

@@ -30,6 +30,9 @@ export interface NotificationImage {
   readonly repositories: readonly string[];
   /** `repository:tag` pairs pointing at the digest. */
   readonly tags: readonly string[];
+  /** How many repositories and tags are not listed (beyond MAX_LISTED_NAMES). */
+  readonly repositoriesOmitted?: number;
+  readonly tagsOmitted?: number;
   readonly platform?: string;
   readonly os?: string;
 }
@@ -97,6 +100,25 @@ export interface OutgoingMessage {
 export const MAX_BODY_BYTES = 200 * 1024;
 /** Findings listed in one message at most; the report has them all. */
 export const MAX_LISTED_FINDINGS = 100;
+/** Repositories and tags listed at most (a digest can be pushed to very many). */
+export const MAX_LISTED_NAMES = 50;
+const MAX_REASON_CHARS = 2_000;
+
+/** The image with its lists cut to size, each with a count of what was left out. */
+function listedImage(image: NotificationImage): NotificationImage {
+  const cut = (names: readonly string[]) => names.slice(0, MAX_LISTED_NAMES);
+  return {
+    ...image,
+    repositories: cut(image.repositories),
+    tags: cut(image.tags),
+    ...(image.repositories.length > MAX_LISTED_NAMES
+      ? { repositoriesOmitted: image.repositories.length - MAX_LISTED_NAMES }
+      : {}),
+    ...(image.tags.length > MAX_LISTED_NAMES
+      ? { tagsOmitted: image.tags.length - MAX_LISTED_NAMES }
+      : {}),
+  };
+}
 
 export function notifiedFinding(f: FindingRecord): NotifiedFinding {
   return {
@@ -153,17 +175,20 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
   for (const f of input.findings) bySeverity[f.severity.severity]++;
   const sorted = [...input.findings].sort(byConcern);
   const fixable = sorted.filter((f) => f.fixedVersion !== undefined).length;
+  const image = listedImage(input.image);
   const base: Omit<Notification, 'findings' | 'findingsOmitted'> = {
     version: NOTIFICATION_VERSION,
     eventType: input.eventType,
     dedupeKey: input.dedupeKey,
     occurredAt: input.occurredAt,
     trigger: input.trigger,
-    image: input.image,
+    image,
     summary: { total: sorted.length, fixable, bySeverity },
     ...(input.report === undefined ? {} : { report: input.report }),
     ...(input.tagMove === undefined ? {} : { tagMove: input.tagMove }),
-    ...(input.failure === undefined ? {} : { failure: input.failure }),
+    ...(input.failure === undefined
+      ? {}
+      : { failure: { reason: input.failure.reason.slice(0, MAX_REASON_CHARS) } }),
   };
   const listed: NotifiedFinding[] = [];
   // Size of the message without findings, with room for the omitted count's digits.
@@ -188,7 +213,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     attributes: {
       eventType: input.eventType,
       maxSeverity: worst,
-      repository: input.image.repositories,
+      repository: image.repositories,
       fixAvailable: fixable > 0 ? 'true' : 'false',
     },
   };

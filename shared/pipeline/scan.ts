@@ -152,6 +152,11 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
   const analyzerVersion = deps.analyzerVersion ?? ANALYZER_VERSION;
   const scanId = scanIdOf(digest, analyzerVersion);
   let image = await deps.images.getImage(digest);
+  // A late or redelivered push of a digest since deleted from every repository: nothing to pull.
+  const repos = await deps.images.repositoriesOf(digest);
+  if (repos.length > 0 && repos.every((r) => r.deletedAt !== undefined))
+    return { status: 'deleted', messages: 0 };
+  image = await retireInventory(deps, image);
   if (
     image !== undefined &&
     (image.status === 'COMPLETE' || image.status === 'UNSUPPORTED') &&
@@ -159,10 +164,8 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     image.scanId === scanId &&
     image.lastCommit?.kind !== 'deleted' &&
     image.lastCommit?.kind !== 'out-of-window'
-  ) {
-    await retireInventory(deps, image);
+  )
     return { status: 'unchanged', messages: 0 };
-  }
   const now = nowOf(deps).toISOString();
   const committed = image?.findingsGeneration ?? 0;
   const generation = committed + 1;
@@ -173,7 +176,11 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     status: 'IN_PROGRESS' as const,
     pendingGeneration: generation,
   };
+  // What an ending without findings puts back: an earlier stopped run's mark, or none.
+  const pendingBefore =
+    image?.pendingGeneration === undefined ? {} : { pendingGeneration: image.pendingGeneration };
   image = await saveImage(deps, inProgress, image);
+  const { pendingGeneration: _p, ...unmarked } = image;
 
   let target: Image | undefined;
   let inventory: Inventory;
@@ -181,14 +188,19 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     const set = await deps.openImage(request);
     target = set.images.find((i) => i.manifestDigest === digest);
     if (target === undefined) {
-      // An index: each platform manifest has its own push event and scan.
-      const reason = `${digest} is an image index (${set.images.length} platform images); its platform manifests are scanned on their own`;
+      // An index (each platform manifest has its own push event and scan), or an artifact.
+      const reason =
+        set.images.length > 0
+          ? `${digest} is an image index (${set.images.length} platform images); its platform manifests are scanned on their own`
+          : `${digest} is not an image: ${set.skipped.map((k) => k.reason).join('; ') || 'no image manifest'}`;
       await saveImage(
         deps,
-        { ...(image as ImageRecord), status: 'UNSUPPORTED', reason, analyzerVersion },
+        { ...unmarked, ...pendingBefore, status: 'UNSUPPORTED', reason, analyzerVersion },
         image,
       );
-      return { status: 'index', messages: 0 };
+      return set.images.length > 0
+        ? { status: 'index', messages: 0 }
+        : { status: 'unsupported', reason, messages: 0 };
     }
     inventory = await buildInventory(target, {
       ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
@@ -196,12 +208,23 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     });
   } catch (error) {
     if (!isImageProblem(error)) throw error;
-    return failScan(deps, image as ImageRecord, error.message, analyzerVersion, now);
+    return failScan(
+      deps,
+      { ...unmarked, ...pendingBefore },
+      image,
+      error.message,
+      analyzerVersion,
+      now,
+    );
   }
   if (!inventory.complete) {
+    // A registry that failed mid-transfer is retried (the message comes back); a bad layer is
+    // the image's problem, and final.
+    const transient = inventory.layerErrors.find((e) => !isImageProblem(e));
+    if (transient !== undefined) throw transient;
     const first = inventory.issues.find((i) => i.location.startsWith('layer '));
     const reason = `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
-    return failScan(deps, image as ImageRecord, reason, analyzerVersion, now);
+    return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
   }
 
   const packages = matchablePackages(inventory);
@@ -303,12 +326,18 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
       };
 }
 
-/** Deletes the inventory a newer scan replaced (left behind if a run stopped after its commit). */
-async function retireInventory(deps: PipelineDeps, image: ImageRecord | undefined): Promise<void> {
-  if (image?.retiredScanId === undefined) return;
+/**
+ * Deletes the inventory a newer scan replaced (left behind if a run stopped after its commit);
+ * returns the image record as it then is.
+ */
+async function retireInventory(
+  deps: PipelineDeps,
+  image: ImageRecord | undefined,
+): Promise<ImageRecord | undefined> {
+  if (image?.retiredScanId === undefined) return image;
   await deps.inventories.deleteInventory(image.digest, image.retiredScanId);
   const { retiredScanId: _r, ...rest } = image;
-  await saveImage(deps, rest, image);
+  return saveImage(deps, rest, image);
 }
 
 /**
@@ -317,6 +346,7 @@ async function retireInventory(deps: PipelineDeps, image: ImageRecord | undefine
  */
 async function failScan(
   deps: ScanDeps,
+  record: Omit<ImageRecord, 'revision'>,
   image: ImageRecord,
   reason: string,
   analyzerVersion: string,
@@ -324,7 +354,7 @@ async function failScan(
 ): Promise<ScanOutcome> {
   await saveImage(
     deps,
-    { ...image, status: 'FAILED', reason, analyzerVersion, lastScannedAt: now },
+    { ...record, status: 'FAILED', reason, analyzerVersion, lastScannedAt: now },
     image,
   );
   const sent = await sendOnce(
@@ -359,6 +389,9 @@ async function deleteImage(
     return { status: 'deleted', messages: 0 };
   return withImageLease(deps, digest, async () => {
     const before = await announcePending(deps, digest);
+    // A push may have brought the digest back while this run waited for the lease.
+    if ((await deps.images.repositoriesOf(digest)).some((r) => r.deletedAt === undefined))
+      return { status: 'deleted', messages: before.sent };
     const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');
     return { status: 'deleted', messages: before.sent + closed };
   });

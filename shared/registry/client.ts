@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BosunError } from '../errors.js';
 import { anonymous, basicAuthorization, type CredentialProvider, parseChallenge } from './auth.js';
 import { digestOf, VerifyingStream } from './digest.js';
 import { DigestMismatchError, NotFoundError, RegistryAuthError, RegistryError } from './errors.js';
@@ -197,7 +198,17 @@ export class RegistryClient {
     let idle = setTimeout(check, this.timeoutMs);
     const done = () => clearTimeout(idle);
     body.on('end', done).on('error', done).on('close', done);
-    body.on('error', (error) => verifying.destroy(error));
+    // A transfer that breaks off (reset, abort, stall) is a registry problem worth retrying,
+    // not a corrupt layer.
+    body.on('error', (error) =>
+      verifying.destroy(
+        error instanceof BosunError
+          ? error
+          : new RegistryError(`${what}: transfer failed: ${error.message}`, undefined, {
+              cause: error,
+            }),
+      ),
+    );
     verifying.on('close', () => {
       done();
       if (!body.destroyed) body.destroy();

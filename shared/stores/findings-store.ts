@@ -71,14 +71,19 @@ const INDEX = TABLE_KEYS.findings.byAdvisory;
 export const RETENTION_DAYS = 90;
 
 /**
- * One finding per vulnerability, package version and location: the same package version can
- * be installed twice (two node_modules trees), and each copy needs fixing.
+ * One finding per vulnerability, package and location: the same package version can be
+ * installed twice (two node_modules trees), and each copy needs fixing; binary packages built
+ * from one source (openssl, libssl3) share the key advisories name them by, the version and
+ * the database they are listed in, so the package's own name is part of the key too.
  */
 export function findingSortKey(
-  f: Pick<FindingRecord, 'packageKey' | 'installedVersion' | 'vulnerabilityId' | 'location'>,
+  f: Pick<
+    FindingRecord,
+    'packageKey' | 'installedVersion' | 'vulnerabilityId' | 'location' | 'packageName'
+  >,
 ): string {
   const where = createHash('sha256')
-    .update(f.location ?? '')
+    .update(`${f.packageName}\u0000${f.location ?? ''}`)
     .digest('hex')
     .slice(0, 12);
   return `FIND#${f.packageKey}#${f.installedVersion}#${f.vulnerabilityId}#${where}`;
@@ -130,8 +135,11 @@ export class FindingsStore {
     return out;
   }
 
-  /** The findings readers see when the image's committed findings generation is `committed`. */
-  async findings(digest: string, committed = Number.POSITIVE_INFINITY): Promise<FindingRecord[]> {
+  /**
+   * The findings readers see when the image's committed findings generation is `committed` (the
+   * image record's `findingsGeneration`, 0 before its first commit).
+   */
+  async findings(digest: string, committed: number): Promise<FindingRecord[]> {
     return (await this.stored(digest)).flatMap((f) => visibleFinding(f, committed) ?? []);
   }
 
@@ -147,8 +155,11 @@ export class FindingsStore {
     );
   }
 
-  /** Findings of every image that an advisory matched (a withdrawal closes them). */
-  async byAdvisory(advisoryId: string): Promise<FindingRecord[]> {
+  /**
+   * Findings of every image that an advisory matched, as stored: each is resolved with
+   * `visibleFinding` against its own image's committed generation.
+   */
+  async byAdvisory(advisoryId: string): Promise<StoredFinding[]> {
     return (await this.table.queryIndex(INDEX, advisoryId)).map(fromItem);
   }
 

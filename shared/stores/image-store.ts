@@ -138,8 +138,16 @@ export class ImageStore {
       if (tag !== undefined) {
         tags.add(tag);
         const tagKey = { pk: `REPO#${repository}`, sk: `TAG#${tag}` };
-        const previous = (await this.table.get(tagKey))?.digest as string | undefined;
-        if (previous !== digest) {
+        const tagItem = await this.table.get(tagKey);
+        const previous = tagItem?.digest as string | undefined;
+        // A redelivered older push does not take the tag back from a newer one.
+        const newer =
+          previous !== undefined &&
+          previous !== digest &&
+          (tagItem?.movedAt as string | undefined) !== undefined &&
+          (tagItem?.movedAt as string) > pushedAt;
+        if (newer) tags.delete(tag);
+        else if (previous !== digest) {
           move = {
             repository,
             tag,

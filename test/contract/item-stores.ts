@@ -240,9 +240,9 @@ export function itemStoresContract(
     it('keeps findings per image and finds them by advisory', async () => {
       const findings = new FindingsStore(await open('findings'));
       await findings.write([finding(D1, 'ACTIVE'), finding(D2, 'ACTIVE')]);
-      expect(await findings.findings(D1)).toEqual([finding(D1, 'ACTIVE')]);
+      expect(await findings.findings(D1, 0)).toEqual([finding(D1, 'ACTIVE')]);
       await findings.write([finding(D2, 'CLOSED')]);
-      expect(await findings.findings(D2)).toEqual([finding(D2, 'CLOSED')]);
+      expect(await findings.findings(D2, 0)).toEqual([finding(D2, 'CLOSED')]);
       expect(
         (await findings.byAdvisory('ALPINE-CVE-2019-14697')).map((f) => [f.digest, f.status]),
       ).toEqual([
@@ -256,7 +256,7 @@ export function itemStoresContract(
       const a = { ...finding(D3, 'ACTIVE'), location: 'app/node_modules/x/package.json' };
       const b = { ...a, location: 'app/node_modules/y/node_modules/x/package.json' };
       await findings.write([a, b]);
-      expect((await findings.findings(D3)).map((f) => f.location).sort()).toEqual(
+      expect((await findings.findings(D3, 0)).map((f) => f.location).sort()).toEqual(
         [a.location, b.location].sort(),
       );
     });

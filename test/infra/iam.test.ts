@@ -98,6 +98,20 @@ describe('least-privilege IAM', () => {
     expect(written).not.toContain('ScannerTablesAdvisories');
   });
 
+  it('lets the scan function read back the layer cache, and list only its prefix (a miss is then a 404)', () => {
+    const { template } = synthScanner();
+    const scan = statements(template, /ScannerScanRole/);
+    const get = scan.find((s) => actionsOf(s).includes('s3:GetObject'));
+    expect(JSON.stringify(get?.Resource)).toContain('/layer-cache/*');
+    const list = scan.find((s) => actionsOf(s).includes('s3:ListBucket')) as Statement & {
+      Condition?: unknown;
+    };
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['layer-cache/*'] } });
+    expect(scan.some((s) => actionsOf(s).some((a) => a === 's3:*' || a === 's3:GetObject*'))).toBe(
+      false,
+    );
+  });
+
   it('attaches no AWS managed policy to any function role', () => {
     const { template } = synthScanner();
     for (const role of Object.values(

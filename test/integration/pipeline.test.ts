@@ -341,7 +341,9 @@ describe('the pipeline on the local stack', () => {
     expect((await images.repositoriesOf(digest)).map((r) => r.repository)).toEqual([
       `${ECR_HOST}/my-repository-name`,
     ]);
-    expect(await findings.findings(digest)).toHaveLength(1);
+    expect(
+      await findings.findings(digest, (await images.getImage(digest))?.findingsGeneration ?? 0),
+    ).toHaveLength(1);
   });
 
   it('a tag pushed again with a new digest announces TAG_MOVED with both digests', async () => {
@@ -385,7 +387,9 @@ describe('the pipeline on the local stack', () => {
       reason: failure,
     });
     expect((await images.getImage(digest))?.scanId).toBeUndefined();
-    expect(await findings.findings(digest)).toEqual([]);
+    expect(
+      await findings.findings(digest, (await images.getImage(digest))?.findingsGeneration ?? 0),
+    ).toEqual([]);
     expect(of('SCAN_COMPLETED', digest)).toEqual([]);
   });
 

@@ -146,4 +146,29 @@ describe('notification messages', () => {
     expect(example).toBeDefined();
     expect(notificationErrors(example as string)).toEqual([]);
   });
+
+  it('lists at most 50 repositories and tags, counting the rest, and cuts a long failure reason', () => {
+    const repositories = Array.from(
+      { length: 500 },
+      (_, i) => `team-${i}/service-with-a-long-name`,
+    );
+    const tags = repositories.flatMap((r) => [`${r}:1.0.${r.length}`, `${r}:latest`]);
+    const message = buildMessage({
+      eventType: 'SCAN_FAILED',
+      dedupeKey: dedupeKey('SCAN_FAILED', DIGEST, ['x']),
+      occurredAt: '2026-11-29T00:00:00.000Z',
+      trigger: 'push',
+      image: { ...image, repositories, tags },
+      findings: [],
+      failure: { reason: `layer 0 could not be read: ${'x'.repeat(20_000)}` },
+    });
+    const body = JSON.parse(message.body) as Notification;
+    expect(notificationErrors(message.body)).toEqual([]);
+    expect(body.image.repositories).toHaveLength(50);
+    expect(body.image.repositoriesOmitted).toBe(450);
+    expect(body.image.tagsOmitted).toBe(950);
+    expect(message.attributes.repository).toHaveLength(50);
+    expect(body.failure?.reason.length).toBe(2_000);
+    expect(Buffer.byteLength(message.body)).toBeLessThan(MAX_BODY_BYTES);
+  });
 });

@@ -6,18 +6,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAdvisories } from '../../../shared/advisories/load.js';
 import type { ScanRequest } from '../../../shared/events/scan-request.js';
 import { OciLayoutSource } from '../../../shared/image/oci-layout.js';
 import type { ImageSet } from '../../../shared/image/types.js';
 import { ImageConflictError } from '../../../shared/pipeline/context.js';
 import { rescanPackages } from '../../../shared/pipeline/rescan.js';
 import { type ScanDeps, scanImage } from '../../../shared/pipeline/scan.js';
+import { RegistryError } from '../../../shared/registry/errors.js';
 import { EmbeddedItemTable } from '../../../shared/stores/embedded/item-table.js';
 import { FindingsStore } from '../../../shared/stores/findings-store.js';
 import { ImageStore } from '../../../shared/stores/image-store.js';
 import { InventoryStore } from '../../../shared/stores/inventory-store.js';
+import { alpine34Rootfs, dataDir } from '../../support/fixtures.js';
+import { filesUnder, tarOf } from '../../support/oci.js';
 import {
   CONCAT_STREAM_ADVISORY,
   MutableAdvisories,
@@ -89,6 +94,12 @@ function setup(options: { crashAfterFindingsWrite?: number } = {}) {
   return { deps, notifier, advisories, pulls };
 }
 
+/** The findings readers see: resolved against the image's committed generation. */
+async function visible(deps: ScanDeps, digest: string) {
+  const image = await deps.images.getImage(digest);
+  return deps.findings.findings(digest, image?.findingsGeneration ?? 0);
+}
+
 const request = (
   digest: string,
   tag?: string,
@@ -125,7 +136,7 @@ describe('scan', () => {
       { digest, scanId: image?.scanId },
     ]);
 
-    const findings = await deps.findings.findings(digest, image?.findingsGeneration);
+    const findings = await deps.findings.findings(digest, image?.findingsGeneration ?? 0);
     expect(findings).toHaveLength(1);
     const [finding] = findings;
     expect(finding).toMatchObject({
@@ -165,7 +176,7 @@ describe('scan', () => {
     expect(pulls).toHaveLength(1);
     expect(notifier.bodies().map((b) => b.eventType)).toEqual(['SCAN_COMPLETED', 'FINDINGS_NEW']);
     expect((await deps.images.getImage(digest))?.findingsGeneration).toBe(1);
-    expect(await deps.findings.findings(digest)).toHaveLength(1);
+    expect(await visible(deps, digest)).toHaveLength(1);
   });
 
   it('finishes a scan that stopped after writing part of its findings, announcing once', async () => {
@@ -182,7 +193,7 @@ describe('scan', () => {
     await scanImage(push, deps);
     await scanImage(push, deps);
     expect(notifier.bodies().map((b) => b.eventType)).toEqual(['SCAN_COMPLETED', 'FINDINGS_NEW']);
-    expect(await deps.findings.findings(digest)).toHaveLength(1);
+    expect(await visible(deps, digest)).toHaveLength(1);
   });
 
   it('announces on the next delivery when publishing failed after the commit', async () => {
@@ -252,6 +263,109 @@ it('records the push of an index or an artifact without pulling or scanning it',
   expect(notifier.sent).toEqual([]);
   expect(await deps.images.tagDigest('registry.example.test/team/app', 'multi')).toBe(digest);
   expect(await deps.images.getImage(digest)).toBeUndefined();
+});
+
+it('keeps one finding per binary package of a source, and a rescan by the source changes nothing', async () => {
+  // The real Alpine 3.4 database: musl and musl-utils both come from the musl source package,
+  // which Alpine's 3.4 secdb names (CVE-2016-8859, fixed in 1.1.14-r13).
+  const dir = path.join(work, 'alpine-34');
+  const layout = new (await import('../../support/oci.js')).LayoutWriter(dir);
+  const rootfs = alpine34Rootfs(path.join(work, 'alpine-34-rootfs'));
+  const manifest = layout.image({
+    architecture: 'amd64',
+    layers: [await tarOf(filesUnder(rootfs))],
+  });
+  layout.finish(manifest, 'latest');
+  images.set(manifest.digest, dir);
+  const { deps, notifier, advisories } = setup();
+  const secdb = loadAdvisories(path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.4')).records;
+  for (const r of secdb) advisories.put(r);
+  await scanImage(request(manifest.digest, '3.4'), deps);
+  const muslFindings = (await visible(deps, manifest.digest)).filter(
+    (f) => f.vulnerabilityId === 'CVE-2016-8859',
+  );
+  expect(muslFindings.map((f) => f.packageName).sort()).toEqual(['musl', 'musl-utils']);
+  notifier.sent.length = 0;
+
+  const change = (kind: 'modified' | 'withdrawn') => ({
+    version: 1 as const,
+    source: 'test',
+    changes: [
+      {
+        ecosystem: 'Alpine:v3.4',
+        name: 'musl',
+        change: kind,
+        advisoryIds: ['ALPINE-CVE-2016-8859'],
+      },
+    ],
+  });
+  expect((await rescanPackages(change('modified'), deps)).outcomes).toEqual({ unchanged: 1 });
+  expect(notifier.sent).toEqual([]);
+  const record = secdb.find(
+    (r) =>
+      r.affected?.some((a) => a.package?.name === 'musl') &&
+      [r.id, ...(r.aliases ?? [])].includes('CVE-2016-8859'),
+  );
+  advisories.remove(record?.id as string);
+  await rescanPackages(change('withdrawn'), deps);
+  const resolved = notifier.of('FINDINGS_RESOLVED');
+  expect(resolved).toHaveLength(1);
+  expect(
+    resolved[0]?.findings
+      .filter((f) => f.id === 'CVE-2016-8859')
+      .map((f) => f.packageName)
+      .sort(),
+  ).toEqual(['musl', 'musl-utils']);
+});
+
+it('retries, rather than fails, a scan whose registry broke off a transfer', async () => {
+  const { deps, notifier } = setup();
+  const digest = digests['app-310'] as string;
+  const open = deps.openImage;
+  deps.openImage = async (r) => {
+    const set = await open(r);
+    return {
+      ...set,
+      images: set.images.map((image) => ({
+        ...image,
+        layers: image.layers.map((layer) => ({
+          ...layer,
+          open: async () =>
+            new Readable({
+              read() {
+                this.destroy(
+                  new RegistryError('blob sha256:…: transfer failed: socket hang up', undefined),
+                );
+              },
+            }),
+        })),
+      })),
+    };
+  };
+  await expect(scanImage(request(digest), deps)).rejects.toThrow(RegistryError);
+  expect((await deps.images.getImage(digest))?.status).toBe('IN_PROGRESS');
+  expect(notifier.sent).toEqual([]);
+  deps.openImage = open;
+  await scanImage(request(digest), deps);
+  expect(notifier.bodies().map((b) => b.eventType)).toEqual(['SCAN_COMPLETED', 'FINDINGS_NEW']);
+});
+
+it('does not let a redelivered older push take a tag back, nor scan a digest deleted since', async () => {
+  const { deps, notifier, pulls } = setup();
+  const b = digests['app-310'] as string;
+  const c = digests['app-311'] as string;
+  const first = request(b, 'latest', '2026-11-29T01:00:00.000Z');
+  await scanImage(first, deps);
+  await scanImage(request(c, 'latest', '2026-11-29T02:00:00.000Z'), deps);
+  await scanImage(first, deps);
+  expect(await deps.images.tagDigest('registry.example.test/team/app', 'latest')).toBe(c);
+  expect(notifier.of('TAG_MOVED').map((m) => m.tagMove?.digest)).toEqual([c]);
+
+  await scanImage({ ...request(c), action: 'DELETE', eventTime: '2026-11-29T03:00:00.000Z' }, deps);
+  pulls.length = 0;
+  const late = await scanImage(request(c, undefined, '2026-11-29T02:30:00.000Z'), deps);
+  expect(late.status).toBe('deleted');
+  expect(pulls).toEqual([]);
 });
 
 describe('rescan', () => {
