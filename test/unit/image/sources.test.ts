@@ -190,9 +190,10 @@ describe('OCI layout and archive sources', () => {
     expect(walk.tree.get('lib/apk/db/installed')).toBeDefined();
   });
 
-  it('reads a shared base layer once across images', async () => {
+  it('reads a shared base layer once across images, by its verified blob digest', async () => {
     const a = path.join(work, 'cache-a');
     const b = path.join(work, 'cache-b');
+    const c = path.join(work, 'cache-c');
     const base = await tarOf(derivedFiles('alpine-310'));
     const wa = new LayoutWriter(a);
     wa.finish(
@@ -207,10 +208,12 @@ describe('OCI layout and archive sources', () => {
       wb.image({
         architecture: 'amd64',
         layers: [base, await tarOf([{ path: 'b', content: 'b' }])],
-        compression: 'zstd',
       }),
       'b',
     );
+    // The same layer content compressed otherwise: the same diff id, another blob.
+    const wc = new LayoutWriter(c);
+    wc.finish(wc.image({ architecture: 'amd64', layers: [base], compression: 'zstd' }), 'c');
     const cache = new MemoryLayerCache();
     const first = await walkImage(await onlyImage(new OciLayoutSource(a).images()), wants, {
       reader: READER,
@@ -221,9 +224,16 @@ describe('OCI layout and archive sources', () => {
       cache,
     });
     expect(first.layers.map((l) => l.fromCache)).toEqual([false, false]);
-    // Same diff id, different compression: still the same layer.
     expect(second.layers.map((l) => l.fromCache)).toEqual([true, false]);
     expect(cache.size).toBe(3);
+    // A diff id is only the config's claim about a blob's content; results are filed under what
+    // was verified (the blob digest), so a recompressed copy is read again rather than trusted.
+    const third = await walkImage(await onlyImage(new OciLayoutSource(c).images()), wants, {
+      reader: READER,
+      cache,
+    });
+    expect(third.layers.map((l) => l.fromCache)).toEqual([false]);
+    expect(third.layers[0]?.diffId).toBe(first.layers[0]?.diffId);
     const otherReader = await walkImage(await onlyImage(new OciLayoutSource(b).images()), wants, {
       reader: readerId([{ id: 'test/all-files', version: 2 }]),
       cache,
