@@ -56,4 +56,17 @@ if [ ! -f "$spdx_schema" ]; then
   mv "$work/package/data/spdx-export.schema.json" "$spdx_schema"
   rm -rf "$work"
 fi
+# Real Debian packages the inventory tests unpack (a language package that Debian owns):
+# fetched once with apt-get download into .local/debs, whatever version the archive has now.
+debs=.local/debs
+for pkg in python3-urllib3; do
+  if ! ls "$debs/${pkg}"_*.deb >/dev/null 2>&1; then
+    echo "setup: apt-get download $pkg"
+    mkdir -p "$debs"
+    if ! (cd "$debs" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
+      if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; fi
+      (cd "$debs" && apt-get download -qq "$pkg" >/dev/null 2>&1)
+    fi
+  fi
+done
 echo "setup: done"

@@ -4,9 +4,11 @@
  */
 import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
+import { dpkgFiles } from './dpkg-files.js';
 import { dpkgStatus } from './dpkg-status.js';
 import { npmInstalled } from './npm.js';
 import { npmLockfile } from './npm-lockfile.js';
+import { pythonInstalled } from './python.js';
 import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
@@ -14,12 +16,14 @@ import type { Extractor } from './types.js';
 
 export const EXTRACTORS: readonly Extractor[] = [
   dpkgStatus,
+  dpkgFiles,
   apkInstalled,
   rpmSqlite,
   rpmNdb,
   rpmBdb,
   npmInstalled,
   npmLockfile,
+  pythonInstalled,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

@@ -29,6 +29,8 @@ export interface ExtractIssue {
 export interface ExtractResult {
   readonly packages: ExtractedPackage[];
   readonly issues: ExtractIssue[];
+  /** Files that an OS package owns, from databases that list them apart (dpkg's info/*.list). */
+  readonly owners?: readonly { readonly owner: string; readonly files: readonly string[] }[];
 }
 
 export interface Extractor {

@@ -28,6 +28,8 @@ export interface InventoryPackage extends ExtractedPackage {
   readonly ecosystem?: string;
   /** Diff id of the layer that introduced this package. */
   readonly layer?: string;
+  /** For a language package: the OS package whose files include it (its metadata file). */
+  readonly osOwnedBy?: string;
 }
 
 export interface Inventory {
@@ -166,6 +168,8 @@ export async function buildInventory(
   });
   const packages: InventoryPackage[] = [];
   const seen = new Set<string>();
+  // file -> the OS package that owns it (dpkg's info/*.list, apk's file lists)
+  const ownerOf = new Map<string, string>();
   for (const entry of walk.tree.entries()) {
     if (entry.type !== 'file' || entry.content === undefined) continue;
     // A hard link's content comes from its target, possibly in another layer: extract it here.
@@ -181,6 +185,8 @@ export async function buildInventory(
     const introduced = introducedByPath.get(entry.path);
     for (const result of results) {
       issues.push(...result.issues);
+      for (const { owner, files } of result.owners ?? [])
+        for (const file of files) ownerOf.set(file, owner);
       for (const p of result.packages) {
         const k = key(p);
         if (seen.has(k)) continue;
@@ -201,9 +207,18 @@ export async function buildInventory(
       }
     }
   }
+  for (const p of packages)
+    if (OS_TYPES[p.type] !== undefined) for (const file of p.files ?? []) ownerOf.set(file, p.name);
+  // A language package whose metadata file (or its directory: a dist-info, a node module) an OS
+  // package installed is the distribution's, patched by it: the matcher treats it so.
+  const owned = packages.map((p) => {
+    if (OS_TYPES[p.type] !== undefined) return p;
+    const owner = ownerOf.get(p.location) ?? ownerOf.get(p.location.replace(/\/[^/]+$/, ''));
+    return owner === undefined ? p : { ...p, osOwnedBy: owner };
+  });
   return {
     ...(os === undefined ? {} : { os }),
-    packages,
+    packages: owned,
     issues,
     complete: walk.complete,
     layerErrors: walk.layers.flatMap((l) => (l.error === undefined ? [] : [l.error])),
@@ -225,6 +240,7 @@ export function matchablePackages(inventory: Inventory): MatchablePackage[] {
             ...(p.sourceName === undefined ? {} : { sourceName: p.sourceName }),
             ...(p.sourceVersion === undefined ? {} : { sourceVersion: p.sourceVersion }),
             ...(p.layer === undefined ? {} : { layer: p.layer }),
+            ...(p.osOwnedBy === undefined ? {} : { osOwnedBy: p.osOwnedBy }),
           },
         ],
   );

@@ -90,16 +90,21 @@ describe('extractor registry', async () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([
       'dpkg/status',
+      'dpkg/files',
       'apk/installed',
       'rpm/sqlite',
       'rpm/ndb',
       'rpm/bdb',
       'npm/installed',
       'npm/lockfile',
+      'python/installed',
     ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);
     expect(extractorsFor('usr/bin/ls', 10)).toEqual([]);
+    expect(extractorsFor('var/lib/dpkg/info/libc6:amd64.list', 10).map((e) => e.id)).toEqual([
+      'dpkg/files',
+    ]);
   });
 });
 
