@@ -59,7 +59,7 @@ fi
 # Real Debian packages the inventory tests unpack (a language package that Debian owns):
 # fetched once with apt-get download into .local/debs, whatever version the archive has now.
 debs=.local/debs
-for pkg in python3-urllib3; do
+for pkg in python3-urllib3 ruby-rack libcommons-lang3-java; do
   if ! ls "$debs/${pkg}"_*.deb >/dev/null 2>&1; then
     echo "setup: apt-get download $pkg"
     mkdir -p "$debs"

@@ -6,12 +6,14 @@ import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgFiles } from './dpkg-files.js';
 import { dpkgStatus } from './dpkg-status.js';
+import { javaArchive } from './java.js';
 import { npmInstalled } from './npm.js';
 import { npmLockfile } from './npm-lockfile.js';
 import { pythonInstalled } from './python.js';
 import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
+import { rubyGemspec } from './ruby.js';
 import type { Extractor } from './types.js';
 
 export const EXTRACTORS: readonly Extractor[] = [
@@ -24,6 +26,8 @@ export const EXTRACTORS: readonly Extractor[] = [
   npmInstalled,
   npmLockfile,
   pythonInstalled,
+  rubyGemspec,
+  javaArchive,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

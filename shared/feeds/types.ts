@@ -58,3 +58,7 @@ export class FeedFetchError extends BosunError {
 export class FeedFormatError extends BosunError {
   readonly fatal = true;
 }
+
+/** Zip problems of a feed (all.zip, a local zip) are feed format errors. */
+export const feedZipError = (message: string, cause?: unknown): Error =>
+  new FeedFormatError(message, { cause });

@@ -86,13 +86,15 @@ const EPOCH = /^(\d+):(.+)$/;
 function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
   const epoch = p.type === 'deb' || p.type === 'rpm' ? EPOCH.exec(p.version) : null;
   const scoped = p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/');
+  // Maven packages are `groupId:artifactId`: the group is the PURL namespace.
+  const maven = p.type === 'maven' && p.name.includes(':');
   return purl({
     type: p.type,
     ...(os !== undefined ? { namespace: os.family } : {}),
-    ...(scoped
+    ...(scoped || maven
       ? {
-          namespace: p.name.slice(0, p.name.indexOf('/')),
-          name: p.name.slice(p.name.indexOf('/') + 1),
+          namespace: p.name.slice(0, p.name.indexOf(maven ? ':' : '/')),
+          name: p.name.slice(p.name.indexOf(maven ? ':' : '/') + 1),
         }
       : { name: p.name }),
     version: epoch === null ? p.version : (epoch[2] as string),

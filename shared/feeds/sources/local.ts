@@ -9,9 +9,15 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { advisoryFiles, isAdvisoryFileName } from '../../advisories/load.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
+import { ZipReader } from '../../zip.js';
 import { parseAdvisoryEntry, parseSecdbBundle } from '../parse.js';
-import type { FeedEntry, FeedFetch, FeedSource, ParsedEntry } from '../types.js';
-import { ZipReader } from '../zip.js';
+import {
+  type FeedEntry,
+  type FeedFetch,
+  type FeedSource,
+  feedZipError,
+  type ParsedEntry,
+} from '../types.js';
 
 const SECDB_BUNDLE = 'alpine-secdb';
 
@@ -64,7 +70,7 @@ export class LocalFeedSource implements FeedSource {
     const fingerprint = `zip:${fileSha256(this.location)}`;
     if (previous?.fingerprint === fingerprint && previous.cursor === undefined)
       return { kind: 'unchanged', fingerprint };
-    const zip = await ZipReader.open(this.location);
+    const zip = await ZipReader.open(this.location, feedZipError);
     return {
       kind: 'changed',
       fingerprint,

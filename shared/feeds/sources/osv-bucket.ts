@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
+import { ZipReader } from '../../zip.js';
 import { httpBytes, httpLines, httpToFile } from '../http.js';
 import { parseAdvisoryEntry } from '../parse.js';
 import {
@@ -21,9 +22,9 @@ import {
   type FeedFetch,
   FeedFormatError,
   type FeedSource,
+  feedZipError,
   type ParsedEntry,
 } from '../types.js';
-import { ZipReader } from '../zip.js';
 import { fileSha256 } from './local.js';
 
 /** OSV's public bucket over HTTPS. */
@@ -99,7 +100,7 @@ export class OsvBucketSource implements FeedSource {
           ...http,
           timeoutMs: this.opts.timeoutMs ?? 300_000,
         });
-        const zip = await ZipReader.open(file);
+        const zip = await ZipReader.open(file, feedZipError);
         return {
           kind: 'changed',
           fingerprint: `all.zip:${fileSha256(file)}`,

@@ -98,6 +98,8 @@ describe('extractor registry', async () => {
       'npm/installed',
       'npm/lockfile',
       'python/installed',
+      'ruby/gemspec',
+      'java/archive',
     ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);
