@@ -69,4 +69,18 @@ for pkg in python3-urllib3 ruby-rack libcommons-lang3-java; do
     fi
   fi
 done
+# Real Go binaries the inventory tests read, as npm packages ship them: esbuild 0.15.18 (Go
+# 1.19, with its .go.buildinfo section) and 0.28.2 (a newer toolchain, without one).
+gobins=.local/tools/go-binaries
+for spec in esbuild-linux-64@0.15.18 @esbuild/linux-x64@0.28.2; do
+  out="$gobins/$(echo "$spec" | tr '/@' '__')"
+  if [ ! -f "$out" ]; then
+    echo "setup: Go binary from npm $spec"
+    work=$(mktemp -d)
+    (cd "$work" && npm pack "$spec" --silent --loglevel=error >/dev/null && tar -xzf ./*.tgz package/bin/esbuild)
+    mkdir -p "$gobins"
+    mv "$work/package/bin/esbuild" "$out"
+    rm -rf "$work"
+  fi
+done
 echo "setup: done"

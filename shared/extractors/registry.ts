@@ -6,6 +6,7 @@ import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
 import { dpkgFiles } from './dpkg-files.js';
 import { dpkgStatus } from './dpkg-status.js';
+import { goBinary } from './go-binary.js';
 import { javaArchive } from './java.js';
 import { npmInstalled } from './npm.js';
 import { npmLockfile } from './npm-lockfile.js';
@@ -28,6 +29,7 @@ export const EXTRACTORS: readonly Extractor[] = [
   pythonInstalled,
   rubyGemspec,
   javaArchive,
+  goBinary,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

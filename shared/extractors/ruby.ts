@@ -9,9 +9,12 @@
 import type { ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'ruby/gemspec';
-const GEMSPEC = /(?:^|\/)specifications\/[^/]+\.gemspec$/;
-const quoted = (field: string) => new RegExp(`^\\s*s\\.${field}\\s*=\\s*["']([^"']+)["']`, 'm');
-const LICENSES = /^\s*s\.licenses?\s*=\s*\[?([^\]\n]*)\]?/m;
+// Default gems (shipped with Ruby itself) live in specifications/default.
+const GEMSPEC = /(?:^|\/)specifications\/(?:default\/)?[^/]+\.gemspec$/;
+// [ \t], not \s: a pattern that can cross lines backtracks quadratically over blank ones.
+const quoted = (field: string) =>
+  new RegExp(`^[ \\t]*s\\.${field}[ \\t]*=[ \\t]*["']([^"'\\n]+)["']`, 'm');
+const LICENSES = /^[ \t]*s\.licenses?[ \t]*=[ \t]*\[?([^\]\n]*)\]?/m;
 
 export const rubyGemspec: Extractor = {
   id: ID,

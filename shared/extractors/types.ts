@@ -38,7 +38,14 @@ export interface Extractor {
   readonly id: string;
   /** Bumped whenever its output for the same input changes. */
   readonly version: number;
-  /** A string check on the path and size only: it sees every file of every layer. */
-  required(path: string, size: number): boolean;
+  /** A cheap check on the path, size and mode only: it sees every file of every layer. */
+  required(path: string, size: number, mode?: number): boolean;
   extract(path: string, content: Buffer): ExtractResult | Promise<ExtractResult>;
+  /**
+   * Set for extractors of files that are many and large (executables): their files are read as
+   * they stream and dropped once extracted, rather than kept for the inventory.
+   */
+  readonly streamed?: boolean;
+  /** For a streamed extractor: whether the first bytes (a format's magic) are worth reading on. */
+  head?(first: Buffer): boolean;
 }

@@ -16,8 +16,9 @@ import type {
   ExtractResult,
 } from '../extractors/types.js';
 import type { Image } from '../image/types.js';
-import type { EntryError } from '../layers/errors.js';
+import { type EntryError, FileTooLargeError } from '../layers/errors.js';
 import type { LayerLimits } from '../layers/limits.js';
+import type { LayerEntry } from '../layers/reader.js';
 import { type LayerCache, walkImage } from '../layers/walk.js';
 import type { InventoryPackage as MatchablePackage } from '../matcher/types.js';
 import { distroQualifier, purl } from './purl.js';
@@ -74,6 +75,14 @@ const LANGUAGE_ECOSYSTEMS: Record<string, string> = {
   composer: 'Packagist',
 };
 
+/** Whether a streamed extractor wants this file: by its path, size and mode, then its first bytes. */
+function wantsStreamed(x: Extractor, e: LayerEntry, first: Buffer): boolean {
+  return x.required(e.path, e.size, e.mode) && (x.head?.(first) ?? true);
+}
+
+/** Extractors of OS package databases: a database they did not get makes the inventory incomplete. */
+const OS_DATABASE = /^(dpkg\/status|apk\/installed|rpm\/)/;
+
 const key = (p: ExtractedPackage) =>
   `${p.type}\u0000${p.location}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ''}`;
 
@@ -86,16 +95,22 @@ const EPOCH = /^(\d+):(.+)$/;
 function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
   const epoch = p.type === 'deb' || p.type === 'rpm' ? EPOCH.exec(p.version) : null;
   const scoped = p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/');
-  // Maven packages are `groupId:artifactId`: the group is the PURL namespace.
+  // Maven packages are `groupId:artifactId`: the group is the PURL namespace; a Go module's
+  // path up to its last element is (`pkg:golang/golang.org/x/sys@…`).
   const maven = p.type === 'maven' && p.name.includes(':');
+  const goModule = p.type === 'golang' && p.name.includes('/');
   return purl({
     type: p.type,
     ...(os !== undefined ? { namespace: os.family } : {}),
-    ...(scoped || maven
-      ? {
-          namespace: p.name.slice(0, p.name.indexOf(maven ? ':' : '/')),
-          name: p.name.slice(p.name.indexOf(maven ? ':' : '/') + 1),
-        }
+    ...(scoped || maven || goModule
+      ? (() => {
+          const cut = maven
+            ? p.name.indexOf(':')
+            : goModule
+              ? p.name.lastIndexOf('/')
+              : p.name.indexOf('/');
+          return { namespace: p.name.slice(0, cut), name: p.name.slice(cut + 1) };
+        })()
       : { name: p.name }),
     version: epoch === null ? p.version : (epoch[2] as string),
     qualifiers: {
@@ -118,10 +133,30 @@ export async function buildInventory(
 ): Promise<Inventory> {
   const extractors = options.extractors ?? EXTRACTORS;
   const osFiles = new Set<string>(OS_FILES);
+  const kept = extractors.filter((x) => x.streamed !== true);
+  const streamed = extractors.filter((x) => x.streamed === true);
   const walk = await walkImage(
     image,
-    (e) => osFiles.has(e.path) || extractors.some((x) => x.required(e.path, e.size)),
+    (e) => osFiles.has(e.path) || kept.some((x) => x.required(e.path, e.size, e.mode)),
     {
+      // Executables are many and large: each is extracted as it streams, and only its packages
+      // are kept (per path, in the layer result).
+      ...(streamed.length === 0
+        ? {}
+        : {
+            scan: {
+              wants: (e) => streamed.some((x) => x.required(e.path, e.size, e.mode)),
+              head: (e, first) => streamed.some((x) => wantsStreamed(x, e, first)),
+              read: async (e, content) => {
+                const results: ExtractResult[] = [];
+                for (const x of streamed)
+                  if (wantsStreamed(x, e, content)) results.push(await x.extract(e.path, content));
+                return results.some((r) => r.packages.length > 0 || r.issues.length > 0)
+                  ? results
+                  : undefined;
+              },
+            },
+          }),
       reader:
         extractors === EXTRACTORS
           ? EXTRACTOR_SET_ID
@@ -138,6 +173,21 @@ export async function buildInventory(
       issues.push({ location: (i as EntryError).path, message: i.message });
   }
   for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
+  // A package database that was not read (over a size limit) would make every package in it
+  // look removed: the inventory is then incomplete, not silently short.
+  let unreadDatabase = false;
+  for (const layer of walk.layers)
+    for (const i of layer.result?.issues ?? [])
+      if (
+        i instanceof FileTooLargeError &&
+        kept.some((x) => OS_DATABASE.test(x.id) && x.required(i.path, 0))
+      ) {
+        unreadDatabase = true;
+        issues.push({
+          location: `layer ${layer.index}`,
+          message: `package database ${i.path} was not read: ${i.message}`,
+        });
+      }
 
   // Each database file is extracted once per layer that has a version of it. Walking the layers
   // upwards gives each package the lowest layer from which it stays present; the results of
@@ -147,7 +197,7 @@ export async function buildInventory(
   for (const layer of walk.layers) {
     for (const [path, content] of layer.result?.contents ?? []) {
       const results: ExtractResult[] = [];
-      for (const extractor of extractors) {
+      for (const extractor of kept) {
         if (extractor.required(path, content.length))
           results.push(await extractor.extract(path, content));
       }
@@ -173,18 +223,30 @@ export async function buildInventory(
   // file -> the OS package that owns it (dpkg's info/*.list, apk's file lists)
   const ownerOf = new Map<string, string>();
   for (const entry of walk.tree.entries()) {
-    if (entry.type !== 'file' || entry.content === undefined) continue;
+    if (entry.type !== 'file') continue;
+    const scanned = walk.layers[entry.layer]?.result?.facts?.get(entry.path) as
+      | ExtractResult[]
+      | undefined;
+    if (entry.content === undefined && scanned === undefined) continue;
     // A hard link's content comes from its target, possibly in another layer: extract it here.
     let results =
       entry.linkname === undefined ? extracted.get(`${entry.layer}\u0000${entry.path}`) : undefined;
-    if (results === undefined) {
+    if (results === undefined && entry.content !== undefined) {
       results = [];
-      for (const extractor of extractors) {
+      for (const extractor of kept) {
         if (extractor.required(entry.path, entry.size))
           results.push(await extractor.extract(entry.path, entry.content));
       }
     }
-    const introduced = introducedByPath.get(entry.path);
+    results = [...(results ?? []), ...(scanned ?? [])];
+    // Streamed files are attributed to the layer that holds their final version.
+    const introduced =
+      introducedByPath.get(entry.path) ??
+      (scanned === undefined
+        ? undefined
+        : new Map(
+            scanned.flatMap((r) => r.packages.map((p) => [key(p), entry.layerDigest] as const)),
+          ));
     for (const result of results) {
       issues.push(...result.issues);
       for (const { owner, files } of result.owners ?? [])
@@ -215,14 +277,17 @@ export async function buildInventory(
   // package installed is the distribution's, patched by it: the matcher treats it so.
   const owned = packages.map((p) => {
     if (OS_TYPES[p.type] !== undefined) return p;
-    const owner = ownerOf.get(p.location) ?? ownerOf.get(p.location.replace(/\/[^/]+$/, ''));
+    // Databases list the metadata file itself; a Python distribution's directory also names it.
+    const dir = p.location.replace(/\/[^/]+$/, '');
+    const owner =
+      ownerOf.get(p.location) ?? (/\.(dist|egg)-info$/.test(dir) ? ownerOf.get(dir) : undefined);
     return owner === undefined ? p : { ...p, osOwnedBy: owner };
   });
   return {
     ...(os === undefined ? {} : { os }),
     packages: owned,
     issues,
-    complete: walk.complete,
+    complete: walk.complete && !unreadDatabase,
     layerErrors: walk.layers.flatMap((l) => (l.error === undefined ? [] : [l.error])),
   };
 }

@@ -51,6 +51,8 @@ export interface LayerReadResult {
   /** Directories whose lower-layer content is hidden (`.wh..wh..opq`). */
   readonly opaqueDirs: string[];
   readonly contents: Map<string, Buffer>;
+  /** What `ReadLayerOptions.scan` made of the files it read (their content is not kept). */
+  readonly facts?: Map<string, unknown>;
   readonly issues: EntryError[];
   readonly stats: LayerStats;
 }
@@ -111,8 +113,25 @@ class Meter extends Transform {
   }
 }
 
+/**
+ * Files read as they stream and then dropped, keeping only what `read` makes of them (an
+ * executable's build information): unlike wanted contents, they do not count against the
+ * layer's in-memory budget, one is held at a time.
+ */
+export interface LayerScan {
+  wants(entry: LayerEntry): boolean;
+  /** Decides from the first bytes (a chunk, at least a few hundred) whether to read on. */
+  head?(entry: LayerEntry, first: Buffer): boolean;
+  /** Never throws for bad content; undefined when there is nothing to keep. */
+  read(entry: LayerEntry, content: Buffer): Promise<unknown>;
+}
+
+/** Scanned files are held one at a time; Go binaries of several hundred MB exist. */
+const MAX_SCANNED_FILE_BYTES = 512 * 1024 * 1024;
+
 export interface ReadLayerOptions {
   readonly limits?: Partial<LayerLimits>;
+  readonly scan?: LayerScan;
   /** Names the layer in errors: `layer sha256:… of registry/repo@sha256:…`. */
   readonly what: string;
 }
@@ -153,6 +172,7 @@ export async function readLayer(
   const whiteouts: string[] = [];
   const opaqueDirs: string[] = [];
   const contents = new Map<string, Buffer>();
+  const facts = new Map<string, unknown>();
   const issues: EntryError[] = [];
   let readBytes = 0;
   let count = 0;
@@ -235,6 +255,28 @@ export async function readLayer(
           contents.set(path, content);
           continue;
         }
+      } else if (type === 'file' && options.scan?.wants(item)) {
+        if (item.size > MAX_SCANNED_FILE_BYTES) {
+          issues.push(
+            new FileTooLargeError(
+              path,
+              `${what}: ${path} is ${item.size} bytes, over the ${MAX_SCANNED_FILE_BYTES}-byte limit for scanned files`,
+            ),
+          );
+        } else {
+          // The first chunk decides (a file format's magic); the rest is held only if wanted.
+          const chunks: Buffer[] = [];
+          let keep: boolean | undefined;
+          for await (const chunk of entry) {
+            keep ??= options.scan.head?.(item, chunk as Buffer) ?? true;
+            if (keep) chunks.push(chunk as Buffer);
+          }
+          if (keep === true) {
+            const fact = await options.scan.read(item, Buffer.concat(chunks));
+            if (fact !== undefined) facts.set(path, fact);
+          }
+          continue;
+        }
       }
       entry.resume();
     }
@@ -256,6 +298,7 @@ export async function readLayer(
     whiteouts,
     opaqueDirs,
     contents,
+    ...(facts.size === 0 ? {} : { facts }),
     issues,
     stats: {
       compression,

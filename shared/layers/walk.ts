@@ -8,7 +8,7 @@ import { mapLimit } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { Image, ImageLayer } from '../image/types.js';
 import type { LayerLimits } from './limits.js';
-import { type LayerReadResult, readLayer, type WantsContent } from './reader.js';
+import { type LayerReadResult, type LayerScan, readLayer, type WantsContent } from './reader.js';
 import { FileTree } from './tree.js';
 
 export interface LayerCache {
@@ -71,6 +71,8 @@ export interface WalkOptions {
   readonly reader: string;
   readonly limits?: Partial<LayerLimits>;
   readonly cache?: LayerCache;
+  /** Files read and dropped, keeping what is made of them (reader.ts, LayerScan). */
+  readonly scan?: LayerScan;
   /** Layers read at once. @default 2 */
   readonly concurrency?: number;
 }
@@ -97,6 +99,7 @@ export async function walkImage(
       const result = await readLayer(await layer.open(), wants, {
         what,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
+        ...(options.scan === undefined ? {} : { scan: options.scan }),
       });
       if (key !== undefined) await options.cache?.put(key, result).catch(() => undefined);
       return { ...ids, fromCache: false, result };

@@ -104,6 +104,20 @@ export const MAX_LISTED_FINDINGS = 100;
 export const MAX_LISTED_NAMES = 50;
 const MAX_REASON_CHARS = 2_000;
 
+/** The repository attribute's share of SNS's 256 KiB (the body stays under 200 KiB). */
+const MAX_REPOSITORY_ATTRIBUTE_BYTES = 32 * 1024;
+
+function withinBytes(names: readonly string[], max: number): string[] {
+  const out: string[] = [];
+  let size = 2;
+  for (const name of names) {
+    size += Buffer.byteLength(JSON.stringify(name)) + 1;
+    if (size > max) break;
+    out.push(name);
+  }
+  return out;
+}
+
 /** The image with its lists cut to size, each with a count of what was left out. */
 function listedImage(image: NotificationImage): NotificationImage {
   const cut = (names: readonly string[]) => names.slice(0, MAX_LISTED_NAMES);
@@ -213,7 +227,8 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     attributes: {
       eventType: input.eventType,
       maxSeverity: worst,
-      repository: image.repositories,
+      // Filter policies match on any repository: the attribute lists them all, within reason.
+      repository: withinBytes(input.image.repositories, MAX_REPOSITORY_ATTRIBUTE_BYTES),
       fixAvailable: fixable > 0 ? 'true' : 'false',
     },
   };

@@ -141,11 +141,14 @@ export class ImageStore {
         const tagItem = await this.table.get(tagKey);
         const previous = tagItem?.digest as string | undefined;
         // A redelivered older push does not take the tag back from a newer one.
+        // Event times differ in precision and offset (ECR: seconds; registries: RFC 3339 with
+        // fractions): compare instants, and let a tie keep the tag where it is.
+        const movedAt = tagItem?.movedAt as string | undefined;
         const newer =
           previous !== undefined &&
           previous !== digest &&
-          (tagItem?.movedAt as string | undefined) !== undefined &&
-          (tagItem?.movedAt as string) > pushedAt;
+          movedAt !== undefined &&
+          Date.parse(movedAt) >= Date.parse(pushedAt);
         if (newer) tags.delete(tag);
         else if (previous !== digest) {
           move = {

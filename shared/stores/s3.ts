@@ -30,8 +30,9 @@ export class S3ReportStore implements ReportStore {
 
 interface SerializedLayer {
   readonly v: 1;
-  readonly result: Omit<LayerReadResult, 'contents' | 'issues'>;
+  readonly result: Omit<LayerReadResult, 'contents' | 'issues' | 'facts'>;
   readonly contents: [string, string][];
+  readonly facts?: [string, unknown][];
   readonly issues: { path: string; message: string }[];
 }
 
@@ -70,6 +71,7 @@ export class S3LayerCache implements LayerCache {
       return {
         ...parsed.result,
         contents: new Map(parsed.contents.map(([p, b]) => [p, Buffer.from(b, 'base64')])),
+        ...(parsed.facts === undefined ? {} : { facts: new Map(parsed.facts) }),
         issues: parsed.issues.map((i) => new EntryError(i.path, i.message)),
       };
     } catch {
@@ -78,11 +80,12 @@ export class S3LayerCache implements LayerCache {
   }
 
   async put(key: string, result: LayerReadResult): Promise<void> {
-    const { contents, issues, ...rest } = result;
+    const { contents, issues, facts, ...rest } = result;
     const serialized: SerializedLayer = {
       v: 1,
       result: rest,
       contents: [...contents].map(([p, b]) => [p, b.toString('base64')]),
+      ...(facts === undefined ? {} : { facts: [...facts] }),
       issues: issues.map((i) => ({ path: i.path, message: i.message })),
     };
     await this.s3.send(

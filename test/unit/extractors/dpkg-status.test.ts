@@ -100,6 +100,7 @@ describe('extractor registry', async () => {
       'python/installed',
       'ruby/gemspec',
       'java/archive',
+      'go/binary',
     ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);

@@ -12,7 +12,7 @@ import { javaArchive } from '../../../shared/extractors/java.js';
 import { RootfsDirSource } from '../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
-import { debField, debFile } from '../../support/debs.js';
+import { debField, debFile, dpkgUnpack } from '../../support/debs.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-java-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,10 +79,44 @@ describe('java/archive', () => {
     ]);
   });
 
+  it('reads on past a damaged nested archive', async () => {
+    const war = await zipOf({
+      'WEB-INF/lib/a-broken.jar': Buffer.from('PK\x03\x04 not really a zip'),
+      'WEB-INF/lib/commons-lang3.jar': jar,
+    });
+    const result = await javaArchive.extract('srv/app.war', war);
+    expect(result.packages.map((p) => p.location)).toEqual([
+      'srv/app.war!/WEB-INF/lib/commons-lang3.jar',
+    ]);
+    expect(result.issues.map((i) => i.location)).toEqual(['srv/app.war!/WEB-INF/lib/a-broken.jar']);
+  });
+
   it('reports a corrupt archive as an issue', async () => {
     const result = await javaArchive.extract('lib/broken.jar', jar.subarray(0, jar.length / 2));
     expect(result.packages).toEqual([]);
     expect(result.issues[0]?.message).toMatch(/^lib\/broken\.jar: /);
+  });
+
+  it('marks only the jar a Debian package installed as owned by it, not an application jar beside it', async () => {
+    const root = path.join(work, 'debian-java');
+    dpkgUnpack(root, debFile('libcommons-lang3-java'));
+    // The same jar, dropped by an application into the directory the Debian package owns too.
+    execFileSync('cp', [
+      path.join(root, 'usr/share/java/commons-lang3.jar'),
+      path.join(root, 'usr/share/java/myapp.jar'),
+    ]);
+    const inventory = await buildInventory(
+      (await new RootfsDirSource(root).images()).images[0] as Image,
+    );
+    const byLocation = Object.fromEntries(
+      inventory.packages
+        .filter((p) => p.type === 'maven')
+        .map((p) => [p.location, p.osOwnedBy ?? null]),
+    );
+    expect(byLocation).toEqual({
+      'usr/share/java/commons-lang3.jar': 'libcommons-lang3-java',
+      'usr/share/java/myapp.jar': null,
+    });
   });
 
   it('gives the package its Maven PURL in an inventory', async () => {

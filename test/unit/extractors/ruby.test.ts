@@ -40,6 +40,18 @@ describe('ruby/gemspec', () => {
       ],
       issues: [],
     });
+    // Default gems, and a gemspec of blank lines (read in linear time: nothing found).
+    expect(
+      rubyGemspec.required(
+        'usr/lib/ruby/gems/3.1.0/specifications/default/uri-0.12.1.gemspec',
+        900,
+      ),
+    ).toBe(true);
+    const blank = await rubyGemspec.extract(
+      'specifications/blank.gemspec',
+      Buffer.from('\n'.repeat(1000 * 1000)),
+    );
+    expect(blank.packages).toEqual([]);
     const broken = await rubyGemspec.extract(
       'specifications/x.gemspec',
       Buffer.from('Gem::Specification.new do |s|\nend\n'),

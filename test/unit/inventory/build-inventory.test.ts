@@ -99,6 +99,28 @@ describe('buildInventory', () => {
   });
 });
 
+it('is incomplete, not silently short, when a package database was over a read limit', async () => {
+  // The real Debian 12 status file (728 packages), read with a per-file limit below its size.
+  const root = path.join(work, 'debian-status');
+  const layout = new LayoutWriter(root);
+  const status = readFileSync(path.join(dataDir(), 'pkgdbs/local-debian12/var/lib/dpkg/status'));
+  const manifest = layout.image({
+    architecture: 'amd64',
+    layers: [await tarOf([{ path: 'var/lib/dpkg/status', content: status }])],
+  });
+  layout.finish(manifest, 'x');
+  const image = await only(new OciLayoutSource(root).images());
+  const limited = await buildInventory(image, { limits: { maxFileBytes: status.length - 1 } });
+  expect(limited.complete).toBe(false);
+  expect(limited.packages).toEqual([]);
+  expect(limited.issues.map((i) => i.message)).toContainEqual(
+    expect.stringMatching(/^package database var\/lib\/dpkg\/status was not read: /),
+  );
+  const whole = await buildInventory(image);
+  expect(whole.complete).toBe(true);
+  expect(whole.packages).toHaveLength(728);
+});
+
 describe('purl', () => {
   it('writes Debian PURLs as the issue shows, encoding what the spec requires', () => {
     expect(

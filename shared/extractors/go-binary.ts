@@ -1,0 +1,200 @@
+/**
+ * Go binaries: the build information the Go linker embeds in every binary since Go 1.13 (the
+ * `.go.buildinfo` ELF section): the toolchain version, reported as the `stdlib` package, the
+ * main module, and every dependency module with its version (replacements applied). Go 1.18+
+ * writes the two strings inline after the 32-byte header; older linkers write pointers to Go
+ * string headers, resolved here through the section table.
+ * https://go.dev/src/debug/buildinfo/buildinfo.go, https://pkg.go.dev/runtime/debug#BuildInfo
+ */
+import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
+
+const ID = 'go/binary';
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+
+interface Section {
+  readonly name: string;
+  readonly addr: bigint;
+  readonly offset: number;
+  readonly size: number;
+}
+
+class ElfError extends Error {}
+
+/** The section table of an ELF file (https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.sheader.html). */
+function sections(b: Buffer): Section[] {
+  const is64 = b[4] === 2;
+  const le = b[5] === 1;
+  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const addr = (o: number) =>
+    is64 ? (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : BigInt(u32(o));
+  const num = (o: number) => Number(addr(o));
+  const shoff = is64 ? num(0x28) : u32(0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > b.length)
+    throw new ElfError('no section table');
+  const raw = Array.from({ length: shnum }, (_, i) => {
+    const at = shoff + i * shentsize;
+    return {
+      nameOffset: u32(at),
+      addr: addr(at + (is64 ? 0x10 : 0x0c)),
+      offset: is64 ? num(at + 0x18) : u32(at + 0x10),
+      size: is64 ? num(at + 0x20) : u32(at + 0x14),
+    };
+  });
+  const strtab = raw[shstrndx];
+  if (strtab === undefined || strtab.offset + strtab.size > b.length)
+    throw new ElfError('no section name table');
+  return raw.map((s) => {
+    const start = strtab.offset + s.nameOffset;
+    const end = b.indexOf(0, start);
+    return {
+      name: b.toString('latin1', start, end < 0 ? start : end),
+      addr: s.addr,
+      offset: s.offset,
+      size: s.size,
+    };
+  });
+}
+
+/** An unsigned varint (encoding/binary's Uvarint) at `at`: the value and the next offset. */
+function uvarint(b: Buffer, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (let i = at; i < b.length && i < at + 10; i++) {
+    const byte = b[i] as number;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return [value, i + 1];
+    shift += 7;
+  }
+  throw new ElfError('bad varint in build info');
+}
+
+// cmd/go frames the module info with these (modload.ModInfoProg's infoStart / infoEnd).
+const MODINFO_START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
+const MODINFO_END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
+/** Go's runtime.buildVersion as a string of its own among unprintable bytes: `go1.26.5`. */
+const GO_VERSION = /(?<![\x20-\x7e])go1\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?(?![\x20-\x7e])/;
+
+/**
+ * For a binary whose build-info header is gone (some release builds strip the section): the
+ * module info between its sentinels, and the one free-standing Go version string.
+ */
+function framedModinfo(b: Buffer): { version: string; modinfo: Buffer } | undefined {
+  const start = b.indexOf(MODINFO_START);
+  if (start < 0) return undefined;
+  const end = b.indexOf(MODINFO_END, start + MODINFO_START.length);
+  if (end < 0 || end - start > 1024 * 1024) return undefined;
+  const version = GO_VERSION.exec(b.toString('latin1'))?.[0];
+  if (version === undefined) return undefined;
+  return { version, modinfo: b.subarray(start, end + MODINFO_END.length) };
+}
+
+/** The toolchain version and module info strings of a Go binary, or undefined if it is not one. */
+export function goBuildInfo(b: Buffer): { version: string; modinfo: Buffer } | undefined {
+  if (b.length < 64 || !b.subarray(0, 4).equals(ELF_MAGIC)) return undefined;
+  const all = sections(b);
+  const info = all.find((s) => s.name === '.go.buildinfo');
+  if (info === undefined) return framedModinfo(b);
+  const head = b.subarray(info.offset, info.offset + Math.min(info.size, 64 * 1024));
+  if (head.length < 32 || !head.subarray(0, 14).equals(BUILDINFO_MAGIC))
+    throw new ElfError('.go.buildinfo without its magic');
+  const ptrSize = head[14] as number;
+  const flags = head[15] as number;
+  if ((flags & 2) !== 0) {
+    // Go 1.18+: two varint-length-prefixed strings right after the header.
+    const [vlen, vat] = uvarint(head, 32);
+    const version = head.toString('utf8', vat, vat + vlen);
+    const [mlen, mat] = uvarint(head, vat + vlen);
+    return { version, modinfo: head.subarray(mat, mat + mlen) };
+  }
+  // Before 1.18: pointers to Go string headers {data pointer, length}, in the data segment.
+  const big = (flags & 1) !== 0;
+  const readPtr = (buf: Buffer, at: number): bigint =>
+    ptrSize === 8
+      ? big
+        ? buf.readBigUInt64BE(at)
+        : buf.readBigUInt64LE(at)
+      : BigInt(big ? buf.readUInt32BE(at) : buf.readUInt32LE(at));
+  const at = (address: bigint): number => {
+    const s = all.find((x) => x.addr <= address && address < x.addr + BigInt(x.size) && x.size > 0);
+    if (s === undefined) throw new ElfError(`address 0x${address.toString(16)} is in no section`);
+    return s.offset + Number(address - s.addr);
+  };
+  const goString = (pointer: bigint): Buffer => {
+    const header = at(pointer);
+    const data = at(readPtr(b, header));
+    const length = Number(readPtr(b, header + ptrSize));
+    if (length > 16 * 1024 * 1024 || data + length > b.length) throw new ElfError('bad string');
+    return b.subarray(data, data + length);
+  };
+  return {
+    version: goString(readPtr(head, 16)).toString('utf8'),
+    modinfo: goString(readPtr(head, 16 + ptrSize)),
+  };
+}
+
+/** `go1.21.5` -> `1.21.5`, `go1.22` -> `1.22.0`, `go1.21rc2` -> `1.21.0-rc.2` (OSV's stdlib versions). */
+export function stdlibVersion(goVersion: string): string | undefined {
+  const m = /^go(\d+)\.(\d+)(?:\.(\d+))?(?:(rc|beta)(\d+))?/.exec(goVersion);
+  if (m === null) return undefined;
+  const base = `${m[1]}.${m[2]}.${m[3] ?? '0'}`;
+  return m[4] === undefined ? base : `${base}-${m[4]}.${m[5]}`;
+}
+
+export const goBinary: Extractor = {
+  id: ID,
+  version: 1,
+  streamed: true,
+  // Executables only; the first bytes then say whether it is ELF at all.
+  required: (_path, size, mode) => mode !== undefined && (mode & 0o111) !== 0 && size > 1024,
+  head: (first) => first.subarray(0, 4).equals(ELF_MAGIC),
+  extract(path: string, content: Buffer): ExtractResult {
+    const issues: ExtractIssue[] = [];
+    let info: ReturnType<typeof goBuildInfo>;
+    try {
+      info = goBuildInfo(content);
+    } catch (error) {
+      // A truncated or odd ELF file (bounds errors included): not a readable Go binary.
+      if (content.includes(BUILDINFO_MAGIC))
+        issues.push({
+          extractor: ID,
+          location: path,
+          message: `${path}: unreadable Go build information: ${(error as Error).message}`,
+        });
+      return { packages: [], issues };
+    }
+    if (info === undefined) return { packages: [], issues };
+    // The module info is framed by 16-byte sentinels (cmd/go/internal/modload.ModInfoProg).
+    const framed = info.modinfo;
+    const text = (
+      framed.length >= 33 &&
+      framed.subarray(0, 16).equals(MODINFO_START) &&
+      framed.subarray(-16).equals(MODINFO_END)
+        ? framed.subarray(16, -16)
+        : framed
+    ).toString('utf8');
+    const packages: ExtractedPackage[] = [];
+    const pkg = (name: string, version: string): ExtractedPackage => ({
+      type: 'golang',
+      name,
+      version,
+      location: path,
+    });
+    for (const line of text.split('\n')) {
+      const [kind, module, version] = line.split('\t');
+      if (module === undefined || version === undefined) continue;
+      // The main module built from a checkout has no version: nothing to match it by.
+      if (kind === 'mod' && version !== '(devel)') packages.push(pkg(module, version));
+      else if (kind === 'dep') packages.push(pkg(module, version));
+      else if (kind === '=>' && packages.length > 0)
+        packages[packages.length - 1] = pkg(module, version);
+    }
+    const stdlib = stdlibVersion(info.version);
+    if (stdlib !== undefined) packages.push(pkg('stdlib', stdlib));
+    return { packages, issues };
+  },
+};
