@@ -20,6 +20,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { debianImage } from '../scripts/debian-image.js';
+import { DEMO_IMAGE, DEMO_LOCKFILE, NPM_ADVISORIES } from '../scripts/demo-data.js';
 import { syncLocalFeed } from '../scripts/local/feed.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../scripts/local/isolated.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/services.js';
@@ -35,14 +36,6 @@ import { DynamoDbItemTable } from '../shared/stores/dynamodb/item-table.js';
 import { ImageStore } from '../shared/stores/image-store.js';
 import { InventoryStore } from '../shared/stores/inventory-store.js';
 
-const DATA = path.resolve(
-  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-);
-const NPM_ADVISORIES = path.join(DATA, 'advisories/nodejs-security-wg/vuln/npm');
-const LOCKFILE = path.join(
-  DATA,
-  'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json',
-);
 const WORK = path.join(PROJECT_ROOT, '.local', 'bench', 'pipeline');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_000);
@@ -182,7 +175,7 @@ async function pushToFindings(state: LocalStackState, sqs: SQSClient, archive: s
 
 /** The lockfile's packages (`packages` map of lockfile v2/v3), as inventory packages. */
 function lockfilePackages(): InventoryPackage[] {
-  const lock = JSON.parse(readFileSync(LOCKFILE, 'utf8')) as {
+  const lock = JSON.parse(readFileSync(DEMO_LOCKFILE, 'utf8')) as {
     packages: Record<string, { version?: string }>;
   };
   return Object.entries(lock.packages)
@@ -286,12 +279,7 @@ async function main() {
     endpoint: state.services.fauxqs.endpoint,
     useQueueUrlAsEndpoint: false,
   });
-  const image = await debianImage(log, {
-    dir: path.join(PROJECT_ROOT, '.local', 'demo', 'debian'),
-    packages: [],
-    app: { 'srv/app/package-lock.json': LOCKFILE },
-    repoTag: 'bosun-demo/app:1',
-  });
+  const image = await debianImage(log, DEMO_IMAGE);
   log(
     `push -> FINDINGS_NEW: Debian bookworm minbase (${(image.rootfsBytes / 1e6).toFixed(0)} MB rootfs) + a lockfile layer, ${RUNS} runs`,
   );

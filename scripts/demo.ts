@@ -20,21 +20,13 @@ import {
 import { loadAdvisories } from '../shared/advisories/load.js';
 import type { Notification } from '../shared/notifications/message.js';
 import { debianImage } from './debian-image.js';
+import { DEMO_ADVISORY, DEMO_IMAGE, NPM_ADVISORIES } from './demo-data.js';
 import { syncLocalFeed } from './local/feed.js';
 import { startFunctionsHost } from './local/functions-host.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from './local/services.js';
 import { DEFAULT_LOCAL_DIR, functionEnv, readState } from './local/stack.js';
 
-const DATA = path.resolve(
-  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-);
-const NPM_ADVISORIES = path.join(DATA, 'advisories/nodejs-security-wg/vuln/npm');
-// A real application lockfile (osv-scanner's test data): concat-stream 1.5.0 among 106 packages.
-const LOCKFILE = path.join(
-  DATA,
-  'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json',
-);
-const WITHDRAWN = 'NSWG-ECO-392';
+const WITHDRAWN = DEMO_ADVISORY;
 const DEMO_DIR = path.join(PROJECT_ROOT, '.local', 'demo');
 
 const state = readState(process.env.BOSUN_LOCAL_DIR ?? DEFAULT_LOCAL_DIR);
@@ -118,12 +110,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(advisories), { recursive: true });
   cpSync(NPM_ADVISORIES, advisories, { recursive: true });
 
-  const image = await debianImage(say, {
-    dir: path.join(DEMO_DIR, 'debian'),
-    packages: [],
-    app: { 'srv/app/package-lock.json': LOCKFILE },
-    repoTag: 'bosun-demo/app:1',
-  });
+  const image = await debianImage(say, DEMO_IMAGE);
 
   const subscriber = (
     await sqs.send(new CreateQueueCommand({ QueueName: `demo-subscriber-${Date.now()}` }))

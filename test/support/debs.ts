@@ -19,6 +19,11 @@ export function debFile(pkg: string): string {
   return path.join(DEBS, file.name);
 }
 
+/** A Debian version without its epoch and revision: the upstream version packages carry. */
+export function upstreamVersion(debianVersion: string): string {
+  return debianVersion.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
+}
+
 /** One control field of a .deb, as dpkg-deb reads it. */
 export function debField(deb: string, field: string): string {
   return execFileSync('dpkg-deb', ['-f', deb, field], { encoding: 'utf8' }).trim();

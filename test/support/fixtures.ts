@@ -38,3 +38,15 @@ export function alpine34Rootfs(dir: string): string {
   );
   return rootfs;
 }
+
+/** The real alpine:3.10 image (trivy's `docker save` archive) and its inventory. */
+export async function alpine310() {
+  const { DockerArchiveSource } = await import('../../shared/image/docker-archive.js');
+  const { buildInventory } = await import('../../shared/inventory/inventory.js');
+  const set = await new DockerArchiveSource(
+    path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz'),
+  ).images();
+  const image = set.images[0];
+  if (image === undefined) throw new Error('alpine-310.tar.gz holds no image');
+  return { image, inventory: await buildInventory(image) };
+}

@@ -12,11 +12,10 @@ import { javaArchive } from '../../../shared/extractors/java.js';
 import { RootfsDirSource } from '../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
-import { debField, debFile, dpkgUnpack } from '../../support/debs.js';
+import { debField, debFile, dpkgUnpack, upstreamVersion } from '../../support/debs.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-java-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const upstream = (v: string) => v.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
 
 let jar: Buffer;
 let version: string;
@@ -24,7 +23,7 @@ beforeAll(() => {
   const deb = debFile('libcommons-lang3-java');
   execFileSync('dpkg-deb', ['-x', deb, path.join(work, 'deb')]);
   jar = readFileSync(path.join(work, 'deb/usr/share/java/commons-lang3.jar'));
-  version = upstream(debField(deb, 'Version'));
+  version = upstreamVersion(debField(deb, 'Version'));
 });
 
 /** A zip of the given entries, as a build tool would write a war or a fat jar. */

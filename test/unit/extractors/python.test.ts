@@ -15,15 +15,13 @@ import { buildInventory, matchablePackages } from '../../../shared/inventory/inv
 import { matchPackages } from '../../../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
 import { loadOsvDir } from '../../support/advisories.js';
-import { debField, debFile, dpkgUnpack } from '../../support/debs.js';
+import { debField, debFile, dpkgUnpack, upstreamVersion } from '../../support/debs.js';
 import { dataDir } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-python-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const deb = () => debFile('python3-urllib3');
-/** Debian's version without epoch and revision: the upstream version the metadata carries. */
-const upstream = (v: string) => v.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
 
 describe('python/installed', () => {
   it("reads a real egg-info's name, version and license", async () => {
@@ -40,7 +38,7 @@ describe('python/installed', () => {
       {
         type: 'pypi',
         name: 'urllib3',
-        version: upstream(debField(deb(), 'Version')),
+        version: upstreamVersion(debField(deb(), 'Version')),
         licenses: ['MIT'],
         location: relative,
       },

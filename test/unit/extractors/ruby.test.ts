@@ -11,12 +11,11 @@ import { rubyGemspec } from '../../../shared/extractors/ruby.js';
 import { RootfsDirSource } from '../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
-import { debField, debFile, dpkgUnpack } from '../../support/debs.js';
+import { debField, debFile, dpkgUnpack, upstreamVersion } from '../../support/debs.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-ruby-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const deb = () => debFile('ruby-rack');
-const upstream = (v: string) => v.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
 
 describe('ruby/gemspec', () => {
   it("reads a real installed gemspec's name, version and licenses", async () => {
@@ -33,7 +32,7 @@ describe('ruby/gemspec', () => {
         {
           type: 'gem',
           name: 'rack',
-          version: upstream(debField(deb(), 'Version')),
+          version: upstreamVersion(debField(deb(), 'Version')),
           licenses: ['MIT'],
           location: relative,
         },
@@ -70,7 +69,7 @@ describe('ruby/gemspec', () => {
       name: 'rack',
       ecosystem: 'RubyGems',
       osOwnedBy: 'ruby-rack',
-      purl: `pkg:gem/rack@${upstream(debField(deb(), 'Version'))}`,
+      purl: `pkg:gem/rack@${upstreamVersion(debField(deb(), 'Version'))}`,
     });
   });
 });

@@ -1,20 +1,11 @@
-import * as path from 'node:path';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { describe, expect, it } from 'vitest';
-import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
-import type { Image } from '../../../shared/image/types.js';
-import { buildInventory } from '../../../shared/inventory/inventory.js';
 import { toCycloneDx } from '../../../shared/sbom/cyclonedx.js';
-import { dataDir } from '../../support/fixtures.js';
+import { alpine310 } from '../../support/fixtures.js';
 
 describe('CycloneDX 1.6', () => {
   it('describes the real alpine:3.10 image in a document that passes the strict CycloneDX 1.6 JSON schema', async () => {
-    const image = (
-      await new DockerArchiveSource(
-        path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz'),
-      ).images()
-    ).images[0] as Image;
-    const inventory = await buildInventory(image);
+    const { image, inventory } = await alpine310();
     const json = toCycloneDx(
       image,
       inventory,

@@ -7,11 +7,8 @@ import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
-import type { Image } from '../../../shared/image/types.js';
-import { buildInventory } from '../../../shared/inventory/inventory.js';
 import { toSpdx } from '../../../shared/sbom/spdx.js';
-import { dataDir, PROJECT_ROOT } from '../../support/fixtures.js';
+import { alpine310, PROJECT_ROOT } from '../../support/fixtures.js';
 
 const SCHEMA = path.join(PROJECT_ROOT, '.local/tools/spdx/spdx-3.0.1.schema.json');
 
@@ -25,12 +22,7 @@ function validator() {
 
 describe('SPDX 3.0.1', () => {
   it("describes the real alpine:3.10 image in a document that SPDX's JSON schema accepts", async () => {
-    const image = (
-      await new DockerArchiveSource(
-        path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz'),
-      ).images()
-    ).images[0] as Image;
-    const inventory = await buildInventory(image);
+    const { image, inventory } = await alpine310();
     const json = toSpdx(
       image,
       inventory,
