@@ -229,7 +229,7 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
 
   const packages = matchablePackages(inventory);
   const result = await matchPackages(packages, deps.advisories);
-  const repositories = (await deps.images.repositoriesOf(digest))
+  const repositories = repos
     .filter((r) => r.deletedAt === undefined)
     .map((r) => splitRepository(r.repository).name);
   const drafts = draftsOf(

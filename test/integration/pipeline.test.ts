@@ -404,23 +404,27 @@ describe('the pipeline on the local stack', () => {
     // Other test files push to the same registry, whose notifications reach this host too.
     const ours = (all: typeof received) =>
       all.filter((r) => [...affected, base].includes(r.body.image.digest));
-    const before = received.length;
     const pulls = proxy.requests.length;
+    /** Publishes a version of the advisory, syncs the feed, and returns our two messages. */
+    const change = async (published: RawRecord, eventType: string) => {
+      const before = received.length;
+      feed.publish('npm', [published]);
+      await clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
+      );
+      await waitFor(
+        (all) => ours(all.slice(before)).filter((r) => r.body.eventType === eventType).length >= 2,
+        `two ${eventType}`,
+      );
+      await settled(queues.rescan);
+      return ours(received.slice(before));
+    };
 
     const record = feed.record('npm', CONCAT_STREAM_ADVISORY);
-    feed.publish('npm', [
+    const resolved = await change(
       { ...record, withdrawn: '2026-11-29T00:00:00Z', modified: '2026-11-29T00:00:00Z' },
-    ]);
-    await clients.sqs.send(
-      new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
+      'FINDINGS_RESOLVED',
     );
-    await waitFor(
-      (all) =>
-        ours(all.slice(before)).filter((r) => r.body.eventType === 'FINDINGS_RESOLVED').length >= 2,
-      'two FINDINGS_RESOLVED',
-    );
-    await settled(queues.rescan);
-    const resolved = ours(received.slice(before));
     expect(resolved.map((r) => r.body.eventType)).toEqual([
       'FINDINGS_RESOLVED',
       'FINDINGS_RESOLVED',
@@ -431,18 +435,7 @@ describe('the pipeline on the local stack', () => {
       ['rescan', 'withdrawn'],
     ]);
 
-    const middle = received.length;
-    feed.publish('npm', [{ ...record, modified: '2026-11-29T01:00:00Z' }]);
-    await clients.sqs.send(
-      new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
-    );
-    await waitFor(
-      (all) =>
-        ours(all.slice(middle)).filter((r) => r.body.eventType === 'FINDINGS_NEW').length >= 2,
-      'two FINDINGS_NEW',
-    );
-    await settled(queues.rescan);
-    const added = ours(received.slice(middle));
+    const added = await change({ ...record, modified: '2026-11-29T01:00:00Z' }, 'FINDINGS_NEW');
     expect(added.map((r) => r.body.eventType)).toEqual(['FINDINGS_NEW', 'FINDINGS_NEW']);
     expect(added.map((r) => r.body.image.digest).sort()).toEqual(affected);
     expect(proxy.requests.length).toBe(pulls);
