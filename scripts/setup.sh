@@ -59,7 +59,7 @@ fi
 # Real Debian packages the inventory tests unpack (a language package that Debian owns):
 # fetched once with apt-get download into .local/debs, whatever version the archive has now.
 debs=.local/debs
-for pkg in python3-urllib3 ruby-rack libcommons-lang3-java; do
+for pkg in python3-urllib3 ruby-rack libcommons-lang3-java zoneminder; do
   if ! ls "$debs/${pkg}"_*.deb >/dev/null 2>&1; then
     echo "setup: apt-get download $pkg"
     mkdir -p "$debs"
@@ -83,4 +83,17 @@ for spec in esbuild-linux-64@0.15.18 @esbuild/linux-x64@0.28.2; do
     rm -rf "$work"
   fi
 done
+# A real .NET application as an npm package ships it: AutoRest's C# generator, its deps.json
+# next to the assemblies the host loads (the test checks one against the other).
+dotnet_app=.local/tools/dotnet/autorest-csharp
+if [ ! -f "$dotnet_app/AutoRest.CSharp.deps.json" ]; then
+  echo "setup: .NET application from npm @autorest/csharp"
+  work=$(mktemp -d)
+  (cd "$work" && npm pack @autorest/csharp@3.0.0-beta.20251203.1 --silent --loglevel=error >/dev/null \
+    && tar -xzf ./*.tgz)
+  mkdir -p "$(dirname "$dotnet_app")"
+  rm -rf "$dotnet_app"
+  mv "$work/package" "$dotnet_app"
+  rm -rf "$work"
+fi
 echo "setup: done"

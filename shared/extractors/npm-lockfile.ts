@@ -6,6 +6,7 @@
  * and URL dependencies have no registry version to match.
  * https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json
  */
+import { parseJsonFile } from './json.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'npm/lockfile';
@@ -66,21 +67,14 @@ export const npmLockfile: Extractor = {
   extract(path: string, content: Buffer): ExtractResult {
     const packages: ExtractedPackage[] = [];
     const issues: ExtractIssue[] = [];
-    let lock: {
+    const parsed = parseJsonFile(ID, path, content);
+    if ('issue' in parsed) return { packages, issues: [parsed.issue] };
+    // `null` parses too; it is then an object without a lockfileVersion.
+    const lock = (parsed.value ?? {}) as {
       lockfileVersion?: unknown;
       packages?: Record<string, { name?: unknown; version?: unknown; link?: unknown }>;
       dependencies?: unknown;
     };
-    try {
-      lock = JSON.parse(content.toString('utf8'));
-    } catch (error) {
-      issues.push({
-        extractor: ID,
-        location: path,
-        message: `${path}: not JSON: ${(error as Error).message}`,
-      });
-      return { packages, issues };
-    }
     if (lock.lockfileVersion === 1) {
       readV1(path, lock.dependencies ?? {}, packages, issues);
       return { packages, issues };

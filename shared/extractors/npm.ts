@@ -5,6 +5,7 @@
  * package) are not installed packages and are not reported.
  * https://docs.npmjs.com/cli/v10/configuring-npm/package-json
  */
+import { parseJsonFile } from './json.js';
 import type { ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'npm/installed';
@@ -17,18 +18,9 @@ export const npmInstalled: Extractor = {
   required: (path, size) => size < 1024 * 1024 && INSTALLED.test(path),
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
-    let manifest: unknown;
-    try {
-      manifest = JSON.parse(content.toString('utf8'));
-    } catch (error) {
-      issues.push({
-        extractor: ID,
-        location: path,
-        message: `${path}: not JSON: ${(error as Error).message}`,
-      });
-      return { packages: [], issues };
-    }
-    const m = manifest as { name?: unknown; version?: unknown; license?: unknown };
+    const parsed = parseJsonFile(ID, path, content);
+    if ('issue' in parsed) return { packages: [], issues: [parsed.issue] };
+    const m = (parsed.value ?? {}) as { name?: unknown; version?: unknown; license?: unknown };
     if (
       typeof m.name !== 'string' ||
       typeof m.version !== 'string' ||

@@ -4,6 +4,8 @@
  */
 import { readerId } from '../layers/walk.js';
 import { apkInstalled } from './apk.js';
+import { composerInstalled } from './composer.js';
+import { dotnetDeps } from './dotnet.js';
 import { dpkgFiles } from './dpkg-files.js';
 import { dpkgStatus } from './dpkg-status.js';
 import { goBinary } from './go-binary.js';
@@ -28,6 +30,8 @@ export const EXTRACTORS: readonly Extractor[] = [
   npmLockfile,
   pythonInstalled,
   rubyGemspec,
+  composerInstalled,
+  dotnetDeps,
   javaArchive,
   goBinary,
 ];

@@ -90,11 +90,14 @@ const EPOCH = /^(\d+):(.+)$/;
 
 /**
  * The PURL of a package. deb and rpm versions carry their epoch as the `epoch` qualifier, as
- * the PURL types specify and Trivy writes them; npm scopes are namespaces.
+ * the PURL types specify and Trivy writes them.
  */
 function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
   const epoch = p.type === 'deb' || p.type === 'rpm' ? EPOCH.exec(p.version) : null;
-  const scoped = p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/');
+  // npm scopes and Composer vendors (`firebase/php-jwt`) are the PURL namespace.
+  const scoped =
+    (p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/')) ||
+    (p.type === 'composer' && p.name.includes('/'));
   // Maven packages are `groupId:artifactId`: the group is the PURL namespace; a Go module's
   // path up to its last element is (`pkg:golang/golang.org/x/sys@…`).
   const maven = p.type === 'maven' && p.name.includes(':');

@@ -4,7 +4,16 @@
  * (status and info/*.list) written by `dpkg --root … --unpack`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './fixtures.js';
 
@@ -31,23 +40,54 @@ export function debField(deb: string, field: string): string {
 
 /**
  * Unpacks the .deb into `root` with dpkg, which records it in `root`'s dpkg database (status
- * `install ok unpacked`: its maintainer scripts are not run) with its file list.
+ * `install ok unpacked`) with its file list. The package is first rebuilt without its
+ * maintainer scripts: dpkg would run them on this machine, not in `root`. `only` keeps just
+ * the files under those paths (and the directories above them), for packages whose thousands
+ * of other files a test does not need; the control data stays the package's own.
  */
-export function dpkgUnpack(root: string, deb: string): void {
-  mkdirSync(path.join(root, 'var/lib/dpkg/info'), { recursive: true });
-  mkdirSync(path.join(root, 'var/lib/dpkg/updates'), { recursive: true });
-  writeFileSync(path.join(root, 'var/lib/dpkg/status'), '', { flag: 'a' });
-  execFileSync(
-    'dpkg',
-    [
-      '--root',
-      root,
-      '--force-depends',
-      '--force-not-root',
-      '--force-script-chrootless',
-      '--unpack',
-      deb,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+export function dpkgUnpack(root: string, deb: string, only?: readonly string[]): void {
+  const work = mkdtempSync(path.join(tmpdir(), 'bosun-deb-'));
+  try {
+    const tree = path.join(work, 'tree');
+    mkdirSync(tree);
+    const files = execFileSync('dpkg-deb', ['--fsys-tarfile', deb], {
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', tree, ...(only ?? []).map((p) => `./${p}`)], {
+      input: files,
+    });
+    execFileSync('dpkg-deb', ['-e', deb, path.join(tree, 'DEBIAN')]);
+    for (const script of ['preinst', 'postinst', 'prerm', 'postrm'])
+      rmSync(path.join(tree, 'DEBIAN', script), { force: true });
+    // dpkg-deb refuses conffiles that the tree does not hold (those `only` left out).
+    const conffiles = path.join(tree, 'DEBIAN', 'conffiles');
+    if (existsSync(conffiles)) {
+      const kept = readFileSync(conffiles, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('/') && existsSync(path.join(tree, line)));
+      if (kept.length === 0) rmSync(conffiles);
+      else writeFileSync(conffiles, `${kept.join('\n')}\n`);
+    }
+    const rebuilt = path.join(work, 'rebuilt.deb');
+    execFileSync('dpkg-deb', ['-Znone', '-b', tree, rebuilt], { stdio: 'ignore' });
+    mkdirSync(path.join(root, 'var/lib/dpkg/info'), { recursive: true });
+    mkdirSync(path.join(root, 'var/lib/dpkg/updates'), { recursive: true });
+    writeFileSync(path.join(root, 'var/lib/dpkg/status'), '', { flag: 'a' });
+    execFileSync(
+      'dpkg',
+      [
+        '--root',
+        root,
+        '--force-depends',
+        '--force-not-root',
+        '--force-script-chrootless',
+        '--force-unsafe-io',
+        '--unpack',
+        rebuilt,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

@@ -99,6 +99,8 @@ describe('extractor registry', async () => {
       'npm/lockfile',
       'python/installed',
       'ruby/gemspec',
+      'composer/installed',
+      'dotnet/deps',
       'java/archive',
       'go/binary',
     ]);

@@ -1,0 +1,23 @@
+import type { ExtractIssue } from './types.js';
+
+/**
+ * A JSON metadata file parsed, or the issue that says why it could not be: the language
+ * extractors that read JSON (npm, Composer, .NET) report a broken file the same way and go on.
+ */
+export function parseJsonFile(
+  extractor: string,
+  path: string,
+  content: Buffer,
+): { readonly value: unknown } | { readonly issue: ExtractIssue } {
+  try {
+    return { value: JSON.parse(content.toString('utf8')) };
+  } catch (error) {
+    return {
+      issue: {
+        extractor,
+        location: path,
+        message: `${path}: not JSON: ${(error as Error).message}`,
+      },
+    };
+  }
+}
