@@ -18,6 +18,7 @@ declare -A packages=(
   [umoci]=umoci
   [debootstrap]=debootstrap
   [zstd]=zstd
+  [patchelf]=patchelf
   [java]=default-jre-headless
 )
 missing=()
@@ -96,4 +97,5 @@ if [ ! -f "$dotnet_app/AutoRest.CSharp.deps.json" ]; then
   mv "$work/package" "$dotnet_app"
   rm -rf "$work"
 fi
+bash scripts/rust-auditable-app.sh
 echo "setup: done"

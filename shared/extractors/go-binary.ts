@@ -6,59 +6,11 @@
  * string headers, resolved here through the section table.
  * https://go.dev/src/debug/buildinfo/buildinfo.go, https://pkg.go.dev/runtime/debug#BuildInfo
  */
+import { ElfError, executableRequired, isElf, sections } from './elf.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'go/binary';
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
-
-interface Section {
-  readonly name: string;
-  readonly addr: bigint;
-  readonly offset: number;
-  readonly size: number;
-}
-
-class ElfError extends Error {}
-
-/** The section table of an ELF file (https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.sheader.html). */
-function sections(b: Buffer): Section[] {
-  const is64 = b[4] === 2;
-  const le = b[5] === 1;
-  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const addr = (o: number) =>
-    is64 ? (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : BigInt(u32(o));
-  const num = (o: number) => Number(addr(o));
-  const shoff = is64 ? num(0x28) : u32(0x20);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = u16(is64 ? 0x3c : 0x30);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
-  if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > b.length)
-    throw new ElfError('no section table');
-  const raw = Array.from({ length: shnum }, (_, i) => {
-    const at = shoff + i * shentsize;
-    return {
-      nameOffset: u32(at),
-      addr: addr(at + (is64 ? 0x10 : 0x0c)),
-      offset: is64 ? num(at + 0x18) : u32(at + 0x10),
-      size: is64 ? num(at + 0x20) : u32(at + 0x14),
-    };
-  });
-  const strtab = raw[shstrndx];
-  if (strtab === undefined || strtab.offset + strtab.size > b.length)
-    throw new ElfError('no section name table');
-  return raw.map((s) => {
-    const start = strtab.offset + s.nameOffset;
-    const end = b.indexOf(0, start);
-    return {
-      name: b.toString('latin1', start, end < 0 ? start : end),
-      addr: s.addr,
-      offset: s.offset,
-      size: s.size,
-    };
-  });
-}
 
 /** An unsigned varint (encoding/binary's Uvarint) at `at`: the value and the next offset. */
 function uvarint(b: Buffer, at: number): [number, number] {
@@ -95,7 +47,7 @@ function framedModinfo(b: Buffer): { version: string; modinfo: Buffer } | undefi
 
 /** The toolchain version and module info strings of a Go binary, or undefined if it is not one. */
 export function goBuildInfo(b: Buffer): { version: string; modinfo: Buffer } | undefined {
-  if (b.length < 64 || !b.subarray(0, 4).equals(ELF_MAGIC)) return undefined;
+  if (b.length < 64 || !isElf(b)) return undefined;
   const all = sections(b);
   const info = all.find((s) => s.name === '.go.buildinfo');
   if (info === undefined) return framedModinfo(b);
@@ -149,9 +101,8 @@ export const goBinary: Extractor = {
   id: ID,
   version: 1,
   streamed: true,
-  // Executables only; the first bytes then say whether it is ELF at all.
-  required: (_path, size, mode) => mode !== undefined && (mode & 0o111) !== 0 && size > 1024,
-  head: (first) => first.subarray(0, 4).equals(ELF_MAGIC),
+  required: executableRequired,
+  head: isElf,
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     let info: ReturnType<typeof goBuildInfo>;

@@ -17,6 +17,7 @@ import { rpmBdb } from './rpm-bdb.js';
 import { rpmNdb } from './rpm-ndb.js';
 import { rpmSqlite } from './rpm-sqlite.js';
 import { rubyGemspec } from './ruby.js';
+import { rustAuditable } from './rust-binary.js';
 import type { Extractor } from './types.js';
 
 export const EXTRACTORS: readonly Extractor[] = [
@@ -34,6 +35,7 @@ export const EXTRACTORS: readonly Extractor[] = [
   dotnetDeps,
   javaArchive,
   goBinary,
+  rustAuditable,
 ];
 
 /** Part of every per-layer cache key: which extractors, at which versions, read the layer. */

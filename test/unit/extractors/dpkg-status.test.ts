@@ -103,6 +103,7 @@ describe('extractor registry', async () => {
       'dotnet/deps',
       'java/archive',
       'go/binary',
+      'rust/auditable',
     ]);
     expect(EXTRACTOR_SET_ID).toMatch(/^[a-f0-9]{32}$/);
     expect(extractorsFor('lib/apk/db/installed', 10).map((e) => e.id)).toEqual(['apk/installed']);

@@ -1,0 +1,73 @@
+/**
+ * What the binary extractors (Go build information, Rust's cargo-auditable data) need of ELF:
+ * which files to look at, and the section table.
+ * https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
+ */
+
+export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+export interface Section {
+  readonly name: string;
+  readonly addr: bigint;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export class ElfError extends Error {}
+
+/** The section table of an ELF file (https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.sheader.html). */
+export function sections(b: Buffer): Section[] {
+  const is64 = b[4] === 2;
+  const le = b[5] === 1;
+  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const addr = (o: number) =>
+    is64 ? (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : BigInt(u32(o));
+  const num = (o: number) => Number(addr(o));
+  const shoff = is64 ? num(0x28) : u32(0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > b.length)
+    throw new ElfError('no section table');
+  const raw = Array.from({ length: shnum }, (_, i) => {
+    const at = shoff + i * shentsize;
+    return {
+      nameOffset: u32(at),
+      addr: addr(at + (is64 ? 0x10 : 0x0c)),
+      offset: is64 ? num(at + 0x18) : u32(at + 0x10),
+      size: is64 ? num(at + 0x20) : u32(at + 0x14),
+    };
+  });
+  const strtab = raw[shstrndx];
+  if (strtab === undefined || strtab.offset + strtab.size > b.length)
+    throw new ElfError('no section name table');
+  return raw.map((s) => {
+    const start = strtab.offset + s.nameOffset;
+    const end = b.indexOf(0, start);
+    return {
+      name: b.toString('latin1', start, end < 0 ? start : end),
+      addr: s.addr,
+      offset: s.offset,
+      size: s.size,
+    };
+  });
+}
+
+/** Executables only (by mode, from the tar header); a binary extractor's `required`. */
+export function executableRequired(_path: string, size: number, mode?: number): boolean {
+  return mode !== undefined && (mode & 0o111) !== 0 && size > 1024;
+}
+
+/** The first bytes say whether an executable is ELF at all; a binary extractor's `head`. */
+export function isElf(first: Buffer): boolean {
+  return first.subarray(0, 4).equals(ELF_MAGIC);
+}
+
+/** The named section's bytes, or undefined when the file has none. */
+export function sectionBytes(b: Buffer, name: string): Buffer | undefined {
+  const s = sections(b).find((x) => x.name === name);
+  if (s === undefined) return undefined;
+  if (s.offset + s.size > b.length)
+    throw new ElfError(`section ${name} runs past the end of the file`);
+  return b.subarray(s.offset, s.offset + s.size);
+}
