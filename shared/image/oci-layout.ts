@@ -133,7 +133,7 @@ export class OciLayoutSource implements ImageSource {
         await stat(file).catch((cause: unknown) => {
           throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
         });
-        return createReadStream(file);
+        return createReadStream(file, { highWaterMark: 1024 * 1024 });
       },
     };
     await checkLayoutMarker(files);

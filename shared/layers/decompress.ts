@@ -94,7 +94,10 @@ export async function openDecompressed(
     { objectMode: false },
   );
   if (compression === 'none') return { stream: replay, compression };
-  const decoder: Transform = compression === 'gzip' ? createGunzip() : new ZstdDecompress(what);
+  // zlib's default 16 KiB output chunks cost a thread-pool round trip each: 256 KiB chunks
+  // inflate a large layer about a third faster (bench:layers).
+  const decoder: Transform =
+    compression === 'gzip' ? createGunzip({ chunkSize: 256 * 1024 }) : new ZstdDecompress(what);
   const out = new PassThrough();
   // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR on truncation) mean corrupt data; errors of
   // the source (a digest mismatch, a network failure) pass through unchanged.

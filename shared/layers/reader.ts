@@ -122,7 +122,11 @@ export interface LayerScan {
   wants(entry: LayerEntry): boolean;
   /** Decides from the first bytes (a chunk, at least a few hundred) whether to read on. */
   head?(entry: LayerEntry, first: Buffer): boolean;
-  /** Never throws for bad content; undefined when there is nothing to keep. */
+  /**
+   * Never throws for bad content; undefined when there is nothing to keep. `content` is only
+   * valid until the returned promise settles (its memory is reused for the next file): what is
+   * kept must be copied out of it (strings are).
+   */
   read(entry: LayerEntry, content: Buffer): Promise<unknown>;
 }
 
@@ -175,6 +179,7 @@ export async function readLayer(
   const facts = new Map<string, unknown>();
   const issues: EntryError[] = [];
   let readBytes = 0;
+  let scratch = Buffer.alloc(0);
   let count = 0;
 
   const consume = (async () => {
@@ -264,15 +269,26 @@ export async function readLayer(
             ),
           );
         } else {
-          // The first chunk decides (a file format's magic); the rest is held only if wanted.
-          const chunks: Buffer[] = [];
+          // The first chunk decides (a file format's magic); the rest is held only if wanted,
+          // in one buffer reused from file to file: fresh buffers for hundreds of executables
+          // cost more in page faults than the extractors' own work.
+          let filled = 0;
           let keep: boolean | undefined;
-          for await (const chunk of entry) {
-            keep ??= options.scan.head?.(item, chunk as Buffer) ?? true;
-            if (keep) chunks.push(chunk as Buffer);
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            keep ??= options.scan.head?.(item, chunk) ?? true;
+            if (!keep) continue;
+            if (filled + chunk.length > scratch.length) {
+              const grown = Buffer.allocUnsafe(
+                Math.max(filled + chunk.length, item.size, scratch.length * 2),
+              );
+              scratch.copy(grown, 0, 0, filled);
+              scratch = grown;
+            }
+            chunk.copy(scratch, filled);
+            filled += chunk.length;
           }
           if (keep === true) {
-            const fact = await options.scan.read(item, Buffer.concat(chunks));
+            const fact = await options.scan.read(item, scratch.subarray(0, filled));
             if (fact !== undefined) facts.set(path, fact);
           }
           continue;

@@ -13,7 +13,7 @@ import {
 } from '../../../shared/layers/errors.js';
 import { normalizeEntryPath, readLayer } from '../../../shared/layers/reader.js';
 import { dataDir } from '../../support/fixtures.js';
-import { compress, tarOf, zstdCompress } from '../../support/oci.js';
+import { compress, sha256, tarOf, zstdCompress } from '../../support/oci.js';
 
 const ALPINE = path.join(dataDir(), 'pkgdbs/trivy/derived/alpine-310');
 const realFiles = [
@@ -52,6 +52,39 @@ describe('readLayer', () => {
       expect(result.issues).toEqual([]);
     },
   );
+
+  it('hands each scanned file whole to the scan, through one buffer reused between files', async () => {
+    // Real executables of this machine, large then small then large again, and a script that
+    // the head check turns away between them.
+    const ls = readFileSync('/bin/ls');
+    const tru = readFileSync('/bin/true');
+    const cat = readFileSync('/bin/cat');
+    const files = [
+      { path: 'bin/ls', content: ls, mode: 0o755 },
+      { path: 'bin/true', content: tru, mode: 0o755 },
+      { path: 'bin/script', content: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
+      { path: 'bin/cat', content: cat, mode: 0o755 },
+    ];
+    const seen: string[] = [];
+    const result = await readLayer(Readable.from([gzipSync(await tarOf(files))]), () => false, {
+      ...opts,
+      scan: {
+        wants: (e) => (e.mode & 0o111) !== 0,
+        head: (_e, first) => first.subarray(0, 4).toString('latin1') === '\x7fELF',
+        read: async (e, content) => {
+          seen.push(e.path);
+          // What a scan keeps must be its own copy: here, a digest of the content.
+          return sha256(content);
+        },
+      },
+    });
+    expect(seen).toEqual(['bin/ls', 'bin/true', 'bin/cat']);
+    expect(Object.fromEntries(result.facts ?? [])).toEqual({
+      'bin/ls': sha256(ls),
+      'bin/true': sha256(tru),
+      'bin/cat': sha256(cat),
+    });
+  });
 
   it('records whiteouts and opaque directories instead of entries', async () => {
     const tarball = await tarOf([
