@@ -8,26 +8,31 @@ import { parseArgs } from 'node:util';
 import { loadAdvisories } from '../shared/advisories/load.js';
 import { SEVERITIES } from '../shared/advisories/severity.js';
 import { openImageSource } from '../shared/image/open-source.js';
-import { platformString } from '../shared/image/types.js';
-import { buildInventory, matchablePackages } from '../shared/inventory/inventory.js';
+import { type Image, platformString } from '../shared/image/types.js';
+import {
+  buildInventory,
+  type Inventory,
+  matchablePackages,
+} from '../shared/inventory/inventory.js';
 import { readerId, walkImage } from '../shared/layers/walk.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
-import type { AdvisoryQuery } from '../shared/matcher/types.js';
+import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
 import { toSarif } from '../shared/report/sarif.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 import { toSpdx } from '../shared/sbom/spdx.js';
+import { toSpdx23 } from '../shared/sbom/spdx2.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE, db, defaultDbDir } from './db.js';
 import { progress } from './progress.js';
 
 const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
-       bosun sbom <source> [--platform ...] [--insecure-registry ...] [--format cyclonedx|spdx]
-                  (CycloneDX 1.6 JSON, or SPDX 3.0.1 JSON-LD)
+       bosun sbom <source> [--platform ...] [--insecure-registry ...] [--format cyclonedx|spdx-json|spdx]
+                  (CycloneDX 1.6 JSON, SPDX 2.3 JSON, or SPDX 3.0.1 JSON-LD)
        bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json|cyclonedx|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
+                  [--format table|json|cyclonedx|spdx-json|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
@@ -39,6 +44,20 @@ exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above -
             or an image could not be read whole, 2 usage error, 3 any other failure`;
 
 const TOOL = { name: 'bosun', version: '0.1.0' };
+
+const SBOM_FORMATS = ['cyclonedx', 'spdx-json', 'spdx'];
+
+/** An SBOM of one image; CycloneDX also carries the findings, as vulnerabilities. */
+function sbomDocument(
+  format: string,
+  image: Image,
+  inventory: Inventory,
+  findings?: Finding[],
+): string {
+  if (format === 'spdx') return toSpdx(image, inventory, TOOL);
+  if (format === 'spdx-json') return toSpdx23(image, inventory, TOOL);
+  return toCycloneDx(image, inventory, TOOL, new Date(), findings);
+}
 
 const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
 
@@ -162,7 +181,7 @@ async function scan(argv: string[]): Promise<number> {
     positionals.length > 1 ||
     (values.advisories !== undefined && values.db !== undefined) ||
     bad !== undefined ||
-    !['table', 'json', 'cyclonedx', 'spdx', 'sarif'].includes(values.format)
+    !['table', 'json', 'sarif', ...SBOM_FORMATS].includes(values.format)
   ) {
     if (bad !== undefined)
       console.error(
@@ -204,19 +223,14 @@ async function scan(argv: string[]): Promise<number> {
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
   }
-  if (values.format === 'cyclonedx' || values.format === 'spdx') {
+  if (SBOM_FORMATS.includes(values.format)) {
     const only = reports[0];
     if (only === undefined || reports.length > 1) {
       console.error(`bosun: ${reports.length} images in ${input}; choose one with --platform`);
       await query.close();
       return 2;
     }
-    // SPDX 3.0.1 carries the packages; CycloneDX also the findings, as vulnerabilities.
-    console.log(
-      values.format === 'spdx'
-        ? toSpdx(only.image, only.inventory, TOOL)
-        : toCycloneDx(only.image, only.inventory, TOOL, new Date(), only.findings),
-    );
+    console.log(sbomDocument(values.format, only.image, only.inventory, only.findings));
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
       reports.map((r) => ({
@@ -339,11 +353,7 @@ async function sbom(argv: string[]): Promise<number> {
     options: { ...SOURCE_OPTIONS, format: { type: 'string', default: 'cyclonedx' } },
   });
   const input = positionals[0];
-  if (
-    input === undefined ||
-    positionals.length > 1 ||
-    !['cyclonedx', 'spdx'].includes(values.format)
-  ) {
+  if (input === undefined || positionals.length > 1 || !SBOM_FORMATS.includes(values.format)) {
     console.error(USAGE);
     return 2;
   }
@@ -357,9 +367,7 @@ async function sbom(argv: string[]): Promise<number> {
     return 2;
   }
   const inventory = await buildInventory(image);
-  console.log(
-    values.format === 'spdx' ? toSpdx(image, inventory, TOOL) : toCycloneDx(image, inventory, TOOL),
-  );
+  console.log(sbomDocument(values.format, image, inventory));
   return inventory.complete ? 0 : 1;
 }
 

@@ -189,4 +189,16 @@ describe('bosun scan --format sarif', () => {
     }
     expect(bosun('sbom', `dir:${rootfs}`, '--format', 'xml').status).toBe(2);
   }, 60_000);
+
+  it('writes SPDX 2.3 JSON with --format spdx-json, from scan and from sbom', () => {
+    const args = ['--format', 'spdx-json'];
+    const fromScan = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), ...args);
+    const fromSbom = bosun('sbom', `dir:${rootfs}`, ...args);
+    for (const out of [fromScan, fromSbom]) {
+      expect(out.status, out.stderr).toBe(0);
+      const doc = JSON.parse(out.stdout) as { spdxVersion: string; packages: unknown[] };
+      expect(doc.spdxVersion).toBe('SPDX-2.3');
+      expect(doc.packages.length).toBeGreaterThan(2);
+    }
+  }, 60_000);
 });
