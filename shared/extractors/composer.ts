@@ -4,10 +4,10 @@
  * an object whose `packages` holds the same objects (plus `dev` and `dev-package-names`).
  * Each object is the package's composer.json as installed: `name` (`vendor/project`),
  * `version` as released (`v5.0.0`), `license` (an array or a string).
- * https://getcomposer.org/doc/articles/vendor-binaries.md · https://getcomposer.org/doc/04-schema.md
- * (the file's own shape is Composer's InstalledFilesystemRepository)
+ * https://getcomposer.org/doc/04-schema.md (the package fields); the file itself is written by
+ * Composer's FilesystemRepository (src/Composer/Repository/FilesystemRepository.php).
  */
-import { parseJsonFile } from './json.js';
+import { isObject, own, parseJsonFile } from './json.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'composer/installed';
@@ -36,13 +36,15 @@ export const composerInstalled: Extractor = {
     const file = parsed.value;
     const entries: unknown = Array.isArray(file)
       ? file
-      : (file as { packages?: unknown } | null)?.packages;
+      : isObject(file)
+        ? own(file, 'packages')
+        : undefined;
     if (!Array.isArray(entries))
       return { packages: [], issues: [issue('neither a package list nor { "packages": [...] }')] };
     const packages: ExtractedPackage[] = [];
     const issues: ExtractIssue[] = [];
     entries.forEach((entry: unknown, i) => {
-      const p = (entry ?? {}) as { name?: unknown; version?: unknown; license?: unknown };
+      const p = isObject(entry) ? entry : {};
       // Packagist names are `vendor/project`; anything else cannot be looked up.
       if (typeof p.name !== 'string' || !/^[^/\s]+\/[^/\s]+$/.test(p.name)) {
         issues.push(issue(`package ${i} has no vendor/project name; skipped`));
@@ -50,6 +52,12 @@ export const composerInstalled: Extractor = {
       }
       if (typeof p.version !== 'string' || p.version === '') {
         issues.push(issue(`${p.name} has no version; skipped`));
+        return;
+      }
+      // A branch checkout (`dev-main`, `2.x-dev`) is not a release: Packagist orders it below
+      // every release, so every advisory with a fixed version would match it.
+      if (/^dev-|-dev$/.test(p.version)) {
+        issues.push(issue(`${p.name} is installed from a branch (${p.version}); not reported`));
         return;
       }
       const licenses = licensesOf(p.license);

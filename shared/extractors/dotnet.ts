@@ -10,20 +10,20 @@
  * are listed but never loaded; reporting them is the best-known false positive of scanners
  * that read only `libraries`. Without a runtime target to tell, every package is reported.
  */
-import { parseJsonFile } from './json.js';
+import { isObject, own, parseJsonFile } from './json.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'dotnet/deps';
 const DEPS = /(?:^|\/)[^/]+\.deps\.json$/;
 
-type Assets = Record<string, unknown> | undefined;
-interface TargetEntry {
-  readonly runtime?: Assets;
-  readonly native?: Assets;
-  readonly runtimeTargets?: Assets;
+/** Whether the host loads anything of a library: runtime, native or runtime-specific assets. */
+function loaded(entry: unknown): boolean {
+  if (!isObject(entry)) return false;
+  return ['runtime', 'native', 'runtimeTargets'].some((kind) => {
+    const assets = own(entry, kind);
+    return isObject(assets) && Object.keys(assets).length > 0;
+  });
 }
-
-const nonEmpty = (a: Assets) => a !== undefined && a !== null && Object.keys(a).length > 0;
 
 export const dotnetDeps: Extractor = {
   id: ID,
@@ -32,36 +32,31 @@ export const dotnetDeps: Extractor = {
   extract(path: string, content: Buffer): ExtractResult {
     const parsed = parseJsonFile(ID, path, content);
     if ('issue' in parsed) return { packages: [], issues: [parsed.issue] };
-    const deps = (parsed.value ?? {}) as {
-      runtimeTarget?: { name?: unknown };
-      targets?: Record<string, Record<string, TargetEntry> | undefined>;
-      libraries?: unknown;
-    };
+    const deps = isObject(parsed.value) ? parsed.value : {};
     const issues: ExtractIssue[] = [];
     const issue = (message: string) =>
       issues.push({ extractor: ID, location: path, message: `${path}: ${message}` });
-    if (typeof deps.libraries !== 'object' || deps.libraries === null) {
+    const libraries = own(deps, 'libraries');
+    if (!isObject(libraries)) {
       issue('no libraries');
       return { packages: [], issues };
     }
-    const targetName = deps.runtimeTarget?.name;
-    const target = typeof targetName === 'string' ? deps.targets?.[targetName] : undefined;
+    const runtimeTarget = own(deps, 'runtimeTarget');
+    const targetName = isObject(runtimeTarget) ? own(runtimeTarget, 'name') : undefined;
+    const targets = own(deps, 'targets');
+    const target =
+      typeof targetName === 'string' && isObject(targets) ? own(targets, targetName) : undefined;
+    if (typeof targetName === 'string' && !isObject(target))
+      issue(`no target "${targetName}" to tell which packages are loaded; all are reported`);
     const packages: ExtractedPackage[] = [];
-    for (const [key, library] of Object.entries(deps.libraries as Record<string, unknown>)) {
-      if ((library as { type?: unknown } | null)?.type !== 'package') continue;
+    for (const [key, library] of Object.entries(libraries)) {
+      if (!isObject(library) || library.type !== 'package') continue;
       const slash = key.lastIndexOf('/');
       if (slash <= 0 || slash === key.length - 1) {
         issue(`library "${key}" is not name/version; skipped`);
         continue;
       }
-      if (target !== undefined) {
-        const loaded = target[key];
-        if (
-          loaded === undefined ||
-          !(nonEmpty(loaded.runtime) || nonEmpty(loaded.native) || nonEmpty(loaded.runtimeTargets))
-        )
-          continue;
-      }
+      if (isObject(target) && !loaded(own(target, key))) continue;
       packages.push({
         type: 'nuget',
         name: key.slice(0, slash),

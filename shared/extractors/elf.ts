@@ -4,6 +4,9 @@
  * https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
  */
 
+/** Longer section names are not ones the extractors look for. */
+const MAX_NAME = 256;
+
 export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 export interface Section {
   readonly name: string;
@@ -41,11 +44,14 @@ export function sections(b: Buffer): Section[] {
   const strtab = raw[shstrndx];
   if (strtab === undefined || strtab.offset + strtab.size > b.length)
     throw new ElfError('no section name table');
+  const names = b.subarray(strtab.offset, strtab.offset + strtab.size);
   return raw.map((s) => {
-    const start = strtab.offset + s.nameOffset;
-    const end = b.indexOf(0, start);
+    // Names are short: looking for the terminator only in the name table, and only so far,
+    // keeps a crafted file (thousands of sections, no terminator) from costing a scan each.
+    const window = names.subarray(s.nameOffset, s.nameOffset + MAX_NAME);
+    const end = window.indexOf(0);
     return {
-      name: b.toString('latin1', start, end < 0 ? start : end),
+      name: end < 0 ? '' : window.toString('latin1', 0, end),
       addr: s.addr,
       offset: s.offset,
       size: s.size,

@@ -21,3 +21,12 @@ export function parseJsonFile(
     };
   }
 }
+
+/** A JSON object (not null, not an array): what a metadata file's entries must be to be read. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An object's own property: never one of Object.prototype's (`constructor`, `__proto__`). */
+export function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}

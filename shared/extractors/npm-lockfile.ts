@@ -6,13 +6,10 @@
  * and URL dependencies have no registry version to match.
  * https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json
  */
-import { parseJsonFile } from './json.js';
+import { isObject, parseJsonFile } from './json.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'npm/lockfile';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * The `dependencies` tree of a version 1 lockfile, as install paths. Walked with an explicit
@@ -72,7 +69,7 @@ export const npmLockfile: Extractor = {
     // `null` parses too; it is then an object without a lockfileVersion.
     const lock = (parsed.value ?? {}) as {
       lockfileVersion?: unknown;
-      packages?: Record<string, { name?: unknown; version?: unknown; link?: unknown }>;
+      packages?: unknown;
       dependencies?: unknown;
     };
     if (lock.lockfileVersion === 1) {
@@ -87,8 +84,19 @@ export const npmLockfile: Extractor = {
       });
       return { packages, issues };
     }
-    for (const [installPath, entry] of Object.entries(lock.packages ?? {})) {
-      if (installPath === '' || entry.link === true) continue;
+    for (const [installPath, entry] of Object.entries(
+      isObject(lock.packages) ? lock.packages : {},
+    )) {
+      if (installPath === '') continue;
+      if (!isObject(entry)) {
+        issues.push({
+          extractor: ID,
+          location: path,
+          message: `${path}: ${installPath} is not an object; skipped`,
+        });
+        continue;
+      }
+      if (entry.link === true) continue;
       const at = installPath.lastIndexOf('node_modules/');
       if (at < 0) continue;
       const name =

@@ -130,6 +130,9 @@ export interface LayerScan {
   read(entry: LayerEntry, content: Buffer): Promise<unknown>;
 }
 
+/** The reused buffer for scanned files is kept between files up to this size. */
+const SCRATCH_KEPT_BYTES = 64 * 1024 * 1024;
+
 /** Scanned files are held one at a time; Go binaries of several hundred MB exist. */
 const MAX_SCANNED_FILE_BYTES = 512 * 1024 * 1024;
 
@@ -278,9 +281,8 @@ export async function readLayer(
             keep ??= options.scan.head?.(item, chunk) ?? true;
             if (!keep) continue;
             if (filled + chunk.length > scratch.length) {
-              const grown = Buffer.allocUnsafe(
-                Math.max(filled + chunk.length, item.size, scratch.length * 2),
-              );
+              // Sized by the tar header; more only if the entry holds more than it said.
+              const grown = Buffer.allocUnsafe(Math.max(filled + chunk.length, item.size));
               scratch.copy(grown, 0, 0, filled);
               scratch = grown;
             }
@@ -291,6 +293,8 @@ export async function readLayer(
             const fact = await options.scan.read(item, scratch.subarray(0, filled));
             if (fact !== undefined) facts.set(path, fact);
           }
+          // A very large executable's buffer is not kept for the rest of the layer.
+          if (scratch.length > SCRATCH_KEPT_BYTES) scratch = Buffer.alloc(0);
           continue;
         }
       }

@@ -3,8 +3,10 @@
  * (Trivy's and Syft's `spdx-json`): the document DESCRIBES the image (a package whose primary
  * purpose is CONTAINER, with its manifest digest as checksum), which CONTAINS the operating
  * system and every package, each with its PURL as a PACKAGE-MANAGER external reference
- * (clause 7.21 and annex F). Licenses read from package metadata are not always SPDX license
- * expressions, so they are kept as a comment and the declared license is NOASSERTION.
+ * (clause 7.21 and annex F). Enumerations are spelled as SPDX's 2.3 JSON schema has them
+ * (`OPERATING_SYSTEM`; the prose writes `OPERATING-SYSTEM`, which schema validators reject).
+ * Licenses read from package metadata are not always SPDX license expressions, so they are
+ * kept as a comment and the declared license is NOASSERTION.
  */
 import { randomUUID } from 'node:crypto';
 import type { Image } from '../image/types.js';
@@ -57,7 +59,7 @@ export function toSpdx23(
       name: inventory.os.family,
       ...(inventory.os.versionId === undefined ? {} : { versionInfo: inventory.os.versionId }),
       ...base,
-      primaryPackagePurpose: 'OPERATING-SYSTEM',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
     });
   }
   for (const [i, p] of inventory.packages.entries()) {

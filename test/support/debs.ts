@@ -69,7 +69,9 @@ export function dpkgUnpack(root: string, deb: string, only?: readonly string[]):
       else writeFileSync(conffiles, `${kept.join('\n')}\n`);
     }
     const rebuilt = path.join(work, 'rebuilt.deb');
-    execFileSync('dpkg-deb', ['-Znone', '-b', tree, rebuilt], { stdio: 'ignore' });
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Znone', '-b', tree, rebuilt], {
+      stdio: 'ignore',
+    });
     mkdirSync(path.join(root, 'var/lib/dpkg/info'), { recursive: true });
     mkdirSync(path.join(root, 'var/lib/dpkg/updates'), { recursive: true });
     writeFileSync(path.join(root, 'var/lib/dpkg/status'), '', { flag: 'a' });

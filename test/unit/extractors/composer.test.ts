@@ -90,7 +90,13 @@ describe('composer/installed', () => {
     const wrongShape = await composerInstalled.extract(at, Buffer.from('{"packages": 3}'));
     expect(wrongShape.issues[0]?.message).toMatch(/neither a package list/);
     const real = JSON.parse(readFileSync(path.join(files(), WEB_VENDOR), 'utf8')) as object[];
-    const mixed = [null, { name: 'no-vendor', version: '1.0.0' }, { name: 'a/b' }, ...real];
+    const mixed = [
+      null,
+      { name: 'no-vendor', version: '1.0.0' },
+      { name: 'a/b' },
+      { name: 'a/branch', version: 'dev-main' },
+      ...real,
+    ];
     const result = await composerInstalled.extract(at, Buffer.from(JSON.stringify(mixed)));
     expect(result.packages.map((p) => p.name)).toEqual([
       'firebase/php-jwt',
@@ -100,6 +106,7 @@ describe('composer/installed', () => {
       `${at}: package 0 has no vendor/project name; skipped`,
       `${at}: package 1 has no vendor/project name; skipped`,
       `${at}: a/b has no version; skipped`,
+      `${at}: a/branch is installed from a branch (dev-main); not reported`,
     ]);
   });
 

@@ -96,6 +96,31 @@ describe('dotnet/deps', () => {
     expect(broken.issues.map((i) => i.message)).toEqual([
       `${DEPS}: library "NoVersion/" is not name/version; skipped`,
     ]);
+    // Hostile shapes: a null target, a null target entry, a target named after a property
+    // every object has. None throws; a missing target reports every package.
+    const libraries = { 'Azure.Core/1.47.1': { type: 'package' }, 'x/1': null };
+    const shapes = [
+      { runtimeTarget: { name: 'net' }, targets: { net: null }, libraries },
+      {
+        runtimeTarget: { name: 'net' },
+        targets: { net: { 'Azure.Core/1.47.1': null } },
+        libraries,
+      },
+      { runtimeTarget: { name: '__proto__' }, targets: {}, libraries },
+      { runtimeTarget: 'net', targets: [], libraries: [] },
+    ];
+    const results = await Promise.all(
+      shapes.map((shape) => dotnetDeps.extract(DEPS, Buffer.from(JSON.stringify(shape)))),
+    );
+    expect(results.map((r) => r.packages.map((p) => p.name))).toEqual([
+      ['Azure.Core'],
+      [],
+      ['Azure.Core'],
+      [],
+    ]);
+    expect(results[0]?.issues[0]?.message).toBe(
+      `${DEPS}: no target "net" to tell which packages are loaded; all are reported`,
+    );
   });
 
   it('puts the packages in an image inventory with NuGet PURLs', async () => {

@@ -54,14 +54,17 @@ describe('readLayer', () => {
   );
 
   it('hands each scanned file whole to the scan, through one buffer reused between files', async () => {
-    // Real executables of this machine, large then small then large again, and a script that
-    // the head check turns away between them.
-    const ls = readFileSync('/bin/ls');
+    // Real executables of this machine: small, then larger (the buffer grows), then small
+    // again (a shorter file in the larger buffer), with a script that the head check turns
+    // away between them.
     const tru = readFileSync('/bin/true');
+    const ls = readFileSync('/bin/ls');
     const cat = readFileSync('/bin/cat');
+    expect(tru.length).toBeLessThan(ls.length);
+    expect(cat.length).toBeLessThan(ls.length);
     const files = [
-      { path: 'bin/ls', content: ls, mode: 0o755 },
       { path: 'bin/true', content: tru, mode: 0o755 },
+      { path: 'bin/ls', content: ls, mode: 0o755 },
       { path: 'bin/script', content: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
       { path: 'bin/cat', content: cat, mode: 0o755 },
     ];
@@ -78,7 +81,7 @@ describe('readLayer', () => {
         },
       },
     });
-    expect(seen).toEqual(['bin/ls', 'bin/true', 'bin/cat']);
+    expect(seen).toEqual(['bin/true', 'bin/ls', 'bin/cat']);
     expect(Object.fromEntries(result.facts ?? [])).toEqual({
       'bin/ls': sha256(ls),
       'bin/true': sha256(tru),
