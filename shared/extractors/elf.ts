@@ -77,3 +77,10 @@ export function sectionBytes(b: Buffer, name: string): Buffer | undefined {
     throw new ElfError(`section ${name} runs past the end of the file`);
   return b.subarray(s.offset, s.offset + s.size);
 }
+
+/** What a binary extractor declares: streamed, over executables, whose first bytes are ELF's. */
+export const ELF_EXECUTABLES = {
+  streamed: true,
+  required: executableRequired,
+  head: isElf,
+} as const;

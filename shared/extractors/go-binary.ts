@@ -6,7 +6,7 @@
  * string headers, resolved here through the section table.
  * https://go.dev/src/debug/buildinfo/buildinfo.go, https://pkg.go.dev/runtime/debug#BuildInfo
  */
-import { ElfError, executableRequired, isElf, sections } from './elf.js';
+import { ELF_EXECUTABLES, ElfError, isElf, sections } from './elf.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'go/binary';
@@ -100,9 +100,7 @@ export function stdlibVersion(goVersion: string): string | undefined {
 export const goBinary: Extractor = {
   id: ID,
   version: 1,
-  streamed: true,
-  required: executableRequired,
-  head: isElf,
+  ...ELF_EXECUTABLES,
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     let info: ReturnType<typeof goBuildInfo>;

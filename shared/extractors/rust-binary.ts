@@ -6,7 +6,7 @@
  * https://github.com/rust-secure-code/cargo-auditable/blob/master/PARSING.md
  */
 import { inflateSync } from 'node:zlib';
-import { executableRequired, isElf, sectionBytes } from './elf.js';
+import { ELF_EXECUTABLES, sectionBytes } from './elf.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from './types.js';
 
 const ID = 'rust/auditable';
@@ -23,9 +23,7 @@ interface AuditPackage {
 export const rustAuditable: Extractor = {
   id: ID,
   version: 1,
-  streamed: true,
-  required: executableRequired,
-  head: isElf,
+  ...ELF_EXECUTABLES,
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     const issue = (message: string): ExtractResult => ({
