@@ -12,7 +12,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
 import { PIPELINE_CONFIG, pipelineDeps } from '../../shared/pipeline/aws.js';
-import { scanImage } from '../../shared/pipeline/scan.js';
+import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
 
 const config = loadConfig(PIPELINE_CONFIG);
 const logger = new Logger();
@@ -28,7 +28,10 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  const outcome = await scanImage(request, deps);
+  // The queue's last delivery before its dead-letter queue: a scan still failing then is
+  // recorded as FAILED (and announced) rather than left IN_PROGRESS.
+  const attempt = scanAttempt(record.attributes.ApproximateReceiveCount, config.scanMaxReceives);
+  const outcome = await scanImage(request, deps, attempt);
   logger.info('scan request done', {
     messageId: record.messageId,
     action: request.action,

@@ -288,7 +288,9 @@ export class ImageScanner extends Construct {
       timeout: scanTimeout,
       memorySize: scanMemory,
       ephemeralStorageMiB: 4096,
-      environment: env,
+      // Its last delivery records a scan that keeps failing as FAILED instead of leaving it
+      // IN_PROGRESS when the message goes to the dead-letter queue.
+      environment: { ...env, [ENV_VARS.scanMaxReceives]: String(maxReceiveCount) },
     });
     this.rescanFunction = new BosunFunction(this, 'Rescan', {
       ...common,

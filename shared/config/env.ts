@@ -24,6 +24,7 @@ export const ENV_VARS = {
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   rescanWindow: 'BOSUN_RESCAN_WINDOW',
+  scanMaxReceives: 'BOSUN_SCAN_MAX_RECEIVES',
   region: 'AWS_REGION',
   // Endpoint overrides exist for the local stack only; in AWS they are unset.
   dynamodbEndpoint: 'BOSUN_DYNAMODB_ENDPOINT',
@@ -82,6 +83,12 @@ const schemas = {
     .string()
     .regex(/^(LIFETIME|[1-9]\d{0,4})$/, 'a number of days (1-99999) or LIFETIME')
     .transform((s): number | 'LIFETIME' => (s === 'LIFETIME' ? s : Number(s)))
+    .optional(),
+  // The scan queue's maxReceiveCount: the delivery that is the last before the dead-letter queue.
+  scanMaxReceives: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'a whole number from 1 to 9999')
+    .transform(Number)
     .optional(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
   dynamodbEndpoint: httpUrl.optional(),

@@ -29,6 +29,7 @@ export const PIPELINE_CONFIG = [
   'findingsTopicArn',
   'reportsBucket',
   'rescanWindow',
+  'scanMaxReceives',
   'region',
   'dynamodbEndpoint',
   'snsEndpoint',

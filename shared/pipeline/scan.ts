@@ -92,7 +92,29 @@ export async function suppressionsFor(
   return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
 }
 
-export async function scanImage(request: ScanRequest, deps: ScanDeps): Promise<ScanOutcome> {
+/** Which delivery of the request this is: the last one fails the scan rather than retry it. */
+export interface ScanAttempt {
+  readonly receives: number;
+  readonly final: boolean;
+}
+
+/**
+ * The attempt an SQS delivery is: its ApproximateReceiveCount against the queue's
+ * maxReceiveCount (after that delivery the message goes to the dead-letter queue).
+ */
+export function scanAttempt(
+  receiveCount: string | undefined,
+  maxReceives: number | undefined,
+): ScanAttempt {
+  const receives = Math.max(1, Number.parseInt(receiveCount ?? '', 10) || 1);
+  return { receives, final: maxReceives !== undefined && receives >= maxReceives };
+}
+
+export async function scanImage(
+  request: ScanRequest,
+  deps: ScanDeps,
+  attempt: ScanAttempt = { receives: 1, final: false },
+): Promise<ScanOutcome> {
   const repository = `${request.registry}/${request.repository}`;
   const { digest } = request;
   if (request.action === 'DELETE') return deleteImage(deps, digest, repository, request.eventTime);
@@ -142,12 +164,16 @@ export async function scanImage(request: ScanRequest, deps: ScanDeps): Promise<S
 
   return withImageLease(deps, digest, async () => {
     messages += (await announcePending(deps, digest)).sent;
-    const outcome = await scanLeased(request, deps);
+    const outcome = await scanLeased(request, deps, attempt);
     return { ...outcome, messages: messages + outcome.messages };
   });
 }
 
-async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOutcome> {
+async function scanLeased(
+  request: ScanRequest,
+  deps: ScanDeps,
+  attempt: ScanAttempt,
+): Promise<ScanOutcome> {
   const { digest } = request;
   const analyzerVersion = deps.analyzerVersion ?? ANALYZER_VERSION;
   const scanId = scanIdOf(digest, analyzerVersion);
@@ -207,7 +233,17 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
       ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
     });
   } catch (error) {
-    if (!isImageProblem(error)) throw error;
+    if (!isImageProblem(error)) {
+      if (!attempt.final) throw error;
+      return failScan(
+        deps,
+        { ...unmarked, ...pendingBefore },
+        image,
+        gaveUp(attempt, error),
+        analyzerVersion,
+        now,
+      );
+    }
     return failScan(
       deps,
       { ...unmarked, ...pendingBefore },
@@ -218,10 +254,19 @@ async function scanLeased(request: ScanRequest, deps: ScanDeps): Promise<ScanOut
     );
   }
   if (!inventory.complete) {
-    // A registry that failed mid-transfer is retried (the message comes back); a bad layer is
-    // the image's problem, and final.
+    // A registry that failed mid-transfer is retried (the message comes back) until the last
+    // delivery; a bad layer is the image's problem, and final.
     const transient = inventory.layerErrors.find((e) => !isImageProblem(e));
-    if (transient !== undefined) throw transient;
+    if (transient !== undefined && !attempt.final) throw transient;
+    if (transient !== undefined)
+      return failScan(
+        deps,
+        { ...unmarked, ...pendingBefore },
+        image,
+        gaveUp(attempt, transient),
+        analyzerVersion,
+        now,
+      );
     const first = inventory.issues.find((i) => i.location.startsWith('layer '));
     const reason = `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
     return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
@@ -338,6 +383,12 @@ async function retireInventory(
   await deps.inventories.deleteInventory(image.digest, image.retiredScanId);
   const { retiredScanId: _r, ...rest } = image;
   return saveImage(deps, rest, image);
+}
+
+/** The reason recorded when the last delivery of a request fails on what could be transient. */
+function gaveUp(attempt: ScanAttempt, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `gave up after ${attempt.receives} attempts: ${message}`;
 }
 
 /**

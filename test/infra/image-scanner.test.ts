@@ -71,6 +71,15 @@ describe('queues', () => {
       expect.stringMatching(/^ScannerRescanQueue[0-9A-F]{8}$/),
       expect.stringMatching(/^ScannerScanQueue[0-9A-F]{8}$/),
     ]);
+    // The scan function knows which delivery is the last, to record a failure on it.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'bosun-scan',
+          BOSUN_SCAN_MAX_RECEIVES: '4',
+        }),
+      },
+    });
   });
 
   it('sets each visibility timeout to at least 6 times its consumer timeout', () => {

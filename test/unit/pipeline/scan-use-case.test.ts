@@ -15,7 +15,7 @@ import { OciLayoutSource } from '../../../shared/image/oci-layout.js';
 import type { ImageSet } from '../../../shared/image/types.js';
 import { ImageConflictError } from '../../../shared/pipeline/context.js';
 import { rescanPackages } from '../../../shared/pipeline/rescan.js';
-import { type ScanDeps, scanImage } from '../../../shared/pipeline/scan.js';
+import { type ScanDeps, scanAttempt, scanImage } from '../../../shared/pipeline/scan.js';
 import { RegistryError } from '../../../shared/registry/errors.js';
 import { EmbeddedItemTable } from '../../../shared/stores/embedded/item-table.js';
 import { FindingsStore } from '../../../shared/stores/findings-store.js';
@@ -318,7 +318,7 @@ it('keeps one finding per binary package of a source, and a rescan by the source
   ).toEqual(['musl', 'musl-utils']);
 });
 
-it('retries, rather than fails, a scan whose registry broke off a transfer', async () => {
+it('retries, rather than fails, a scan whose registry broke off a transfer, until the last delivery', async () => {
   const { deps, notifier } = setup();
   const digest = digests['app-310'] as string;
   const open = deps.openImage;
@@ -345,9 +345,52 @@ it('retries, rather than fails, a scan whose registry broke off a transfer', asy
   await expect(scanImage(request(digest), deps)).rejects.toThrow(RegistryError);
   expect((await deps.images.getImage(digest))?.status).toBe('IN_PROGRESS');
   expect(notifier.sent).toEqual([]);
+  // The queue's last delivery: the same failure is then recorded, not retried.
+  const last = await scanImage(request(digest), deps, { receives: 3, final: true });
+  expect(last).toMatchObject({
+    status: 'failed',
+    reason: expect.stringMatching(/^gave up after 3 attempts: .*socket hang up/),
+  });
   deps.openImage = open;
   await scanImage(request(digest), deps);
-  expect(notifier.bodies().map((b) => b.eventType)).toEqual(['SCAN_COMPLETED', 'FINDINGS_NEW']);
+  expect(notifier.bodies().map((b) => b.eventType)).toEqual([
+    'SCAN_FAILED',
+    'SCAN_COMPLETED',
+    'FINDINGS_NEW',
+  ]);
+});
+
+it("knows a queue's last delivery from its receive count", () => {
+  expect(scanAttempt('1', 3)).toEqual({ receives: 1, final: false });
+  expect(scanAttempt('3', 3)).toEqual({ receives: 3, final: true });
+  expect(scanAttempt('4', 3)).toEqual({ receives: 4, final: true });
+  // Without a configured maximum, or a count, no delivery is taken for the last.
+  expect(scanAttempt('9', undefined)).toEqual({ receives: 9, final: false });
+  expect(scanAttempt(undefined, 3)).toEqual({ receives: 1, final: false });
+  expect(scanAttempt('x', 1)).toEqual({ receives: 1, final: true });
+});
+
+it("fails, rather than leaves in progress, a scan whose queue's last delivery still cannot reach the registry", async () => {
+  const { deps, notifier } = setup();
+  const digest = digests['app-310'] as string;
+  const open = deps.openImage;
+  deps.openImage = async () => {
+    throw new RegistryError('GET /v2/app/manifests/…: connect ECONNREFUSED', undefined);
+  };
+  await expect(scanImage(request(digest), deps, { receives: 2, final: false })).rejects.toThrow(
+    RegistryError,
+  );
+  const last = await scanImage(request(digest), deps, { receives: 3, final: true });
+  const reason = 'gave up after 3 attempts: GET /v2/app/manifests/…: connect ECONNREFUSED';
+  expect(last).toEqual({ status: 'failed', reason, messages: 1 });
+  expect(await deps.images.getImage(digest)).toMatchObject({ status: 'FAILED', reason });
+  expect(notifier.bodies().map((b) => [b.eventType, b.failure?.reason])).toEqual([
+    ['SCAN_FAILED', reason],
+  ]);
+  // The next push finds the registry back and scans the image.
+  deps.openImage = open;
+  await scanImage(request(digest), deps);
+  expect((await deps.images.getImage(digest))?.status).toBe('COMPLETE');
 });
 
 it('does not let a redelivered older push take a tag back, nor scan a digest deleted since', async () => {
