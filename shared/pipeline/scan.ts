@@ -233,42 +233,21 @@ async function scanLeased(
       ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
     });
   } catch (error) {
-    if (!isImageProblem(error)) {
-      if (!attempt.final) throw error;
-      return failScan(
-        deps,
-        { ...unmarked, ...pendingBefore },
-        image,
-        gaveUp(attempt, error),
-        analyzerVersion,
-        now,
-      );
-    }
-    return failScan(
-      deps,
-      { ...unmarked, ...pendingBefore },
-      image,
-      error.message,
-      analyzerVersion,
-      now,
-    );
+    // What could be transient is retried (the message comes back) until the last delivery.
+    if (!isImageProblem(error) && !attempt.final) throw error;
+    const reason = isImageProblem(error) ? error.message : gaveUp(attempt, error);
+    return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
   }
   if (!inventory.complete) {
-    // A registry that failed mid-transfer is retried (the message comes back) until the last
-    // delivery; a bad layer is the image's problem, and final.
+    // A registry that failed mid-transfer is retried like that; a bad layer is the image's
+    // problem, and final.
     const transient = inventory.layerErrors.find((e) => !isImageProblem(e));
     if (transient !== undefined && !attempt.final) throw transient;
-    if (transient !== undefined)
-      return failScan(
-        deps,
-        { ...unmarked, ...pendingBefore },
-        image,
-        gaveUp(attempt, transient),
-        analyzerVersion,
-        now,
-      );
     const first = inventory.issues.find((i) => i.location.startsWith('layer '));
-    const reason = `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
+    const reason =
+      transient !== undefined
+        ? gaveUp(attempt, transient)
+        : `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
     return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
   }
 

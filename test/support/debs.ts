@@ -38,6 +38,15 @@ export function debField(deb: string, field: string): string {
   return execFileSync('dpkg-deb', ['-f', deb, field], { encoding: 'utf8' }).trim();
 }
 
+/** The .deb's files (all, or only those under the `only` paths) extracted into `dir`. */
+function debExtract(deb: string, dir: string, only?: readonly string[]): void {
+  mkdirSync(dir, { recursive: true });
+  const files = execFileSync('dpkg-deb', ['--fsys-tarfile', deb], {
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', dir, ...(only ?? []).map((p) => `./${p}`)], { input: files });
+}
+
 /**
  * Unpacks the .deb into `root` with dpkg, which records it in `root`'s dpkg database (status
  * `install ok unpacked`) with its file list. The package is first rebuilt without its
@@ -49,13 +58,7 @@ export function dpkgUnpack(root: string, deb: string, only?: readonly string[]):
   const work = mkdtempSync(path.join(tmpdir(), 'bosun-deb-'));
   try {
     const tree = path.join(work, 'tree');
-    mkdirSync(tree);
-    const files = execFileSync('dpkg-deb', ['--fsys-tarfile', deb], {
-      maxBuffer: 1024 * 1024 * 1024,
-    });
-    execFileSync('tar', ['-x', '-C', tree, ...(only ?? []).map((p) => `./${p}`)], {
-      input: files,
-    });
+    debExtract(deb, tree, only);
     execFileSync('dpkg-deb', ['-e', deb, path.join(tree, 'DEBIAN')]);
     for (const script of ['preinst', 'postinst', 'prerm', 'postrm'])
       rmSync(path.join(tree, 'DEBIAN', script), { force: true });

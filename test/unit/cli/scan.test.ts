@@ -17,6 +17,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const SECDB_34 = () => path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.4');
 
+/** The JSON report of the rootfs, which the other formats are compared with: run once. */
+let jsonReport: { images: { packages: number; findings: { id: string }[] }[] } | undefined;
+const reportImage = () => {
+  jsonReport ??= JSON.parse(
+    bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
+  ) as NonNullable<typeof jsonReport>;
+  return jsonReport.images[0];
+};
+
 describe('bosun scan', () => {
   it('finds the Alpine 3.4 secdb vulnerabilities of a real 3.4 package database', () => {
     const out = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json');
@@ -110,10 +119,7 @@ describe('bosun scan --format cyclonedx', () => {
     // The same findings as the JSON report: musl and musl-utils (built from musl), zlib.
     expect(rows).toContain('CVE-2016-8859 musl 1.1.14-r10 Upgrade musl to 1.1.14-r13 or later.');
     expect(rows).toContain('CVE-2016-9840 zlib 1.2.8-r2 Upgrade zlib to 1.2.11-r0 or later.');
-    const json = JSON.parse(
-      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
-    ) as { images: { findings: unknown[] }[] };
-    expect(bom.vulnerabilities).toHaveLength(json.images[0]?.findings.length ?? -1);
+    expect(bom.vulnerabilities).toHaveLength(reportImage()?.findings.length ?? -1);
     expect(bom.vulnerabilities[0]?.source).toEqual({
       name: 'OSV',
       url: expect.stringMatching(/^https:\/\/osv\.dev\/vulnerability\/ALPINE-CVE-/),
@@ -155,12 +161,9 @@ describe('bosun scan --format sarif', () => {
     };
     expect(validate(sarif), JSON.stringify(validate.errors)).toBe(true);
     const run = sarif.runs[0];
-    const json = JSON.parse(
-      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
-    ) as { images: { findings: { id: string }[] }[] };
-    expect(run?.results).toHaveLength(json.images[0]?.findings.length ?? -1);
+    expect(run?.results).toHaveLength(reportImage()?.findings.length ?? -1);
     expect(new Set(run?.tool.driver.rules.map((r) => r.id))).toEqual(
-      new Set(json.images[0]?.findings.map((f) => f.id)),
+      new Set(reportImage()?.findings.map((f) => f.id)),
     );
     const musl = run?.results.find((r) => r.ruleId === 'CVE-2016-8859');
     expect(musl?.level).toBe('note');
@@ -180,11 +183,8 @@ describe('bosun scan --format sarif', () => {
       const doc = JSON.parse(out.stdout) as { '@context': string; '@graph': { type: string }[] };
       expect(doc['@context']).toBe('https://spdx.org/rdf/3.0.1/spdx-context.jsonld');
       // The Alpine 3.4 database's packages (one entry of it is broken on purpose), the OS and the image.
-      const json = JSON.parse(
-        bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
-      ) as { images: { packages: number }[] };
       expect(doc['@graph'].filter((n) => n.type === 'software_Package')).toHaveLength(
-        (json.images[0]?.packages ?? 0) + 2,
+        (reportImage()?.packages ?? 0) + 2,
       );
     }
     expect(bosun('sbom', `dir:${rootfs}`, '--format', 'xml').status).toBe(2);
@@ -199,10 +199,7 @@ describe('bosun scan --format sarif', () => {
       const doc = JSON.parse(out.stdout) as { spdxVersion: string; packages: unknown[] };
       expect(doc.spdxVersion).toBe('SPDX-2.3');
       // The Alpine 3.4 database's packages, the OS and the image.
-      const json = JSON.parse(
-        bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'json').stdout,
-      ) as { images: { packages: number }[] };
-      expect(doc.packages).toHaveLength((json.images[0]?.packages ?? 0) + 2);
+      expect(doc.packages).toHaveLength((reportImage()?.packages ?? 0) + 2);
     }
   }, 60_000);
 });

@@ -3,8 +3,7 @@
  * zoneminder ships (fetched by `npm run setup`); dpkg's database then names zoneminder as
  * their owner.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,14 +20,10 @@ const WEB_VENDOR = 'usr/share/zoneminder/www/vendor/composer/installed.json';
 
 const VENDORS = ['usr/share/zoneminder/www/vendor', 'usr/share/zoneminder/www/api/app/vendor'];
 
-/** zoneminder's vendor directories, unpacked once. */
+/** zoneminder's vendor directories, unpacked once by dpkg (which records them as its files). */
 function files(): string {
-  const root = path.join(work, 'files');
-  if (!existsSync(root)) {
-    mkdirSync(root);
-    const tar = execFileSync('dpkg-deb', ['--fsys-tarfile', deb()], { maxBuffer: 1 << 30 });
-    execFileSync('tar', ['-x', '-C', root, ...VENDORS.map((v) => `./${v}`)], { input: tar });
-  }
+  const root = path.join(work, 'rootfs');
+  if (!existsSync(root)) dpkgUnpack(root, deb(), VENDORS);
   return root;
 }
 
@@ -111,8 +106,7 @@ describe('composer/installed', () => {
   });
 
   it('marks the packages as owned by the Debian package that installed them, with Packagist PURLs', async () => {
-    const root = path.join(work, 'rootfs');
-    dpkgUnpack(root, deb(), VENDORS);
+    const root = files();
     const inventory = await buildInventory(
       (await new RootfsDirSource(root).images()).images[0] as Image,
     );
