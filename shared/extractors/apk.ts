@@ -5,6 +5,7 @@ const ID = 'apk/installed';
 
 export const apkInstalled: Extractor = {
   id: ID,
+  osDatabase: true,
   version: 1,
   required: (path) => path === 'lib/apk/db/installed',
   extract(path: string, content: Buffer): ExtractResult {

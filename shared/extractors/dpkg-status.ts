@@ -43,6 +43,7 @@ export function parseControlParagraphs(
 
 export const dpkgStatus: Extractor = {
   id: ID,
+  osDatabase: true,
   version: 1,
   required: (path) =>
     path === 'var/lib/dpkg/status' ||

@@ -7,7 +7,7 @@
 /** Longer section names are not ones the extractors look for. */
 const MAX_NAME = 256;
 
-export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 export interface Section {
   readonly name: string;
   readonly addr: bigint;
@@ -17,8 +17,25 @@ export interface Section {
 
 export class ElfError extends Error {}
 
+// Both binary extractors read the same file's table: it is parsed once per file.
+const parsed = new WeakMap<Buffer, Section[] | Error>();
+
 /** The section table of an ELF file (https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.sheader.html). */
 export function sections(b: Buffer): Section[] {
+  let table = parsed.get(b);
+  if (table === undefined) {
+    try {
+      table = parseSections(b);
+    } catch (error) {
+      table = error as Error;
+    }
+    parsed.set(b, table);
+  }
+  if (table instanceof Error) throw table;
+  return table;
+}
+
+function parseSections(b: Buffer): Section[] {
   const is64 = b[4] === 2;
   const le = b[5] === 1;
   const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
@@ -60,7 +77,7 @@ export function sections(b: Buffer): Section[] {
 }
 
 /** Executables only (by mode, from the tar header); a binary extractor's `required`. */
-export function executableRequired(_path: string, size: number, mode?: number): boolean {
+function executableRequired(_path: string, size: number, mode?: number): boolean {
   return mode !== undefined && (mode & 0o111) !== 0 && size > 1024;
 }
 

@@ -28,8 +28,22 @@ function uvarint(b: Buffer, at: number): [number, number] {
 // cmd/go frames the module info with these (modload.ModInfoProg's infoStart / infoEnd).
 const MODINFO_START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const MODINFO_END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
-/** Go's runtime.buildVersion as a string of its own among unprintable bytes: `go1.26.5`. */
-const GO_VERSION = /(?<![\x20-\x7e])go1\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?(?![\x20-\x7e])/;
+/** Go's runtime.buildVersion, a string of its own among unprintable bytes: `go1.26.5`. */
+const GO_VERSION = /^go1\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?$/;
+const GO_PREFIX = Buffer.from('go1.', 'latin1');
+const printable = (byte: number | undefined) => byte !== undefined && byte >= 0x20 && byte <= 0x7e;
+
+/** The first free-standing Go version string, found without turning the binary into a string. */
+function goVersionIn(b: Buffer): string | undefined {
+  for (let at = b.indexOf(GO_PREFIX); at >= 0; at = b.indexOf(GO_PREFIX, at + 1)) {
+    if (printable(b[at - 1])) continue;
+    let end = at;
+    while (end < b.length && end - at < 32 && printable(b[end])) end++;
+    const candidate = b.toString('latin1', at, end);
+    if (!printable(b[end]) && GO_VERSION.test(candidate)) return candidate;
+  }
+  return undefined;
+}
 
 /**
  * For a binary whose build-info header is gone (some release builds strip the section): the
@@ -40,17 +54,19 @@ function framedModinfo(b: Buffer): { version: string; modinfo: Buffer } | undefi
   if (start < 0) return undefined;
   const end = b.indexOf(MODINFO_END, start + MODINFO_START.length);
   if (end < 0 || end - start > 1024 * 1024) return undefined;
-  const version = GO_VERSION.exec(b.toString('latin1'))?.[0];
+  const version = goVersionIn(b);
   if (version === undefined) return undefined;
   return { version, modinfo: b.subarray(start, end + MODINFO_END.length) };
 }
 
 /** The toolchain version and module info strings of a Go binary, or undefined if it is not one. */
-export function goBuildInfo(b: Buffer): { version: string; modinfo: Buffer } | undefined {
+function goBuildInfo(b: Buffer): { version: string; modinfo: Buffer } | undefined {
   if (b.length < 64 || !isElf(b)) return undefined;
   const all = sections(b);
   const info = all.find((s) => s.name === '.go.buildinfo');
-  if (info === undefined) return framedModinfo(b);
+  // Without the header, only a Go binary (it has Go's pc-line table) is worth searching whole.
+  if (info === undefined)
+    return all.some((s) => s.name === '.gopclntab') ? framedModinfo(b) : undefined;
   const head = b.subarray(info.offset, info.offset + Math.min(info.size, 64 * 1024));
   if (head.length < 32 || !head.subarray(0, 14).equals(BUILDINFO_MAGIC))
     throw new ElfError('.go.buildinfo without its magic');

@@ -21,6 +21,7 @@ const MAX_VALUE = 64 * 1024 * 1024;
 
 export const rpmBdb: Extractor = {
   id: ID,
+  osDatabase: true,
   version: 1,
   required: (path) => path === 'var/lib/rpm/Packages' || path === 'usr/lib/sysimage/rpm/Packages',
   extract(path: string, content: Buffer): ExtractResult {

@@ -16,6 +16,7 @@ const MAGIC = { file: 0x506d7052, slot: 0x746f6c53, blob: 0x53626c42 } as const;
 
 export const rpmNdb: Extractor = {
   id: ID,
+  osDatabase: true,
   version: 1,
   required: (path) =>
     path === 'var/lib/rpm/Packages.db' || path === 'usr/lib/sysimage/rpm/Packages.db',

@@ -16,6 +16,7 @@ let sqlite: ReturnType<typeof initSqlJs> | undefined;
 
 export const rpmSqlite: Extractor = {
   id: ID,
+  osDatabase: true,
   version: 1,
   required: (path) =>
     path === 'var/lib/rpm/rpmdb.sqlite' || path === 'usr/lib/sysimage/rpm/rpmdb.sqlite',

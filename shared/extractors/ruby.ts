@@ -14,6 +14,8 @@ const GEMSPEC = /(?:^|\/)specifications\/(?:default\/)?[^/]+\.gemspec$/;
 // [ \t], not \s: a pattern that can cross lines backtracks quadratically over blank ones.
 const quoted = (field: string) =>
   new RegExp(`^[ \\t]*s\\.${field}[ \\t]*=[ \\t]*["']([^"'\\n]+)["']`, 'm');
+const NAME = quoted('name');
+const VERSION = quoted('version');
 const LICENSES = /^[ \t]*s\.licenses?[ \t]*=[ \t]*\[?([^\]\n]*)\]?/m;
 
 export const rubyGemspec: Extractor = {
@@ -22,8 +24,8 @@ export const rubyGemspec: Extractor = {
   required: (path, size) => size < 1024 * 1024 && GEMSPEC.test(path),
   extract(path: string, content: Buffer): ExtractResult {
     const text = content.toString('utf8');
-    const name = quoted('name').exec(text)?.[1];
-    const version = quoted('version').exec(text)?.[1];
+    const name = NAME.exec(text)?.[1];
+    const version = VERSION.exec(text)?.[1];
     const issues: ExtractIssue[] = [];
     if (name === undefined || version === undefined) {
       issues.push({ extractor: ID, location: path, message: `${path}: no s.name or s.version` });

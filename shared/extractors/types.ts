@@ -36,6 +36,8 @@ export interface ExtractResult {
 export interface Extractor {
   /** Stable id equal to its path: `dpkg/status`, `apk/installed`. */
   readonly id: string;
+  /** An OS package database: a database that was not read makes the inventory incomplete. */
+  readonly osDatabase?: boolean;
   /** Bumped whenever its output for the same input changes. */
   readonly version: number;
   /** A cheap check on the path, size and mode only: it sees every file of every layer. */

@@ -16,7 +16,7 @@ import type {
   ExtractResult,
 } from '../extractors/types.js';
 import type { Image } from '../image/types.js';
-import { type EntryError, FileTooLargeError } from '../layers/errors.js';
+import { FileTooLargeError } from '../layers/errors.js';
 import type { LayerLimits } from '../layers/limits.js';
 import type { LayerEntry } from '../layers/reader.js';
 import { type LayerCache, walkImage } from '../layers/walk.js';
@@ -80,9 +80,6 @@ function wantsStreamed(x: Extractor, e: LayerEntry, first: Buffer): boolean {
   return x.required(e.path, e.size, e.mode) && (x.head?.(first) ?? true);
 }
 
-/** Extractors of OS package databases: a database they did not get makes the inventory incomplete. */
-const OS_DATABASE = /^(dpkg\/status|apk\/installed|rpm\/)/;
-
 const key = (p: ExtractedPackage) =>
   `${p.type}\u0000${p.location}\u0000${p.name}\u0000${p.version}\u0000${p.arch ?? ''}`;
 
@@ -92,28 +89,24 @@ const EPOCH = /^(\d+):(.+)$/;
  * The PURL of a package. deb and rpm versions carry their epoch as the `epoch` qualifier, as
  * the PURL types specify and Trivy writes them.
  */
+const NAMESPACED_BY_PATH = new Set(['npm', 'composer', 'golang']);
+
 function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
   const epoch = p.type === 'deb' || p.type === 'rpm' ? EPOCH.exec(p.version) : null;
-  // npm scopes and Composer vendors (`firebase/php-jwt`) are the PURL namespace.
-  const scoped =
-    (p.type === 'npm' && p.name.startsWith('@') && p.name.includes('/')) ||
-    (p.type === 'composer' && p.name.includes('/'));
-  // Maven packages are `groupId:artifactId`: the group is the PURL namespace; a Go module's
-  // path up to its last element is (`pkg:golang/golang.org/x/sys@…`).
-  const maven = p.type === 'maven' && p.name.includes(':');
-  const goModule = p.type === 'golang' && p.name.includes('/');
+  // The PURL namespace: a Maven package's groupId (`groupId:artifactId`), an npm scope, a
+  // Composer vendor (`firebase/php-jwt`), a Go module's path up to its last element
+  // (`pkg:golang/golang.org/x/sys@…`).
+  const cut =
+    p.type === 'maven'
+      ? p.name.indexOf(':')
+      : NAMESPACED_BY_PATH.has(p.type)
+        ? p.name.lastIndexOf('/')
+        : -1;
   return purl({
     type: p.type,
     ...(os !== undefined ? { namespace: os.family } : {}),
-    ...(scoped || maven || goModule
-      ? (() => {
-          const cut = maven
-            ? p.name.indexOf(':')
-            : goModule
-              ? p.name.lastIndexOf('/')
-              : p.name.indexOf('/');
-          return { namespace: p.name.slice(0, cut), name: p.name.slice(cut + 1) };
-        })()
+    ...(cut > 0
+      ? { namespace: p.name.slice(0, cut), name: p.name.slice(cut + 1) }
       : { name: p.name }),
     version: epoch === null ? p.version : (epoch[2] as string),
     qualifiers: {
@@ -169,28 +162,28 @@ export async function buildInventory(
     },
   );
   const issues: Inventory['issues'] = [];
-  for (const layer of walk.layers) {
-    if (layer.error !== undefined)
-      issues.push({ location: `layer ${layer.index}`, message: layer.error.message });
-    for (const i of layer.result?.issues ?? [])
-      issues.push({ location: (i as EntryError).path, message: i.message });
-  }
-  for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
   // A package database that was not read (over a size limit) would make every package in it
   // look removed: the inventory is then incomplete, not silently short.
   let unreadDatabase = false;
-  for (const layer of walk.layers)
-    for (const i of layer.result?.issues ?? [])
-      if (
+  for (const layer of walk.layers) {
+    if (layer.error !== undefined)
+      issues.push({ location: `layer ${layer.index}`, message: layer.error.message });
+    for (const i of layer.result?.issues ?? []) {
+      const database =
         i instanceof FileTooLargeError &&
-        kept.some((x) => OS_DATABASE.test(x.id) && x.required(i.path, 0))
-      ) {
-        unreadDatabase = true;
-        issues.push({
-          location: `layer ${layer.index}`,
-          message: `package database ${i.path} was not read: ${i.message}`,
-        });
-      }
+        kept.some((x) => x.osDatabase === true && x.required(i.path, 0));
+      unreadDatabase ||= database;
+      issues.push(
+        database
+          ? {
+              location: `layer ${layer.index}`,
+              message: `package database ${i.path} was not read: ${i.message}`,
+            }
+          : { location: i.path, message: i.message },
+      );
+    }
+  }
+  for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
 
   // Each database file is extracted once per layer that has a version of it. Walking the layers
   // upwards gives each package the lowest layer from which it stays present; the results of

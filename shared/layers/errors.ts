@@ -27,3 +27,28 @@ export class FileTooLargeError extends EntryError {}
 export class DanglingHardlinkError extends EntryError {}
 /** Symbolic links that point at each other, or a chain longer than Linux follows (40). */
 export class SymlinkLoopError extends EntryError {}
+
+/** The entry errors by class name: how a layer's issues keep their kind through a cache. */
+const ENTRY_ERRORS = {
+  UnsafePathError,
+  FileTooLargeError,
+  DanglingHardlinkError,
+  SymlinkLoopError,
+} as const;
+
+/** An entry error as plain data (a cached layer result), and back. */
+export interface SerializedEntryError {
+  readonly path: string;
+  readonly message: string;
+  readonly kind?: string;
+}
+
+export function serializeEntryError(e: EntryError): SerializedEntryError {
+  const kind = Object.entries(ENTRY_ERRORS).find(([, c]) => e instanceof c)?.[0];
+  return { path: e.path, message: e.message, ...(kind === undefined ? {} : { kind }) };
+}
+
+export function entryErrorOf(s: SerializedEntryError): EntryError {
+  const Kind = ENTRY_ERRORS[s.kind as keyof typeof ENTRY_ERRORS] ?? EntryError;
+  return new Kind(s.path, s.message);
+}

@@ -82,7 +82,6 @@ export async function walkImage(
   wants: WantsContent,
   options: WalkOptions,
 ): Promise<ImageWalk> {
-  const layers: LayerOutcome[] = [];
   const readOne = async (index: number, layer: ImageLayer): Promise<LayerOutcome> => {
     const ids = {
       index,
@@ -111,10 +110,9 @@ export async function walkImage(
   };
   // Layers are independent until they are coalesced: read a few at once (decompression runs on
   // libuv's thread pool, so two layers use two cores); memory stays bounded per layer.
-  const outcomes = await mapLimit(image.layers, options.concurrency ?? 2, (layer, index) =>
+  const layers = await mapLimit(image.layers, options.concurrency ?? 2, (layer, index) =>
     readOne(index, layer),
   );
-  layers.push(...outcomes);
   const tree = FileTree.coalesce(
     layers.flatMap((l) =>
       l.result === undefined

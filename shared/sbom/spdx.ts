@@ -9,14 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { algorithmOf } from '../registry/digest.js';
 import type { SbomTool } from './cyclonedx.js';
 
-export const SPDX_CONTEXT = 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld';
+const SPDX_CONTEXT = 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld';
 
 type Node = Record<string, unknown>;
 
-/** SPDX DateTime: UTC, whole seconds (https://spdx.github.io/spdx-spec/v3.0.1/model/Core/Datatypes/DateTime/). */
-const spdxDate = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+/** SPDX DateTime, in 2.3 and 3.0 alike: UTC, whole seconds (https://spdx.github.io/spdx-spec/v3.0.1/model/Core/Datatypes/DateTime/). */
+export const spdxDate = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 export function toSpdx(
   image: Image,
@@ -60,7 +61,7 @@ export function toSpdx(
           verifiedUsing: [
             {
               type: 'Hash',
-              algorithm: digest.startsWith('sha512:') ? 'sha512' : 'sha256',
+              algorithm: algorithmOf(digest),
               hashValue: digest.slice(digest.indexOf(':') + 1),
             },
           ],

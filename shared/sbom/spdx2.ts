@@ -11,12 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { algorithmOf } from '../registry/digest.js';
 import type { SbomTool } from './cyclonedx.js';
+import { spdxDate } from './spdx.js';
 
 type SpdxPackage = Record<string, unknown>;
 
-/** Clause 6.9: `YYYY-MM-DDThh:mm:ssZ`. */
-const spdxDate = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 const NOASSERTION = 'NOASSERTION';
 
 export function toSpdx23(
@@ -36,7 +36,6 @@ export function toSpdx23(
     copyrightText: NOASSERTION,
   };
   const digest = image.manifestDigest;
-  const algorithm = digest?.startsWith('sha512:') ? 'SHA512' : 'SHA256';
   const packages: SpdxPackage[] = [
     {
       SPDXID: 'SPDXRef-Image',
@@ -45,7 +44,12 @@ export function toSpdx23(
         ? {}
         : {
             versionInfo: digest,
-            checksums: [{ algorithm, checksumValue: digest.slice(digest.indexOf(':') + 1) }],
+            checksums: [
+              {
+                algorithm: algorithmOf(digest).toUpperCase(),
+                checksumValue: digest.slice(digest.indexOf(':') + 1),
+              },
+            ],
           }),
       ...base,
       primaryPackagePurpose: 'CONTAINER',

@@ -3,9 +3,8 @@
  * generation, so a committed image record always points at objects that exist), and the
  * per-layer cache that lets a base layer be read once across every image that shares it.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { EntryError } from '../layers/errors.js';
+import { decodeLayerResult, encodeLayerResult } from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
 import type { LayerCache } from '../layers/walk.js';
 
@@ -26,14 +25,6 @@ export class S3ReportStore implements ReportStore {
       new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
     );
   }
-}
-
-interface SerializedLayer {
-  readonly v: 1;
-  readonly result: Omit<LayerReadResult, 'contents' | 'issues' | 'facts'>;
-  readonly contents: [string, string][];
-  readonly facts?: [string, unknown][];
-  readonly issues: { path: string; message: string }[];
 }
 
 /** Object key prefix of the layer cache; the bucket expires it (infra: a lifecycle rule). */
@@ -64,35 +55,15 @@ export class S3LayerCache implements LayerCache {
       if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
       throw error;
     }
-    if (bytes === undefined) return undefined;
-    try {
-      const parsed = JSON.parse(gunzipSync(bytes).toString('utf8')) as SerializedLayer;
-      if (parsed.v !== 1) return undefined;
-      return {
-        ...parsed.result,
-        contents: new Map(parsed.contents.map(([p, b]) => [p, Buffer.from(b, 'base64')])),
-        ...(parsed.facts === undefined ? {} : { facts: new Map(parsed.facts) }),
-        issues: parsed.issues.map((i) => new EntryError(i.path, i.message)),
-      };
-    } catch {
-      return undefined;
-    }
+    return bytes === undefined ? undefined : decodeLayerResult(bytes);
   }
 
   async put(key: string, result: LayerReadResult): Promise<void> {
-    const { contents, issues, facts, ...rest } = result;
-    const serialized: SerializedLayer = {
-      v: 1,
-      result: rest,
-      contents: [...contents].map(([p, b]) => [p, b.toString('base64')]),
-      ...(facts === undefined ? {} : { facts: [...facts] }),
-      issues: issues.map((i) => ({ path: i.path, message: i.message })),
-    };
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.key(key),
-        Body: gzipSync(JSON.stringify(serialized)),
+        Body: encodeLayerResult(result),
         ContentType: 'application/json',
         ContentEncoding: 'gzip',
       }),

@@ -7,6 +7,8 @@ import { OciLayoutSource } from '../../../shared/image/oci-layout.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
 import { purl } from '../../../shared/inventory/purl.js';
+import { decodeLayerResult, encodeLayerResult } from '../../../shared/layers/cache-format.js';
+import type { LayerReadResult } from '../../../shared/layers/reader.js';
 import { dataDir } from '../../support/fixtures.js';
 import { filesUnder, LayoutWriter, tarOf } from '../../support/oci.js';
 
@@ -116,6 +118,23 @@ it('is incomplete, not silently short, when a package database was over a read l
   expect(limited.issues.map((i) => i.message)).toContainEqual(
     expect.stringMatching(/^package database var\/lib\/dpkg\/status was not read: /),
   );
+  // The same from a cached layer, as the S3 layer cache stores it (bytes): still incomplete.
+  const stored = new Map<string, Buffer>();
+  const cache = {
+    get: async (key: string) => {
+      const bytes = stored.get(key);
+      return bytes === undefined ? undefined : decodeLayerResult(bytes);
+    },
+    put: async (key: string, result: LayerReadResult) => {
+      stored.set(key, encodeLayerResult(result));
+    },
+  };
+  const limits = { maxFileBytes: status.length - 1 };
+  await buildInventory(image, { limits, cache });
+  expect(stored.size).toBe(1);
+  const cached = await buildInventory(image, { limits, cache });
+  expect(cached.complete).toBe(false);
+  expect(cached.issues).toEqual(limited.issues);
   const whole = await buildInventory(image);
   expect(whole.complete).toBe(true);
   expect(whole.packages).toHaveLength(728);
