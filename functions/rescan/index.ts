@@ -11,13 +11,13 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
 import { rescanMessage } from '../../shared/events/rescan.js';
-import { PIPELINE_CONFIG, pipelineDeps } from '../../shared/pipeline/aws.js';
+import { RESCAN_CONFIG, rescanDeps } from '../../shared/pipeline/aws.js';
 import { rescanPackages } from '../../shared/pipeline/rescan.js';
 
-const config = loadConfig(PIPELINE_CONFIG);
+const config = loadConfig(RESCAN_CONFIG);
 const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
-const deps = pipelineDeps(config);
+const deps = rescanDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseJsonEvent(rescanMessage, 'rescan', record.body);

@@ -11,13 +11,13 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
-import { PIPELINE_CONFIG, pipelineDeps } from '../../shared/pipeline/aws.js';
+import { SCAN_CONFIG, scanDeps } from '../../shared/pipeline/aws.js';
 import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
 
-const config = loadConfig(PIPELINE_CONFIG);
+const config = loadConfig(SCAN_CONFIG);
 const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
-const deps = pipelineDeps(config);
+const deps = scanDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const request = parseScanMessage(record.body);

@@ -14,7 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV_VARS } from '../../shared/config/env.js';
+import { DEFAULT_RESCAN_WINDOW_DAYS, ENV_VARS } from '../../shared/config/env.js';
 import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
 import { LAYER_CACHE_PREFIX } from '../../shared/stores/s3.js';
 import { BosunFunction } from './bosun-function.js';
@@ -225,7 +225,7 @@ export class ImageScanner extends Construct {
     const feedSyncInterval = props.feedSyncInterval ?? Duration.hours(1);
     checkDuration('feedSyncInterval', feedSyncInterval, Duration.minutes(5), Duration.days(7));
 
-    const rescanWindow = props.rescanWindowDays ?? 90;
+    const rescanWindow = props.rescanWindowDays ?? DEFAULT_RESCAN_WINDOW_DAYS;
     if (
       rescanWindow !== 'LIFETIME' &&
       (!Number.isInteger(rescanWindow) || rescanWindow < 1 || rescanWindow > 99_999)

@@ -2,6 +2,7 @@
  * SDK clients built from the configuration. In AWS the endpoint overrides are unset and the
  * SDK finds the region and credentials itself; the local stack sets the endpoints.
  */
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -54,6 +55,13 @@ export function s3FromConfig(config: ClientConfig): S3Client {
     ...(config.s3Endpoint === undefined
       ? {}
       : { endpoint: config.s3Endpoint, forcePathStyle: true }),
+    requestHandler,
+  });
+}
+
+export function ecrFromConfig(config: ClientConfig): ECRClient {
+  return new ECRClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
     requestHandler,
   });
 }

@@ -36,6 +36,10 @@ export const ENV_VARS = {
   registryEndpoints: 'BOSUN_REGISTRY_ENDPOINTS',
 } as const;
 
+/** Days since an image's last push during which advisory changes rescan it, by default. */
+/** Days since an image's last push during which advisory changes rescan it, by default. */
+export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
+
 export type ConfigKey = keyof typeof ENV_VARS;
 
 // DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html

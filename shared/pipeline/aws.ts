@@ -1,10 +1,15 @@
 /**
  * The scan and rescan use cases wired to AWS from the validated configuration: DynamoDB
  * tables, the reports bucket (reports, SBOMs, the layer cache), the findings topic, and the
- * registry client with ECR credentials. Handlers build this once per cold start.
+ * registry client with ECR credentials (the scan's only). Handlers build theirs once per cold
+ * start.
  */
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { dynamoDbFromConfig, s3FromConfig, snsFromConfig } from '../config/clients.js';
+import {
+  dynamoDbFromConfig,
+  ecrFromConfig,
+  s3FromConfig,
+  snsFromConfig,
+} from '../config/clients.js';
 import type { Config } from '../config/env.js';
 import type { ScanRequest } from '../events/scan-request.js';
 import { RegistryImageSource } from '../image/registry-source.js';
@@ -21,7 +26,8 @@ import { S3LayerCache, S3ReportStore } from '../stores/s3.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
 
-export const PIPELINE_CONFIG = [
+/** What the rescan function reads: the tables, the topic, the reports bucket, the window. */
+export const RESCAN_CONFIG = [
   'imagesTable',
   'inventoriesTable',
   'findingsTable',
@@ -29,40 +35,37 @@ export const PIPELINE_CONFIG = [
   'findingsTopicArn',
   'reportsBucket',
   'rescanWindow',
-  'scanMaxReceives',
   'region',
   'dynamodbEndpoint',
   'snsEndpoint',
   's3Endpoint',
-  'registryEndpoints',
 ] as const;
 
-export type PipelineConfig = Config<(typeof PIPELINE_CONFIG)[number]>;
+/** The scan function also pulls (registries, ECR) and knows its queue's last delivery. */
+export const SCAN_CONFIG = [...RESCAN_CONFIG, 'registryEndpoints', 'scanMaxReceives'] as const;
 
-export interface PipelineClients {
-  /** The ECR client the registry credentials use; a test may pass a fake of GetAuthorizationToken. */
-  readonly ecr?: ConstructorParameters<typeof EcrCredentials>[0]['client'];
-}
+type StoresConfig = Config<(typeof RESCAN_CONFIG)[number]>;
 
-export function pipelineDeps(
-  config: PipelineConfig,
-  clients: PipelineClients = {},
-): ScanDeps & RescanDeps {
+/** The stores and the notifier both use cases share. */
+function pipelineStores(config: StoresConfig) {
   const ddb = dynamoDbFromConfig(config);
-  const s3 = s3FromConfig(config);
-  const registry = new RegistryClient({
-    credentials: new EcrCredentials({
-      client:
-        clients.ecr ?? new ECRClient(config.region === undefined ? {} : { region: config.region }),
-    }),
-    ...(config.registryEndpoints === undefined ? {} : { endpoints: config.registryEndpoints }),
-  });
   return {
     images: new ImageStore(new DynamoDbItemTable(ddb, config.imagesTable)),
     inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
     findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
+  };
+}
+
+export function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): ScanDeps {
+  const s3 = s3FromConfig(config);
+  const registry = new RegistryClient({
+    credentials: new EcrCredentials({ client: ecrFromConfig(config) }),
+    ...(config.registryEndpoints === undefined ? {} : { endpoints: config.registryEndpoints }),
+  });
+  return {
+    ...pipelineStores(config),
     reports: new S3ReportStore(s3, config.reportsBucket),
     layerCache: new S3LayerCache(s3, config.reportsBucket),
     openImage: (request: ScanRequest) =>
@@ -70,6 +73,14 @@ export function pipelineDeps(
         registry,
         parseReference(`${request.registry}/${request.repository}@${request.digest}`),
       ).images(),
+  };
+}
+
+/** No registry client: a rescan never pulls. */
+export function rescanDeps(config: StoresConfig): RescanDeps {
+  return {
+    ...pipelineStores(config),
+    reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
   };
 }

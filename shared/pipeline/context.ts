@@ -3,9 +3,9 @@
  * work on one digest, the image context notifications carry, and announcing a committed
  * findings generation exactly once per change.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { backoffMs, sleep } from '../concurrency.js';
 import { BosunError } from '../errors.js';
-import { EXTRACTOR_SET_ID } from '../extractors/registry.js';
 import type { AdvisoryQuery } from '../matcher/types.js';
 import {
   buildMessage,
@@ -20,15 +20,13 @@ import {
   type FindingRecord,
   type FindingsStore,
   findingSortKey,
+  type Suppression,
   visibleFinding,
 } from '../stores/findings-store.js';
 import type { ImageRecord, ImageStore } from '../stores/image-store.js';
 import type { InventoryStore } from '../stores/inventory-store.js';
 import type { ReportStore } from '../stores/s3.js';
-import { changesOf } from './lifecycle.js';
-
-/** Bosun's release and its extractor set: a scan by another analyzer version is redone. */
-export const ANALYZER_VERSION = `0.1.0+${createHash('sha256').update(EXTRACTOR_SET_ID).digest('hex').slice(0, 12)}`;
+import { changesOf, planGeneration } from './lifecycle.js';
 
 export interface PipelineDeps {
   readonly images: ImageStore;
@@ -66,12 +64,10 @@ export async function withImageLease<T>(
   const holder = randomUUID();
   const ttl = deps.leaseMs ?? 15 * 60_000;
   const deadline = Date.now() + (deps.leaseWaitMs ?? 60_000);
-  let delay = 50;
-  while (!(await deps.images.acquireLease(digest, holder, ttl))) {
+  for (let attempt = 0; !(await deps.images.acquireLease(digest, holder, ttl)); attempt++) {
     if (Date.now() >= deadline)
       throw new ImageBusyError(`image ${digest} is being scanned by another run; retry later`);
-    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
-    delay = Math.min(delay * 2, 2_000);
+    await sleep(backoffMs(attempt, 100, 2_000));
   }
   try {
     return await work();
@@ -198,4 +194,60 @@ export async function announcePending(
     sent,
     image: await saveImage(deps, { ...image, announcedGeneration: generation }, image),
   };
+}
+
+/** Suppressions that can apply to an image: global, per repository, per digest. */
+export async function suppressionsFor(
+  deps: PipelineDeps,
+  digest: string,
+  repositories: readonly string[],
+  global = true,
+): Promise<Suppression[]> {
+  const scopes = [...(global ? ['*'] : []), digest, ...repositories];
+  return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
+}
+
+/**
+ * Closes every open finding of an image in one generation (deleted, or out of the rescan
+ * window) and announces it. Nothing is written when nothing is open.
+ */
+export async function closeAllFindings(
+  deps: PipelineDeps,
+  digest: string,
+  kind: 'deleted' | 'out-of-window',
+  reason: string,
+): Promise<number> {
+  const image = await deps.images.getImage(digest);
+  if (image === undefined) return 0;
+  const committed = image.findingsGeneration ?? 0;
+  const generation = committed + 1;
+  const now = nowOf(deps).toISOString();
+  const plan = planGeneration({
+    digest,
+    stored: await deps.findings.stored(digest),
+    committed,
+    generation,
+    observed: [],
+    closeReason: () => reason,
+    touchUnchanged: false,
+    now,
+  });
+  if (plan.writes.length === 0 && plan.removes.length === 0) {
+    if (image.lastCommit?.kind !== kind)
+      await saveImage(
+        deps,
+        { ...image, lastCommit: { generation: committed, kind, at: now } },
+        image,
+      );
+    return 0;
+  }
+  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
+  await deps.findings.write(plan.writes);
+  await deps.findings.remove(plan.removes);
+  await saveImage(
+    deps,
+    { ...marked, findingsGeneration: generation, lastCommit: { generation, kind, at: now } },
+    marked,
+  );
+  return (await announcePending(deps, digest)).sent;
 }

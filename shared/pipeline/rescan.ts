@@ -9,8 +9,10 @@
  */
 
 import { mapLimit } from '../concurrency.js';
+import { DEFAULT_RESCAN_WINDOW_DAYS } from '../config/env.js';
 import { BosunError } from '../errors.js';
 import type { RescanMessage } from '../events/rescan.js';
+import { latestInstant } from '../instants.js';
 import { matchPackages } from '../matcher/match.js';
 import { packageKey } from '../stores/advisory-store.js';
 import type { FindingRecord, Suppression } from '../stores/findings-store.js';
@@ -18,14 +20,15 @@ import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
 import {
   announcePending,
+  closeAllFindings,
   nowOf,
   type PipelineDeps,
   saveImage,
   splitRepository,
+  suppressionsFor,
   withImageLease,
 } from './context.js';
 import { draftsOf, planGeneration } from './lifecycle.js';
-import { closeAllFindings, suppressionsFor } from './scan.js';
 
 export interface RescanDeps extends PipelineDeps {
   /** Days since an image was last pushed during which it is rescanned; `LIFETIME`: always. */
@@ -47,8 +50,6 @@ export class RescanIncompleteError extends BosunError {
   readonly fatal = false;
 }
 
-export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
-
 /** Whether an image was pushed within the window (by its latest push to any repository). */
 export function inWindow(
   repos: readonly RepositoryRecord[],
@@ -56,10 +57,7 @@ export function inWindow(
   now: Date,
 ): boolean {
   if (windowDays === 'LIFETIME') return true;
-  const latest = repos
-    .map((r) => r.lastPushedAt ?? r.pushedAt)
-    .sort()
-    .at(-1);
+  const latest = latestInstant(...repos.map((r) => r.lastPushedAt ?? r.pushedAt));
   if (latest === undefined) return false;
   return now.getTime() - Date.parse(latest) <= windowDays * 86_400_000;
 }

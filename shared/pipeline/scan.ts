@@ -30,20 +30,23 @@ import {
   UnsupportedMediaTypeError,
 } from '../registry/errors.js';
 import { toCycloneDx } from '../sbom/cyclonedx.js';
-import type { Suppression } from '../stores/findings-store.js';
 import type { ImageRecord } from '../stores/image-store.js';
 import {
-  ANALYZER_VERSION,
   announcePending,
+  closeAllFindings,
   imageContext,
   nowOf,
   type PipelineDeps,
   saveImage,
   sendOnce,
   splitRepository,
+  suppressionsFor,
   withImageLease,
 } from './context.js';
 import { draftsOf, planGeneration } from './lifecycle.js';
+
+/** Bosun's release and its extractor set: a scan by another analyzer version is redone. */
+export const ANALYZER_VERSION = `0.1.0+${createHash('sha256').update(EXTRACTOR_SET_ID).digest('hex').slice(0, 12)}`;
 
 export interface ScanDeps extends PipelineDeps {
   /** Reads the image a request names (by digest) from its registry. */
@@ -79,17 +82,6 @@ export function scanIdOf(digest: string, analyzerVersion: string): string {
     .update(`${digest}\u0000${analyzerVersion}`)
     .digest('hex')
     .slice(0, 16);
-}
-
-/** Suppressions that can apply to an image: global, per repository, per digest. */
-export async function suppressionsFor(
-  deps: PipelineDeps,
-  digest: string,
-  repositories: readonly string[],
-  global = true,
-): Promise<Suppression[]> {
-  const scopes = [...(global ? ['*'] : []), digest, ...repositories];
-  return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
 }
 
 /** Which delivery of the request this is: the last one fails the scan rather than retry it. */
@@ -207,6 +199,8 @@ async function scanLeased(
     image?.pendingGeneration === undefined ? {} : { pendingGeneration: image.pendingGeneration };
   image = await saveImage(deps, inProgress, image);
   const { pendingGeneration: _p, ...unmarked } = image;
+  // The record an ending without findings writes: this run's mark taken back.
+  const ended = { ...unmarked, ...pendingBefore };
 
   let target: Image | undefined;
   let inventory: Inventory;
@@ -219,11 +213,7 @@ async function scanLeased(
         set.images.length > 0
           ? `${digest} is an image index (${set.images.length} platform images); its platform manifests are scanned on their own`
           : `${digest} is not an image: ${set.skipped.map((k) => k.reason).join('; ') || 'no image manifest'}`;
-      await saveImage(
-        deps,
-        { ...unmarked, ...pendingBefore, status: 'UNSUPPORTED', reason, analyzerVersion },
-        image,
-      );
+      await saveImage(deps, { ...ended, status: 'UNSUPPORTED', reason, analyzerVersion }, image);
       return set.images.length > 0
         ? { status: 'index', messages: 0 }
         : { status: 'unsupported', reason, messages: 0 };
@@ -236,7 +226,7 @@ async function scanLeased(
     // What could be transient is retried (the message comes back) until the last delivery.
     if (!isImageProblem(error) && !attempt.final) throw error;
     const reason = isImageProblem(error) ? error.message : gaveUp(attempt, error);
-    return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
+    return failScan(deps, ended, image, reason, analyzerVersion, now);
   }
   if (!inventory.complete) {
     // A registry that failed mid-transfer is retried like that; a bad layer is the image's
@@ -248,7 +238,7 @@ async function scanLeased(
       transient !== undefined
         ? gaveUp(attempt, transient)
         : `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`;
-    return failScan(deps, { ...unmarked, ...pendingBefore }, image, reason, analyzerVersion, now);
+    return failScan(deps, ended, image, reason, analyzerVersion, now);
   }
 
   const packages = matchablePackages(inventory);
@@ -425,49 +415,4 @@ async function deleteImage(
     const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');
     return { status: 'deleted', messages: before.sent + closed };
   });
-}
-
-/**
- * Closes every open finding of an image in one generation (deleted, or out of the rescan
- * window) and announces it. Nothing is written when nothing is open.
- */
-export async function closeAllFindings(
-  deps: PipelineDeps,
-  digest: string,
-  kind: 'deleted' | 'out-of-window',
-  reason: string,
-): Promise<number> {
-  const image = await deps.images.getImage(digest);
-  if (image === undefined) return 0;
-  const committed = image.findingsGeneration ?? 0;
-  const generation = committed + 1;
-  const now = nowOf(deps).toISOString();
-  const plan = planGeneration({
-    digest,
-    stored: await deps.findings.stored(digest),
-    committed,
-    generation,
-    observed: [],
-    closeReason: () => reason,
-    touchUnchanged: false,
-    now,
-  });
-  if (plan.writes.length === 0 && plan.removes.length === 0) {
-    if (image.lastCommit?.kind !== kind)
-      await saveImage(
-        deps,
-        { ...image, lastCommit: { generation: committed, kind, at: now } },
-        image,
-      );
-    return 0;
-  }
-  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
-  await deps.findings.write(plan.writes);
-  await deps.findings.remove(plan.removes);
-  await saveImage(
-    deps,
-    { ...marked, findingsGeneration: generation, lastCommit: { generation, kind, at: now } },
-    marked,
-  );
-  return (await announcePending(deps, digest)).sent;
 }

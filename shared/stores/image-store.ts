@@ -2,6 +2,7 @@
  * Images by digest, the repositories and tags they are known under, and every tag move
  * (docs/data-model.md, images table). Written once over the item-table port.
  */
+import { isBefore, latestInstant } from '../instants.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Condition, Item, ItemTable, Write } from './item-table.js';
 
@@ -141,14 +142,13 @@ export class ImageStore {
         const tagItem = await this.table.get(tagKey);
         const previous = tagItem?.digest as string | undefined;
         // A redelivered older push does not take the tag back from a newer one.
-        // Event times differ in precision and offset (ECR: seconds; registries: RFC 3339 with
-        // fractions): compare instants, and let a tie keep the tag where it is.
+        // A tie keeps the tag where it is.
         const movedAt = tagItem?.movedAt as string | undefined;
         const newer =
           previous !== undefined &&
           previous !== digest &&
           movedAt !== undefined &&
-          Date.parse(movedAt) >= Date.parse(pushedAt);
+          !isBefore(movedAt, pushedAt);
         if (newer) tags.delete(tag);
         else if (previous !== digest) {
           move = {
@@ -200,12 +200,10 @@ export class ImageStore {
           tags: [...tags].sort(),
           // pushedAt is also the byRepository index's sort key.
           pushedAt: (current?.pushedAt as string | undefined) ?? pushedAt,
-          lastPushedAt: [pushedAt, (current?.lastPushedAt as string | undefined) ?? '']
-            .sort()
-            .at(-1),
+          lastPushedAt: latestInstant(pushedAt, current?.lastPushedAt as string | undefined),
           [INDEX.partitionKey]: repository,
           // A push after a deletion brings the digest back; a redelivered older push does not.
-          ...(current?.deletedAt === undefined || (current.deletedAt as string) < pushedAt
+          ...(current?.deletedAt === undefined || isBefore(current.deletedAt as string, pushedAt)
             ? {}
             : { deletedAt: current.deletedAt }),
           revision: ((current?.revision as number | undefined) ?? 0) + 1,

@@ -8,7 +8,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { mapLimit } from '../../concurrency.js';
+import { backoffMs, mapLimit, sleep } from '../../concurrency.js';
 import { BosunError } from '../../errors.js';
 
 /** DynamoDB did not take every item after all retries. Nothing reports them as written. */
@@ -28,12 +28,8 @@ export interface RetryOptions {
   readonly concurrency?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function backoff(attempt: number, opts: RetryOptions): number {
-  const cap = Math.min(opts.maxDelayMs ?? 2000, (opts.baseDelayMs ?? 50) * 2 ** attempt);
-  return Math.random() * cap;
-}
+const backoff = (attempt: number, opts: RetryOptions) =>
+  backoffMs(attempt, opts.baseDelayMs ?? 50, opts.maxDelayMs ?? 2000);
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
