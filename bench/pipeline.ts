@@ -14,9 +14,11 @@
  *
  * BENCH_RUNS (default 3) push runs; BENCH_IMAGES (default 10000) and BENCH_AFFECTED (1000).
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { debianImage } from '../scripts/debian-image.js';
@@ -27,6 +29,9 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/
 import { down, type LocalStackState, up } from '../scripts/local/stack.js';
 import { loadAdvisories } from '../shared/advisories/load.js';
 import { mapLimit } from '../shared/concurrency.js';
+import { RootfsDirSource } from '../shared/image/rootfs-dir.js';
+import type { Image } from '../shared/image/types.js';
+import { buildInventory, matchablePackages } from '../shared/inventory/inventory.js';
 import type { InventoryPackage } from '../shared/matcher/types.js';
 import type { Notification } from '../shared/notifications/message.js';
 import { ANALYZER_VERSION, scanIdOf } from '../shared/pipeline/scan.js';
@@ -34,6 +39,7 @@ import { documentClient } from '../shared/stores/dynamodb/client.js';
 import { DynamoDbItemTable } from '../shared/stores/dynamodb/item-table.js';
 import { ImageStore } from '../shared/stores/image-store.js';
 import { InventoryStore } from '../shared/stores/inventory-store.js';
+import { median } from './stats.js';
 
 const WORK = path.join(PROJECT_ROOT, '.local', 'bench', 'pipeline');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -41,7 +47,6 @@ const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_000);
 const AFFECTED = Number(process.env.BENCH_AFFECTED ?? 1_000);
 
 const log = (line: string) => console.log(line);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /** A functions host in a child process, pointed at the deployment; resolves once it listens. */
@@ -172,23 +177,17 @@ async function pushToFindings(state: LocalStackState, sqs: SQSClient, archive: s
   return results;
 }
 
-/** The lockfile's packages (`packages` map of lockfile v2/v3), as inventory packages. */
-function lockfilePackages(): InventoryPackage[] {
-  const lock = JSON.parse(readFileSync(DEMO_LOCKFILE, 'utf8')) as {
-    packages: Record<string, { version?: string }>;
-  };
-  return Object.entries(lock.packages)
-    .filter(([key, p]) => key.startsWith('node_modules/') && p.version !== undefined)
-    .map(([key, p]) => {
-      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
-      return {
-        name,
-        version: p.version as string,
-        ecosystem: 'npm',
-        purl: `pkg:npm/${name}@${p.version}`,
-        location: `srv/app/package-lock.json#${key}`,
-      };
-    });
+/** The demo lockfile's packages, as a scan of an image holding it stores them. */
+async function lockfilePackages(): Promise<InventoryPackage[]> {
+  const root = mkdtempSync(path.join(tmpdir(), 'bosun-bench-lockfile-'));
+  try {
+    mkdirSync(path.join(root, 'srv/app'), { recursive: true });
+    copyFileSync(DEMO_LOCKFILE, path.join(root, 'srv/app/package-lock.json'));
+    const image = (await new RootfsDirSource(root).images()).images[0] as Image;
+    return matchablePackages(await buildInventory(image));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
@@ -200,7 +199,7 @@ async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
   });
   const images = new ImageStore(new DynamoDbItemTable(ddb, deployment.tables.images));
   const inventories = new InventoryStore(new DynamoDbItemTable(ddb, deployment.tables.inventories));
-  const all = lockfilePackages();
+  const all = await lockfilePackages();
   const target = all.find((p) => p.name === 'concat-stream' && p.version === '1.5.0');
   if (target === undefined) throw new Error('the lockfile has no concat-stream 1.5.0');
   const others = all.filter((p) => p.name !== 'concat-stream');

@@ -32,7 +32,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, WEBHOOK_FORWARD_FILE } from './services.js';
 import { DEFAULT_LOCAL_DIR, functionEnv, type LocalStackState, readState } from './stack.js';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -47,8 +47,6 @@ type QueueFunction = (typeof QUEUE_FUNCTIONS)[number];
 export interface FunctionsHostOptions {
   /** Extra environment for every handler (e.g. BOSUN_REGISTRY_ENDPOINTS in a test). */
   readonly env?: Record<string, string>;
-  /** Which queue consumers to run. @default all three */
-  readonly consumers?: readonly QueueFunction[];
   /** Invocation log; defaults to one JSON line per invocation on stdout. */
   readonly log?: (entry: Record<string, unknown>) => void;
 }
@@ -77,8 +75,7 @@ function context(name: string, timeoutMs: number): Context {
   };
 }
 
-/** The file the notification sink reads to find the webhook (see notification-sink.mjs). */
-export const forwardFile = (state: LocalStackState) => path.join(state.dir, 'webhook-forward');
+const forwardFile = (state: LocalStackState) => path.join(state.dir, WEBHOOK_FORWARD_FILE);
 
 export async function startFunctionsHost(
   state: LocalStackState,
@@ -124,7 +121,7 @@ export async function startFunctionsHost(
     'feed-sync': envs['feed-sync']?.BOSUN_FEED_SYNC_QUEUE_URL,
   };
   let running = true;
-  const consumers = (options.consumers ?? QUEUE_FUNCTIONS).map(async (name) => {
+  const consumers = QUEUE_FUNCTIONS.map(async (name) => {
     const url = queueUrl[name];
     if (url === undefined) throw new Error(`no queue URL for ${name} in the template`);
     while (running) {

@@ -297,6 +297,12 @@ function startFauxqs(opts: StartOptions): Promise<ServiceState> {
   }));
 }
 
+/**
+ * The file (in the stack's folder) where the notification sink finds the URL to forward
+ * registry events to: the functions host writes it while it serves the webhook.
+ */
+export const WEBHOOK_FORWARD_FILE = 'webhook-forward';
+
 function startNotificationSink(opts: StartOptions): Promise<ServiceState> {
   return launch('registry-events', opts, (port) => ({
     command: process.execPath,
@@ -305,7 +311,7 @@ function startNotificationSink(opts: StartOptions): Promise<ServiceState> {
       SINK_PORT: String(port),
       SINK_FILE: path.join(opts.dir, 'registry-events.jsonl'),
       SINK_SECRET: opts.notificationSecret,
-      SINK_FORWARD_FILE: path.join(opts.dir, 'webhook-forward'),
+      SINK_FORWARD_FILE: path.join(opts.dir, WEBHOOK_FORWARD_FILE),
     },
     timeoutMs: 10_000,
   }));

@@ -1,8 +1,16 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DATA_DIR } from '../../scripts/demo-data.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A file that `npm run setup` fetched or built under .local/tools, or an error saying so. */
+export function setupFile(relative: string): string {
+  const file = path.join(PROJECT_ROOT, '.local', 'tools', relative);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run setup`);
+  return file;
+}
 
 /** Reads `test/fixtures/<relative>` as text. */
 export function fixtureText(relative: string): string {
@@ -14,11 +22,7 @@ export function fixtureJson<T = unknown>(relative: string): T {
 }
 
 /** The shared real-data folder: BOSUN_DATA_DIR, or ../shared/data beside the project. */
-export function dataDir(): string {
-  return path.resolve(
-    process.env.BOSUN_DATA_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'data'),
-  );
-}
+export const dataDir = (): string => DATA_DIR;
 
 /**
  * A root filesystem of real Alpine 3.4 files under `dir`: claircore's os-release and trivy's apk

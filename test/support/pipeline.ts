@@ -6,7 +6,7 @@
  * below 1.5.2.
  */
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { DEMO_LOCKFILE, NPM_ADVISORIES } from '../../scripts/demo-data.js';
 import { loadAdvisories } from '../../shared/advisories/load.js';
 import type { OsvRecord } from '../../shared/advisories/osv.js';
 import type { AdvisoryQuery, Candidate } from '../../shared/matcher/types.js';
@@ -15,15 +15,11 @@ import type {
   Notifier,
   OutgoingMessage,
 } from '../../shared/notifications/message.js';
-import { dataDir } from './fixtures.js';
 import { notificationErrors } from './notification-schema.js';
 import { type Descriptor, derivedFiles, LayoutWriter, tarOf } from './oci.js';
 
-export const LOCKFILE =
-  'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json';
-export const NPM_ADVISORIES = 'advisories/nodejs-security-wg/vuln/npm';
-/** The advisory that names a package of the lockfile at its installed version. */
-export const CONCAT_STREAM_ADVISORY = 'NSWG-ECO-392';
+/** The advisory that names a package of the demo lockfile at its installed version. */
+export { DEMO_ADVISORY as CONCAT_STREAM_ADVISORY } from '../../scripts/demo-data.js';
 
 export type TestImageKind = 'app-310' | 'app-311' | 'base-310';
 
@@ -43,7 +39,7 @@ export async function writeTestImage(
         { path: 'srv/app/', type: 'directory' },
         {
           path: 'srv/app/package-lock.json',
-          content: readFileSync(path.join(dataDir(), LOCKFILE)),
+          content: readFileSync(DEMO_LOCKFILE),
         },
       ]),
     );
@@ -54,7 +50,7 @@ export async function writeTestImage(
 
 /** The npm advisories as OSV records (through Bosun's importer). */
 export function npmAdvisories(): OsvRecord[] {
-  return loadAdvisories(path.join(dataDir(), NPM_ADVISORIES)).records;
+  return loadAdvisories(NPM_ADVISORIES).records;
 }
 
 /** An advisory query over a set of records that a test can change between runs. */

@@ -12,9 +12,9 @@ import { dotnetDeps } from '../../../shared/extractors/dotnet.js';
 import { RootfsDirSource } from '../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
-import { PROJECT_ROOT } from '../../support/fixtures.js';
+import { setupFile } from '../../support/fixtures.js';
 
-const APP = path.join(PROJECT_ROOT, '.local/tools/dotnet/autorest-csharp');
+const APP = () => path.dirname(setupFile(`dotnet/autorest-csharp/${DEPS}`));
 const DEPS = 'AutoRest.CSharp.deps.json';
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-dotnet-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,9 +26,7 @@ interface DepsJson {
 }
 
 function deps(): { content: Buffer; json: DepsJson } {
-  const file = path.join(APP, DEPS);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run setup`);
-  const content = readFileSync(file);
+  const content = readFileSync(path.join(APP(), DEPS));
   return { content, json: JSON.parse(content.toString('utf8')) as DepsJson };
 }
 
@@ -49,19 +47,19 @@ describe('dotnet/deps', () => {
         ),
       ),
     );
-    for (const asset of assets) expect(existsSync(path.join(APP, asset)), asset).toBe(true);
+    for (const asset of assets) expect(existsSync(path.join(APP(), asset)), asset).toBe(true);
     // ...and every assembly at its top is the application's own or a reported package's.
     const project = Object.keys(json.libraries).find((k) => json.libraries[k]?.type === 'project');
     const own = Object.keys(target[project ?? '']?.runtime ?? {});
     expect(own).toEqual(['AutoRest.CSharp.dll']);
-    const deployed = readdirSync(APP).filter((f) => f.endsWith('.dll'));
+    const deployed = readdirSync(APP()).filter((f) => f.endsWith('.dll'));
     expect(deployed.filter((dll) => !assets.includes(dll) && !own.includes(dll))).toEqual([]);
     // Packages listed but not loaded: build-time analyzers, and those the framework supersedes.
     expect(reported.has('Azure.Core/1.47.1')).toBe(true);
     expect(reported.has('StyleCop.Analyzers/1.2.0-beta.354')).toBe(false);
     expect(reported.has('System.Text.Json/8.0.5')).toBe(false);
     expect(json.libraries['System.Text.Json/8.0.5']?.type).toBe('package');
-    expect(existsSync(path.join(APP, 'System.Text.Json.dll'))).toBe(false);
+    expect(existsSync(path.join(APP(), 'System.Text.Json.dll'))).toBe(false);
     // The application itself (a project, not a package) is not a NuGet package.
     expect([...reported].some((k) => k.startsWith('AutoRest.CSharp/'))).toBe(false);
     expect(result.packages.every((p) => p.type === 'nuget' && p.location === at)).toBe(true);
@@ -125,7 +123,7 @@ describe('dotnet/deps', () => {
 
   it('puts the packages in an image inventory with NuGet PURLs', async () => {
     const root = path.join(work, 'rootfs');
-    cpSync(APP, path.join(root, 'opt/autorest'), { recursive: true });
+    cpSync(APP(), path.join(root, 'opt/autorest'), { recursive: true });
     const inventory = await buildInventory(
       (await new RootfsDirSource(root).images()).images[0] as Image,
     );

@@ -6,15 +6,7 @@
  * advisories from the real Go vulnerability database.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,7 +17,7 @@ import { buildInventory, matchablePackages } from '../../../shared/inventory/inv
 import { matchPackages } from '../../../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
 import { loadOsvDir } from '../../support/advisories.js';
-import { PROJECT_ROOT } from '../../support/fixtures.js';
+import { setupFile } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-go-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -34,11 +26,7 @@ const BINARIES = {
   'with .go.buildinfo (esbuild 0.15.18)': 'esbuild-linux-64_0.15.18',
   'without it (esbuild 0.28.2)': '_esbuild_linux-x64_0.28.2',
 };
-function binary(name: string): string {
-  const file = path.join(PROJECT_ROOT, '.local/tools/go-binaries', name);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run setup`);
-  return file;
-}
+const binary = (name: string) => setupFile(`go-binaries/${name}`);
 
 /** What binutils finds: the dep lines of the module info, and the toolchain version string. */
 function fromStrings(file: string) {

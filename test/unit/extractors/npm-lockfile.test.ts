@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEMO_LOCKFILE } from '../../../scripts/demo-data.js';
 import { npmLockfile } from '../../../shared/extractors/npm-lockfile.js';
-import { dataDir, PROJECT_ROOT } from '../../support/fixtures.js';
+import { PROJECT_ROOT } from '../../support/fixtures.js';
 
 describe('npm/lockfile', () => {
   it("reads every installed package of a real lockfile (this project's own, version 3)", async () => {
@@ -46,10 +47,7 @@ describe('npm/lockfile', () => {
 
   it('reads a version 1 tree exactly as npm laid it out: the v1 section of a real v2 lockfile', async () => {
     // A version 2 lockfile carries its tree twice: `packages` (v2) and `dependencies` (v1).
-    const file = path.join(
-      dataDir(),
-      'pkgdbs/osv-scanner/cmd/osv-scanner/fix/testdata/in-place-npm/package-lock.json',
-    );
+    const file = DEMO_LOCKFILE;
     const lock = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     expect(lock.lockfileVersion).toBe(2);
     const v2 = await npmLockfile.extract('app/package-lock.json', readFileSync(file));

@@ -3,7 +3,7 @@
  * with the real tool (Debian 13's cargo-auditable) against real crates (Debian 12's
  * librust-*-dev), offline. Cargo's own Cargo.lock for that build is the ground truth.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,21 +15,17 @@ import { buildInventory, matchablePackages } from '../../../shared/inventory/inv
 import { matchPackages } from '../../../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
 import { loadOsvDir } from '../../support/advisories.js';
-import { PROJECT_ROOT } from '../../support/fixtures.js';
+import { setupFile } from '../../support/fixtures.js';
 
-const BUILT = path.join(PROJECT_ROOT, '.local/tools/rust-auditable');
-const BINARY = path.join(BUILT, 'bosun-auditable-app');
+const BINARY = () => setupFile('rust-auditable/bosun-auditable-app');
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-rust-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function binary(): Buffer {
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run setup`);
-  return readFileSync(BINARY);
-}
+const binary = () => readFileSync(BINARY());
 
 /** name -> version of every package in cargo's lock file for the build. */
 function lockVersions(): Map<string, string> {
-  const lock = readFileSync(path.join(BUILT, 'Cargo.lock'), 'utf8');
+  const lock = readFileSync(setupFile('rust-auditable/Cargo.lock'), 'utf8');
   return new Map(
     [...lock.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)].map(
       (m) => [m[1] as string, m[2] as string] as const,
@@ -87,7 +83,7 @@ describe('rust/auditable', () => {
   it('puts the crates in an image inventory, matched against RustSec advisories', async () => {
     const root = path.join(work, 'rootfs');
     mkdirSync(path.join(root, 'usr/local/bin'), { recursive: true });
-    copyFileSync(BINARY, path.join(root, 'usr/local/bin/app'));
+    copyFileSync(BINARY(), path.join(root, 'usr/local/bin/app'));
     const inventory = await buildInventory(
       (await new RootfsDirSource(root).images()).images[0] as Image,
     );

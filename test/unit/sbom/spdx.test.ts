@@ -2,22 +2,17 @@
  * SPDX 3.0.1 output, validated against SPDX's JSON schema for 3.0.1 (the copy that
  * `npm run setup` takes out of the cdxgen npm package into .local/tools/spdx).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { toSpdx } from '../../../shared/sbom/spdx.js';
-import { alpine310, PROJECT_ROOT } from '../../support/fixtures.js';
-
-const SCHEMA = path.join(PROJECT_ROOT, '.local/tools/spdx/spdx-3.0.1.schema.json');
+import { alpine310, setupFile } from '../../support/fixtures.js';
 
 function validator() {
-  if (!existsSync(SCHEMA))
-    throw new Error(`${SCHEMA} is missing: run npm run setup (it takes SPDX's schema from npm)`);
   const ajv = new Ajv2020.default({ allErrors: true, strict: false });
   addFormats.default(ajv);
-  return ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')));
+  return ajv.compile(JSON.parse(readFileSync(setupFile('spdx/spdx-3.0.1.schema.json'), 'utf8')));
 }
 
 describe('SPDX 3.0.1', () => {
