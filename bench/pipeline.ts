@@ -20,11 +20,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { debianImage } from '../scripts/debian-image.js';
 import { DEMO_IMAGE, DEMO_LOCKFILE, NPM_ADVISORIES } from '../scripts/demo-data.js';
 import { syncLocalFeed } from '../scripts/local/feed.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../scripts/local/isolated.js';
+import { receiveNotifications } from '../scripts/local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/services.js';
 import { down, type LocalStackState, up } from '../scripts/local/stack.js';
 import { loadAdvisories } from '../shared/advisories/load.js';
@@ -95,32 +96,10 @@ async function collect(
   while (arrivals.length < count) {
     if (Date.now() > deadline)
       throw new Error(`only ${arrivals.length} of ${count} ${eventType} within ${timeoutMs} ms`);
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
-    );
-    const messages = out.Messages ?? [];
-    const at = Date.now();
-    for (const m of messages) {
-      const body = JSON.parse(
-        (JSON.parse(m.Body ?? '{}') as { Message: string }).Message,
-      ) as Notification;
+    for (const { at, body } of await receiveNotifications(sqs, queueUrl)) {
       if (body.eventType === eventType) arrivals.push({ at, body });
       else others.push(body.eventType);
     }
-    if (messages.length > 0)
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            ReceiptHandle: m.ReceiptHandle ?? '',
-          })),
-        }),
-      );
   }
   return { arrivals, others };
 }

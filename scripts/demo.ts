@@ -6,23 +6,19 @@
  * advisory directory, the feed sync names the changed package, and the rescan's message is
  * printed. Handlers run in this process (scripts/local/functions-host.ts), as Lambda runs them.
  */
+
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAdvisories } from '../shared/advisories/load.js';
 import type { Notification } from '../shared/notifications/message.js';
 import { debianImage } from './debian-image.js';
 import { DEMO_ADVISORY, DEMO_IMAGE, NPM_ADVISORIES } from './demo-data.js';
 import { syncLocalFeed } from './local/feed.js';
 import { startFunctionsHost } from './local/functions-host.js';
+import { receiveNotifications, subscribeQueue } from './local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from './local/services.js';
 import { DEFAULT_LOCAL_DIR, functionEnv, readState } from './local/stack.js';
 
@@ -72,27 +68,12 @@ async function receive(
   const deadline = Date.now() + 120_000;
   while (!done(seen)) {
     if (Date.now() > deadline) throw new Error('demo: no notification within 2 minutes');
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
-    );
-    for (const m of out.Messages ?? []) {
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
-      );
-      const envelope = JSON.parse(m.Body ?? '{}') as {
-        Message: string;
-        MessageAttributes: Record<string, { Value: string }>;
-      };
-      const n = JSON.parse(envelope.Message) as Notification;
+    for (const { body: n, attributes: all } of await receiveNotifications(sqs, queueUrl)) {
       if (n.image.digest !== digest) continue;
       seen.push(n);
-      const attributes = Object.entries(envelope.MessageAttributes)
+      const attributes = Object.entries(all)
         .filter(([k]) => k !== 'dedupeKey')
-        .map(([k, v]) => `${k}=${v.Value}`)
+        .map(([k, v]) => `${k}=${v}`)
         .join(' ');
       say(
         `${describe(n)}\n      attributes: ${attributes}  (+${((Date.now() - started) / 1000).toFixed(1)} s)`,
@@ -112,16 +93,8 @@ async function main(): Promise<void> {
 
   const image = await debianImage(say, DEMO_IMAGE);
 
-  const subscriber = (
-    await sqs.send(new CreateQueueCommand({ QueueName: `demo-subscriber-${Date.now()}` }))
-  ).QueueUrl as string;
-  const arn = (
-    await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: subscriber, AttributeNames: ['QueueArn'] }),
-    )
-  ).Attributes?.QueueArn;
   const topicArn = functionEnv(state, 'scan').BOSUN_FINDINGS_TOPIC_ARN as string;
-  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: arn }));
+  const subscriber = await subscribeQueue(sqs, sns, topicArn, `demo-subscriber-${Date.now()}`);
   say(`subscribed a queue to the findings topic ${topicArn}`);
 
   const host = await startFunctionsHost(state, {

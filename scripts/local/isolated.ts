@@ -4,10 +4,12 @@
  * environment that points Bosun's handlers at them. Tests and benchmarks use it so that their
  * items and messages are theirs alone.
  */
+
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { subscribeQueue } from './notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
 import type { LocalStackState } from './stack.js';
 
@@ -29,11 +31,46 @@ export interface IsolatedDeployment {
   readonly env: Record<string, string>;
 }
 
-function templateTable(state: LocalStackState, prefix: string): string {
+/** The local resource created for the logical id `<path><8 hex digits>` (CDK's naming). */
+export function resourceByPrefix(state: LocalStackState, prefix: string) {
   const pattern = new RegExp(`^${prefix}[0-9A-F]{8}$`);
-  const match = Object.entries(state.local.resources).find(([id]) => pattern.test(id));
-  if (match === undefined) throw new Error(`the template has no table ${prefix}*`);
-  return match[1].ref;
+  const matches = Object.entries(state.local.resources).filter(([id]) => pattern.test(id));
+  if (matches.length !== 1)
+    throw new Error(
+      `expected one local resource named ${prefix}*, found ${matches.map(([id]) => id).join(', ')}`,
+    );
+  const [logicalId, resource] = matches[0] as [string, (typeof matches)[number][1]];
+  return { logicalId, ...resource };
+}
+
+/**
+ * Creates the empty table `name` shaped like the stack's table `<prefix>*` (keys and indexes
+ * as the template defines them), read through `client`, created through `target`.
+ */
+export async function createTableLike(
+  state: LocalStackState,
+  prefix: string,
+  name: string,
+  client: DynamoDBClient,
+  target: DynamoDBClient = client,
+): Promise<void> {
+  const source = (
+    await client.send(new DescribeTableCommand({ TableName: resourceByPrefix(state, prefix).ref }))
+  ).Table;
+  if (source === undefined) throw new Error(`table ${prefix} not found`);
+  await target.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: source.KeySchema,
+      AttributeDefinitions: source.AttributeDefinitions,
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: source.GlobalSecondaryIndexes?.map((g) => ({
+        IndexName: g.IndexName,
+        KeySchema: g.KeySchema,
+        Projection: g.Projection,
+      })),
+    }),
+  );
 }
 
 export async function createIsolatedDeployment(
@@ -57,24 +94,8 @@ export async function createIsolatedDeployment(
   try {
     const tables = {} as Record<keyof typeof TABLES, string>;
     for (const [key, prefix] of Object.entries(TABLES) as [keyof typeof TABLES, string][]) {
-      const source = (
-        await ddb.send(new DescribeTableCommand({ TableName: templateTable(state, prefix) }))
-      ).Table;
-      if (source === undefined) throw new Error(`table ${prefix} not found`);
       tables[key] = `${key}-${suffix}`;
-      await ddb.send(
-        new CreateTableCommand({
-          TableName: tables[key],
-          KeySchema: source.KeySchema,
-          AttributeDefinitions: source.AttributeDefinitions,
-          BillingMode: 'PAY_PER_REQUEST',
-          GlobalSecondaryIndexes: source.GlobalSecondaryIndexes?.map((g) => ({
-            IndexName: g.IndexName,
-            KeySchema: g.KeySchema,
-            Projection: g.Projection,
-          })),
-        }),
-      );
+      await createTableLike(state, prefix, tables[key], ddb);
     }
     const queue = async (q: string) =>
       (await sqs.send(new CreateQueueCommand({ QueueName: `${q}-${suffix}` }))).QueueUrl as string;
@@ -83,17 +104,9 @@ export async function createIsolatedDeployment(
       rescan: await queue('rescan'),
       feedSync: await queue('feed-sync'),
     };
-    const subscription = await queue('subscriber');
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: `findings-${suffix}` })))
       .TopicArn as string;
-    const queueArn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: subscription, AttributeNames: ['QueueArn'] }),
-      )
-    ).Attributes?.QueueArn;
-    await sns.send(
-      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }),
-    );
+    const subscription = await subscribeQueue(sqs, sns, topicArn, `subscriber-${suffix}`);
     const bucket = `reports-${suffix}`.toLowerCase().slice(0, 63);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     return {

@@ -7,20 +7,17 @@
  * tables, queues, topic and bucket of their own. Only ECR's GetAuthorizationToken and Secrets
  * Manager are faked, at the SDK boundary.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
+import { receiveNotifications } from '../../scripts/local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
 import type { Notification } from '../../shared/notifications/message.js';
 import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
@@ -36,6 +33,7 @@ import {
   CONCAT_STREAM_ADVISORY,
   npmAdvisories,
   type TestImageKind,
+  writeCorruptImage,
   writeTestImage,
 } from '../support/pipeline.js';
 import {
@@ -81,31 +79,12 @@ function npmRecords(): RawRecord[] {
 
 /** One long poll of the subscribed queue: what the topic delivered, collected; how many. */
 async function receiveOnce(): Promise<number> {
-  const out = await clients.sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: subscription,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: 1,
-    }),
-  );
-  for (const m of out.Messages ?? []) {
-    // SNS's JSON envelope: https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html
-    const envelope = JSON.parse(m.Body ?? '{}') as {
-      Message: string;
-      MessageAttributes: Record<string, { Value: string }>;
-    };
-    expect(notificationErrors(envelope.Message)).toEqual([]);
-    received.push({
-      body: JSON.parse(envelope.Message) as Notification,
-      attributes: Object.fromEntries(
-        Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
-      ),
-    });
-    await clients.sqs.send(
-      new DeleteMessageCommand({ QueueUrl: subscription, ReceiptHandle: m.ReceiptHandle }),
-    );
+  const got = await receiveNotifications(clients.sqs, subscription);
+  for (const r of got) {
+    expect(notificationErrors(r.message)).toEqual([]);
+    received.push({ body: r.body, attributes: r.attributes });
   }
-  return out.Messages?.length ?? 0;
+  return got.length;
 }
 
 /** Collects what the topic delivered to the subscribed queue until `done` holds. */
@@ -371,22 +350,7 @@ describe('the pipeline on the local stack', () => {
 
   it('a corrupt image announces SCAN_FAILED with the reason and records nothing else', async () => {
     const dir = path.join(work, 'corrupt');
-    const { LayoutWriter } = await import('../support/oci.js');
-    const layout = new LayoutWriter(dir);
-    const garbage = layout.blob(
-      Buffer.from('\x1f\x8b\x08 not gzip at all'),
-      'application/vnd.oci.image.layer.v1.tar+gzip',
-    );
-    const config = layout.jsonBlob(
-      {
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [garbage.digest] },
-      },
-      'application/vnd.oci.image.config.v1+json',
-    );
-    const manifest = layout.manifest(config, [garbage]);
-    layout.finish(manifest, 'latest');
+    writeCorruptImage(dir);
     pushLayout(dir, 'latest', `${registryHost}/pipeline/broken:1`, { format: 'oci' });
     const digest = await pushedDigest(`${registryHost}/pipeline/broken:1`);
     await waitFor(() => of('SCAN_FAILED', digest).length === 1, 'SCAN_FAILED');

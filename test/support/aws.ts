@@ -1,7 +1,8 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createTableLike } from '../../scripts/local/isolated.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
 import type { LocalStackState } from '../../scripts/local/stack.js';
 import { documentClient } from '../../shared/stores/dynamodb/client.js';
@@ -35,21 +36,11 @@ export function localClients(state: LocalStackState) {
   };
 }
 
-/** The local resource created for the logical id `<path><8 hex digits>` (CDK's naming). */
-export function resourceByPrefix(state: LocalStackState, prefix: string) {
-  const pattern = new RegExp(`^${prefix}[0-9A-F]{8}$`);
-  const matches = Object.entries(state.local.resources).filter(([id]) => pattern.test(id));
-  if (matches.length !== 1)
-    throw new Error(
-      `expected one local resource named ${prefix}*, found ${matches.map(([id]) => id).join(', ')}`,
-    );
-  const [logicalId, resource] = matches[0] as [string, (typeof matches)[number][1]];
-  return { logicalId, ...resource };
-}
+export { resourceByPrefix } from '../../scripts/local/isolated.js';
 
 /**
- * A new, empty table shaped like the stack's table `<prefix>*` (keys and indexes as the
- * template defines them), so that a test owns all of its items.
+ * A new, empty table shaped like the stack's table `<prefix>*`, so that a test owns all of its
+ * items.
  */
 export async function freshTableLike(
   state: LocalStackState,
@@ -58,24 +49,7 @@ export async function freshTableLike(
   target: DynamoDBClient = client,
 ): Promise<string> {
   const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  const source = await client.send(
-    new DescribeTableCommand({ TableName: resourceByPrefix(state, prefix).ref }),
-  );
-  const t = source.Table;
-  if (t === undefined) throw new Error(`table ${prefix} not found`);
-  await target.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: t.KeySchema,
-      AttributeDefinitions: t.AttributeDefinitions,
-      BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({
-        IndexName: g.IndexName,
-        KeySchema: g.KeySchema,
-        Projection: g.Projection,
-      })),
-    }),
-  );
+  await createTableLike(state, prefix, name, client, target);
   return name;
 }
 

@@ -24,6 +24,25 @@ export { DEMO_ADVISORY as CONCAT_STREAM_ADVISORY } from '../../scripts/demo-data
 export type TestImageKind = 'app-310' | 'app-311' | 'base-310';
 
 /** Writes one image into an OCI layout folder under `ref` and returns its manifest. */
+/**
+ * Writes a corrupt image into an OCI layout folder under `ref`: its one layer blob, stored
+ * under its own digest, is not a tar stream in any compression. Returns its manifest.
+ */
+export function writeCorruptImage(dir: string, ref = 'latest'): Descriptor {
+  const layout = new LayoutWriter(dir);
+  const garbage = layout.blob(
+    Buffer.from('\x1f\x8b\x08 this is not gzip'),
+    'application/vnd.oci.image.layer.v1.tar+gzip',
+  );
+  const config = layout.jsonBlob(
+    { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [garbage.digest] } },
+    'application/vnd.oci.image.config.v1+json',
+  );
+  const manifest = layout.manifest(config, [garbage]);
+  layout.finish(manifest, ref);
+  return manifest;
+}
+
 export async function writeTestImage(
   dir: string,
   kind: TestImageKind,

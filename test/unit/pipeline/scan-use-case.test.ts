@@ -22,13 +22,14 @@ import { FindingsStore } from '../../../shared/stores/findings-store.js';
 import { ImageStore } from '../../../shared/stores/image-store.js';
 import { InventoryStore } from '../../../shared/stores/inventory-store.js';
 import { alpine34Rootfs, dataDir } from '../../support/fixtures.js';
-import { filesUnder, tarOf } from '../../support/oci.js';
+import { filesUnder, LayoutWriter, tarOf } from '../../support/oci.js';
 import {
   CONCAT_STREAM_ADVISORY,
   MutableAdvisories,
   npmAdvisories,
   RecordingNotifier,
   type TestImageKind,
+  writeCorruptImage,
   writeTestImage,
 } from '../../support/pipeline.js';
 
@@ -45,20 +46,8 @@ beforeAll(async () => {
     images.set(manifest.digest, dir);
     digests[kind] = manifest.digest;
   }
-  // A corrupt image: its layer blob is not a tar stream in any compression, under its own digest.
   const dir = path.join(work, 'corrupt');
-  const { LayoutWriter } = await import('../../support/oci.js');
-  const layout = new LayoutWriter(dir);
-  const garbage = layout.blob(
-    Buffer.from('\x1f\x8b\x08 this is not gzip'),
-    'application/vnd.oci.image.layer.v1.tar+gzip',
-  );
-  const config = layout.jsonBlob(
-    { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [garbage.digest] } },
-    'application/vnd.oci.image.config.v1+json',
-  );
-  const manifest = layout.manifest(config, [garbage]);
-  layout.finish(manifest, 'latest');
+  const manifest = writeCorruptImage(dir);
   images.set(manifest.digest, dir);
   digests.corrupt = manifest.digest;
 });
@@ -269,7 +258,7 @@ it('keeps one finding per binary package of a source, and a rescan by the source
   // The real Alpine 3.4 database: musl and musl-utils both come from the musl source package,
   // which Alpine's 3.4 secdb names (CVE-2016-8859, fixed in 1.1.14-r13).
   const dir = path.join(work, 'alpine-34');
-  const layout = new (await import('../../support/oci.js')).LayoutWriter(dir);
+  const layout = new LayoutWriter(dir);
   const rootfs = alpine34Rootfs(path.join(work, 'alpine-34-rootfs'));
   const manifest = layout.image({
     architecture: 'amd64',
