@@ -1,6 +1,6 @@
 /**
  * Real Debian images, built once and cached under .local: a debootstrap'd bookworm root
- * filesystem (minbase plus the packages asked for), split into two gzip layers (/usr, then the
+ * filesystem (minbase plus the packages asked for, one per package set), split into two gzip layers (/usr, then the
  * rest), optionally with an application layer of real files on top, written as a `docker save`
  * archive (Docker 25+ layout: layers under blobs/sha256/). The benchmarks use a large one with
  * a few hundred MB of packages; the demo and bench:pipeline a minimal one with an application.
@@ -88,7 +88,19 @@ export async function debianImage(
 ): Promise<BenchImage> {
   const dir = options.dir;
   mkdirSync(dir, { recursive: true });
-  const rootfs = path.join(dir, 'debian-rootfs');
+  // The root filesystem depends only on the package set: images with the same set (the demo's
+  // and the language benchmark's minbase) share one debootstrap.
+  const rootfs = path.join(
+    PROJECT_ROOT,
+    '.local',
+    'debian-rootfs',
+    options.packages.length === 0
+      ? 'minbase'
+      : `minbase-${createHash('sha256')
+          .update([...options.packages].sort().join(','))
+          .digest('hex')
+          .slice(0, 12)}`,
+  );
   const staging = path.join(dir, 'debian-archive');
   const archive = path.join(dir, 'debian.docker.tar');
   const done = path.join(dir, 'debian.done.json');
@@ -98,6 +110,7 @@ export async function debianImage(
   if (!existsSync(path.join(rootfs, 'etc', 'debian_version'))) {
     rmSync(rootfs, { recursive: true, force: true });
     const tmp = `${rootfs}.partial`;
+    mkdirSync(path.dirname(rootfs), { recursive: true });
     rmSync(tmp, { recursive: true, force: true });
     log(
       `debootstrap bookworm (minbase${options.packages.length === 0 ? '' : ` + ${options.packages.length} packages`}; once, a few minutes)`,

@@ -10,6 +10,7 @@
 #   a private apt state under .local, leaving the machine's own apt lists alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 out=.local/tools/rust-auditable
 # Rebuilt when the program's sources change.
@@ -55,17 +56,12 @@ patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" \
   "$root/usr/bin/cargo-auditable"
 
 # Debian 12's crates, as a cargo directory source.
-mkdir -p "$work/debs12" "$work/crates"
+mkdir -p "$work/crates"
 # atty (with libc, and winapi for Windows targets, which cargo resolves but never compiles here)
 # has a RustSec advisory: the tests match it.
 crates=(librust-itoa-dev librust-ryu-dev librust-cfg-if-dev librust-atty-dev librust-libc-dev
   librust-winapi-dev librust-winapi-i686-pc-windows-gnu-dev librust-winapi-x86-64-pc-windows-gnu-dev)
-download12() { (cd "$work/debs12" && apt-get -o APT::Sandbox::User=root download -qq "${crates[@]}"); }
-# A fresh machine may have no package lists yet.
-if ! download12 2>/dev/null; then
-  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; fi
-  download12
-fi
+apt_download "$work/debs12" "${crates[@]}"
 for deb in "$work"/debs12/*.deb; do dpkg-deb -x "$deb" "$work/crates"; done
 
 cp -r test/fixtures/rust-auditable-app "$work/app"

@@ -4,6 +4,7 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
@@ -52,13 +53,8 @@ fi
 spdx_schema=.local/tools/spdx/spdx-3.0.1.schema.json
 if [ ! -f "$spdx_schema" ]; then
   echo "setup: SPDX 3.0.1 JSON schema"
-  work=$(mktemp -d)
-  (cd "$work" && npm pack @cyclonedx/cdxgen@12.8.4 --silent --loglevel=error >/dev/null \
-    && tar -xzf cyclonedx-cdxgen-12.8.4.tgz package/data/spdx-export.schema.json)
-  grep -q 'spdx.org/rdf/3.0.1/spdx-context.jsonld' "$work/package/data/spdx-export.schema.json"
-  mkdir -p "$(dirname "$spdx_schema")"
-  mv "$work/package/data/spdx-export.schema.json" "$spdx_schema"
-  rm -rf "$work"
+  npm_extract @cyclonedx/cdxgen@12.8.4 package/data/spdx-export.schema.json "$spdx_schema"
+  grep -q 'spdx.org/rdf/3.0.1/spdx-context.jsonld' "$spdx_schema"
 fi
 # Real Debian packages the inventory tests unpack (a language package that Debian owns):
 # fetched once with apt-get download into .local/debs, whatever version the archive has now.
@@ -66,11 +62,7 @@ debs=.local/debs
 for pkg in python3-urllib3 ruby-rack libcommons-lang3-java zoneminder; do
   if ! ls "$debs/${pkg}"_*.deb >/dev/null 2>&1; then
     echo "setup: apt-get download $pkg"
-    mkdir -p "$debs"
-    if ! (cd "$debs" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
-      if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; fi
-      (cd "$debs" && apt-get download -qq "$pkg" >/dev/null 2>&1)
-    fi
+    apt_download "$debs" "$pkg"
   fi
 done
 # Real Go binaries the inventory tests read, as npm packages ship them: esbuild 0.15.18 (Go
@@ -80,11 +72,7 @@ for spec in esbuild-linux-64@0.15.18 @esbuild/linux-x64@0.28.2; do
   out="$gobins/$(echo "$spec" | tr '/@' '__')"
   if [ ! -f "$out" ]; then
     echo "setup: Go binary from npm $spec"
-    work=$(mktemp -d)
-    (cd "$work" && npm pack "$spec" --silent --loglevel=error >/dev/null && tar -xzf ./*.tgz package/bin/esbuild)
-    mkdir -p "$gobins"
-    mv "$work/package/bin/esbuild" "$out"
-    rm -rf "$work"
+    npm_extract "$spec" package/bin/esbuild "$out"
   fi
 done
 # A real .NET application as an npm package ships it: AutoRest's C# generator, its deps.json
@@ -92,13 +80,7 @@ done
 dotnet_app=.local/tools/dotnet/autorest-csharp
 if [ ! -f "$dotnet_app/AutoRest.CSharp.deps.json" ]; then
   echo "setup: .NET application from npm @autorest/csharp"
-  work=$(mktemp -d)
-  (cd "$work" && npm pack @autorest/csharp@3.0.0-beta.20251203.1 --silent --loglevel=error >/dev/null \
-    && tar -xzf ./*.tgz)
-  mkdir -p "$(dirname "$dotnet_app")"
-  rm -rf "$dotnet_app"
-  mv "$work/package" "$dotnet_app"
-  rm -rf "$work"
+  npm_extract @autorest/csharp@3.0.0-beta.20251203.1 package "$dotnet_app"
 fi
 bash scripts/rust-auditable-app.sh
 echo "setup: done"
