@@ -208,23 +208,48 @@ export async function suppressionsFor(
 }
 
 /**
+ * Commits a planned findings generation of an image and announces it: the image is marked
+ * with the pending generation first (a run that stops midway is undone by the next), the
+ * findings are written, and one conditional write of the image record commits them.
+ */
+export async function commitGeneration(
+  deps: PipelineDeps,
+  image: ImageRecord,
+  plan: { readonly writes: readonly FindingRecord[]; readonly removes: readonly FindingRecord[] },
+  commit: {
+    readonly generation: number;
+    readonly kind: NonNullable<ImageRecord['lastCommit']>['kind'];
+    readonly at: string;
+  },
+  extra: Partial<ImageRecord> = {},
+): Promise<number> {
+  const marked = await saveImage(deps, { ...image, pendingGeneration: commit.generation }, image);
+  await deps.findings.write(plan.writes);
+  await deps.findings.remove(plan.removes);
+  await saveImage(
+    deps,
+    { ...marked, ...extra, findingsGeneration: commit.generation, lastCommit: commit },
+    marked,
+  );
+  return (await announcePending(deps, image.digest)).sent;
+}
+
+/**
  * Closes every open finding of an image in one generation (deleted, or out of the rescan
  * window) and announces it. Nothing is written when nothing is open.
  */
 export async function closeAllFindings(
   deps: PipelineDeps,
-  digest: string,
+  image: ImageRecord,
   kind: 'deleted' | 'out-of-window',
   reason: string,
 ): Promise<number> {
-  const image = await deps.images.getImage(digest);
-  if (image === undefined) return 0;
   const committed = image.findingsGeneration ?? 0;
   const generation = committed + 1;
   const now = nowOf(deps).toISOString();
   const plan = planGeneration({
-    digest,
-    stored: await deps.findings.stored(digest),
+    digest: image.digest,
+    stored: await deps.findings.stored(image.digest),
     committed,
     generation,
     observed: [],
@@ -241,13 +266,5 @@ export async function closeAllFindings(
       );
     return 0;
   }
-  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
-  await deps.findings.write(plan.writes);
-  await deps.findings.remove(plan.removes);
-  await saveImage(
-    deps,
-    { ...marked, findingsGeneration: generation, lastCommit: { generation, kind, at: now } },
-    marked,
-  );
-  return (await announcePending(deps, digest)).sent;
+  return commitGeneration(deps, image, plan, { generation, kind, at: now });
 }

@@ -41,9 +41,9 @@ function suppresses(
 export function draftsOf(
   digest: string,
   findings: readonly Finding[],
-  suppressions: readonly Suppression[] = [],
-  repositories: readonly string[] = [],
-  now = Date.now(),
+  suppressions: readonly Suppression[],
+  repositories: readonly string[],
+  now: number,
 ): FindingDraft[] {
   return findings.map((f) => {
     const draft: FindingDraft = {

@@ -21,9 +21,9 @@ import { inventoryPackageKey } from '../stores/inventory-store.js';
 import {
   announcePending,
   closeAllFindings,
+  commitGeneration,
   nowOf,
   type PipelineDeps,
-  saveImage,
   splitRepository,
   suppressionsFor,
   withImageLease,
@@ -76,13 +76,15 @@ export async function rescanPackages(
   );
   // digest -> (scan ids the index names it under, keys it was found by)
   const affected = new Map<string, { scanIds: Set<string>; keys: Set<string> }>();
-  for (const key of keys)
-    for (const ref of await deps.inventories.imagesWithPackage(key)) {
+  const refs = await mapLimit(keys, 8, (key) => deps.inventories.imagesWithPackage(key));
+  keys.forEach((key, i) => {
+    for (const ref of refs[i] ?? []) {
       const entry = affected.get(ref.digest) ?? { scanIds: new Set(), keys: new Set() };
       entry.scanIds.add(ref.scanId);
       entry.keys.add(key);
       affected.set(ref.digest, entry);
     }
+  });
   // Suppressions of every image, read once per message.
   const global = await deps.findings.suppressions('*');
   const outcomes: Partial<Record<ImageRescan, number>> = {};
@@ -135,7 +137,7 @@ async function rescanImage(
     const messages =
       image.lastCommit?.kind === 'out-of-window'
         ? 0
-        : await closeAllFindings(deps, digest, 'out-of-window', 'out-of-window');
+        : await closeAllFindings(deps, image, 'out-of-window', 'out-of-window');
     return { outcome: 'out-of-window', messages };
   }
 
@@ -178,18 +180,13 @@ async function rescanImage(
   });
   if (plan.writes.length === 0 && plan.removes.length === 0)
     return { outcome: 'unchanged', messages: 0 };
-  const marked = await saveImage(deps, { ...image, pendingGeneration: generation }, image);
-  await deps.findings.write(plan.writes);
-  await deps.findings.remove(plan.removes);
-  await saveImage(
+  const at = now.toISOString();
+  const messages = await commitGeneration(
     deps,
-    {
-      ...marked,
-      findingsGeneration: generation,
-      lastCommit: { generation, kind: 'rescan', at: now.toISOString() },
-      lastRescannedAt: now.toISOString(),
-    },
-    marked,
+    image,
+    plan,
+    { generation, kind: 'rescan', at },
+    { lastRescannedAt: at },
   );
-  return { outcome: 'changed', messages: (await announcePending(deps, digest)).sent };
+  return { outcome: 'changed', messages };
 }

@@ -251,6 +251,7 @@ async function scanLeased(
     result.findings,
     await suppressionsFor(deps, digest, repositories),
     repositories,
+    Date.parse(now),
   );
   await deps.inventories.putInventory(
     {
@@ -412,7 +413,10 @@ async function deleteImage(
     // A push may have brought the digest back while this run waited for the lease.
     if ((await deps.images.repositoriesOf(digest)).some((r) => r.deletedAt === undefined))
       return { status: 'deleted', messages: before.sent };
-    const closed = await closeAllFindings(deps, digest, 'deleted', 'image-deleted');
+    const closed =
+      before.image === undefined
+        ? 0
+        : await closeAllFindings(deps, before.image, 'deleted', 'image-deleted');
     return { status: 'deleted', messages: before.sent + closed };
   });
 }

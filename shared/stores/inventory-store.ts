@@ -138,31 +138,4 @@ export class InventoryStore {
     }
     return out;
   }
-
-  async getLayer<T>(layerDigest: string, extractorSet: string): Promise<T | undefined> {
-    const item = await this.table.get({
-      pk: `LAYER#${layerDigest}`,
-      sk: `EXT#${short(extractorSet)}`,
-    });
-    return item?.result as T | undefined;
-  }
-
-  async putLayer(
-    layerDigest: string,
-    extractorSet: string,
-    result: unknown,
-    ttlSeconds: number,
-  ): Promise<void> {
-    await this.table.transact([
-      {
-        put: {
-          pk: `LAYER#${layerDigest}`,
-          sk: `EXT#${short(extractorSet)}`,
-          extractors: extractorSet,
-          result,
-          [TABLE_KEYS.ttl]: Math.floor(Date.now() / 1000) + ttlSeconds,
-        },
-      },
-    ]);
-  }
 }

@@ -217,23 +217,6 @@ export function itemStoresContract(
       expect(await inventories.getInventory(D1, 'scan-1')).toBeUndefined();
       expect(await inventories.imagesWithPackage('Alpine:v3.10#openssl')).toEqual([]);
     });
-
-    it('caches layer results per extractor set until they expire', async () => {
-      const inventories = new InventoryStore(await open('inventories'));
-      const layer = `sha256:${'a'.repeat(64)}`;
-      await inventories.putLayer(
-        layer,
-        'apk/installed@1,dpkg/status@1',
-        { packages: ALPINE },
-        3600,
-      );
-      expect(await inventories.getLayer(layer, 'apk/installed@1,dpkg/status@1')).toEqual({
-        packages: ALPINE,
-      });
-      expect(await inventories.getLayer(layer, 'apk/installed@2,dpkg/status@1')).toBeUndefined();
-      await inventories.putLayer(layer, 'old', { packages: [] }, -1);
-      expect(await inventories.getLayer(layer, 'old')).toBeUndefined();
-    });
   });
 
   describe(`${name} findings store contract`, () => {
