@@ -235,14 +235,11 @@ export async function buildInventory(
       }
     }
     results = [...(results ?? []), ...(scanned ?? [])];
-    // Streamed files are attributed to the layer that holds their final version.
-    const introduced =
-      introducedByPath.get(entry.path) ??
-      (scanned === undefined
-        ? undefined
-        : new Map(
-            scanned.flatMap((r) => r.packages.map((p) => [key(p), entry.layerDigest] as const)),
-          ));
+    // The lowest layer a database's package stays present from; streamed files are attributed
+    // to the layer that holds their final version.
+    const introduced = introducedByPath.get(entry.path);
+    const layerOf = (k: string) =>
+      introduced?.get(k) ?? (scanned === undefined ? undefined : entry.layerDigest);
     for (const result of results) {
       issues.push(...result.issues);
       for (const { owner, files } of result.owners ?? [])
@@ -262,7 +259,7 @@ export async function buildInventory(
             : LANGUAGE_ECOSYSTEMS[p.type] === undefined
               ? {}
               : { ecosystem: LANGUAGE_ECOSYSTEMS[p.type] }),
-          ...(introduced?.get(k) === undefined ? {} : { layer: introduced.get(k) }),
+          ...(layerOf(k) === undefined ? {} : { layer: layerOf(k) }),
         });
       }
     }
