@@ -18,17 +18,16 @@ import { packageKey } from '../stores/advisory-store.js';
 import type { FindingRecord, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
+import { announcePending } from './announce.js';
+import { closeAllFindings, writeAndCommit } from './commit.js';
 import {
-  announcePending,
-  closeAllFindings,
-  commitGeneration,
   nowOf,
   type PipelineDeps,
   splitRepository,
   suppressionsFor,
   withImageLease,
 } from './context.js';
-import { draftsOf, planGeneration } from './lifecycle.js';
+import { draftsOf, type GenerationPlan, planGeneration } from './lifecycle.js';
 
 export interface RescanDeps extends PipelineDeps {
   /** Days since an image was last pushed during which it is rescanned; `LIFETIME`: always. */
@@ -94,14 +93,11 @@ export async function rescanPackages(
     try {
       const result = await withImageLease(deps, digest, async () => {
         const before = await announcePending(deps, digest);
-        const r = await rescanImage(
-          deps,
-          before.image,
-          entry.scanIds,
-          [...entry.keys],
+        const r = await rescanImage(deps, before.image, entry.scanIds, {
+          keys: [...entry.keys],
           withdrawn,
-          global,
-        );
+          globalSuppressions: global,
+        });
         return { outcome: r.outcome, messages: before.sent + r.messages };
       });
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
@@ -117,20 +113,25 @@ export async function rescanPackages(
   return { images: affected.size, outcomes, messages };
 }
 
+/** What one rescan message asks of each image. */
+interface RescanScope {
+  readonly keys: readonly string[];
+  readonly withdrawn: ReadonlySet<string>;
+  readonly globalSuppressions: readonly Suppression[];
+}
+
 async function rescanImage(
   deps: RescanDeps,
   image: ImageRecord | undefined,
   indexedScanIds: ReadonlySet<string>,
-  keys: readonly string[],
-  withdrawn: ReadonlySet<string>,
-  globalSuppressions: readonly Suppression[],
+  scope: RescanScope,
 ): Promise<{ outcome: ImageRescan; messages: number }> {
   // The index entry belongs to an inventory the image no longer points at.
   if (image?.scanId === undefined || !indexedScanIds.has(image.scanId))
     return { outcome: 'stale-inventory', messages: 0 };
-  const { digest } = image;
-  const repos = await deps.images.repositoriesOf(digest);
-  const live = repos.filter((r) => r.deletedAt === undefined);
+  const live = (await deps.images.repositoriesOf(image.digest)).filter(
+    (r) => r.deletedAt === undefined,
+  );
   if (live.length === 0) return { outcome: 'deleted', messages: 0 };
   const now = nowOf(deps);
   if (!inWindow(live, deps.windowDays ?? DEFAULT_RESCAN_WINDOW_DAYS, now)) {
@@ -140,14 +141,41 @@ async function rescanImage(
         : await closeAllFindings(deps, image, 'out-of-window', 'out-of-window');
     return { outcome: 'out-of-window', messages };
   }
-
-  const packages = await deps.inventories.packagesWithKeys(digest, image.scanId, keys);
-  const result = await matchPackages(packages, deps.advisories);
   const repositories = live.map((r) => splitRepository(r.repository).name);
+  const plan = await rematch(deps, image, image.scanId, repositories, scope, now);
+  if (plan.writes.length === 0 && plan.removes.length === 0)
+    return { outcome: 'unchanged', messages: 0 };
+  const at = now.toISOString();
+  const generation = (image.findingsGeneration ?? 0) + 1;
+  const messages = await writeAndCommit(
+    deps,
+    image,
+    plan,
+    { generation, kind: 'rescan', at },
+    (marked) => ({ ...marked, lastRescannedAt: at }),
+  );
+  return { outcome: 'changed', messages };
+}
+
+/**
+ * The next generation of the findings of the message's packages: those packages re-matched from
+ * the stored inventory, against the stored findings of the same package copies.
+ */
+async function rematch(
+  deps: RescanDeps,
+  image: ImageRecord,
+  scanId: string,
+  repositories: readonly string[],
+  scope: RescanScope,
+  now: Date,
+): Promise<GenerationPlan> {
+  const { digest } = image;
+  const packages = await deps.inventories.packagesWithKeys(digest, scanId, scope.keys);
+  const result = await matchPackages(packages, deps.advisories);
   const drafts = draftsOf(
     digest,
     result.findings,
-    [...globalSuppressions, ...(await suppressionsFor(deps, digest, repositories, false))],
+    [...scope.globalSuppressions, ...(await suppressionsFor(deps, digest, repositories, false))],
     repositories,
     now.getTime(),
   );
@@ -155,7 +183,6 @@ async function rescanImage(
     packages.map((p) => copyOf(inventoryPackageKey(p), p.name, p.version, p.location)),
   );
   const committed = image.findingsGeneration ?? 0;
-  const generation = committed + 1;
   // An earlier run may have left part of an uncommitted generation anywhere in the image's
   // findings: then all of them are read, so the plan can undo it.
   const dirty = (image.pendingGeneration ?? 0) > committed;
@@ -163,30 +190,19 @@ async function rescanImage(
     digest,
     dirty ? undefined : [...new Set(packages.map(inventoryPackageKey))],
   );
-  const plan = planGeneration({
+  return planGeneration({
     digest,
     stored,
     committed,
-    generation,
+    generation: committed + 1,
     observed: drafts,
     inScope: (f: FindingRecord) =>
       copies.has(copyOf(f.packageKey, f.packageName, f.installedVersion, f.location)),
     closeReason: (f) =>
-      f.advisoryIds.length > 0 && f.advisoryIds.every((id) => withdrawn.has(id))
+      f.advisoryIds.length > 0 && f.advisoryIds.every((id) => scope.withdrawn.has(id))
         ? 'withdrawn'
         : 'advisory-changed',
     touchUnchanged: false,
     now: now.toISOString(),
   });
-  if (plan.writes.length === 0 && plan.removes.length === 0)
-    return { outcome: 'unchanged', messages: 0 };
-  const at = now.toISOString();
-  const messages = await commitGeneration(
-    deps,
-    image,
-    plan,
-    { generation, kind: 'rescan', at },
-    { lastRescannedAt: at },
-  );
-  return { outcome: 'changed', messages };
 }

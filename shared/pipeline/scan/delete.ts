@@ -1,0 +1,33 @@
+/**
+ * A DELETE request: the digest loses its tags in that repository; once it is gone from every
+ * repository it was pushed to, its findings close (reason `image-deleted`).
+ */
+import type { ScanRequest } from '../../events/scan-request.js';
+import { announcePending } from '../announce.js';
+import { closeAllFindings } from '../commit.js';
+import { type PipelineDeps, withImageLease } from '../context.js';
+import type { ScanOutcome } from './run.js';
+
+export async function deleteImage(request: ScanRequest, deps: PipelineDeps): Promise<ScanOutcome> {
+  const { digest } = request;
+  await deps.images.markDeleted(
+    digest,
+    `${request.registry}/${request.repository}`,
+    request.eventTime,
+  );
+  const repos = await deps.images.repositoriesOf(digest);
+  // Unknown here (pushed before Bosun was deployed), or still in another repository.
+  if (repos.length === 0 || repos.some((r) => r.deletedAt === undefined))
+    return { status: 'deleted', messages: 0 };
+  return withImageLease(deps, digest, async () => {
+    const before = await announcePending(deps, digest);
+    // A push may have brought the digest back while this run waited for the lease.
+    if ((await deps.images.repositoriesOf(digest)).some((r) => r.deletedAt === undefined))
+      return { status: 'deleted', messages: before.sent };
+    const closed =
+      before.image === undefined
+        ? 0
+        : await closeAllFindings(deps, before.image, 'deleted', 'image-deleted');
+    return { status: 'deleted', messages: before.sent + closed };
+  });
+}

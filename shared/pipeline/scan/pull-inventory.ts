@@ -1,0 +1,56 @@
+/**
+ * Step: the image pulled by digest and inventoried (layer results cached). What could be
+ * transient (the registry, a broken-off transfer) is thrown so the message comes back, until
+ * the queue's last delivery; what is the image's own problem fails the scan at once.
+ */
+import { buildInventory } from '../../inventory/inventory.js';
+import { saveImage } from '../context.js';
+import { failScan, gaveUp, isImageProblem } from './fail.js';
+import { need, type ScanOutcome, type ScanRun, type ScanStep } from './run.js';
+
+export const pullAndInventory: ScanStep = async (run: ScanRun) => {
+  const { deps, digest, attempt } = run;
+  try {
+    const set = await deps.openImage(run.request);
+    run.target = set.images.find((i) => i.manifestDigest === digest);
+    if (run.target === undefined) {
+      // An index (each platform manifest has its own push event and scan), or an artifact.
+      const reason =
+        set.images.length > 0
+          ? `${digest} is an image index (${set.images.length} platform images); its platform manifests are scanned on their own`
+          : `${digest} is not an image: ${set.skipped.map((k) => k.reason).join('; ') || 'no image manifest'}`;
+      return unsupported(run, reason, set.images.length > 0);
+    }
+    run.inventory = await buildInventory(run.target, {
+      ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
+      ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
+    });
+  } catch (error) {
+    if (!isImageProblem(error) && !attempt.final) throw error;
+    return failScan(run, isImageProblem(error) ? error.message : gaveUp(attempt, error));
+  }
+  if (run.inventory.complete) return undefined;
+  // A registry that failed mid-transfer is retried like that; a bad layer is the image's
+  // problem, and final.
+  const transient = run.inventory.layerErrors.find((e) => !isImageProblem(e));
+  if (transient !== undefined && !attempt.final) throw transient;
+  const first = run.inventory.issues.find((i) => i.location.startsWith('layer '));
+  return failScan(
+    run,
+    transient !== undefined
+      ? gaveUp(attempt, transient)
+      : `${first?.location ?? 'a layer'} could not be read: ${first?.message ?? 'unknown error'}`,
+  );
+};
+
+/** A digest that is no image to scan: recorded UNSUPPORTED with the reason. */
+async function unsupported(run: ScanRun, reason: string, index: boolean): Promise<ScanOutcome> {
+  const ended = need(run.ended, 'the unmarked record');
+  const image = need(run.image, 'the marked image');
+  await saveImage(
+    run.deps,
+    { ...ended, status: 'UNSUPPORTED', reason, analyzerVersion: run.analyzerVersion },
+    image,
+  );
+  return index ? { status: 'index', messages: 0 } : { status: 'unsupported', reason, messages: 0 };
+}

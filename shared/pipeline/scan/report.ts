@@ -1,0 +1,49 @@
+/**
+ * Step: the full report and the CycloneDX SBOM in the reports bucket, under the generation's
+ * keys (a retry overwrites the same objects; the commit makes the record point at them).
+ */
+
+import { platformString } from '../../image/types.js';
+import { toCycloneDx } from '../../sbom/cyclonedx.js';
+import { generationOf, need, type ScanRun, type ScanStep } from './run.js';
+
+export const writeReports: ScanStep = async (run: ScanRun) => {
+  const { deps, digest, analyzerVersion, now } = run;
+  if (deps.reports === undefined) return undefined;
+  const target = need(run.target, 'the image');
+  const inventory = need(run.inventory, 'the inventory');
+  const match = need(run.match, 'the match result');
+  const generation = generationOf(run);
+  const reportKey = `reports/${digest}/${generation}/report.json`;
+  const sbomKey = `reports/${digest}/${generation}/sbom.cdx.json`;
+  await deps.reports.put(
+    reportKey,
+    JSON.stringify({
+      version: 1,
+      digest,
+      platform: platformString(target.platform),
+      os: inventory.os?.prettyName ?? inventory.os?.ecosystem,
+      analyzerVersion,
+      scannedAt: now,
+      packages: inventory.packages.length,
+      issues: [...inventory.issues, ...match.issues],
+      findings: need(run.plan, 'the plan')
+        .writes.filter((f) => f.status !== 'CLOSED')
+        .map(({ prior: _p, ...f }) => f),
+    }),
+    'application/json',
+  );
+  await deps.reports.put(
+    sbomKey,
+    toCycloneDx(
+      target,
+      inventory,
+      { name: 'bosun', version: analyzerVersion },
+      new Date(now),
+      match.findings,
+    ),
+    'application/vnd.cyclonedx+json',
+  );
+  run.reportKeys = { reportKey, sbomKey };
+  return undefined;
+};
