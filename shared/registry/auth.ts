@@ -1,7 +1,8 @@
 /**
- * Registry credentials and the token flow of the distribution spec:
- * https://distribution.github.io/distribution/spec/auth/token/
+ * Where registry credentials come from: none, fixed per host, or ECR's GetAuthorizationToken.
  * ECR: https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html
+ * How they are presented to a registry (challenges, the token flow of the distribution spec)
+ * is token-auth.ts's job.
  */
 import {
   GetAuthorizationTokenCommand,
@@ -101,26 +102,5 @@ export class EcrCredentials implements CredentialProvider {
   }
 }
 
-export interface Challenge {
-  readonly scheme: 'basic' | 'bearer';
-  readonly params: Readonly<Record<string, string>>;
-}
-
-/** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (RFC 7235). */
-export function parseChallenge(header: string | null): Challenge | undefined {
-  if (header === null) return undefined;
-  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
-  if (match === null) return undefined;
-  const scheme = (match[1] ?? '').toLowerCase();
-  if (scheme !== 'basic' && scheme !== 'bearer') return undefined;
-  const params: Record<string, string> = {};
-  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g;
-  for (let m = re.exec(match[2] ?? ''); m !== null; m = re.exec(match[2] ?? '')) {
-    params[(m[1] ?? '').toLowerCase()] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
-  }
-  return { scheme, params };
-}
-
-export function basicAuthorization(credentials: Credentials): string {
-  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
-}
+// Importers of the challenge parsing from here keep working; it lives with the token flow.
+export { basicAuthorization, type Challenge, parseChallenge } from './token-auth.js';
