@@ -26,6 +26,12 @@ export interface BosunFunctionProps {
   readonly ephemeralStorageMiB?: number;
 }
 
+/** The settings every Bosun function of one deployment shares. */
+export type BosunFunctionDefaults = Pick<
+  BosunFunctionProps,
+  'logRetention' | 'logLevel' | 'removalPolicy'
+>;
+
 /**
  * A Bosun Lambda function: bundled by the local esbuild (never Docker), arm64, its own log
  * group with retention, and a role that can write only to that log group (no managed policy).

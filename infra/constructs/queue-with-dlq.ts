@@ -18,6 +18,14 @@ export interface QueueWithDlqProps {
   readonly dlqRetention?: Duration;
 }
 
+/** Returns `value` if SQS accepts it as a redrive policy's `maxReceiveCount`, else throws. */
+export function checkMaxReceiveCount(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${value}`);
+  }
+  return value;
+}
+
 /**
  * An SQS queue with its dead-letter queue, both SSE-encrypted and TLS-only, and an alarm that
  * fires as soon as one message is dead-lettered.
@@ -29,10 +37,7 @@ export class QueueWithDlq extends Construct {
 
   constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-      throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
-    }
+    const maxReceiveCount = checkMaxReceiveCount(props.maxReceiveCount ?? 5);
     this.dlq = new sqs.Queue(this, 'Dlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -1,0 +1,160 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
+import type { BosunFunctionProps } from './bosun-function.js';
+import type { ImageScannerProps } from './image-scanner.js';
+import { checkMaxReceiveCount } from './queue-with-dlq.js';
+
+/** ECR repositories to scan, split the way EventBridge patterns and IAM ARNs need them. */
+export interface RepositoryFilter {
+  /** Exact repository names. */
+  readonly exact: readonly string[];
+  /** Name prefixes, without their trailing `*`. */
+  readonly prefixes: readonly string[];
+}
+
+/** `ImageScannerProps` with every default applied and every value checked. */
+export interface ScannerSettings {
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: logs.RetentionDays;
+  readonly logLevel: BosunFunctionProps['logLevel'];
+  readonly maxReceiveCount: number;
+  /** `undefined`: every repository of the stack's account and region. */
+  readonly repositories: RepositoryFilter | undefined;
+  readonly scanTimeout: Duration;
+  readonly scanQueueVisibilityTimeout: Duration;
+  readonly scanMemoryMiB: number;
+  readonly scanBatchSize: number;
+  readonly maxScanAge: Duration;
+  readonly rescanTimeout: Duration;
+  readonly rescanWindowDays: number | 'LIFETIME';
+  readonly feedSyncInterval: Duration;
+  readonly feedSyncTimeout: Duration;
+  readonly feedEcosystems: readonly string[];
+  /** `undefined`: OSV's public bucket. */
+  readonly osvBaseUrl: string | undefined;
+  /** Empty: the webhook refuses every notification. */
+  readonly webhookRegistries: readonly string[];
+}
+
+// ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const REPOSITORY_PREFIX = /^[a-z0-9][a-z0-9._/-]*$/;
+
+function parseRepositories(repositories: readonly string[]): RepositoryFilter {
+  if (repositories.length === 0) {
+    throw new Error(
+      'repositories must name at least one repository or prefix; omit it to scan all',
+    );
+  }
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  for (const entry of repositories) {
+    if (entry.endsWith('*')) {
+      const prefix = entry.slice(0, -1);
+      if (!REPOSITORY_PREFIX.test(prefix)) {
+        throw new Error(
+          `repository prefix "${entry}" is not valid: use a name start followed by one '*', e.g. "team-a/*"`,
+        );
+      }
+      prefixes.push(prefix);
+    } else if (REPOSITORY_NAME.test(entry) && entry.length >= 2 && entry.length <= 256) {
+      exact.push(entry);
+    } else {
+      throw new Error(
+        `repository "${entry}" is not a valid ECR repository name (lowercase, digits, ".", "_", "-", "/")`,
+      );
+    }
+  }
+  return { exact, prefixes };
+}
+
+function checkDuration(name: string, value: Duration, min: Duration, max: Duration): void {
+  // A token is known only at deploy time, where the service checks it.
+  if (Token.isUnresolved(value.toSeconds())) return;
+  const seconds = value.toSeconds();
+  if (seconds < min.toSeconds() || seconds > max.toSeconds()) {
+    throw new Error(
+      `${name} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`,
+    );
+  }
+}
+
+/**
+ * Applies `ImageScanner`'s defaults and checks every prop, without creating anything. Throws on
+ * the first bad value, naming it and the allowed ones; the checks run in a fixed order, so the
+ * same props always fail with the same message.
+ */
+export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
+  const repositories =
+    props.repositories === undefined ? undefined : parseRepositories(props.repositories);
+
+  const scanTimeout = props.scanTimeout ?? Duration.minutes(5);
+  const rescanTimeout = props.rescanTimeout ?? Duration.minutes(5);
+  const feedSyncTimeout = props.feedSyncTimeout ?? Duration.minutes(10);
+  for (const [name, value] of [
+    ['scanTimeout', scanTimeout],
+    ['rescanTimeout', rescanTimeout],
+    ['feedSyncTimeout', feedSyncTimeout],
+  ] as const) {
+    checkDuration(name, value, Duration.seconds(10), Duration.minutes(15));
+  }
+  const scanQueueVisibilityTimeout =
+    props.scanQueueVisibilityTimeout ?? Duration.seconds(scanTimeout.toSeconds() * 6);
+  // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-queueconfig
+  checkDuration(
+    'scanQueueVisibilityTimeout',
+    scanQueueVisibilityTimeout,
+    Duration.seconds(scanTimeout.toSeconds() * 6),
+    Duration.hours(12),
+  );
+  const scanMemoryMiB = props.scanMemoryMiB ?? 2048;
+  if (!Number.isInteger(scanMemoryMiB) || scanMemoryMiB < 512 || scanMemoryMiB > 10240) {
+    throw new Error(`scanMemoryMiB must be an integer from 512 to 10240, got ${scanMemoryMiB}`);
+  }
+  const scanBatchSize = props.scanBatchSize ?? 1;
+  if (!Number.isInteger(scanBatchSize) || scanBatchSize < 1 || scanBatchSize > 10) {
+    throw new Error(`scanBatchSize must be an integer from 1 to 10, got ${scanBatchSize}`);
+  }
+  const feedSyncInterval = props.feedSyncInterval ?? Duration.hours(1);
+  checkDuration('feedSyncInterval', feedSyncInterval, Duration.minutes(5), Duration.days(7));
+
+  const rescanWindowDays = props.rescanWindowDays ?? DEFAULT_RESCAN_WINDOW_DAYS;
+  if (
+    rescanWindowDays !== 'LIFETIME' &&
+    (!Number.isInteger(rescanWindowDays) || rescanWindowDays < 1 || rescanWindowDays > 99_999)
+  )
+    throw new Error(
+      `rescanWindowDays must be an integer from 1 to 99999 or 'LIFETIME', got ${rescanWindowDays}`,
+    );
+
+  const maxReceiveCount = checkMaxReceiveCount(props.maxReceiveCount ?? 3);
+  const feedEcosystems = props.feedEcosystems ?? DEFAULT_OSV_ECOSYSTEMS;
+  if (feedEcosystems.length === 0 || feedEcosystems.some((e) => e.trim() === '' || e.includes(',')))
+    throw new Error(
+      `feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ${JSON.stringify(feedEcosystems)}`,
+    );
+  if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
+    throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
+
+  return {
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    logLevel: props.logLevel ?? 'INFO',
+    maxReceiveCount,
+    repositories,
+    scanTimeout,
+    scanQueueVisibilityTimeout,
+    scanMemoryMiB,
+    scanBatchSize,
+    maxScanAge: props.maxScanAge ?? Duration.minutes(15),
+    rescanTimeout,
+    rescanWindowDays,
+    feedSyncInterval,
+    feedSyncTimeout,
+    feedEcosystems,
+    osvBaseUrl: props.osvBaseUrl,
+    webhookRegistries: props.webhookRegistries ?? [],
+  };
+}
