@@ -8,8 +8,9 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../shared/ecosystems.js';
 import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
-import { DEFAULT_OSV_ECOSYSTEMS, osvSources, sourceFor } from '../shared/feeds/registry.js';
+import { osvSources, sourceFor } from '../shared/feeds/registry.js';
 import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';

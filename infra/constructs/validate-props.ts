@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';

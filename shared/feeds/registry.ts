@@ -3,32 +3,10 @@
  * the cloud), a local directory or zip of advisories, and a Bosun export file.
  */
 import { statSync } from 'node:fs';
-import type { Ecosystem } from '../versions/index.js';
 import { ExportFileSource } from './export.js';
 import { LocalFeedSource } from './sources/local.js';
 import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
 import { FeedFormatError, type FeedSource } from './types.js';
-
-/**
- * The OSV ecosystems synced when none are configured: those Bosun orders (a subset of the
- * version registry's, checked by the type) that OSV's export has a folder for.
- */
-export const DEFAULT_OSV_ECOSYSTEMS = [
-  'Alpine',
-  'Debian',
-  'Ubuntu',
-  'AlmaLinux',
-  'Rocky Linux',
-  'Red Hat',
-  'npm',
-  'PyPI',
-  'Go',
-  'Maven',
-  'crates.io',
-  'RubyGems',
-  'NuGet',
-  'Packagist',
-] as const satisfies readonly Ecosystem[];
 
 export function osvSources(
   ecosystems: readonly string[],

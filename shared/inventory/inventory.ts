@@ -6,6 +6,7 @@
  * which it stays installed, as Trivy and Inspector report it.
  */
 
+import { languageEcosystemOf, OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
 import type { BosunError } from '../errors.js';
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
 import { EXTRACTOR_SET_ID, EXTRACTORS } from '../extractors/registry.js';
@@ -27,6 +28,8 @@ export interface InventoryPackage extends ExtractedPackage {
   readonly purl: string;
   /** OSV ecosystem for matching: the distro's for OS packages (`Debian:12`). */
   readonly ecosystem?: string;
+  /** Further advisory ecosystems an OS package is matched against (shared/ecosystems.ts). */
+  readonly extraEcosystems?: readonly string[];
   /** Diff id of the layer that introduced this package. */
   readonly layer?: string;
   /** For a language package: the OS package whose files include it (its metadata file). */
@@ -42,38 +45,6 @@ export interface Inventory {
   /** Why layers could not be read (a bad layer, or a registry that failed mid-transfer). */
   readonly layerErrors: readonly BosunError[];
 }
-
-const OS_TYPES: Record<string, { readonly type: string; readonly family: readonly string[] }> = {
-  deb: { type: 'deb', family: ['debian', 'ubuntu'] },
-  apk: { type: 'apk', family: ['alpine'] },
-  rpm: {
-    type: 'rpm',
-    family: [
-      'almalinux',
-      'rocky',
-      'rhel',
-      'centos',
-      'fedora',
-      'mariner',
-      'azurelinux',
-      'opensuse-leap',
-      'sles',
-      'amzn',
-    ],
-  },
-};
-
-/** OSV ecosystems of language package types. */
-const LANGUAGE_ECOSYSTEMS: Record<string, string> = {
-  npm: 'npm',
-  pypi: 'PyPI',
-  golang: 'Go',
-  maven: 'Maven',
-  gem: 'RubyGems',
-  cargo: 'crates.io',
-  nuget: 'NuGet',
-  composer: 'Packagist',
-};
 
 /** Whether a streamed extractor wants this file: by its path, size and mode, then its first bytes. */
 function wantsStreamed(x: Extractor, e: LayerEntry, first: Buffer): boolean {
@@ -103,7 +74,7 @@ function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
         ? p.name.lastIndexOf('/')
         : -1;
   return purl({
-    type: p.type,
+    type: languageEcosystemOf(p.type)?.purlType ?? p.type,
     ...(os !== undefined ? { namespace: os.family } : {}),
     ...(cut > 0
       ? { namespace: p.name.slice(0, cut), name: p.name.slice(cut + 1) }
@@ -248,28 +219,33 @@ export async function buildInventory(
         const k = key(p);
         if (seen.has(k)) continue;
         seen.add(k);
-        const osType = OS_TYPES[p.type];
-        const isOsPackage =
-          osType !== undefined && os !== undefined && osType.family.includes(os.family);
+        const family = os === undefined ? undefined : osFamilyOf(os.family);
+        const isOsPackage = family !== undefined && family.packageType === p.type;
+        const language = languageEcosystemOf(p.type);
         packages.push({
           ...p,
           purl: packagePurl(p, isOsPackage ? os : undefined),
-          ...(isOsPackage && os.ecosystem !== undefined
-            ? { ecosystem: os.ecosystem }
-            : LANGUAGE_ECOSYSTEMS[p.type] === undefined
+          ...(isOsPackage && os?.ecosystem !== undefined
+            ? {
+                ecosystem: os.ecosystem,
+                ...(os.extraEcosystems === undefined
+                  ? {}
+                  : { extraEcosystems: os.extraEcosystems }),
+              }
+            : language === undefined
               ? {}
-              : { ecosystem: LANGUAGE_ECOSYSTEMS[p.type] }),
+              : { ecosystem: language.ecosystem }),
           ...(layerOf(k) === undefined ? {} : { layer: layerOf(k) }),
         });
       }
     }
   }
   for (const p of packages)
-    if (OS_TYPES[p.type] !== undefined) for (const file of p.files ?? []) ownerOf.set(file, p.name);
+    if (OS_PACKAGE_TYPES.has(p.type)) for (const file of p.files ?? []) ownerOf.set(file, p.name);
   // A language package whose metadata file (or its directory: a dist-info, a node module) an OS
   // package installed is the distribution's, patched by it: the matcher treats it so.
   const owned = packages.map((p) => {
-    if (OS_TYPES[p.type] !== undefined) return p;
+    if (OS_PACKAGE_TYPES.has(p.type)) return p;
     // Databases list the metadata file itself; a Python distribution's directory also names it.
     const dir = p.location.replace(/\/[^/]+$/, '');
     const owner =
@@ -295,6 +271,7 @@ export function matchablePackages(inventory: Inventory): MatchablePackage[] {
             name: p.name,
             version: p.version,
             ecosystem: p.ecosystem,
+            ...(p.extraEcosystems === undefined ? {} : { extraEcosystems: p.extraEcosystems }),
             purl: p.purl,
             location: p.location,
             ...(p.sourceName === undefined ? {} : { sourceName: p.sourceName }),

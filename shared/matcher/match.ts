@@ -6,7 +6,8 @@
 import { isAffected, nearestFix } from '../advisories/affected.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
-import { InvalidVersionError, schemeFor, type VersionScheme } from '../versions/index.js';
+import { isDistroEcosystem, schemeFor } from '../ecosystems.js';
+import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
 import type {
   AdvisoryQuery,
   Candidate,
@@ -22,8 +23,6 @@ interface Hit {
   readonly affected: OsvAffected;
   readonly fixed?: string;
 }
-
-const isDistroEcosystem = (ecosystem: string) => ecosystem.includes(':');
 
 function packageLabel(p: InventoryPackage): string {
   return `${p.ecosystem}/${p.name}@${p.version}`;
@@ -113,7 +112,8 @@ export async function matchPackages(
       ]),
     ];
     const candidates: Candidate[] = [];
-    for (const name of names) candidates.push(...(await query.candidates(pkg.ecosystem, name)));
+    for (const ecosystem of [pkg.ecosystem, ...(pkg.extraEcosystems ?? [])])
+      for (const name of names) candidates.push(...(await query.candidates(ecosystem, name)));
     const hits = evaluate(pkg, version, scheme, candidates, issues);
     const ratingIssues: RatingIssue[] = [];
     for (const group of groupByAliases(hits)) {

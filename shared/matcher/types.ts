@@ -7,6 +7,11 @@ export interface InventoryPackage {
   readonly version: string;
   /** OSV ecosystem, with the distro release for OS packages: `Alpine:v3.10`, `Debian:12`, `PyPI`. */
   readonly ecosystem: string;
+  /**
+   * Further advisory ecosystems that may name the package (Red Hat publishes per repository);
+   * `ecosystem` alone keys it (findings, reverse index by primary key).
+   */
+  readonly extraEcosystems?: readonly string[];
   /** The OS source package (dpkg `Source:`, apk origin, source RPM), which distro advisories name. */
   readonly sourceName?: string;
   readonly sourceVersion?: string;

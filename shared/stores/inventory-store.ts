@@ -52,8 +52,9 @@ export class InventoryStore {
   ): Promise<void> {
     const pk = `DIGEST#${header.digest}`;
     // Each package under the key advisories name it by (its source package for OS packages),
-    // and, when its own name differs, once more under that (`PKX#`): distro advisories name
-    // binary packages too, and the reverse index must find the image by either.
+    // and once more under each other key that may name it (`PKX#`): its own name when it
+    // differs (distro advisories name binary packages too) and its further ecosystems; the
+    // reverse index must find the image by any of them.
     await this.table.batch(
       packages.flatMap((p) => {
         const item = (prefix: string, key: string) => ({
@@ -67,8 +68,15 @@ export class InventoryStore {
           },
         });
         const key = inventoryPackageKey(p);
-        const own = packageKey(p.ecosystem, p.name);
-        return own === key ? [item('PKG', key)] : [item('PKG', key), item('PKX', own)];
+        // Further ecosystems that may name it (Red Hat's per-repository ones) find it too.
+        const more = new Set(
+          [p.ecosystem, ...(p.extraEcosystems ?? [])].flatMap((e) => [
+            packageKey(e, p.sourceName ?? p.name),
+            packageKey(e, p.name),
+          ]),
+        );
+        more.delete(key);
+        return [item('PKG', key), ...[...more].map((k) => item('PKX', k))];
       }),
     );
     await this.table.transact([

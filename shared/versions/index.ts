@@ -1,8 +1,7 @@
 /**
- * The one registry of version schemes, keyed by OSV ecosystem name (without the release
- * suffix: `Debian:12` is ordered by the `Debian` scheme). An ecosystem added to
- * `ECOSYSTEMS` without a scheme does not compile.
- * Ecosystem names: https://ossf.github.io/osv-schema/#defined-ecosystems
+ * The one registry of version schemes, by scheme name. Which ecosystem uses which scheme is the
+ * ecosystem table's to say (shared/ecosystems.ts, `schemeFor`): a scheme named there that is
+ * not here does not compile.
  */
 import { apk } from './apk.js';
 import { dpkg } from './dpkg.js';
@@ -16,58 +15,20 @@ import { rubygems } from './rubygems.js';
 import { crates, npm } from './semver.js';
 import type { VersionScheme } from './types.js';
 
-export const ECOSYSTEMS = [
-  'Alpine',
-  'Debian',
-  'Ubuntu',
-  'AlmaLinux',
-  'Rocky Linux',
-  'Red Hat',
-  'openSUSE',
-  'SUSE',
-  'Mariner',
-  'npm',
-  'crates.io',
-  'Go',
-  'PyPI',
-  'Maven',
-  'RubyGems',
-  'NuGet',
-  'Packagist',
-] as const;
-
-export type Ecosystem = (typeof ECOSYSTEMS)[number];
-
 export const SCHEMES = {
-  Alpine: apk,
-  Debian: dpkg,
-  Ubuntu: dpkg,
-  AlmaLinux: rpm,
-  'Rocky Linux': rpm,
-  'Red Hat': rpm,
-  openSUSE: rpm,
-  SUSE: rpm,
-  Mariner: rpm,
+  apk,
+  dpkg,
+  rpm,
   npm,
-  'crates.io': crates,
-  Go: go,
-  PyPI: pypi,
-  Maven: maven,
-  RubyGems: rubygems,
-  NuGet: nuget,
-  Packagist: packagist,
-} as const satisfies Record<Ecosystem, VersionScheme>;
+  crates,
+  go,
+  pypi,
+  maven,
+  rubygems,
+  nuget,
+  packagist,
+} as const satisfies Record<string, VersionScheme>;
 
-/** `Debian:12` → `Debian`; `Ubuntu:22.04:LTS` → `Ubuntu`. */
-export function baseEcosystem(ecosystem: string): string {
-  const colon = ecosystem.indexOf(':');
-  return colon < 0 ? ecosystem : ecosystem.slice(0, colon);
-}
-
-/** The scheme of an OSV ecosystem (release suffix allowed), or undefined when Bosun has none. */
-export function schemeFor(ecosystem: string): VersionScheme | undefined {
-  const base = baseEcosystem(ecosystem);
-  return (ECOSYSTEMS as readonly string[]).includes(base) ? SCHEMES[base as Ecosystem] : undefined;
-}
+export type SchemeName = keyof typeof SCHEMES;
 
 export { InvalidVersionError, type Ordering, type VersionScheme } from './types.js';

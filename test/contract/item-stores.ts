@@ -191,6 +191,35 @@ export function itemStoresContract(
       ).toEqual(['musl', 'musl-utils']);
       expect(await inventories.packagesWithKeys(D1, 'scan-2', ['Alpine:v3.10#musl'])).toEqual([]);
 
+      // A package matched against further ecosystems (Red Hat's per repository) is found by
+      // each of them, by source and by own name.
+      const baseos = 'Red Hat:enterprise_linux:9::baseos';
+      const appstream = 'Red Hat:enterprise_linux:9::appstream';
+      await inventories.putInventory({ ...header, digest: D3, scanId: 'scan-3', packageCount: 1 }, [
+        {
+          name: 'python3-pyyaml',
+          version: '5.4.1-6.el9',
+          ecosystem: baseos,
+          extraEcosystems: [appstream],
+          sourceName: 'PyYAML',
+          sourceVersion: '5.4.1-6.el9',
+          location: 'var/lib/rpm/rpmdb.sqlite',
+        },
+      ]);
+      for (const key of [
+        `${baseos}#PyYAML`,
+        `${appstream}#PyYAML`,
+        `${appstream}#python3-pyyaml`,
+      ]) {
+        expect(await inventories.imagesWithPackage(key), key).toEqual([
+          { digest: D3, scanId: 'scan-3' },
+        ]);
+        expect(
+          (await inventories.packagesWithKeys(D3, 'scan-3', [key])).map((p) => p.name),
+          key,
+        ).toEqual(['python3-pyyaml']);
+      }
+
       // A scan that stopped after its packages and before its header is not an inventory.
       await table.batch([
         {

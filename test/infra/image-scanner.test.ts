@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
 import { synthScanner } from './support.js';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;

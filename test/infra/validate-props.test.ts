@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImageScannerProps } from '../../infra/constructs/image-scanner.js';
 import { validateProps } from '../../infra/constructs/validate-props.js';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/feeds/registry.js';
+import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
 
 const seconds = (d: Duration) => d.toSeconds();
 

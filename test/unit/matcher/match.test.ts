@@ -22,6 +22,27 @@ function indexOf(...records: OsvRecord[]): MemoryAdvisoryIndex {
 }
 
 describe('matchPackages', () => {
+  it("looks a package up in each of its ecosystems: a real Red Hat record under a package's further ecosystem", async () => {
+    const rhsa = advisory(
+      'osv-samples-misc/ossf__osv-schema/tools/redhat/testdata/OSV/RHSA-2024_6220.json',
+    );
+    const pkg = {
+      name: 'PyYAML',
+      version: '0:5.4.1-1.module+el8.4.0+9822+20bf1249',
+      ecosystem: 'Red Hat:rhel_tus:8.6::baseos',
+      location: 'var/lib/rpm/Packages',
+    };
+    const index = indexOf(rhsa);
+    expect((await matchPackages([pkg], index)).findings).toEqual([]);
+    const { findings } = await matchPackages(
+      [{ ...pkg, extraEcosystems: ['Red Hat:rhel_aus:8.6::appstream'] }],
+      index,
+    );
+    expect(findings.map((f) => [f.advisoryIds, f.fixedVersion])).toEqual([
+      [['RHSA-2024:6220'], '0:5.4.1-1.module+el8.5.0+10613+59a13ec4'],
+    ]);
+  });
+
   it('reports one vulnerability known as PYSEC, GHSA and CVE in one package as one finding', async () => {
     // The same open redirect, from PyPA and from GitHub's advisory (osv-schema's GHSA converter testdata).
     const pysec = advisory(

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ADVISORY_ECOSYSTEMS,
   baseEcosystem,
   ECOSYSTEMS,
-  InvalidVersionError,
-  SCHEMES,
   schemeFor,
-} from '../../../shared/versions/index.js';
+} from '../../../shared/ecosystems.js';
+import { InvalidVersionError, SCHEMES } from '../../../shared/versions/index.js';
 
 describe('version scheme registry', () => {
   it('has a scheme for every ecosystem, found with or without a release suffix', () => {
-    for (const e of ECOSYSTEMS) expect(SCHEMES[e].compare).toBeTypeOf('function');
+    for (const e of ECOSYSTEMS)
+      expect(SCHEMES[ADVISORY_ECOSYSTEMS[e].scheme].compare).toBeTypeOf('function');
     expect(schemeFor('Debian:12')?.name).toBe('dpkg');
     expect(schemeFor('Ubuntu:22.04:LTS')?.name).toBe('dpkg');
     expect(schemeFor('Alpine:v3.19')?.name).toBe('apk');

@@ -1,0 +1,259 @@
+/**
+ * The one home of what Bosun knows about ecosystems. Versions, feeds, OS detection, inventory
+ * and the matcher read these tables; nothing else guesses. docs/architecture.md says how to add
+ * a family or an ecosystem, and test/unit/ecosystems.test.ts fails when the tables disagree.
+ *
+ * - ADVISORY_ECOSYSTEMS: the ecosystems advisories are published under (OSV's names,
+ *   https://ossf.github.io/osv-schema/#defined-ecosystems, without the release suffix: `Debian:12`
+ *   is the `Debian` ecosystem), each with its version scheme, whether it is a distribution's,
+ *   and the feeds that fill it by default.
+ * - OS_FAMILIES: each distribution family, how it is recognised, which package database holds
+ *   its packages, and the advisory ecosystems those packages are matched against (a list: Red
+ *   Hat publishes per repository) — or why there are none yet.
+ * - LANGUAGE_ECOSYSTEMS: each language package type an extractor reports, its advisory
+ *   ecosystem and PURL type.
+ */
+import { SCHEMES, type SchemeName, type VersionScheme } from './versions/index.js';
+
+/** Feeds a deployment and `bosun db sync` fill an ecosystem from when none are configured. */
+export type FeedKind = 'osv';
+
+export interface AdvisoryEcosystem {
+  readonly scheme: SchemeName;
+  /** A distribution's ecosystem: it names source packages and backports fixes. */
+  readonly distro: boolean;
+  readonly defaultFeeds: readonly FeedKind[];
+}
+
+// Order matters only for the default feed list (it is written into the deployed template).
+export const ADVISORY_ECOSYSTEMS = {
+  Alpine: { scheme: 'apk', distro: true, defaultFeeds: ['osv'] },
+  Debian: { scheme: 'dpkg', distro: true, defaultFeeds: ['osv'] },
+  Ubuntu: { scheme: 'dpkg', distro: true, defaultFeeds: ['osv'] },
+  AlmaLinux: { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
+  'Rocky Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
+  'Red Hat': { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
+  openSUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  SUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  Mariner: { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  npm: { scheme: 'npm', distro: false, defaultFeeds: ['osv'] },
+  PyPI: { scheme: 'pypi', distro: false, defaultFeeds: ['osv'] },
+  Go: { scheme: 'go', distro: false, defaultFeeds: ['osv'] },
+  Maven: { scheme: 'maven', distro: false, defaultFeeds: ['osv'] },
+  'crates.io': { scheme: 'crates', distro: false, defaultFeeds: ['osv'] },
+  RubyGems: { scheme: 'rubygems', distro: false, defaultFeeds: ['osv'] },
+  NuGet: { scheme: 'nuget', distro: false, defaultFeeds: ['osv'] },
+  Packagist: { scheme: 'packagist', distro: false, defaultFeeds: ['osv'] },
+} as const satisfies Record<string, AdvisoryEcosystem>;
+
+export type Ecosystem = keyof typeof ADVISORY_ECOSYSTEMS;
+export const ECOSYSTEMS = Object.keys(ADVISORY_ECOSYSTEMS) as Ecosystem[];
+
+/** The OSV ecosystems synced when none are configured. */
+export const DEFAULT_OSV_ECOSYSTEMS: readonly Ecosystem[] = ECOSYSTEMS.filter((e) =>
+  (ADVISORY_ECOSYSTEMS[e].defaultFeeds as readonly FeedKind[]).includes('osv'),
+);
+
+/** `Debian:12` → `Debian`; `Ubuntu:22.04:LTS` → `Ubuntu`. */
+export function baseEcosystem(ecosystem: string): string {
+  const colon = ecosystem.indexOf(':');
+  return colon < 0 ? ecosystem : ecosystem.slice(0, colon);
+}
+
+function advisoryEcosystem(ecosystem: string): AdvisoryEcosystem | undefined {
+  const base = baseEcosystem(ecosystem);
+  return Object.hasOwn(ADVISORY_ECOSYSTEMS, base)
+    ? ADVISORY_ECOSYSTEMS[base as Ecosystem]
+    : undefined;
+}
+
+/** The scheme of an ecosystem (release suffix allowed), or undefined when Bosun has none. */
+export function schemeFor(ecosystem: string): VersionScheme | undefined {
+  const known = advisoryEcosystem(ecosystem);
+  return known === undefined ? undefined : SCHEMES[known.scheme];
+}
+
+/** Whether an ecosystem (release suffix allowed) is a distribution's. */
+export function isDistroEcosystem(ecosystem: string): boolean {
+  return advisoryEcosystem(ecosystem)?.distro === true;
+}
+
+/** What an image's release files say (os-release fields, or a distro's own release file). */
+export interface OsRelease {
+  readonly id: string;
+  readonly versionId?: string;
+  /** os-release VERSION, e.g. `22.04.4 LTS (Jammy Jellyfish)`. */
+  readonly version?: string;
+}
+
+/** Where a family's advisories come from: ecosystems for a release, or the reason there are none. */
+export type AdvisorySource =
+  | { readonly ecosystems: (release: OsRelease) => readonly string[] }
+  | { readonly none: string };
+
+export interface OsFamily {
+  readonly name: string;
+  /** os-release `ID` values of the family. */
+  readonly osReleaseIds: readonly string[];
+  /** A release file read when no os-release names the OS: its path and the version in it. */
+  readonly releaseFile?: {
+    readonly path: string;
+    readonly versionId: (content: string) => string | undefined;
+  };
+  /** The package type (extractor output) of the family's own packages. */
+  readonly packageType: 'deb' | 'apk' | 'rpm';
+  readonly advisories: AdvisorySource;
+}
+
+const major = (v: string | undefined) => /^(\d+)/.exec(v ?? '')?.[1];
+/** One ecosystem per major release (`Debian:12`), none when the version is not numbered. */
+const byMajor =
+  (name: Ecosystem) =>
+  (r: OsRelease): string[] =>
+    major(r.versionId) === undefined ? [] : [`${name}:${major(r.versionId)}`];
+
+// Release files are tried in this order when no os-release names the OS.
+export const OS_FAMILIES: readonly OsFamily[] = [
+  {
+    name: 'Alpine',
+    osReleaseIds: ['alpine'],
+    releaseFile: { path: 'etc/alpine-release', versionId: (c) => c.trim() || undefined },
+    packageType: 'apk',
+    advisories: {
+      ecosystems: (r) => {
+        // edge carries the next release with a suffix (3.19_alpha20230901): no OSV ecosystem.
+        const m = /^(\d+)\.(\d+)(?:\.\d+)*$/.exec(r.versionId ?? '');
+        return m === null ? [] : [`Alpine:v${m[1]}.${m[2]}`];
+      },
+    },
+  },
+  {
+    name: 'Debian',
+    osReleaseIds: ['debian'],
+    // `12.5` on a release, `bookworm/sid` on testing and unstable (no ecosystem).
+    releaseFile: { path: 'etc/debian_version', versionId: (c) => c.trim() || undefined },
+    packageType: 'deb',
+    advisories: { ecosystems: byMajor('Debian') },
+  },
+  {
+    name: 'Ubuntu',
+    osReleaseIds: ['ubuntu'],
+    packageType: 'deb',
+    advisories: {
+      ecosystems: (r) =>
+        r.versionId === undefined
+          ? []
+          : [`Ubuntu:${r.versionId}${/LTS/.test(r.version ?? '') ? ':LTS' : ''}`],
+    },
+  },
+  {
+    name: 'AlmaLinux',
+    osReleaseIds: ['almalinux'],
+    packageType: 'rpm',
+    advisories: { ecosystems: byMajor('AlmaLinux') },
+  },
+  {
+    name: 'Rocky Linux',
+    osReleaseIds: ['rocky'],
+    packageType: 'rpm',
+    advisories: { ecosystems: byMajor('Rocky Linux') },
+  },
+  {
+    name: 'Red Hat Enterprise Linux',
+    osReleaseIds: ['rhel'],
+    packageType: 'rpm',
+    advisories: {
+      // Red Hat's OSV records name CPE-derived, per-repository ecosystems
+      // (`cpe:/o:redhat:enterprise_linux:9::baseos` → `Red Hat:enterprise_linux:9::baseos`);
+      // without a content manifest an image's packages come from the release's BaseOS and
+      // AppStream.
+      ecosystems: (r) => {
+        const m = major(r.versionId);
+        return m === undefined
+          ? []
+          : [`Red Hat:enterprise_linux:${m}::baseos`, `Red Hat:enterprise_linux:${m}::appstream`];
+      },
+    },
+  },
+  {
+    name: 'Azure Linux',
+    osReleaseIds: ['mariner', 'azurelinux'],
+    packageType: 'rpm',
+    advisories: {
+      ecosystems: (r) => (r.versionId === undefined ? [] : [`Mariner:${r.versionId}`]),
+    },
+  },
+  {
+    name: 'openSUSE Leap',
+    osReleaseIds: ['opensuse-leap'],
+    packageType: 'rpm',
+    advisories: {
+      ecosystems: (r) => (r.versionId === undefined ? [] : [`openSUSE:Leap ${r.versionId}`]),
+    },
+  },
+  {
+    name: 'SUSE Linux Enterprise',
+    osReleaseIds: ['sles'],
+    packageType: 'rpm',
+    advisories: { none: 'no SUSE advisory source is synced yet' },
+  },
+  {
+    name: 'Amazon Linux',
+    osReleaseIds: ['amzn'],
+    packageType: 'rpm',
+    advisories: { none: 'no Amazon Linux (ALAS) advisory source is synced yet' },
+  },
+  {
+    name: 'CentOS',
+    osReleaseIds: ['centos'],
+    packageType: 'rpm',
+    advisories: { none: 'CentOS publishes no advisory feed' },
+  },
+  {
+    name: 'Fedora',
+    osReleaseIds: ['fedora'],
+    packageType: 'rpm',
+    advisories: { none: 'no Fedora advisory source is synced yet' },
+  },
+];
+
+/** The family an os-release ID belongs to. */
+export function osFamilyOf(id: string): OsFamily | undefined {
+  return OS_FAMILIES.find((f) => f.osReleaseIds.includes(id));
+}
+
+/** The advisory ecosystems of a release, first the one its packages are keyed by; [] for none. */
+export function advisoryEcosystemsOf(release: OsRelease): readonly string[] {
+  const source = osFamilyOf(release.id)?.advisories;
+  return source === undefined || !('ecosystems' in source) ? [] : source.ecosystems(release);
+}
+
+export interface LanguageEcosystem {
+  readonly ecosystem: Ecosystem;
+  /** https://github.com/package-url/purl-spec/blob/main/PURL-TYPES.rst */
+  readonly purlType: string;
+}
+
+/** Language package types (what extractors report) and their advisory ecosystems. */
+export const LANGUAGE_ECOSYSTEMS = {
+  npm: { ecosystem: 'npm', purlType: 'npm' },
+  pypi: { ecosystem: 'PyPI', purlType: 'pypi' },
+  golang: { ecosystem: 'Go', purlType: 'golang' },
+  maven: { ecosystem: 'Maven', purlType: 'maven' },
+  gem: { ecosystem: 'RubyGems', purlType: 'gem' },
+  cargo: { ecosystem: 'crates.io', purlType: 'cargo' },
+  nuget: { ecosystem: 'NuGet', purlType: 'nuget' },
+  composer: { ecosystem: 'Packagist', purlType: 'composer' },
+} as const satisfies Record<string, LanguageEcosystem>;
+
+export type LanguagePackageType = keyof typeof LANGUAGE_ECOSYSTEMS;
+
+/** The language ecosystem of a package type, or undefined for an OS or unknown type. */
+export function languageEcosystemOf(type: string): LanguageEcosystem | undefined {
+  return Object.hasOwn(LANGUAGE_ECOSYSTEMS, type)
+    ? LANGUAGE_ECOSYSTEMS[type as LanguagePackageType]
+    : undefined;
+}
+
+/** The OS package types (deb, apk, rpm): packages of the image's distribution. */
+export const OS_PACKAGE_TYPES: ReadonlySet<string> = new Set(OS_FAMILIES.map((f) => f.packageType));

@@ -1,0 +1,162 @@
+/**
+ * The ecosystem table (shared/ecosystems.ts) is the one place ecosystems are described: these
+ * tests fail when its rows disagree with each other, with the version schemes, or with the real
+ * os-release files of every family in the shared data.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ADVISORY_ECOSYSTEMS,
+  advisoryEcosystemsOf,
+  DEFAULT_OSV_ECOSYSTEMS,
+  ECOSYSTEMS,
+  isDistroEcosystem,
+  LANGUAGE_ECOSYSTEMS,
+  OS_FAMILIES,
+  osFamilyOf,
+  schemeFor,
+} from '../../shared/ecosystems.js';
+import { detectOs } from '../../shared/extractors/os.js';
+import { OciLayoutSource } from '../../shared/image/oci-layout.js';
+import { buildInventory, matchablePackages } from '../../shared/inventory/inventory.js';
+import { SCHEMES } from '../../shared/versions/index.js';
+import { dataDir } from '../support/fixtures.js';
+import { LayoutWriter, tarOf } from '../support/oci.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'bosun-ecosystems-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Every os-release file of syft's OS-detection corpus (real files of every family). */
+function osReleaseCorpus(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name === 'os-release') out.push(p);
+    }
+  };
+  walk(path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os'));
+  walk(path.join(dataDir(), 'pkgdbs/syft/internal/os/testdata'));
+  return out;
+}
+
+const osReleaseOf = (file: string) =>
+  detectOs((f) => (f === 'etc/os-release' ? readFileSync(file) : undefined));
+
+describe('the ecosystem table', () => {
+  it('gives every advisory ecosystem a version scheme, and every default feed one', () => {
+    for (const e of ECOSYSTEMS) expect(SCHEMES[ADVISORY_ECOSYSTEMS[e].scheme], e).toBeDefined();
+    expect(DEFAULT_OSV_ECOSYSTEMS.length).toBeGreaterThan(0);
+    for (const e of DEFAULT_OSV_ECOSYSTEMS) expect(schemeFor(e), e).toBeDefined();
+  });
+
+  it('gives every OS family with an advisory source ecosystems Bosun can order, and the others a reason', () => {
+    for (const family of OS_FAMILIES) {
+      if ('none' in family.advisories) {
+        expect(family.advisories.none, family.name).not.toBe('');
+        continue;
+      }
+      const ecosystems = family.advisories.ecosystems({
+        id: family.osReleaseIds[0] as string,
+        versionId: '9.4',
+        version: '9.4 LTS',
+      });
+      expect(ecosystems.length, family.name).toBeGreaterThan(0);
+      for (const e of ecosystems) {
+        expect(schemeFor(e), `${family.name}: ${e}`).toBeDefined();
+        expect(isDistroEcosystem(e), `${family.name}: ${e}`).toBe(true);
+      }
+    }
+  });
+
+  it('recognises the real os-release file of every family that has a row, and gives each a matchable ecosystem', () => {
+    const seen = new Set<string>();
+    for (const file of osReleaseCorpus()) {
+      const os = osReleaseOf(file);
+      const family = os === undefined ? undefined : osFamilyOf(os.family);
+      if (os === undefined || family === undefined) continue;
+      seen.add(family.name);
+      for (const e of [os.ecosystem, ...(os.extraEcosystems ?? [])])
+        if (e !== undefined) expect(schemeFor(e), `${file}: ${e}`).toBeDefined();
+      // A family with a source gives a numbered release an ecosystem.
+      if ('ecosystems' in family.advisories && /^\d/.test(os.versionId ?? ''))
+        expect(os.ecosystem, file).toBeDefined();
+    }
+    // The corpus has a file for most families; each of these must be recognised.
+    for (const name of [
+      'Alpine',
+      'Debian',
+      'Ubuntu',
+      'AlmaLinux',
+      'Rocky Linux',
+      'Red Hat Enterprise Linux',
+      'Amazon Linux',
+      'SUSE Linux Enterprise',
+      'openSUSE Leap',
+      'Azure Linux',
+      'CentOS',
+      'Fedora',
+    ])
+      expect(seen, name).toContain(name);
+  });
+
+  it('maps every language package type to a language (not a distribution) ecosystem', () => {
+    for (const [type, row] of Object.entries(LANGUAGE_ECOSYSTEMS)) {
+      expect(isDistroEcosystem(row.ecosystem), type).toBe(false);
+      expect(schemeFor(row.ecosystem), type).toBeDefined();
+    }
+  });
+
+  it('has one row per os-release ID', () => {
+    const ids = OS_FAMILIES.flatMap((f) => f.osReleaseIds);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('Red Hat Enterprise Linux', () => {
+  const rhel = path.join(dataDir(), 'pkgdbs/syft/internal/os/testdata/rhel_content_manifests');
+
+  it("takes Red Hat's per-repository ecosystems, BaseOS first, from a real RHEL 9.4 os-release", () => {
+    const os = osReleaseOf(path.join(rhel, 'etc/os-release'));
+    expect(os).toMatchObject({
+      family: 'rhel',
+      versionId: '9.4',
+      ecosystem: 'Red Hat:enterprise_linux:9::baseos',
+      extraEcosystems: ['Red Hat:enterprise_linux:9::appstream'],
+    });
+    expect(advisoryEcosystemsOf({ id: 'rhel', versionId: '8.10' })).toEqual([
+      'Red Hat:enterprise_linux:8::baseos',
+      'Red Hat:enterprise_linux:8::appstream',
+    ]);
+  });
+
+  it('gives the rpm packages of a RHEL image those ecosystems, so the matcher looks them up', async () => {
+    // Real files: RHEL 9.4's os-release and an rpm BerkeleyDB made by rpm itself (syft's fixture).
+    const layer = await tarOf([
+      { path: 'etc/os-release', content: readFileSync(path.join(rhel, 'etc/os-release')) },
+      {
+        path: 'var/lib/rpm/Packages',
+        content: readFileSync(
+          path.join(dataDir(), 'pkgdbs/syft/syft/pkg/cataloger/redhat/testdata/Packages'),
+        ),
+      },
+    ]);
+    const dir = path.join(work, 'rhel');
+    const w = new LayoutWriter(dir);
+    w.finish(w.image({ architecture: 'amd64', layers: [layer] }), 'rhel');
+    const [image] = (await new OciLayoutSource(dir, 'rhel').images()).images;
+    const inventory = await buildInventory(image as NonNullable<typeof image>);
+    const rpms = inventory.packages.filter((p) => p.type === 'rpm');
+    expect(rpms.length).toBeGreaterThan(0);
+    const matchable = matchablePackages(inventory);
+    expect(matchable).toHaveLength(rpms.length);
+    for (const p of matchable)
+      expect(p).toMatchObject({
+        ecosystem: 'Red Hat:enterprise_linux:9::baseos',
+        extraEcosystems: ['Red Hat:enterprise_linux:9::appstream'],
+      });
+  });
+});
