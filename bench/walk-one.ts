@@ -3,7 +3,8 @@
  * RSS. Run in its own process by bench/layers.ts so that each measurement has its own RSS.
  */
 import { openImageSource } from '../shared/image/open-source.js';
-import { readerId, walkImage } from '../shared/layers/walk.js';
+import { walkImage } from '../shared/inventory/walk.js';
+import { readerId } from '../shared/layers/reader-id.js';
 import { RegistryClient } from '../shared/registry/client.js';
 
 // What extractors of the inventory issue will ask for: package databases and metadata files.

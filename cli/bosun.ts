@@ -14,7 +14,8 @@ import {
   type Inventory,
   matchablePackages,
 } from '../shared/inventory/inventory.js';
-import { readerId, walkImage } from '../shared/layers/walk.js';
+import { walkImage } from '../shared/inventory/walk.js';
+import { readerId } from '../shared/layers/reader-id.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';

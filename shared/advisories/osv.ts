@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { BosunError } from '../errors.js';
-import { describeIssues } from '../events/parse.js';
+import { describeIssues } from '../zod-issues.js';
 
 const event = z.union([
   z.object({ introduced: z.string().min(1) }).strict(),

@@ -1,13 +1,6 @@
 import type { z } from 'zod';
 import { InvalidEventError } from '../errors.js';
-
-/** Formats zod issues as `path: message`, the form every InvalidEventError carries. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `${path}: ${issue.message}`;
-  });
-}
+import { describeIssues } from '../zod-issues.js';
 
 /** Validates an already-decoded value against a schema, or throws InvalidEventError. */
 export function parseEvent<T extends z.ZodType>(

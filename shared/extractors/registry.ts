@@ -2,7 +2,7 @@
  * The one explicit list of extractors. A bundler keeps what is imported here; nothing registers
  * itself as a side effect.
  */
-import { readerId } from '../layers/walk.js';
+import { readerId } from '../layers/reader-id.js';
 import { apkInstalled } from './apk.js';
 import { composerInstalled } from './composer.js';
 import { dotnetDeps } from './dotnet.js';

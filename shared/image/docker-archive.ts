@@ -7,10 +7,10 @@
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { describeIssues } from '../events/parse.js';
 import { VerifyingStream, verifyBytes } from '../registry/digest.js';
 import { ManifestError } from '../registry/errors.js';
 import { CONFIG_MAX_BYTES, MANIFEST_MAX_BYTES, parseImageConfig } from '../registry/manifest.js';
+import { describeIssues } from '../zod-issues.js';
 import { openTarArchive, type TarArchive } from './tar-archive.js';
 import {
   type Image,

@@ -9,7 +9,7 @@
 import { languageEcosystemOf, OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
 import type { BosunError } from '../errors.js';
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
-import { EXTRACTOR_SET_ID, EXTRACTORS } from '../extractors/registry.js';
+import { EXTRACTORS } from '../extractors/registry.js';
 import type {
   ExtractedPackage,
   ExtractIssue,
@@ -18,11 +18,12 @@ import type {
 } from '../extractors/types.js';
 import type { Image } from '../image/types.js';
 import { FileTooLargeError } from '../layers/errors.js';
-import type { LayerLimits } from '../layers/limits.js';
+import { DEFAULT_LIMITS, type LayerLimits } from '../layers/limits.js';
 import type { LayerEntry } from '../layers/reader.js';
-import { type LayerCache, walkImage } from '../layers/walk.js';
-import type { InventoryPackage as MatchablePackage } from '../matcher/types.js';
+import { readerId } from '../layers/reader-id.js';
+import type { InventoryPackage as MatchablePackage } from './package.js';
 import { distroQualifier, purl } from './purl.js';
+import { type LayerCache, walkImage } from './walk.js';
 
 export interface InventoryPackage extends ExtractedPackage {
   readonly purl: string;
@@ -88,6 +89,26 @@ function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
   });
 }
 
+/**
+ * The per-layer cache key's reader part: everything that changes what a layer yields — the
+ * extractors at their versions, the OS files kept for detection, and the reader's limits (a
+ * file over a limit is an issue instead of packages). Trivy hashes analyzer versions and
+ * walker options into its key the same way (pkg/cache/key.go).
+ */
+export function inventoryReaderId(
+  extractors: readonly Extractor[] = EXTRACTORS,
+  limits: Partial<LayerLimits> = {},
+): string {
+  const effective: Record<string, number> = { ...DEFAULT_LIMITS, ...limits };
+  return readerId(extractors, {
+    osFiles: [...OS_FILES].sort().join(','),
+    limits: Object.keys(effective)
+      .sort()
+      .map((k) => `${k}:${effective[k]}`)
+      .join(','),
+  });
+}
+
 export interface InventoryOptions {
   readonly extractors?: readonly Extractor[];
   readonly cache?: LayerCache;
@@ -124,10 +145,7 @@ export async function buildInventory(
               },
             },
           }),
-      reader:
-        extractors === EXTRACTORS
-          ? EXTRACTOR_SET_ID
-          : `custom-${extractors.map((e) => `${e.id}@${e.version}`).join(',')}`,
+      reader: inventoryReaderId(extractors, options.limits),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },

@@ -102,7 +102,11 @@ const stateOf = (f: FindingRecord) =>
     f.ids,
   ]);
 
-export function planGeneration(input: PlanInput): GenerationPlan {
+/**
+ * The stored items as the committed generation shows them (those in scope), and the items an
+ * uncommitted attempt left above it.
+ */
+function resolveStored(input: PlanInput) {
   const inScope = input.inScope ?? (() => true);
   const base = new Map<string, FindingRecord>();
   const leftovers = new Map<string, StoredFinding>();
@@ -113,6 +117,11 @@ export function planGeneration(input: PlanInput): GenerationPlan {
       leftovers.set(key, item);
     if (visible !== undefined && inScope(visible)) base.set(key, visible);
   }
+  return { base, leftovers };
+}
+
+export function planGeneration(input: PlanInput): GenerationPlan {
+  const { base, leftovers } = resolveStored(input);
   const writes = new Map<string, StoredFinding>();
   const stage = (key: string, record: FindingRecord, prior: FindingRecord | undefined) =>
     writes.set(key, {
@@ -158,16 +167,29 @@ export function planGeneration(input: PlanInput): GenerationPlan {
       before,
     );
   }
-  // What an uncommitted attempt wrote and this one does not: put the committed record back, or
-  // remove an addition.
+  return {
+    writes: [...writes.values()],
+    removes: undoLeftovers(leftovers, writes, input.committed),
+  };
+}
+
+/**
+ * What an uncommitted attempt wrote and this one does not: the committed record is put back
+ * (added to `writes`), or an addition removed (returned).
+ */
+function undoLeftovers(
+  leftovers: ReadonlyMap<string, StoredFinding>,
+  writes: Map<string, StoredFinding>,
+  committed: number,
+): FindingRecord[] {
   const removes: FindingRecord[] = [];
   for (const [key, item] of leftovers) {
     if (writes.has(key)) continue;
-    const visible = visibleFinding(item, input.committed);
+    const visible = visibleFinding(item, committed);
     if (visible === undefined) removes.push(item);
-    else writes.set(key, { ...visible, generation: input.committed });
+    else writes.set(key, { ...visible, generation: committed });
   }
-  return { writes: [...writes.values()], removes };
+  return removes;
 }
 
 export interface GenerationChanges {

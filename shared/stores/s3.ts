@@ -4,9 +4,9 @@
  * per-layer cache that lets a base layer be read once across every image that shares it.
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { LayerCache } from '../inventory/walk.js';
 import { decodeLayerResult, encodeLayerResult } from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
-import type { LayerCache } from '../layers/walk.js';
 
 /** Where reports and SBOMs are written. */
 export interface ReportStore {

@@ -11,8 +11,9 @@ import { DockerArchiveSource } from '../../shared/image/docker-archive.js';
 import { OciLayoutSource } from '../../shared/image/oci-layout.js';
 import { RegistryImageSource } from '../../shared/image/registry-source.js';
 import type { Image } from '../../shared/image/types.js';
+import { walkImage } from '../../shared/inventory/walk.js';
+import { readerId } from '../../shared/layers/reader-id.js';
 import type { FileTree } from '../../shared/layers/tree.js';
-import { readerId, walkImage } from '../../shared/layers/walk.js';
 import { EcrCredentials, StaticCredentials } from '../../shared/registry/auth.js';
 import { RegistryClient } from '../../shared/registry/client.js';
 import {

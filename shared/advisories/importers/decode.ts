@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { describeIssues } from '../../events/parse.js';
+import { describeIssues } from '../../zod-issues.js';
 
 export interface ImportIssue {
   readonly source: string;

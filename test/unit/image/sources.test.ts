@@ -18,8 +18,9 @@ import { OciArchiveSource, OciLayoutSource } from '../../../shared/image/oci-lay
 import { openImageSource } from '../../../shared/image/open-source.js';
 import { RootfsDirSource } from '../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../shared/image/types.js';
+import { MemoryLayerCache, walkImage } from '../../../shared/inventory/walk.js';
+import { readerId } from '../../../shared/layers/reader-id.js';
 import type { FileTree } from '../../../shared/layers/tree.js';
-import { MemoryLayerCache, readerId, walkImage } from '../../../shared/layers/walk.js';
 import { RegistryClient } from '../../../shared/registry/client.js';
 import { DigestMismatchError, ManifestError } from '../../../shared/registry/errors.js';
 import { dataDir } from '../../support/fixtures.js';

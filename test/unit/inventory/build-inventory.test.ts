@@ -5,9 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
 import { OciLayoutSource } from '../../../shared/image/oci-layout.js';
 import type { Image } from '../../../shared/image/types.js';
-import { buildInventory } from '../../../shared/inventory/inventory.js';
+import { buildInventory, inventoryReaderId } from '../../../shared/inventory/inventory.js';
 import { purl } from '../../../shared/inventory/purl.js';
+import { MemoryLayerCache } from '../../../shared/inventory/walk.js';
 import { decodeLayerResult, encodeLayerResult } from '../../../shared/layers/cache-format.js';
+import { DEFAULT_LIMITS } from '../../../shared/layers/limits.js';
 import type { LayerReadResult } from '../../../shared/layers/reader.js';
 import { dataDir } from '../../support/fixtures.js';
 import { filesUnder, LayoutWriter, tarOf } from '../../support/oci.js';
@@ -157,5 +159,34 @@ describe('purl', () => {
     expect(purl({ type: 'deb', namespace: 'debian', name: 'bash', version: '1:5.2.15-2' })).toBe(
       'pkg:deb/debian/bash@1:5.2.15-2',
     );
+  });
+
+  it('keys cached layer results by everything that changes them: a raised limit is a cache miss', async () => {
+    const image = await only(
+      new DockerArchiveSource(
+        path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz'),
+      ).images(),
+    );
+    const cache = new MemoryLayerCache();
+    const hits: boolean[] = [];
+    const counting = {
+      get: async (key: string) => {
+        const got = await cache.get(key);
+        hits.push(got !== undefined);
+        return got;
+      },
+      put: (key: string, result: LayerReadResult) => cache.put(key, result),
+    };
+    const first = await buildInventory(image, { cache: counting });
+    const again = await buildInventory(image, { cache: counting });
+    expect(hits).toEqual([false, true]);
+    expect(again.packages).toEqual(first.packages);
+    // The defaults spelled out are the same reader; a raised file limit is another.
+    expect(inventoryReaderId(undefined, { ...DEFAULT_LIMITS })).toBe(inventoryReaderId());
+    const raised = { maxFileBytes: DEFAULT_LIMITS.maxFileBytes * 2 };
+    expect(inventoryReaderId(undefined, raised)).not.toBe(inventoryReaderId());
+    await buildInventory(image, { cache: counting, limits: raised });
+    expect(hits).toEqual([false, true, false]);
+    expect(cache.size).toBe(2);
   });
 });

@@ -5,7 +5,8 @@ import { AlpineSecdbImporter } from '../../../shared/advisories/importers/alpine
 import { parseApkInstalled } from '../../../shared/extractors/apk-installed.js';
 import { alpineEcosystem, parseOsRelease } from '../../../shared/extractors/os-release.js';
 import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
-import { readerId, walkImage } from '../../../shared/layers/walk.js';
+import { walkImage } from '../../../shared/inventory/walk.js';
+import { readerId } from '../../../shared/layers/reader-id.js';
 import { matchPackages } from '../../../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
 import { dataDir } from '../../support/fixtures.js';

@@ -3,13 +3,17 @@
  * for the same layer content and the same reader (extractor set): a base layer shared by
  * thousands of images is read once.
  */
-import { createHash } from 'node:crypto';
 import { mapLimit } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { Image, ImageLayer } from '../image/types.js';
-import type { LayerLimits } from './limits.js';
-import { type LayerReadResult, type LayerScan, readLayer, type WantsContent } from './reader.js';
-import { FileTree } from './tree.js';
+import type { LayerLimits } from '../layers/limits.js';
+import {
+  type LayerReadResult,
+  type LayerScan,
+  readLayer,
+  type WantsContent,
+} from '../layers/reader.js';
+import { FileTree } from '../layers/tree.js';
 
 export interface LayerCache {
   get(key: string): Promise<LayerReadResult | undefined>;
@@ -28,15 +32,6 @@ export class MemoryLayerCache implements LayerCache {
   get size(): number {
     return this.entries.size;
   }
-}
-
-/**
- * Identity of the reader: the sorted `id@version` of every extractor that decides what is read.
- * Bumping one extractor's version changes the key, so only what it affects is read again.
- */
-export function readerId(extractors: readonly { id: string; version: number }[]): string {
-  const ids = extractors.map((e) => `${e.id}@${e.version}`).sort();
-  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
 }
 
 /**
