@@ -1,23 +1,24 @@
 /**
  * The one explicit list of extractors. A bundler keeps what is imported here; nothing registers
- * itself as a side effect.
+ * itself as a side effect. Each id is its module's path here (`os/dpkg/status`), and
+ * test/unit/extractors/registry.test.ts holds the list to that and to shared/ecosystems.ts.
  */
 import { readerId } from '../layers/reader-id.js';
-import { apkInstalled } from './apk.js';
-import { composerInstalled } from './composer.js';
-import { dotnetDeps } from './dotnet.js';
-import { dpkgFiles } from './dpkg-files.js';
-import { dpkgStatus } from './dpkg-status.js';
-import { goBinary } from './go-binary.js';
-import { javaArchive } from './java.js';
-import { npmInstalled } from './npm.js';
-import { npmLockfile } from './npm-lockfile.js';
-import { pythonInstalled } from './python.js';
-import { rpmBdb } from './rpm-bdb.js';
-import { rpmNdb } from './rpm-ndb.js';
-import { rpmSqlite } from './rpm-sqlite.js';
-import { rubyGemspec } from './ruby.js';
-import { rustAuditable } from './rust-binary.js';
+import { goBinary } from './binary/go/buildinfo.js';
+import { rustAuditable } from './binary/rust/auditable.js';
+import { dotnetDeps } from './language/dotnet/deps.js';
+import { javaArchive } from './language/java/archive.js';
+import { npmInstalled } from './language/npm/installed.js';
+import { npmLockfile } from './language/npm/lockfile.js';
+import { composerInstalled } from './language/php/composer.js';
+import { pythonInstalled } from './language/python/installed.js';
+import { rubyGemspec } from './language/ruby/gemspec.js';
+import { apkInstalled } from './os/apk/installed.js';
+import { dpkgFiles } from './os/dpkg/files.js';
+import { dpkgStatus } from './os/dpkg/status.js';
+import { rpmBdb } from './os/rpm/bdb.js';
+import { rpmNdb } from './os/rpm/ndb.js';
+import { rpmSqlite } from './os/rpm/sqlite.js';
 import type { Extractor } from './types.js';
 
 export const EXTRACTORS: readonly Extractor[] = [

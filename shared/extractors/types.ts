@@ -34,12 +34,22 @@ export interface ExtractResult {
 }
 
 export interface Extractor {
-  /** Stable id equal to its path: `dpkg/status`, `apk/installed`. */
+  /**
+   * Stable id equal to its module path under shared/extractors, without the extension:
+   * `os/dpkg/status`, `language/npm/installed`, `binary/go/buildinfo` (osv-scalibr names an
+   * extractor by its folder the same way).
+   */
   readonly id: string;
   /** An OS package database: a database that was not read makes the inventory incomplete. */
   readonly osDatabase?: boolean;
   /** Bumped whenever its output for the same input changes. */
   readonly version: number;
+  /**
+   * The package `type` values it reports: an OS family's `packageType` or a key of
+   * `LANGUAGE_ECOSYSTEMS` (shared/ecosystems.ts), so a type no table knows cannot slip in
+   * unmatched. [] for an extractor that reports only file ownership.
+   */
+  readonly packageTypes: readonly string[];
   /** A cheap check on the path, size and mode only: it sees every file of every layer. */
   required(path: string, size: number, mode?: number): boolean;
   extract(path: string, content: Buffer): ExtractResult | Promise<ExtractResult>;

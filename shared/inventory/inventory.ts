@@ -8,7 +8,7 @@
 
 import { languageEcosystemOf, OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
 import type { BosunError } from '../errors.js';
-import { detectOs, OS_FILES, type OsInfo } from '../extractors/os.js';
+import { detectOs, OS_FILES, type OsInfo } from '../extractors/os/release/detect.js';
 import { EXTRACTORS } from '../extractors/registry.js';
 import type {
   ExtractedPackage,

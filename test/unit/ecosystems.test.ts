@@ -18,7 +18,7 @@ import {
   osFamilyOf,
   schemeFor,
 } from '../../shared/ecosystems.js';
-import { detectOs } from '../../shared/extractors/os.js';
+import { detectOs } from '../../shared/extractors/os/release/detect.js';
 import { OciLayoutSource } from '../../shared/image/oci-layout.js';
 import { buildInventory, matchablePackages } from '../../shared/inventory/inventory.js';
 import { SCHEMES } from '../../shared/versions/index.js';

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlpineSecdbImporter } from '../../../shared/advisories/importers/alpine-secdb.js';
-import { parseApkInstalled } from '../../../shared/extractors/apk-installed.js';
-import { alpineEcosystem, parseOsRelease } from '../../../shared/extractors/os-release.js';
+import { parseApkInstalled } from '../../../shared/extractors/os/apk/database.js';
+import {
+  alpineEcosystem,
+  parseOsRelease,
+} from '../../../shared/extractors/os/release/os-release.js';
 import { DockerArchiveSource } from '../../../shared/image/docker-archive.js';
 import { walkImage } from '../../../shared/inventory/walk.js';
 import { readerId } from '../../../shared/layers/reader-id.js';

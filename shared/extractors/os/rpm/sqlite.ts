@@ -1,0 +1,53 @@
+/**
+ * The rpm database's SQLite backend (rpm >= 4.16: Fedora 33+, RHEL 9, CBL-Mariner 2):
+ * `rpmdb.sqlite`, table `Packages(hnum, blob)`, one header blob per installed package. Read
+ * with sql.js (SQLite compiled to WebAssembly, in one JavaScript file): no native module, so
+ * the same code runs on Lambda's arm64 and on x86-64.
+ */
+import initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
+import type { Extractor, ExtractResult } from '../../types.js';
+import { RpmHeaderError } from './header.js';
+import { addHeaderBlob } from './package.js';
+
+export { sourceRpmName } from './package.js';
+
+const ID = 'os/rpm/sqlite';
+let sqlite: ReturnType<typeof initSqlJs> | undefined;
+
+export const rpmSqlite: Extractor = {
+  id: ID,
+  osDatabase: true,
+  version: 1,
+  packageTypes: ['rpm'],
+  required: (path) =>
+    path === 'var/lib/rpm/rpmdb.sqlite' || path === 'usr/lib/sysimage/rpm/rpmdb.sqlite',
+  async extract(path: string, content: Buffer): Promise<ExtractResult> {
+    const result: ExtractResult = { packages: [], issues: [] };
+    sqlite ??= initSqlJs();
+    const SQL = await sqlite;
+    let db: InstanceType<Awaited<typeof sqlite>['Database']>;
+    let rows: unknown[][];
+    try {
+      db = new SQL.Database(content);
+      rows = db.exec('SELECT hnum, blob FROM Packages')[0]?.values ?? [];
+    } catch (error) {
+      result.issues.push({
+        extractor: ID,
+        location: path,
+        message: `${path}: not an rpm SQLite database: ${(error as Error).message}`,
+      });
+      return result;
+    }
+    try {
+      for (const [hnum, blob] of rows) {
+        addHeaderBlob(result, ID, path, `package ${String(hnum)}`, () => {
+          if (!(blob instanceof Uint8Array)) throw new RpmHeaderError('blob is not binary');
+          return blob;
+        });
+      }
+    } finally {
+      db.close();
+    }
+    return result;
+  },
+};
