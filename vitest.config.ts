@@ -6,6 +6,9 @@ export default defineConfig({
       // The SDK warns that Node 20 support ends in 2027; Lambda runs Node 24.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // Handlers' embedded-metric lines would fill the output; test/unit/observability.test.ts
+      // checks what they hold.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },

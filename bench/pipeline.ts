@@ -61,6 +61,7 @@ async function startHost(deployment: IsolatedDeployment): Promise<ChildProcess> 
         ...deployment.env,
         BOSUN_HOST_QUIET: '1',
         POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'true',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },

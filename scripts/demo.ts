@@ -99,7 +99,7 @@ async function main(): Promise<void> {
 
   const host = await startFunctionsHost(state, {
     log: () => undefined,
-    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
   });
   try {
     const synced = await syncLocalFeed(state, advisories);

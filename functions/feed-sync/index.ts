@@ -4,8 +4,8 @@
  * table, and sends changed package keys to the rescan queue. The work is in shared/feeds.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -16,6 +16,7 @@ import { parseJsonEvent } from '../../shared/events/parse.js';
 import { osvSources } from '../../shared/feeds/registry.js';
 import { RescanPublisher } from '../../shared/feeds/rescan-publisher.js';
 import { runFeedSync } from '../../shared/feeds/run.js';
+import { logger, measureFeedSync, metrics } from '../../shared/observability.js';
 import { DynamoDbAdvisoryStore } from '../../shared/stores/dynamodb/advisory-store.js';
 
 const config = loadConfig([
@@ -28,7 +29,6 @@ const config = loadConfig([
   'dynamodbEndpoint',
   'sqsEndpoint',
 ]);
-const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
 const store = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
 const sqs = sqsFromConfig(config);
@@ -47,21 +47,23 @@ async function handleRecord(record: SQSRecord, context: Context): Promise<void> 
     logger.warn('feed source is not configured; ignored', { source: message.source });
     return;
   }
-  const summaries = await runFeedSync({
-    sources: chosen,
-    store,
-    deliverFor: (source) => new RescanPublisher(sqs, config.rescanQueueUrl, source).deliver,
-    deadline: Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS),
-    holder: record.messageId,
-    continueLater: async (source) => {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: config.feedSyncQueueUrl,
-          MessageBody: JSON.stringify({ version: 1, source }),
-        }),
-      );
-    },
-  });
+  const summaries = await measureFeedSync(() =>
+    runFeedSync({
+      sources: chosen,
+      store,
+      deliverFor: (source) => new RescanPublisher(sqs, config.rescanQueueUrl, source).deliver,
+      deadline: Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS),
+      holder: record.messageId,
+      continueLater: async (source) => {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: config.feedSyncQueueUrl,
+            MessageBody: JSON.stringify({ version: 1, source }),
+          }),
+        );
+      },
+    }),
+  );
   for (const summary of summaries) logger.info('feed synced', { ...summary });
 }
 
@@ -69,4 +71,6 @@ export const handler = middy((event: SQSEvent, context: Context) =>
   processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), processor, {
     context,
   }),
-).use(injectLambdaContext(logger));
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

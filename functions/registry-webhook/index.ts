@@ -3,7 +3,6 @@
  * registry that sends the same envelope) on a Lambda function URL and puts one scan request
  * per pushed manifest on the scan queue. The work is in shared/ingest/registry-webhook.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
@@ -11,6 +10,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
 import { handleRegistryWebhook } from '../../shared/ingest/registry-webhook.js';
+import { logger } from '../../shared/observability.js';
 
 const config = loadConfig([
   'scanQueueUrl',
@@ -19,7 +19,6 @@ const config = loadConfig([
   'region',
   'sqsEndpoint',
 ]);
-const logger = new Logger();
 const sqs = sqsFromConfig(config);
 const secrets = new SecretsManagerClient(
   config.region === undefined ? {} : { region: config.region },

@@ -4,24 +4,24 @@
  * pulled again.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
 import { rescanMessage } from '../../shared/events/rescan.js';
+import { logger, measureRescan, metrics } from '../../shared/observability.js';
 import { RESCAN_CONFIG, rescanDeps } from '../../shared/pipeline/aws.js';
 import { rescanPackages } from '../../shared/pipeline/rescan.js';
 
 const config = loadConfig(RESCAN_CONFIG);
-const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
 const deps = rescanDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseJsonEvent(rescanMessage, 'rescan', record.body);
-  const summary = await rescanPackages(message, deps);
+  const summary = await measureRescan(() => rescanPackages(message, deps));
   logger.info('rescan done', {
     messageId: record.messageId,
     source: message.source,
@@ -32,4 +32,6 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 
 export const handler = middy((event: SQSEvent, context: Context) =>
   processPartialResponse(event, handleRecord, processor, { context, processInParallel: false }),
-).use(injectLambdaContext(logger));
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

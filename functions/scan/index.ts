@@ -5,17 +5,17 @@
  * one's result instead of waiting for its lease.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
+import { logger, measureScan, metrics } from '../../shared/observability.js';
 import { SCAN_CONFIG, scanDeps } from '../../shared/pipeline/aws.js';
 import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
 
 const config = loadConfig(SCAN_CONFIG);
-const logger = new Logger();
 const processor = new BatchProcessor(EventType.SQS);
 const deps = scanDeps(config);
 
@@ -31,7 +31,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   // The queue's last delivery before its dead-letter queue: a scan still failing then is
   // recorded as FAILED (and announced) rather than left IN_PROGRESS.
   const attempt = scanAttempt(record.attributes.ApproximateReceiveCount, config.scanMaxReceives);
-  const outcome = await scanImage(request, deps, attempt);
+  const outcome = await measureScan(() => scanImage(request, deps, attempt));
   logger.info('scan request done', {
     messageId: record.messageId,
     action: request.action,
@@ -43,4 +43,6 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 
 export const handler = middy((event: SQSEvent, context: Context) =>
   processPartialResponse(event, handleRecord, processor, { context, processInParallel: false }),
-).use(injectLambdaContext(logger));
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

@@ -40,6 +40,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['feeds', 'ingest'],
   ['config'],
   ['pipeline'],
+  ['observability.ts'],
 ];
 
 function filesUnder(dir: string): string[] {

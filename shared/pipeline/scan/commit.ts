@@ -3,8 +3,10 @@
  * record now describing the scanned image (platform, OS, layers, inventory, report), then
  * announced. The inventory this one replaces is retired after the commit.
  */
+import type { Severity } from '../../advisories/severity.js';
 import { platformString } from '../../image/types.js';
 import { commitGeneration } from '../commit.js';
+import type { FindingDraft } from '../lifecycle.js';
 import { generationOf, need, type ScanRun, type ScanStep } from './run.js';
 
 export const commitScan: ScanStep = async (run: ScanRun) => {
@@ -39,9 +41,13 @@ export const commitScan: ScanStep = async (run: ScanRun) => {
   );
   return unsupported
     ? { status: 'unsupported', reason: 'no supported operating system or package', messages }
-    : {
-        status: 'scanned',
-        findings: need(run.drafts, 'the drafts').filter((d) => d.status === 'ACTIVE').length,
-        messages,
-      };
+    : { status: 'scanned', ...activeBySeverity(need(run.drafts, 'the drafts')), messages };
 };
+
+function activeBySeverity(drafts: readonly FindingDraft[]) {
+  const bySeverity: Partial<Record<Severity, number>> = {};
+  const active = drafts.filter((d) => d.status === 'ACTIVE');
+  for (const d of active)
+    bySeverity[d.severity.severity] = (bySeverity[d.severity.severity] ?? 0) + 1;
+  return { findings: active.length, bySeverity };
+}

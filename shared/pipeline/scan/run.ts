@@ -3,6 +3,7 @@
  * in the order they run), its ports, and its outcome.
  */
 import { createHash } from 'node:crypto';
+import type { Severity } from '../../advisories/severity.js';
 import type { ScanRequest } from '../../events/scan-request.js';
 import { EXTRACTOR_SET_ID } from '../../extractors/registry.js';
 import type { Image, ImageSet } from '../../image/types.js';
@@ -25,7 +26,13 @@ export interface ScanDeps extends PipelineDeps {
 }
 
 export type ScanOutcome =
-  | { readonly status: 'scanned'; readonly findings: number; readonly messages: number }
+  | {
+      readonly status: 'scanned';
+      /** Active findings, and how many of each severity. */
+      readonly findings: number;
+      readonly bySeverity: Readonly<Partial<Record<Severity, number>>>;
+      readonly messages: number;
+    }
   | { readonly status: 'unchanged' | 'index' | 'skipped' | 'deleted'; readonly messages: number }
   | {
       readonly status: 'failed' | 'unsupported';
