@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds test/fixtures/rust-auditable-app with the real cargo-auditable, offline, into
-# .local/tools/rust-auditable/ (the binary and its Cargo.lock), for the rust/auditable tests.
+# .local/tools/rust-auditable/ (the binary and its Cargo.lock), for the binary/rust/auditable tests.
 #
 # - cargo-auditable is Debian 13's package (Debian 12 has none). It needs Debian 13's C
 #   library, so that library is unpacked beside it and the binary is pointed at it (patchelf);

@@ -155,7 +155,7 @@ export function itemStoresContract(
         scanId: 'scan-1',
         os: 'alpine 3.10.2',
         packageCount: 3,
-        extractors: 'apk/installed@1',
+        extractors: 'os/apk/installed@1',
         committedAt: '2026-11-01T00:00:00Z',
       };
       await inventories.putInventory(header, ALPINE);

@@ -25,7 +25,7 @@ async function scanAlpine(release: '310' | '311') {
   const walk = await walkImage(
     images[0] as NonNullable<(typeof images)[0]>,
     (e) => WANTED.has(e.path),
-    { reader: readerId([{ id: 'apk/installed', version: 1 }]) },
+    { reader: readerId([{ id: 'os/apk/installed', version: 1 }]) },
   );
   const ecosystem = alpineEcosystem(
     parseOsRelease(walk.tree.read('etc/os-release')?.toString() ?? ''),
