@@ -1,7 +1,8 @@
 /**
  * The matcher: a query step that fetches candidate advisories per package (by ecosystem and
- * name; OS packages also by their source package), then the pure OSV range evaluation. The
- * same vulnerability under several ids (CVE, GHSA, PYSEC, GO-) in one package is one finding.
+ * name; OS packages also by their source package), then the pure OSV range evaluation. One
+ * finding per CVE per package: the same vulnerability under several ids (CVE, GHSA, PYSEC, GO-,
+ * DSA, DLA, DEBIAN-CVE, RHSA, ALSA) is one finding keeping every id.
  */
 import { isAffected, nearestFix } from '../advisories/affected.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
@@ -51,6 +52,50 @@ function groupByAliases(hits: readonly Hit[]): Hit[][] {
     groups.set(root, [...(groups.get(root) ?? []), h]);
   }
   return [...groups.values()];
+}
+
+const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
+
+/**
+ * The CVE ids a record is about: its id and aliases, the records it derives from (`upstream`:
+ * Debian, Ubuntu, Red Hat, Chainguard), and CVE ids among `related` (AlmaLinux lists its CVEs
+ * there). https://ossf.github.io/osv-schema/#upstream-field
+ */
+function cvesOf(record: OsvRecord): string[] {
+  return [
+    record.id,
+    ...(record.aliases ?? []),
+    ...(record.upstream ?? []),
+    ...(record.related ?? []),
+  ].filter((id) => CVE_ID.test(id));
+}
+
+interface Vulnerability {
+  readonly ids: readonly string[];
+  readonly hits: readonly Hit[];
+}
+
+/**
+ * One vulnerability per CVE. Records that alias each other are one group; a group is reported
+ * once for each CVE it names (a DSA that fixes three CVEs is part of three findings), together
+ * with every other group that names the same CVE (a DSA, a DLA and the DEBIAN-CVE record of one
+ * CVE are one finding keeping all three ids). A group that names no CVE is one finding.
+ */
+function vulnerabilities(hits: readonly Hit[]): Vulnerability[] {
+  const byKey = new Map<string, { ids: Set<string>; hits: Set<Hit> }>();
+  for (const group of groupByAliases(hits)) {
+    const own = group.flatMap((h) => [h.record.id, ...(h.record.aliases ?? [])]);
+    const cves = [...new Set(group.flatMap((h) => cvesOf(h.record)))];
+    for (const key of cves.length === 0 ? [`\u0000${group[0]?.record.id}`] : cves) {
+      const entry = byKey.get(key) ?? { ids: new Set<string>(), hits: new Set<Hit>() };
+      // The group's other CVE ids are findings of their own.
+      for (const id of own) if (!CVE_ID.test(id) || id === key) entry.ids.add(id);
+      if (cves.length > 0) entry.ids.add(key);
+      for (const h of group) entry.hits.add(h);
+      byKey.set(key, entry);
+    }
+  }
+  return [...byKey.values()].map((e) => ({ ids: [...e.ids].sort(), hits: [...e.hits] }));
 }
 
 function preferredId(ids: readonly string[]): string {
@@ -116,21 +161,20 @@ export async function matchPackages(
       for (const name of names) candidates.push(...(await query.candidates(ecosystem, name)));
     const hits = evaluate(pkg, version, scheme, candidates, issues);
     const ratingIssues: RatingIssue[] = [];
-    for (const group of groupByAliases(hits)) {
-      const ids = [
-        ...new Set(group.flatMap((h) => [h.record.id, ...(h.record.aliases ?? [])])),
-      ].sort();
+    // Rated once per advisory: one that names several CVEs is part of several findings.
+    const ratings = new Map(hits.map((h) => [h, rate(h.record, h.affected, ratingIssues)]));
+    for (const { ids, hits: group } of vulnerabilities(hits)) {
       const fixes = group.flatMap((h) => (h.fixed === undefined ? [] : [h.fixed]));
       // Advisories of one vulnerability may name different fixes; the highest satisfies them all.
       const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
       findings.push({
         id: preferredId(ids),
         ids,
-        advisoryIds: group.map((h) => h.record.id).sort(),
+        advisoryIds: [...new Set(group.map((h) => h.record.id))].sort(),
         package: pkg,
         installedVersion: version,
         ...(fixedVersion === undefined ? {} : { fixedVersion }),
-        severity: worst(group.map((h) => rate(h.record, h.affected, ratingIssues))),
+        severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
         ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
       });
     }

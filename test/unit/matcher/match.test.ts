@@ -22,6 +22,52 @@ function indexOf(...records: OsvRecord[]): MemoryAdvisoryIndex {
 }
 
 describe('matchPackages', () => {
+  it('reports one finding per CVE: two AlmaLinux advisories of one CVE are one finding keeping both ids', async () => {
+    // Both name CVE-2025-2487 only in `related`; the installed version is below both fixes.
+    const first = advisory('almalinux-osv/advisories/almalinux9/ALSA-2025:4491.json');
+    const second = advisory('almalinux-osv/advisories/almalinux9/ALSA-2025:7395.json');
+    const pkg = { name: '389-ds-base', version: '2.5.2-1.el9', ecosystem: 'AlmaLinux:9' };
+    const { findings } = await matchPackages([pkg], indexOf(first, second));
+    expect(findings.map((f) => [f.id, f.ids, f.advisoryIds, f.fixedVersion])).toEqual([
+      [
+        'CVE-2025-2487',
+        ['ALSA-2025:4491', 'ALSA-2025:7395', 'CVE-2025-2487'],
+        ['ALSA-2025:4491', 'ALSA-2025:7395'],
+        '2.6.1-8.el9_6',
+      ],
+    ]);
+  });
+
+  it('splits advisories that fix several CVEs into one finding per CVE, each keeping every advisory', async () => {
+    const first = advisory('almalinux-osv/advisories/almalinux9/ALSA-2026:11360.json');
+    const second = advisory('almalinux-osv/advisories/almalinux9/ALSA-2026:19345.json');
+    const pkg = { name: 'LibRaw', version: '0.21.1-1.el9', ecosystem: 'AlmaLinux:9' };
+    const { findings } = await matchPackages([pkg], indexOf(first, second));
+    expect(findings.map((f) => [f.id, f.ids, f.fixedVersion]).sort()).toEqual([
+      [
+        'CVE-2026-21413',
+        ['ALSA-2026:11360', 'ALSA-2026:19345', 'CVE-2026-21413'],
+        '0.21.1-2.el9_8',
+      ],
+      [
+        'CVE-2026-24450',
+        ['ALSA-2026:11360', 'ALSA-2026:19345', 'CVE-2026-24450'],
+        '0.21.1-2.el9_8',
+      ],
+    ]);
+  });
+
+  it('takes the CVE a distribution record names in `upstream` as the finding id', async () => {
+    const ubuntu = advisory(
+      'osv-samples-misc/anchore__vunnel/tests/unit/providers/ubuntu/test-fixtures/osv/cve/2021/UBUNTU-CVE-2021-3782.json',
+    );
+    const pkg = { name: 'wayland', version: '1.16.0-1ubuntu1', ecosystem: 'Ubuntu:18.04:LTS' };
+    const { findings } = await matchPackages([pkg], indexOf(ubuntu));
+    expect(findings.map((f) => [f.id, f.ids, f.fixedVersion])).toEqual([
+      ['CVE-2021-3782', ['CVE-2021-3782', 'UBUNTU-CVE-2021-3782'], '1.16.0-1ubuntu1.1~18.04.4'],
+    ]);
+  });
+
   it("looks a package up in each of its ecosystems: a real Red Hat record under a package's further ecosystem", async () => {
     const rhsa = advisory(
       'osv-samples-misc/ossf__osv-schema/tools/redhat/testdata/OSV/RHSA-2024_6220.json',
@@ -144,8 +190,19 @@ describe('matchPackages', () => {
     const expected = [
       ...new Set(fixes.filter((f) => rpm.compare(f.fixed, installed) > 0).map((f) => f.id)),
     ].sort();
-    expect(findings.flatMap((f) => f.advisoryIds).sort()).toEqual(expected);
+    expect([...new Set(findings.flatMap((f) => f.advisoryIds))].sort()).toEqual(expected);
     for (const f of findings) expect(rpm.compare(f.fixedVersion ?? '0', installed)).toBe(1);
+    // One finding per CVE those advisories name (in `related`), and one per advisory naming none.
+    const matched = kernel.filter((r) => expected.includes(r.id));
+    const cves = new Set(
+      matched.flatMap((r) => (r.related ?? []).filter((id) => id.startsWith('CVE-'))),
+    );
+    const withoutCve = matched.filter(
+      (r) => !(r.related ?? []).some((id) => id.startsWith('CVE-')),
+    );
+    expect(findings.map((f) => f.id).sort()).toEqual(
+      [...cves, ...withoutCve.map((r) => r.id)].sort(),
+    );
   });
 
   it('rates severity from CVSS vectors, the most precise version first', async () => {
