@@ -83,4 +83,5 @@ if [ ! -f "$dotnet_app/AutoRest.CSharp.deps.json" ]; then
   npm_extract @autorest/csharp@3.0.0-beta.20251203.1 package "$dotnet_app"
 fi
 bash scripts/rust-auditable-app.sh
+bash scripts/npm-project.sh
 echo "setup: done"

@@ -18,6 +18,13 @@ export interface ExtractedPackage {
   readonly files?: readonly string[];
   /** The file the package was found in. */
   readonly location: string;
+  /**
+   * Named by a lockfile, not found installed: a declaration, which an image's installed tree
+   * overrides (the inventory drops it where the lockfile's project has one).
+   */
+  readonly declared?: true;
+  /** A development dependency in a lockfile: not installed by a production install. */
+  readonly dev?: true;
 }
 
 export interface ExtractIssue {

@@ -21,6 +21,7 @@ import { FileTooLargeError } from '../layers/errors.js';
 import { DEFAULT_LIMITS, type LayerLimits } from '../layers/limits.js';
 import type { LayerEntry } from '../layers/reader.js';
 import { readerId } from '../layers/reader-id.js';
+import type { FileTree } from '../layers/tree.js';
 import type { InventoryPackage as MatchablePackage } from './package.js';
 import { distroQualifier, purl } from './purl.js';
 import { type LayerCache, walkImage } from './walk.js';
@@ -113,6 +114,22 @@ export interface InventoryOptions {
   readonly extractors?: readonly Extractor[];
   readonly cache?: LayerCache;
   readonly limits?: Partial<LayerLimits>;
+  /** Keep a lockfile's development dependencies (left out by default: not installed). */
+  readonly devDependencies?: boolean;
+}
+
+/**
+ * Installed, not declared: a lockfile's package stands only for a project with no installed
+ * tree beside it (a source checkout); where `node_modules` exists, what is installed is the
+ * truth (a later layer may have removed a package, `npm ci --omit=dev` skipped the development
+ * ones). Trivy and Syft read lockfiles only for source trees for the same reason.
+ */
+function declaredStands(p: InventoryPackage, tree: FileTree, devDependencies: boolean): boolean {
+  if (p.declared !== true) return true;
+  if (p.dev === true && !devDependencies) return false;
+  const lockfile = p.location.split('#')[0] ?? '';
+  const project = lockfile.includes('/') ? lockfile.slice(0, lockfile.lastIndexOf('/')) : '';
+  return !tree.exists(project === '' ? 'node_modules' : `${project}/node_modules`);
 }
 
 export async function buildInventory(
@@ -262,14 +279,16 @@ export async function buildInventory(
     if (OS_PACKAGE_TYPES.has(p.type)) for (const file of p.files ?? []) ownerOf.set(file, p.name);
   // A language package whose metadata file (or its directory: a dist-info, a node module) an OS
   // package installed is the distribution's, patched by it: the matcher treats it so.
-  const owned = packages.map((p) => {
-    if (OS_PACKAGE_TYPES.has(p.type)) return p;
-    // Databases list the metadata file itself; a Python distribution's directory also names it.
-    const dir = p.location.replace(/\/[^/]+$/, '');
-    const owner =
-      ownerOf.get(p.location) ?? (/\.(dist|egg)-info$/.test(dir) ? ownerOf.get(dir) : undefined);
-    return owner === undefined ? p : { ...p, osOwnedBy: owner };
-  });
+  const owned = packages
+    .filter((p) => declaredStands(p, walk.tree, options.devDependencies ?? false))
+    .map((p) => {
+      if (OS_PACKAGE_TYPES.has(p.type)) return p;
+      // Databases list the metadata file itself; a Python distribution's directory also names it.
+      const dir = p.location.replace(/\/[^/]+$/, '');
+      const owner =
+        ownerOf.get(p.location) ?? (/\.(dist|egg)-info$/.test(dir) ? ownerOf.get(dir) : undefined);
+      return owner === undefined ? p : { ...p, osOwnedBy: owner };
+    });
   return {
     ...(os === undefined ? {} : { os }),
     packages: owned,

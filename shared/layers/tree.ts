@@ -123,6 +123,12 @@ export class FileTree {
     return this.count;
   }
 
+  /** Whether anything is at or under this path (a directory a tar never listed has its files). */
+  exists(path: string): boolean {
+    const node = this.node(split(path), false);
+    return node !== undefined && (node.entry !== undefined || (node.children?.size ?? 0) > 0);
+  }
+
   /** The entry at exactly this path, without following symbolic links. */
   get(path: string): TreeEntry | undefined {
     return this.node(split(path), false)?.entry;

@@ -4,6 +4,8 @@
  * packages. Version 1 (npm 5 and 6): the nested `dependencies` tree, each level installed under
  * its parent's `node_modules`; an alias is written `npm:<real name>@<version>`, and git, file
  * and URL dependencies have no registry version to match.
+ * Every entry is a declaration (`declared`), `dev: true` marks a development dependency; the
+ * inventory keeps them only for a project with no installed `node_modules` tree.
  * https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json
  */
 import { isObject, parseJsonFile } from '../../json.js';
@@ -44,7 +46,14 @@ function readV1(
         const name = alias?.[1] ?? key;
         const version = alias?.[2] ?? raw;
         if (/^[0-9]/.test(version))
-          packages.push({ type: 'npm', name, version, location: `${path}#${installPath}` });
+          packages.push({
+            type: 'npm',
+            name,
+            version,
+            location: `${path}#${installPath}`,
+            declared: true,
+            ...(entry.dev === true ? { dev: true as const } : {}),
+          });
         else issue(`${path}: ${installPath} is ${version}, not a registry version; not matched`);
       }
       if (entry.dependencies !== undefined) children.push([entry.dependencies, `${installPath}/`]);
@@ -56,7 +65,7 @@ function readV1(
 
 export const npmLockfile: Extractor = {
   id: ID,
-  version: 2,
+  version: 3,
   packageTypes: ['npm'],
   required: (path, size) =>
     size < 64 * 1024 * 1024 &&
@@ -117,6 +126,8 @@ export const npmLockfile: Extractor = {
         name,
         version: entry.version,
         location: `${path}#${installPath}`,
+        declared: true,
+        ...(entry.dev === true ? { dev: true as const } : {}),
       });
     }
     return { packages, issues };
