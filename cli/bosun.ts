@@ -16,6 +16,7 @@ import {
 } from '../shared/inventory/inventory.js';
 import { walkImage } from '../shared/inventory/walk.js';
 import { readerId } from '../shared/layers/reader-id.js';
+import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
@@ -42,7 +43,9 @@ advisories: the local database (bosun db sync fills it; see bosun db), or with -
             a directory of OSV (JSON/YAML), Alpine secdb, RubySec or npm legacy files
 ${DB_USAGE}
 exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on,
-            or an image could not be read whole, 2 usage error, 3 any other failure`;
+            or an image could not be read whole, 2 usage error, 3 any other failure,
+            4 results incomplete: some packages were not checked because the advisory database
+            has no advisory of their ecosystem, or no source covers their OS (the gaps are listed)`;
 
 const TOOL = { name: 'bosun', version: '0.1.0' };
 
@@ -54,10 +57,11 @@ function sbomDocument(
   image: Image,
   inventory: Inventory,
   findings?: Finding[],
+  coverage?: Coverage,
 ): string {
   if (format === 'spdx') return toSpdx(image, inventory, TOOL);
   if (format === 'spdx-json') return toSpdx23(image, inventory, TOOL);
-  return toCycloneDx(image, inventory, TOOL, new Date(), findings);
+  return toCycloneDx(image, inventory, TOOL, new Date(), findings, coverage);
 }
 
 const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
@@ -207,6 +211,7 @@ async function scan(argv: string[]): Promise<number> {
     complete &&= inventory.complete;
     status.update(`${image.source}: matching ${inventory.packages.length} packages`);
     const result = await matchPackages(matchablePackages(inventory), index);
+    const coverage = await coverageOf(inventory, index);
     status.done();
     const findings = result.findings
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
@@ -220,6 +225,7 @@ async function scan(argv: string[]): Promise<number> {
     reports.push({
       image,
       inventory,
+      coverage,
       findings,
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
@@ -231,13 +237,16 @@ async function scan(argv: string[]): Promise<number> {
       await query.close();
       return 2;
     }
-    console.log(sbomDocument(values.format, only.image, only.inventory, only.findings));
+    console.log(
+      sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage),
+    );
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
       reports.map((r) => ({
         source: r.image.source,
         platform: platformString(r.image.platform),
         findings: r.findings,
+        coverage: r.coverage,
       })),
       TOOL,
     );
@@ -253,6 +262,7 @@ async function scan(argv: string[]): Promise<number> {
             manifestDigest: r.image.manifestDigest,
             os: r.inventory.os,
             packages: r.inventory.packages.length,
+            coverage: r.coverage,
             findings: r.findings.map((f) => ({
               id: f.id,
               ids: f.ids,
@@ -277,8 +287,9 @@ async function scan(argv: string[]): Promise<number> {
     );
     for (const r of reports) {
       console.log(
-        `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings`,
+        `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings${r.coverage.complete ? '' : ' (INCOMPLETE: coverage gaps below)'}`,
       );
+      for (const gap of r.coverage.gaps) console.log(`  COVERAGE GAP: ${gap.message}`);
       if (r.findings.length > 0) {
         const rows = r.findings.map((f) => [
           f.severity.severity,
@@ -308,7 +319,8 @@ async function scan(argv: string[]): Promise<number> {
     r.findings.some((f) => SEVERITIES.indexOf(f.severity.severity) <= threshold),
   );
   await query.close();
-  return failing || !complete ? 1 : 0;
+  if (failing || !complete) return 1;
+  return reports.every((r) => r.coverage.complete) ? 0 : 4;
 }
 
 interface Advisories {

@@ -17,6 +17,12 @@ export interface Candidate {
  */
 export interface AdvisoryQuery {
   candidates(ecosystem: string, name: string): Promise<readonly Candidate[]>;
+  /**
+   * Whether any advisory names a package of this exact ecosystem (`Alpine:v3.10`, `npm`): what
+   * says a database covers an ecosystem at all, so that no match is not mistaken for no
+   * vulnerability (matcher/coverage.ts).
+   */
+  hasEcosystem(ecosystem: string): Promise<boolean>;
 }
 
 export interface Finding {

@@ -78,6 +78,22 @@ export interface Notification {
     readonly movedAt: string;
   };
   readonly failure?: { readonly reason: string };
+  /**
+   * On SCAN_COMPLETED: whether every package was checked against advisories of its ecosystem,
+   * and if not, why (matcher/coverage.ts). Findings of an incomplete scan are not the whole
+   * story: never read `complete: false` with no findings as clean.
+   */
+  readonly coverage?: NotifiedCoverage;
+}
+
+export interface NotifiedCoverage {
+  readonly complete: boolean;
+  readonly gaps: readonly {
+    readonly kind: string;
+    readonly ecosystems: readonly string[];
+    readonly packages: number;
+    readonly message: string;
+  }[];
 }
 
 export interface OutgoingMessage {
@@ -87,6 +103,8 @@ export interface OutgoingMessage {
     readonly maxSeverity: Severity;
     readonly repository: readonly string[];
     readonly fixAvailable: 'true' | 'false';
+    /** SCAN_COMPLETED only: `incomplete` when some packages could not be checked. */
+    readonly coverage?: 'complete' | 'incomplete';
   };
   readonly dedupeKey: string;
 }
@@ -103,6 +121,9 @@ export const MAX_LISTED_FINDINGS = 100;
 /** Repositories and tags listed at most (a digest can be pushed to very many). */
 export const MAX_LISTED_NAMES = 50;
 const MAX_REASON_CHARS = 2_000;
+/** Coverage gaps listed at most, and the length of each message (a gap per ecosystem). */
+const MAX_COVERAGE_GAPS = 20;
+const MAX_GAP_CHARS = 500;
 
 /** The repository attribute's share of SNS's 256 KiB (the body stays under 200 KiB). */
 const MAX_REPOSITORY_ATTRIBUTE_BYTES = 32 * 1024;
@@ -178,6 +199,19 @@ export interface MessageInput {
   readonly report?: Notification['report'];
   readonly tagMove?: Notification['tagMove'];
   readonly failure?: Notification['failure'];
+  readonly coverage?: NotifiedCoverage;
+}
+
+function boundedCoverage(coverage: NotifiedCoverage): NotifiedCoverage {
+  return {
+    complete: coverage.complete,
+    gaps: coverage.gaps.slice(0, MAX_COVERAGE_GAPS).map((g) => ({
+      kind: g.kind,
+      ecosystems: g.ecosystems.slice(0, 10),
+      packages: g.packages,
+      message: g.message.slice(0, MAX_GAP_CHARS),
+    })),
+  };
 }
 
 /**
@@ -203,6 +237,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     ...(input.failure === undefined
       ? {}
       : { failure: { reason: input.failure.reason.slice(0, MAX_REASON_CHARS) } }),
+    ...(input.coverage === undefined ? {} : { coverage: boundedCoverage(input.coverage) }),
   };
   const listed: NotifiedFinding[] = [];
   // Size of the message without findings, with room for the omitted count's digits.
@@ -230,6 +265,9 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       // Filter policies match on any repository: the attribute lists them all, within reason.
       repository: withinBytes(input.image.repositories, MAX_REPOSITORY_ATTRIBUTE_BYTES),
       fixAvailable: fixable > 0 ? 'true' : 'false',
+      ...(input.coverage === undefined
+        ? {}
+        : { coverage: input.coverage.complete ? 'complete' : 'incomplete' }),
     },
   };
 }

@@ -29,6 +29,9 @@ export class SnsNotifier implements Notifier {
                 repository: { DataType: 'String.Array', StringValue: JSON.stringify(a.repository) },
               }),
           dedupeKey: { DataType: 'String', StringValue: message.dedupeKey },
+          ...(a.coverage === undefined
+            ? {}
+            : { coverage: { DataType: 'String', StringValue: a.coverage } }),
         },
       }),
     );

@@ -93,6 +93,9 @@ export async function announcePending(
       image: context,
       findings,
       ...(report === undefined ? {} : { report }),
+      ...(eventType === 'SCAN_COMPLETED' && image.coverage !== undefined
+        ? { coverage: image.coverage }
+        : {}),
     });
     if (await sendOnce(deps, message)) sent++;
   }

@@ -4,6 +4,7 @@
  * result per finding, located at the file the package was found in (inside the image).
  * `security-severity` carries the CVSS score where there is one, as GitHub's code scanning reads it.
  */
+import type { Coverage } from '../matcher/coverage.js';
 import type { Finding } from '../matcher/types.js';
 
 export interface SarifImage {
@@ -12,6 +13,8 @@ export interface SarifImage {
   /** `os/arch[/variant]`: the platforms of one multi-platform image are separate alerts. */
   readonly platform?: string;
   readonly findings: readonly Finding[];
+  /** What the advisory database could not say about the image (never a silent zero). */
+  readonly coverage?: Coverage;
 }
 
 const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
@@ -81,6 +84,22 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
           },
         },
         results,
+        // A coverage gap is a run that could not do all it should: SARIF's place for that is a
+        // tool execution notification (§3.20.21), with executionSuccessful still true.
+        invocations: [
+          {
+            executionSuccessful: true,
+            toolExecutionNotifications: images.flatMap((image) =>
+              (image.coverage?.gaps ?? []).map((gap) => ({
+                level: 'warning',
+                descriptor: { id: `coverage/${gap.kind}` },
+                message: { text: `${image.source}: ${gap.message}` },
+                properties: { ecosystems: gap.ecosystems, packages: gap.packages },
+              })),
+            ),
+          },
+        ],
+        properties: { coverageComplete: images.every((i) => i.coverage?.complete !== false) },
       },
     ],
   };

@@ -7,12 +7,14 @@
  * `affects` pointing at the component of the package it was found in.
  */
 // Entry points, not the package root: the root also loads the optional XML plugins.
+
 import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
 import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { Coverage } from '../matcher/coverage.js';
 import type { Finding } from '../matcher/types.js';
 
 export interface SbomTool {
@@ -69,9 +71,18 @@ export function toCycloneDx(
   tool: SbomTool,
   now = new Date(),
   findings: readonly Finding[] = [],
+  coverage?: Coverage,
 ): string {
   const bom = new Models.Bom();
   bom.metadata.timestamp = now;
+  // Findings are only as complete as the advisories asked: say so where they are listed.
+  if (coverage !== undefined) {
+    bom.metadata.properties.add(
+      new Models.Property('bosun:coverage', coverage.complete ? 'complete' : 'incomplete'),
+    );
+    for (const gap of coverage.gaps)
+      bom.metadata.properties.add(new Models.Property('bosun:coverage:gap', gap.message));
+  }
   bom.metadata.tools.components.add(
     new Models.Component(Enums.ComponentType.Application, tool.name, { version: tool.version }),
   );

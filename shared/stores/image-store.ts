@@ -3,6 +3,7 @@
  * (docs/data-model.md, images table). Written once over the item-table port.
  */
 import { isBefore, latestInstant } from '../instants.js';
+import type { Coverage } from '../matcher/coverage.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Condition, Item, ItemTable, Write } from './item-table.js';
 
@@ -43,6 +44,8 @@ export interface ImageRecord {
     readonly kind: 'scan' | 'rescan' | 'deleted' | 'out-of-window';
     readonly at: string;
   };
+  /** What the last complete scan could not check (matcher/coverage.ts); SCAN_COMPLETED says it. */
+  readonly coverage?: Coverage;
   /** The full report and SBOM of the last complete scan (reports bucket keys). */
   readonly reportKey?: string;
   readonly sbomKey?: string;

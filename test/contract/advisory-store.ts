@@ -44,7 +44,25 @@ export function advisoryStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await store.candidates('crates.io', 'openssl')).toEqual([]);
       expect(await store.checkpoint('osv:crates.io')).toBeUndefined();
       expect(await store.stats()).toEqual({ advisories: 0, withdrawn: 0, sources: [] });
+      expect(await store.hasEcosystem('crates.io')).toBe(false);
       await store.close();
+    });
+
+    it('knows which exact ecosystems its advisories name, also when opened again', async () => {
+      const { store, reopen } = await open();
+      await store.put([stored(openssl), stored(qatzip)]);
+      const check = async (s: AdvisoryStore) => {
+        expect(await s.hasEcosystem('crates.io')).toBe(true);
+        expect(await s.hasEcosystem('AlmaLinux:9')).toBe(true);
+        // Another release of the same distribution is not covered by these.
+        expect(await s.hasEcosystem('AlmaLinux:8')).toBe(false);
+        expect(await s.hasEcosystem('npm')).toBe(false);
+      };
+      await check(store);
+      await store.close();
+      const again = await reopen();
+      await check(again);
+      await again.close();
     });
 
     it('returns what was put: heads, records, candidates per package, aliases', async () => {

@@ -95,6 +95,11 @@ export class MutableAdvisories implements AdvisoryQuery {
           out.push({ record, affected });
     return out;
   }
+  async hasEcosystem(ecosystem: string): Promise<boolean> {
+    for (const record of this.records.values())
+      if (record.affected?.some((a) => a.package?.ecosystem === ecosystem)) return true;
+    return false;
+  }
 }
 
 /**

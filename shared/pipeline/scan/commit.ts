@@ -32,6 +32,7 @@ export const commitScan: ScanStep = async (run: ScanRun) => {
       analyzerVersion: run.analyzerVersion,
       scanId,
       ...(run.reportKeys ?? {}),
+      ...(run.coverage === undefined ? {} : { coverage: run.coverage }),
       ...(rest.scanId !== undefined && rest.scanId !== scanId
         ? { retiredScanId: rest.scanId }
         : {}),

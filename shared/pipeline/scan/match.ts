@@ -1,8 +1,10 @@
 /**
  * Step: the inventory's matchable packages against the advisories, and the findings as drafts
- * (ACTIVE, or SUPPRESSED by a suppression of the image's live repositories, its digest or all).
+ * (ACTIVE, or SUPPRESSED by a suppression of the image's live repositories, its digest or all);
+ * and what the advisories cannot say about the image (its coverage gaps).
  */
 import { matchablePackages } from '../../inventory/inventory.js';
+import { coverageOf } from '../../matcher/coverage.js';
 import { matchPackages } from '../../matcher/match.js';
 import { splitRepository, suppressionsFor } from '../context.js';
 import { draftsOf } from '../lifecycle.js';
@@ -10,8 +12,10 @@ import { need, type ScanRun, type ScanStep } from './run.js';
 
 export const matchInventory: ScanStep = async (run: ScanRun) => {
   const { deps, digest } = run;
-  run.packages = matchablePackages(need(run.inventory, 'the inventory'));
+  const inventory = need(run.inventory, 'the inventory');
+  run.packages = matchablePackages(inventory);
   run.match = await matchPackages(run.packages, deps.advisories);
+  run.coverage = await coverageOf(inventory, deps.advisories);
   const live = need(run.repositories, 'the repositories')
     .filter((r) => r.deletedAt === undefined)
     .map((r) => splitRepository(r.repository).name);

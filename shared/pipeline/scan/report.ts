@@ -26,6 +26,7 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
       analyzerVersion,
       scannedAt: now,
       packages: inventory.packages.length,
+      coverage: run.coverage,
       issues: [...inventory.issues, ...match.issues],
       findings: need(run.plan, 'the plan')
         .writes.filter((f) => f.status !== 'CLOSED')
@@ -41,6 +42,7 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
       { name: 'bosun', version: analyzerVersion },
       new Date(now),
       match.findings,
+      run.coverage,
     ),
     'application/vnd.cyclonedx+json',
   );

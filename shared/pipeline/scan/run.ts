@@ -10,6 +10,7 @@ import type { Image, ImageSet } from '../../image/types.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import type { LayerCache } from '../../inventory/walk.js';
 import type { LayerLimits } from '../../layers/limits.js';
+import type { Coverage } from '../../matcher/coverage.js';
 import type { InventoryPackage, MatchResult } from '../../matcher/types.js';
 import type { ImageRecord, RepositoryRecord } from '../../stores/image-store.js';
 import type { PipelineDeps } from '../context.js';
@@ -73,6 +74,7 @@ export interface ScanRun {
   inventory?: Inventory;
   packages?: InventoryPackage[];
   match?: MatchResult;
+  coverage?: Coverage;
   drafts?: FindingDraft[];
   plan?: GenerationPlan;
   reportKeys?: { readonly reportKey: string; readonly sbomKey: string };

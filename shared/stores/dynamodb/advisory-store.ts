@@ -60,12 +60,31 @@ const unpackCheckpoint = (stored: unknown) =>
     ? (JSON.parse(gunzipSync(stored).toString('utf8')) as FeedCheckpoint)
     : (stored as FeedCheckpoint);
 
+const ecosystemKey = (ecosystem: string) => ({ pk: `ECOSYSTEM#${ecosystem}`, sk: 'ECOSYSTEM' });
+
 export class DynamoDbAdvisoryStore implements AdvisoryStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly retry: RetryOptions = {},
   ) {}
+
+  // Ecosystems known to have a marker: written once per store instance, read once when present.
+  private readonly markedEcosystems = new Set<string>();
+
+  /**
+   * Whether an `ECOSYSTEM#<name>` marker exists: `put` writes one, with the entries, for every
+   * ecosystem an advisory names (markers are never removed: an ecosystem once synced stays
+   * covered, even when its last advisory is withdrawn).
+   */
+  async hasEcosystem(ecosystem: string): Promise<boolean> {
+    if (this.markedEcosystems.has(ecosystem)) return true;
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: ecosystemKey(ecosystem) }),
+    );
+    if (out.Item !== undefined) this.markedEcosystems.add(ecosystem);
+    return out.Item !== undefined;
+  }
 
   async candidates(ecosystem: string, name: string): Promise<readonly Candidate[]> {
     const out: Candidate[] = [];
@@ -133,6 +152,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
     const markers: WriteRequest[] = [];
     const entries: WriteRequest[] = [];
     const heads: WriteRequest[] = [];
+    const ecosystems = new Set<string>();
     for (const a of advisories) {
       const pk = `ADV#${a.id}`;
       const keys = packageKeysOf(a.record);
@@ -140,6 +160,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
       const head = recordHead(a.record);
       for (const key of keys) {
         const { ecosystem, name } = splitPackageKey(key);
+        if (!this.markedEcosystems.has(ecosystem)) ecosystems.add(ecosystem);
         const affected = candidatesOf(a.record, ecosystem, name).map((c) => c.affected);
         entries.push({
           PutRequest: {
@@ -190,7 +211,11 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
     // (with its hash) is written only once everything it points at is, so a sync stopped in
     // between sees the old hash and writes the advisory again, deleting what the marker names.
     await batchWrite(this.client, this.table, markers, this.retry);
-    await batchWrite(this.client, this.table, entries, this.retry);
+    const ecosystemMarkers = [...ecosystems].map((e) => ({
+      PutRequest: { Item: ecosystemKey(e) },
+    }));
+    await batchWrite(this.client, this.table, [...ecosystemMarkers, ...entries], this.retry);
+    for (const e of ecosystems) this.markedEcosystems.add(e);
     await batchWrite(this.client, this.table, heads, this.retry);
     await batchWrite(
       this.client,

@@ -13,6 +13,7 @@ import {
   packageKey,
   packageKeysOf,
   type StoredAdvisory,
+  splitPackageKey,
 } from '../advisory-store.js';
 import { type LogChange, LogFile } from './log-file.js';
 
@@ -38,6 +39,8 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
   private readonly records = new Map<string, OsvRecord>();
   // Candidates per package key, built on first query; any write clears it.
   private readonly cache = new Map<string, readonly Candidate[]>();
+  // Ecosystems some advisory names, built on first question; any write clears it.
+  private ecosystems: Set<string> | undefined;
 
   private constructor(private readonly log: LogFile) {
     for (const key of log.keys('h/')) {
@@ -88,6 +91,15 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     return out;
   }
 
+  async hasEcosystem(ecosystem: string): Promise<boolean> {
+    if (this.ecosystems === undefined) {
+      this.ecosystems = new Set();
+      for (const [key, ids] of this.byPackage)
+        if (ids.size > 0) this.ecosystems.add(splitPackageKey(key).ecosystem);
+    }
+    return this.ecosystems.has(ecosystem);
+  }
+
   async heads(ids: readonly string[]): Promise<Map<string, AdvisoryHead>> {
     const out = new Map<string, AdvisoryHead>();
     for (const id of ids) {
@@ -115,6 +127,7 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     // One log commit: every advisory of the batch is written, or none is.
     this.log.commit(changes);
     this.cache.clear();
+    this.ecosystems = undefined;
     for (const [id, head, old] of heads) {
       // A rewrite takes the advisory out of the packages and aliases it no longer names.
       if (old !== undefined) this.unindex(id, old);

@@ -92,6 +92,56 @@ describe('bosun scan', () => {
   }, 60_000);
 });
 
+describe('bosun scan, when the database cannot cover the image', () => {
+  // Only the Node.js security WG's npm advisories: nothing can be said about Alpine 3.4.
+  const npmOnly = () => path.join(dataDir(), 'advisories/nodejs-security-wg/vuln/npm');
+  const gap =
+    '15 OS packages of Alpine Linux v3.4 were not checked for vulnerabilities: the advisory database has no advisory for Alpine:v3.4 (sync it: bosun db sync)';
+
+  it('says so in the table and exits 4, never 0 with no finding', () => {
+    const out = bosun('scan', `dir:${rootfs}`, '--advisories', npmOnly());
+    expect(out.status, out.stderr).toBe(4);
+    expect(out.stdout).toMatch(/15 packages, 0 findings \(INCOMPLETE: coverage gaps below\)/);
+    expect(out.stdout).toContain(`COVERAGE GAP: ${gap}`);
+    // A finding at --fail-on still decides first.
+    expect(
+      bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--fail-on', 'UNKNOWN').status,
+    ).toBe(1);
+  }, 60_000);
+
+  it('says so in the JSON report, the SARIF log and the CycloneDX document', () => {
+    const json = JSON.parse(
+      bosun('scan', `dir:${rootfs}`, '--advisories', npmOnly(), '--format', 'json').stdout,
+    ) as { images: { coverage: unknown }[] };
+    expect(json.images[0]?.coverage).toEqual({
+      complete: false,
+      gaps: [{ kind: 'not-synced', ecosystems: ['Alpine:v3.4'], packages: 15, message: gap }],
+    });
+    const sarif = JSON.parse(
+      bosun('scan', `dir:${rootfs}`, '--advisories', npmOnly(), '--format', 'sarif').stdout,
+    ) as {
+      runs: {
+        invocations: {
+          toolExecutionNotifications: { level: string; message: { text: string } }[];
+        }[];
+        properties: { coverageComplete: boolean };
+      }[];
+    };
+    const [run] = sarif.runs;
+    expect(run?.properties.coverageComplete).toBe(false);
+    expect(run?.invocations[0]?.toolExecutionNotifications).toEqual([
+      expect.objectContaining({ level: 'warning', message: { text: `dir:${rootfs}: ${gap}` } }),
+    ]);
+    const bom = JSON.parse(
+      bosun('scan', `dir:${rootfs}`, '--advisories', npmOnly(), '--format', 'cyclonedx').stdout,
+    ) as { metadata: { properties: { name: string; value: string }[] } };
+    expect(bom.metadata.properties).toEqual([
+      { name: 'bosun:coverage', value: 'incomplete' },
+      { name: 'bosun:coverage:gap', value: gap },
+    ]);
+  }, 60_000);
+});
+
 describe('bosun scan --format cyclonedx', () => {
   it('carries the findings as vulnerabilities that affect their components, in a valid CycloneDX 1.6 document', async () => {
     const out = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'cyclonedx');

@@ -157,6 +157,38 @@ describe('scan', () => {
     });
   });
 
+  it('says in SCAN_COMPLETED, its attribute and the image record what the advisories could not cover', async () => {
+    const { deps, notifier } = setup();
+    const digest = digests['app-310'] as string;
+    await scanImage(request(digest, '1.0'), deps);
+    const [completed] = notifier.of('SCAN_COMPLETED');
+    // npm advisories only: the 14 Alpine packages were not checked.
+    expect(completed?.coverage).toEqual({
+      complete: false,
+      gaps: [
+        {
+          kind: 'not-synced',
+          ecosystems: ['Alpine:v3.10'],
+          packages: 14,
+          message: expect.stringContaining('14 OS packages of Alpine Linux v3.10 were not checked'),
+        },
+      ],
+    });
+    expect(notifier.sent[0]?.attributes.coverage).toBe('incomplete');
+    expect((await deps.images.getImage(digest))?.coverage?.complete).toBe(false);
+    // Only SCAN_COMPLETED carries it.
+    expect(notifier.of('FINDINGS_NEW')[0]?.coverage).toBeUndefined();
+
+    // With the release's secdb synced as well, the same image is covered.
+    const again = setup();
+    for (const r of loadAdvisories(path.join(dataDir(), 'advisories/alpine-secdb-legacy/v3.10'))
+      .records)
+      again.advisories.put(r);
+    await scanImage(request(digest, '1.0'), again.deps);
+    expect(again.notifier.of('SCAN_COMPLETED')[0]?.coverage).toEqual({ complete: true, gaps: [] });
+    expect(again.notifier.sent[0]?.attributes.coverage).toBe('complete');
+  });
+
   it('does nothing new for the same push delivered 20 times', async () => {
     const { deps, notifier, pulls } = setup();
     const digest = digests['app-310'] as string;

@@ -1,0 +1,91 @@
+/**
+ * Never look clean when we do not know: what the advisory database cannot say about an image.
+ * A package whose ecosystem no advisory source covers, or whose ecosystem the database has never
+ * been filled with, has no findings because nothing was asked, not because nothing is wrong.
+ * Each such gap is reported in every output, and `bosun scan` exits with its own code.
+ */
+import { OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { AdvisoryQuery } from './types.js';
+
+export type CoverageGapKind =
+  /** The OS (family or release) has no advisory source Bosun reads. */
+  | 'no-advisory-source'
+  /** The OS or language ecosystem has one, but the database holds no advisory of it. */
+  | 'not-synced';
+
+export interface CoverageGap {
+  readonly kind: CoverageGapKind;
+  /** The advisory ecosystem(s) concerned, when there are some. */
+  readonly ecosystems: readonly string[];
+  /** How many of the image's packages the gap leaves unmatched. */
+  readonly packages: number;
+  readonly message: string;
+}
+
+export interface Coverage {
+  /** True when every package was matched against advisories of its ecosystem. */
+  readonly complete: boolean;
+  readonly gaps: readonly CoverageGap[];
+}
+
+/** What coverage needs of an inventory: its OS, and every package found. */
+export type CoverageInput = Pick<Inventory, 'os' | 'packages'>;
+
+function osLabel(os: CoverageInput['os']): string {
+  if (os === undefined) return 'an unrecognised operating system';
+  return os.prettyName ?? `${os.family} ${os.versionId ?? ''}`.trim();
+}
+
+/** The gap of the image's OS packages, if they have one. */
+async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<CoverageGap | undefined> {
+  const count = input.packages.filter((p) => OS_PACKAGE_TYPES.has(p.type)).length;
+  if (count === 0) return undefined;
+  const { os } = input;
+  const family = os === undefined ? undefined : osFamilyOf(os.family);
+  const ecosystems =
+    os?.ecosystem === undefined ? [] : [os.ecosystem, ...(os.extraEcosystems ?? [])];
+  if (ecosystems.length === 0) {
+    const why =
+      family !== undefined && 'none' in family.advisories
+        ? family.advisories.none
+        : family === undefined
+          ? 'Bosun has no advisory source for it'
+          : 'no advisory source covers this release';
+    return {
+      kind: 'no-advisory-source',
+      ecosystems: [],
+      packages: count,
+      message: `${count} OS packages of ${osLabel(os)} were not checked for vulnerabilities: ${why}`,
+    };
+  }
+  for (const e of ecosystems) if (await query.hasEcosystem(e)) return undefined;
+  return {
+    kind: 'not-synced',
+    ecosystems,
+    packages: count,
+    message: `${count} OS packages of ${osLabel(os)} were not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (sync it: bosun db sync)`,
+  };
+}
+
+/** What the database cannot say about these packages, OS and language ecosystems alike. */
+export async function coverageOf(input: CoverageInput, query: AdvisoryQuery): Promise<Coverage> {
+  const gaps: CoverageGap[] = [];
+  const os = await osGap(input, query);
+  if (os !== undefined) gaps.push(os);
+  // Language packages the matcher looks up upstream (those an OS package owns go by the
+  // distribution's advisories).
+  const byEcosystem = new Map<string, number>();
+  for (const p of input.packages)
+    if (!OS_PACKAGE_TYPES.has(p.type) && p.ecosystem !== undefined && p.osOwnedBy === undefined)
+      byEcosystem.set(p.ecosystem, (byEcosystem.get(p.ecosystem) ?? 0) + 1);
+  for (const [ecosystem, count] of [...byEcosystem].sort(([a], [b]) => (a < b ? -1 : 1)))
+    if (!(await query.hasEcosystem(ecosystem)))
+      gaps.push({
+        kind: 'not-synced',
+        ecosystems: [ecosystem],
+        packages: count,
+        message: `${count} ${ecosystem} packages were not checked for vulnerabilities: the advisory database has no ${ecosystem} advisory (sync it: bosun db sync --ecosystem ${ecosystem})`,
+      });
+  return { complete: gaps.length === 0, gaps };
+}
