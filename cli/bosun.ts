@@ -271,6 +271,7 @@ async function scan(argv: string[]): Promise<number> {
               purl: f.package.purl,
               installedVersion: f.installedVersion,
               fixedVersion: f.fixedVersion,
+              fixVia: f.fixVia,
               layer: f.package.layer,
             })),
             issues: r.issues,
@@ -296,7 +297,9 @@ async function scan(argv: string[]): Promise<number> {
           f.id,
           f.package.name,
           f.installedVersion,
-          f.fixedVersion ?? '(none)',
+          f.fixedVersion === undefined
+            ? '(none)'
+            : `${f.fixedVersion}${f.fixVia === undefined ? '' : ` (${f.fixVia})`}`,
         ]);
         const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN'];
         const widths = header.map((h, i) =>

@@ -53,6 +53,8 @@ function describe(n: Notification): string {
   if (n.tagMove !== undefined)
     lines.push(`      ${n.tagMove.previousDigest} -> ${n.tagMove.digest}`);
   if (n.failure !== undefined) lines.push(`      ${n.failure.reason}`);
+  // The demo syncs npm advisories only: the scan says the Debian packages went unchecked.
+  for (const gap of n.coverage?.gaps ?? []) lines.push(`      coverage gap: ${gap.message}`);
   if (n.report !== undefined) lines.push(`      report: s3://${n.report.bucket}/${n.report.key}`);
   return lines.join('\n');
 }

@@ -140,10 +140,14 @@ export const OS_FAMILIES: readonly OsFamily[] = [
     osReleaseIds: ['ubuntu'],
     packageType: 'deb',
     advisories: {
+      // An LTS release is also matched against Ubuntu Pro's records (ESM): a fix published
+      // only there is a fix, reported as such (`fixVia`), not "no fix".
       ecosystems: (r) =>
         r.versionId === undefined
           ? []
-          : [`Ubuntu:${r.versionId}${/LTS/.test(r.version ?? '') ? ':LTS' : ''}`],
+          : /LTS/.test(r.version ?? '')
+            ? [`Ubuntu:${r.versionId}:LTS`, `Ubuntu:Pro:${r.versionId}:LTS`]
+            : [`Ubuntu:${r.versionId}`],
     },
   },
   {
@@ -216,6 +220,14 @@ export const OS_FAMILIES: readonly OsFamily[] = [
     advisories: { none: 'no Fedora advisory source is synced yet' },
   },
 ];
+
+/**
+ * Where a fix in this ecosystem is published when it is not in the distribution's public
+ * archive: `Ubuntu Pro` for `Ubuntu:Pro:<release>:LTS` (Expanded Security Maintenance).
+ */
+export function subscriptionOf(ecosystem: string): string | undefined {
+  return /^Ubuntu:Pro:/.test(ecosystem) ? 'Ubuntu Pro' : undefined;
+}
 
 /** The family an os-release ID belongs to. */
 export function osFamilyOf(id: string): OsFamily | undefined {

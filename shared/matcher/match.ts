@@ -7,7 +7,7 @@
 import { isAffected, nearestFix } from '../advisories/affected.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
-import { isDistroEcosystem, schemeFor } from '../ecosystems.js';
+import { isDistroEcosystem, schemeFor, subscriptionOf } from '../ecosystems.js';
 import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
 import type {
   AdvisoryQuery,
@@ -68,6 +68,13 @@ function cvesOf(record: OsvRecord): string[] {
     ...(record.upstream ?? []),
     ...(record.related ?? []),
   ].filter((id) => CVE_ID.test(id));
+}
+
+/** The subscription that alone publishes this fix, when no public record names it. */
+function subscriptionFix(hits: readonly Hit[], fixed: string): string | undefined {
+  const from = hits.filter((h) => h.fixed === fixed);
+  const via = from.map((h) => subscriptionOf(h.affected.package?.ecosystem ?? ''));
+  return via.every((v) => v !== undefined) ? via[0] : undefined;
 }
 
 interface Vulnerability {
@@ -167,6 +174,8 @@ export async function matchPackages(
       const fixes = group.flatMap((h) => (h.fixed === undefined ? [] : [h.fixed]));
       // Advisories of one vulnerability may name different fixes; the highest satisfies them all.
       const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
+      // A fix only a subscription publishes (Ubuntu Pro) is still a fix: say where it is.
+      const fixVia = fixedVersion === undefined ? undefined : subscriptionFix(group, fixedVersion);
       findings.push({
         id: preferredId(ids),
         ids,
@@ -174,6 +183,7 @@ export async function matchPackages(
         package: pkg,
         installedVersion: version,
         ...(fixedVersion === undefined ? {} : { fixedVersion }),
+        ...(fixVia === undefined ? {} : { fixVia }),
         severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
         ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
       });

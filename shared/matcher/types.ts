@@ -36,6 +36,8 @@ export interface Finding {
   readonly installedVersion: string;
   /** The nearest fixed version above the installed one, when an advisory names one. */
   readonly fixedVersion?: string;
+  /** Where that fix is published when only a subscription has it (`Ubuntu Pro`). */
+  readonly fixVia?: string;
   readonly severity: SeverityRating;
   readonly summary?: string;
 }

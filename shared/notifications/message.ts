@@ -46,6 +46,8 @@ export interface NotifiedFinding {
   readonly packageKey: string;
   readonly installedVersion: string;
   readonly fixedVersion?: string;
+  /** Where the fix is published when only a subscription has it (`Ubuntu Pro`). */
+  readonly fixVia?: string;
   readonly purl?: string;
   readonly location?: string;
   readonly status: FindingRecord['status'];
@@ -165,6 +167,7 @@ export function notifiedFinding(f: FindingRecord): NotifiedFinding {
     packageKey: f.packageKey,
     installedVersion: f.installedVersion,
     ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
+    ...(f.fixVia === undefined ? {} : { fixVia: f.fixVia }),
     ...(f.purl === undefined ? {} : { purl: f.purl }),
     ...(f.location === undefined ? {} : { location: f.location }),
     status: f.status,

@@ -56,6 +56,7 @@ export function draftsOf(
       status: 'ACTIVE',
       severity: f.severity,
       ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
+      ...(f.fixVia === undefined ? {} : { fixVia: f.fixVia }),
       packageName: f.package.name,
       ...(f.package.purl === undefined ? {} : { purl: f.package.purl }),
       ...(f.package.location === undefined ? {} : { location: f.package.location }),

@@ -23,6 +23,8 @@ export interface FindingRecord {
   readonly statusReason?: string;
   readonly severity: SeverityRating;
   readonly fixedVersion?: string;
+  /** Where the fix is published when only a subscription has it (`Ubuntu Pro`). */
+  readonly fixVia?: string;
   readonly packageName: string;
   readonly purl?: string;
   readonly location?: string;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type OsvRecord, parseOsv } from '../../../shared/advisories/osv.js';
+import { advisoryEcosystemsOf } from '../../../shared/ecosystems.js';
 import { matchPackages } from '../../../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
 import { rpm } from '../../../shared/versions/rpm.js';
@@ -54,6 +55,35 @@ describe('matchPackages', () => {
         ['ALSA-2026:11360', 'ALSA-2026:19345', 'CVE-2026-24450'],
         '0.21.1-2.el9_8',
       ],
+    ]);
+  });
+
+  it('matches an Ubuntu LTS release against Ubuntu Pro too, and says when only Pro has the fix', async () => {
+    const ubuntu = advisory(
+      'osv-samples-misc/anchore__vunnel/tests/unit/providers/ubuntu/test-fixtures/osv/cve/2021/UBUNTU-CVE-2021-3782.json',
+    );
+    const [xenial, ...pro] = advisoryEcosystemsOf({
+      id: 'ubuntu',
+      versionId: '16.04',
+      version: '16.04.7 LTS (Xenial Xerus)',
+    });
+    expect([xenial, ...pro]).toEqual(['Ubuntu:16.04:LTS', 'Ubuntu:Pro:16.04:LTS']);
+    // The record has no public 16.04 entry for wayland, only Ubuntu Pro's (ESM) fix.
+    // xenial-updates' last public wayland, below the ESM fix.
+    const pkg = { name: 'wayland', version: '1.12.0-1~ubuntu16.04.3', ecosystem: xenial as string };
+    expect((await matchPackages([pkg], indexOf(ubuntu))).findings).toEqual([]);
+    const { findings } = await matchPackages([{ ...pkg, extraEcosystems: pro }], indexOf(ubuntu));
+    expect(findings.map((f) => [f.id, f.fixedVersion, f.fixVia])).toEqual([
+      ['CVE-2021-3782', '1.12.0-1~ubuntu16.04.3+esm1', 'Ubuntu Pro'],
+    ]);
+    // 18.04 has a public fix: no subscription named.
+    const bionic = { name: 'wayland', version: '1.16.0-1ubuntu1', ecosystem: 'Ubuntu:18.04:LTS' };
+    const public18 = await matchPackages(
+      [{ ...bionic, extraEcosystems: ['Ubuntu:Pro:18.04:LTS'] }],
+      indexOf(ubuntu),
+    );
+    expect(public18.findings.map((f) => [f.fixedVersion, f.fixVia])).toEqual([
+      ['1.16.0-1ubuntu1.1~18.04.4', undefined],
     ]);
   });
 
