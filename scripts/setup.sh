@@ -22,6 +22,7 @@ declare -A packages=(
   [patchelf]=patchelf
   [cargo]=cargo
   [java]=default-jre-headless
+  [rpmbuild]=rpm
 )
 # rustup's cargo counts, on PATH or not (the Rust test binary is built with it).
 if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi

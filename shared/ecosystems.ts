@@ -36,6 +36,9 @@ export const ADVISORY_ECOSYSTEMS = {
   openSUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
   SUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
   Mariner: { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  // Bosun's own names (osv.dev has no Amazon Linux): `Amazon Linux:2`, `Amazon Linux:2023`;
+  // filled from ALAS updateinfo files (advisories/importers/alas.ts) with `db sync --from`.
+  'Amazon Linux': { scheme: 'rpm', distro: true, defaultFeeds: [] },
   npm: { scheme: 'npm', distro: false, defaultFeeds: ['osv'] },
   PyPI: { scheme: 'pypi', distro: false, defaultFeeds: ['osv'] },
   Go: { scheme: 'go', distro: false, defaultFeeds: ['osv'] },
@@ -205,7 +208,14 @@ export const OS_FAMILIES: readonly OsFamily[] = [
     name: 'Amazon Linux',
     osReleaseIds: ['amzn'],
     packageType: 'rpm',
-    advisories: { none: 'no Amazon Linux (ALAS) advisory source is synced yet' },
+    advisories: {
+      // VERSION_ID 2 and 2023 (2023.6.20241212 on newer images); Amazon Linux 1 is 2018.03.
+      ecosystems: (r) => {
+        const release = /^(2023|2022|2)(?:\.|$)/.exec(r.versionId ?? '')?.[1];
+        if (release !== undefined) return [`Amazon Linux:${release}`];
+        return /^20\d\d\.\d\d$/.test(r.versionId ?? '') ? ['Amazon Linux:1'] : [];
+      },
+    },
   },
   {
     name: 'CentOS',

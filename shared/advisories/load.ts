@@ -1,12 +1,13 @@
 /**
  * Reads advisory files whatever format each is in: OSV (JSON or YAML), RubySec YAML, Alpine
- * secdb YAML, or the npm legacy JSON. A file that cannot be read is an issue; the rest load.
+ * secdb YAML, the npm legacy JSON, or Amazon Linux's updateinfo XML (ALAS). A file that cannot be read is an issue; the rest load.
  * `decodeAdvisoryFile` is the per-file step the feed sources share; `loadAdvisories` reads a
  * whole tree into memory (the CLI without a store, and the tests).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { importUpdateInfo, isUpdateInfoName } from './importers/alas.js';
 import { AlpineSecdbImporter } from './importers/alpine-secdb.js';
 import type { ImportIssue } from './importers/decode.js';
 import { importNpmLegacy } from './importers/npm-legacy.js';
@@ -19,9 +20,23 @@ export interface LoadedAdvisories {
   readonly files: number;
 }
 
-/** Whether a file name is one the decoder reads (JSON or YAML). */
+/** Whether a file name is one the decoder reads (JSON or YAML, or an ALAS updateinfo). */
 export function isAdvisoryFileName(name: string): boolean {
-  return /\.(json|ya?ml)$/.test(name);
+  return /\.(json|ya?ml)$/.test(name) || isUpdateInfoName(name);
+}
+
+/**
+ * Decodes one file from its bytes: an updateinfo file (XML, gzip'd or not) by the ALAS
+ * importer, anything else as text by `decodeAdvisoryFile`.
+ */
+export function decodeAdvisoryBuffer(
+  content: Buffer,
+  source: string,
+  issues: ImportIssue[],
+  secdb: AlpineSecdbImporter,
+): OsvRecord[] | 'ignored' {
+  if (isUpdateInfoName(source)) return importUpdateInfo(content, source, issues);
+  return decodeAdvisoryFile(content.toString('utf8'), source, issues, secdb);
 }
 
 /**
@@ -89,7 +104,7 @@ export function loadAdvisories(root: string): LoadedAdvisories {
   for (const file of advisoryFiles(root)) {
     if (!isAdvisoryFileName(file)) continue;
     const source = path.relative(root, file) || path.basename(file);
-    const out = decodeAdvisoryFile(readFileSync(file, 'utf8'), source, issues, secdb);
+    const out = decodeAdvisoryBuffer(readFileSync(file), source, issues, secdb);
     if (out === 'ignored') continue;
     count++;
     records.push(...out);

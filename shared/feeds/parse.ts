@@ -1,7 +1,7 @@
 /** Parsing of feed entries into OSV records, shared by the sources. */
 import { AlpineSecdbImporter } from '../advisories/importers/alpine-secdb.js';
 import type { ImportIssue } from '../advisories/importers/decode.js';
-import { decodeAdvisoryFile, isAdvisoryFileName } from '../advisories/load.js';
+import { decodeAdvisoryBuffer, isAdvisoryFileName } from '../advisories/load.js';
 import type { FeedEntry, ParsedEntry } from './types.js';
 
 /**
@@ -13,7 +13,7 @@ export async function parseAdvisoryEntry(entry: FeedEntry): Promise<ParsedEntry>
   if (!isAdvisoryFileName(entry.name)) return { records: [], issues: [] };
   const issues: ImportIssue[] = [];
   const secdb = new AlpineSecdbImporter();
-  const out = decodeAdvisoryFile((await entry.read()).toString('utf8'), entry.name, issues, secdb);
+  const out = decodeAdvisoryBuffer(await entry.read(), entry.name, issues, secdb);
   const records = out === 'ignored' ? [] : out;
   records.push(...secdb.osv());
   issues.push(...secdb.issues);

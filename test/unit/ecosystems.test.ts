@@ -28,7 +28,7 @@ import { LayoutWriter, tarOf } from '../support/oci.js';
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-ecosystems-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Every os-release file of syft's OS-detection corpus (real files of every family). */
+/** Every os-release file of syft's and python-distro's corpora (real files of every family). */
 function osReleaseCorpus(): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -40,6 +40,7 @@ function osReleaseCorpus(): string[] {
   };
   walk(path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os'));
   walk(path.join(dataDir(), 'pkgdbs/syft/internal/os/testdata'));
+  walk(path.join(dataDir(), 'pkgdbs/python-distro/tests/resources/distros'));
   return out;
 }
 
@@ -53,17 +54,16 @@ describe('the ecosystem table', () => {
     for (const e of DEFAULT_OSV_ECOSYSTEMS) expect(schemeFor(e), e).toBeDefined();
   });
 
-  it('gives every OS family with an advisory source ecosystems Bosun can order, and the others a reason', () => {
+  it('gives every OS family with an advisory source ecosystems Bosun can order for a real release, and the others a reason', () => {
+    const releases = osReleaseCorpus().flatMap((file) => osReleaseOf(file) ?? []);
     for (const family of OS_FAMILIES) {
       if ('none' in family.advisories) {
         expect(family.advisories.none, family.name).not.toBe('');
         continue;
       }
-      const ecosystems = family.advisories.ecosystems({
-        id: family.osReleaseIds[0] as string,
-        versionId: '9.4',
-        version: '9.4 LTS',
-      });
+      const ecosystems = releases
+        .filter((os) => family.osReleaseIds.includes(os.family))
+        .flatMap((os) => [os.ecosystem ?? [], ...(os.extraEcosystems ?? [])].flat());
       expect(ecosystems.length, family.name).toBeGreaterThan(0);
       for (const e of ecosystems) {
         expect(schemeFor(e), `${family.name}: ${e}`).toBeDefined();
