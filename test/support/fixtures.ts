@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATA_DIR } from '../../scripts/demo-data.js';
@@ -23,6 +23,28 @@ export function fixtureJson<T = unknown>(relative: string): T {
 
 /** The shared real-data folder: BOSUN_DATA_DIR, or ../shared/data beside the project. */
 export const dataDir = (): string => DATA_DIR;
+
+/**
+ * Every real os-release file of the OS-detection corpora in the shared data (syft's and
+ * python-distro's, every family), sorted.
+ */
+export function osReleaseCorpus(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name === 'os-release') out.push(p);
+    }
+  };
+  for (const corpus of [
+    'pkgdbs/syft/syft/linux/testdata/os',
+    'pkgdbs/syft/internal/os/testdata',
+    'pkgdbs/python-distro/tests/resources/distros',
+  ])
+    walk(path.join(DATA_DIR, corpus));
+  return out.sort();
+}
 
 /**
  * A root filesystem of real Alpine 3.4 files under `dir`: claircore's os-release and trivy's apk

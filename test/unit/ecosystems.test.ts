@@ -3,7 +3,7 @@
  * tests fail when its rows disagree with each other, with the version schemes, or with the real
  * os-release files of every family in the shared data.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,27 +22,11 @@ import { detectOs } from '../../shared/extractors/os/release/detect.js';
 import { OciLayoutSource } from '../../shared/image/oci-layout.js';
 import { buildInventory, matchablePackages } from '../../shared/inventory/inventory.js';
 import { SCHEMES } from '../../shared/versions/index.js';
-import { dataDir } from '../support/fixtures.js';
+import { dataDir, osReleaseCorpus } from '../support/fixtures.js';
 import { LayoutWriter, tarOf } from '../support/oci.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-ecosystems-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Every os-release file of syft's and python-distro's corpora (real files of every family). */
-function osReleaseCorpus(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (name === 'os-release') out.push(p);
-    }
-  };
-  walk(path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os'));
-  walk(path.join(dataDir(), 'pkgdbs/syft/internal/os/testdata'));
-  walk(path.join(dataDir(), 'pkgdbs/python-distro/tests/resources/distros'));
-  return out;
-}
 
 const osReleaseOf = (file: string) =>
   detectOs((f) => (f === 'etc/os-release' ? readFileSync(file) : undefined));

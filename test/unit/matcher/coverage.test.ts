@@ -3,7 +3,7 @@
  * with a real package database of the family's kind beside it, an advisory database without the
  * family's ecosystem says so, naming why; a database with it says nothing.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { OciLayoutSource } from '../../../shared/image/oci-layout.js';
 import { buildInventory, type Inventory } from '../../../shared/inventory/inventory.js';
 import { coverageOf } from '../../../shared/matcher/coverage.js';
 import { MemoryAdvisoryIndex } from '../../../shared/matcher/memory-index.js';
-import { dataDir } from '../../support/fixtures.js';
+import { dataDir, osReleaseCorpus } from '../../support/fixtures.js';
 import { LayoutWriter, tarOf } from '../../support/oci.js';
 import { npmAdvisories } from '../../support/pipeline.js';
 
@@ -43,27 +43,13 @@ async function inventoryOf(osRelease: string, kind: keyof typeof DATABASES): Pro
   return buildInventory(image as NonNullable<typeof image>);
 }
 
-function corpus(): string[] {
-  const root = path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os');
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (name === 'os-release') out.push(p);
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
 describe('coverage', () => {
   it('names the gap of every family whose ecosystem the database lacks, and why', async () => {
     // Only npm advisories: no OS family is covered.
     const npmOnly = new MemoryAdvisoryIndex();
     for (const r of npmAdvisories()) npmOnly.add(r);
     const seen = new Set<string>();
-    for (const file of corpus()) {
+    for (const file of osReleaseCorpus()) {
       const os = detectOs((f) => (f === 'etc/os-release' ? readFileSync(file) : undefined));
       const family = os === undefined ? undefined : osFamilyOf(os.family);
       if (os === undefined || family === undefined) continue;
