@@ -104,8 +104,15 @@ export async function debianImage(
   const staging = path.join(dir, 'debian-archive');
   const archive = path.join(dir, 'debian.docker.tar');
   const done = path.join(dir, 'debian.done.json');
-  if (existsSync(done) && existsSync(archive))
-    return JSON.parse(readFileSync(done, 'utf8')) as BenchImage;
+  // The record names files relative to its folder: a checkout moved elsewhere keeps its cache.
+  if (existsSync(done) && existsSync(archive)) {
+    const cached = JSON.parse(readFileSync(done, 'utf8')) as BenchImage;
+    return {
+      ...cached,
+      archive: path.resolve(dir, cached.archive),
+      layers: cached.layers.map((l) => path.resolve(dir, l)),
+    };
+  }
 
   if (!existsSync(path.join(rootfs, 'etc', 'debian_version'))) {
     rmSync(rootfs, { recursive: true, force: true });
@@ -186,7 +193,14 @@ export async function debianImage(
     execFileSync('du', ['-sb', rootfs], { encoding: 'utf8' }).split('\t')[0],
   );
   const image: BenchImage = { archive, layers: layers.map((l) => l.file), rootfsBytes };
-  writeFileSync(done, JSON.stringify(image));
+  writeFileSync(
+    done,
+    JSON.stringify({
+      ...image,
+      archive: path.relative(dir, image.archive),
+      layers: image.layers.map((l) => path.relative(dir, l)),
+    }),
+  );
   log(
     `image written: ${archive} (${(statSync(archive).size / 1e6).toFixed(0)} MB, rootfs ${(rootfsBytes / 1e6).toFixed(0)} MB)`,
   );
