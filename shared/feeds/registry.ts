@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { ExportFileSource } from './export.js';
+import { AlasSource } from './sources/alas.js';
 import { LocalFeedSource } from './sources/local.js';
 import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
 import { FeedFormatError, type FeedSource } from './types.js';
@@ -16,10 +17,18 @@ export function osvSources(
 }
 
 /**
- * A source for `--from`: an `http(s)://…/<ecosystem>` folder in OSV's layout, a `.bosun.gz`
- * export, a `.zip` of OSV records, or a directory of advisory files.
+ * A source for `--from`: `alas:<release>` (Amazon Linux's repository), an
+ * `http(s)://…/<ecosystem>` folder in OSV's layout, a `.bosun.gz` export, a `.zip` of OSV
+ * records, or a directory of advisory files.
  */
 export function sourceFor(location: string, opts: OsvBucketOptions = {}): FeedSource {
+  // `alas:2023`: Amazon Linux's repository for that release, through its mirror list.
+  const alas = /^alas:([0-9.]+)$/.exec(location);
+  if (alas !== null)
+    return new AlasSource(
+      alas[1] as string,
+      opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs },
+    );
   if (/^https?:\/\//.test(location)) {
     const url = new URL(location);
     const parts = url.pathname.split('/').filter((p) => p !== '');
