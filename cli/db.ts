@@ -8,9 +8,9 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../shared/ecosystems.js';
+import { DEFAULT_ALAS_RELEASES, DEFAULT_OSV_ECOSYSTEMS } from '../shared/ecosystems.js';
 import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
-import { osvSources, sourceFor } from '../shared/feeds/registry.js';
+import { alasSources, osvSources, sourceFor } from '../shared/feeds/registry.js';
 import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
@@ -21,7 +21,9 @@ export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz
        bosun db export <file.bosun.gz>
        bosun db import <file.bosun.gz>
   every db command takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db)
-  sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')})`;
+  sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')};
+  and, with no --ecosystem, Amazon Linux ${DEFAULT_ALAS_RELEASES.join(' and ')}'s ALAS from their repositories)
+  --from also takes alas:<release> (an Amazon Linux repository) and folders of updateinfo files`;
 
 export function defaultDbDir(): string {
   return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
@@ -111,7 +113,9 @@ export async function db(argv: string[]): Promise<number> {
     const sources =
       values.from !== undefined
         ? values.from.map((f) => sourceFor(f, opts))
-        : osvSources(values.ecosystem ?? DEFAULT_OSV_ECOSYSTEMS, opts);
+        : values.ecosystem !== undefined
+          ? osvSources(values.ecosystem, opts)
+          : [...osvSources(DEFAULT_OSV_ECOSYSTEMS, opts), ...alasSources(DEFAULT_ALAS_RELEASES)];
     return await runSync(store, sources);
   } finally {
     await store.close();

@@ -15,8 +15,8 @@
  */
 import { SCHEMES, type SchemeName, type VersionScheme } from './versions/index.js';
 
-/** Feeds a deployment and `bosun db sync` fill an ecosystem from when none are configured. */
-export type FeedKind = 'osv';
+/** Feeds a deployment fills an ecosystem from when none are configured. */
+export type FeedKind = 'osv' | 'alas';
 
 export interface AdvisoryEcosystem {
   readonly scheme: SchemeName;
@@ -38,7 +38,7 @@ export const ADVISORY_ECOSYSTEMS = {
   Mariner: { scheme: 'rpm', distro: true, defaultFeeds: [] },
   // Bosun's own names (osv.dev has no Amazon Linux): `Amazon Linux:2`, `Amazon Linux:2023`;
   // filled from ALAS updateinfo files (advisories/importers/alas.ts) with `db sync --from`.
-  'Amazon Linux': { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  'Amazon Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['alas'] },
   npm: { scheme: 'npm', distro: false, defaultFeeds: ['osv'] },
   PyPI: { scheme: 'pypi', distro: false, defaultFeeds: ['osv'] },
   Go: { scheme: 'go', distro: false, defaultFeeds: ['osv'] },
@@ -56,6 +56,12 @@ export const ECOSYSTEMS = Object.keys(ADVISORY_ECOSYSTEMS) as Ecosystem[];
 export const DEFAULT_OSV_ECOSYSTEMS: readonly Ecosystem[] = ECOSYSTEMS.filter((e) =>
   (ADVISORY_ECOSYSTEMS[e].defaultFeeds as readonly FeedKind[]).includes('osv'),
 );
+
+/**
+ * The Amazon Linux releases whose repositories a deployment syncs ALAS from by default
+ * (feeds/sources/alas.ts has their mirror lists).
+ */
+export const DEFAULT_ALAS_RELEASES = ['2', '2023'] as const;
 
 /** `Debian:12` → `Debian`; `Ubuntu:22.04:LTS` → `Ubuntu`. */
 export function baseEcosystem(ecosystem: string): string {

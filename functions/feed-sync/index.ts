@@ -13,7 +13,7 @@ import { dynamoDbFromConfig, sqsFromConfig } from '../../shared/config/clients.j
 import { loadConfig } from '../../shared/config/env.js';
 import { feedSyncMessage } from '../../shared/events/feed-sync.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
-import { osvSources } from '../../shared/feeds/registry.js';
+import { alasSources, osvSources } from '../../shared/feeds/registry.js';
 import { RescanPublisher } from '../../shared/feeds/rescan-publisher.js';
 import { runFeedSync } from '../../shared/feeds/run.js';
 import { logger, measureFeedSync, metrics } from '../../shared/observability.js';
@@ -24,6 +24,7 @@ const config = loadConfig([
   'rescanQueueUrl',
   'feedSyncQueueUrl',
   'feedEcosystems',
+  'feedAlasReleases',
   'osvBaseUrl',
   'region',
   'dynamodbEndpoint',
@@ -32,9 +33,12 @@ const config = loadConfig([
 const processor = new BatchProcessor(EventType.SQS);
 const store = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
 const sqs = sqsFromConfig(config);
-const sources = osvSources(config.feedEcosystems, {
-  ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
-});
+const sources = [
+  ...osvSources(config.feedEcosystems, {
+    ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
+  }),
+  ...alasSources(config.feedAlasReleases ?? []),
+];
 
 // Time kept back to finish the batch in hand and save its checkpoint.
 const MARGIN_MS = 60_000;

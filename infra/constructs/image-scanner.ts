@@ -53,6 +53,11 @@ export interface ImageScannerProps {
    */
   readonly feedEcosystems?: readonly string[];
   /**
+   * Amazon Linux releases whose ALAS advisories are synced from their repositories (`[]`: none).
+   * @default DEFAULT_ALAS_RELEASES (2 and 2023)
+   */
+  readonly feedAlasReleases?: readonly string[];
+  /**
    * Registry hosts (`host[:port]`) whose push notifications the webhook accepts.
    * @default none: the webhook refuses every notification until registries are listed
    */
@@ -174,6 +179,7 @@ export class ImageScanner extends Construct {
       timeout: settings.feedSyncTimeout,
       maxReceiveCount,
       ecosystems: settings.feedEcosystems,
+      alasReleases: settings.feedAlasReleases,
       osvBaseUrl: settings.osvBaseUrl,
       functionDefaults,
       environment,

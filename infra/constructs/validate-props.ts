@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
+import { DEFAULT_ALAS_RELEASES, DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';
@@ -32,6 +32,7 @@ export interface ScannerSettings {
   readonly feedSyncInterval: Duration;
   readonly feedSyncTimeout: Duration;
   readonly feedEcosystems: readonly string[];
+  readonly feedAlasReleases: readonly string[];
   /** `undefined`: OSV's public bucket. */
   readonly osvBaseUrl: string | undefined;
   /** Empty: the webhook refuses every notification. */
@@ -135,6 +136,14 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     throw new Error(
       `feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ${JSON.stringify(feedEcosystems)}`,
     );
+  const feedAlasReleases = props.feedAlasReleases ?? DEFAULT_ALAS_RELEASES;
+  const unknownRelease = feedAlasReleases.find(
+    (r) => !(DEFAULT_ALAS_RELEASES as readonly string[]).includes(r),
+  );
+  if (unknownRelease !== undefined)
+    throw new Error(
+      `feedAlasReleases must name Amazon Linux releases Bosun has a repository for (${DEFAULT_ALAS_RELEASES.join(', ')}), got ${JSON.stringify(unknownRelease)}`,
+    );
   if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
     throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
 
@@ -154,6 +163,7 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     feedSyncInterval,
     feedSyncTimeout,
     feedEcosystems,
+    feedAlasReleases,
     osvBaseUrl: props.osvBaseUrl,
     webhookRegistries: props.webhookRegistries ?? [],
   };

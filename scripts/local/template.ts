@@ -255,6 +255,9 @@ function functionEnvironments(
     for (const [name, value] of Object.entries(variables)) {
       env[name] = resolveValue(value, local, `${logicalId}.Environment.${name}`);
     }
+    // The local stack reaches no public repository: Amazon Linux's are not synced (a test that
+    // wants them points the function at a loopback repository itself).
+    if (ENV_VARS.feedAlasReleases in env) env[ENV_VARS.feedAlasReleases] = '';
     env[ENV_VARS.region] = LOCAL_REGION;
     env[ENV_VARS.dynamodbEndpoint] = endpoints.dynamodb;
     env[ENV_VARS.sqsEndpoint] = endpoints.fauxqs;

@@ -18,6 +18,7 @@ export const ENV_VARS = {
   rescanQueueUrl: 'BOSUN_RESCAN_QUEUE_URL',
   feedSyncQueueUrl: 'BOSUN_FEED_SYNC_QUEUE_URL',
   feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
+  feedAlasReleases: 'BOSUN_FEED_ALAS_RELEASES',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
   webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
   webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
@@ -64,6 +65,12 @@ const schemas = {
     .string()
     .regex(/^[^,]+(,[^,]+)*$/, 'a comma-separated list of OSV ecosystems')
     .transform((s) => s.split(',').map((e) => e.trim())),
+  // Amazon Linux releases whose ALAS the feed sync reads, comma-separated (`2,2023`); empty: none.
+  feedAlasReleases: z
+    .string()
+    .regex(/^([0-9]+(,[0-9]+)*)?$/, 'a comma-separated list of Amazon Linux releases')
+    .transform((s) => (s === '' ? [] : s.split(',')))
+    .optional(),
   osvBaseUrl: httpUrl.optional(),
   // Registry hosts the webhook serves, comma-separated: `registry.example.com,10.0.0.5:5000`.
   webhookRegistries: z

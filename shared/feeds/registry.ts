@@ -9,6 +9,14 @@ import { LocalFeedSource } from './sources/local.js';
 import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
 import { FeedFormatError, type FeedSource } from './types.js';
 
+/** One ALAS source per Amazon Linux release. */
+export function alasSources(
+  releases: readonly string[],
+  opts: { timeoutMs?: number } = {},
+): AlasSource[] {
+  return releases.map((r) => new AlasSource(r, opts));
+}
+
 export function osvSources(
   ecosystems: readonly string[],
   opts: OsvBucketOptions = {},

@@ -182,6 +182,11 @@ describe('functions', () => {
       (feedSync as { Environment: { Variables: Record<string, string> } }).Environment.Variables
         .BOSUN_FEED_ECOSYSTEMS,
     ).toBe(DEFAULT_OSV_ECOSYSTEMS.join(','));
+    // Amazon Linux 2 and 2023's advisories from their repositories, by default.
+    expect(
+      (feedSync as { Environment: { Variables: Record<string, string> } }).Environment.Variables
+        .BOSUN_FEED_ALAS_RELEASES,
+    ).toBe('2,2023');
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerFeedSyncQueue'), 'Arn'] },

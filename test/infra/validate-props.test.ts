@@ -21,6 +21,7 @@ describe('validateProps', () => {
       scanBatchSize: 1,
       rescanWindowDays: DEFAULT_RESCAN_WINDOW_DAYS,
       feedEcosystems: DEFAULT_OSV_ECOSYSTEMS,
+      feedAlasReleases: ['2', '2023'],
       osvBaseUrl: undefined,
       webhookRegistries: [],
     });
@@ -44,6 +45,7 @@ describe('validateProps', () => {
       feedSyncInterval: Duration.minutes(5),
       feedSyncTimeout: Duration.minutes(15),
       feedEcosystems: ['PyPI', 'crates.io'],
+      feedAlasReleases: ['2023'],
       webhookRegistries: ['registry.example.com:5000'],
       osvBaseUrl: 'https://mirror.example/osv',
       rescanWindowDays: 'LIFETIME',
@@ -64,6 +66,7 @@ describe('validateProps', () => {
       scanBatchSize: 10,
       rescanWindowDays: 'LIFETIME',
       feedEcosystems: ['PyPI', 'crates.io'],
+      feedAlasReleases: ['2023'],
       osvBaseUrl: 'https://mirror.example/osv',
       webhookRegistries: ['registry.example.com:5000'],
     });
@@ -207,6 +210,11 @@ describe('validateProps', () => {
       'a blank feed ecosystem',
       { feedEcosystems: ['PyPI', ' '] },
       'feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ["PyPI"," "]',
+    ],
+    [
+      'an Amazon Linux release without a known repository',
+      { feedAlasReleases: ['2', '2018.03'] },
+      'feedAlasReleases must name Amazon Linux releases Bosun has a repository for (2, 2023), got "2018.03"',
     ],
     [
       'an OSV base URL that is not http(s)',

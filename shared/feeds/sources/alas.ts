@@ -12,6 +12,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { importUpdateInfo } from '../../advisories/importers/alas.js';
 import type { ImportIssue } from '../../advisories/importers/decode.js';
 import type { OsvRecord } from '../../advisories/osv.js';
+import type { DEFAULT_ALAS_RELEASES } from '../../ecosystems.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
 import { httpBytes, httpLines } from '../http.js';
 import {
@@ -23,10 +24,10 @@ import {
 } from '../types.js';
 
 /** The mirror lists of the core repositories, as `dnf`/`yum` read them (x86_64). */
-export const ALAS_MIRROR_LISTS: Readonly<Record<string, string>> = {
+export const ALAS_MIRROR_LISTS = {
   '2': 'https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list',
   '2023': 'https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list',
-};
+} as const satisfies Record<(typeof DEFAULT_ALAS_RELEASES)[number], string>;
 
 export interface AlasOptions {
   /** The mirror list to read (ALAS_MIRROR_LISTS by default). */
@@ -83,7 +84,11 @@ export class AlasSource implements FeedSource {
     private readonly opts: AlasOptions = {},
   ) {
     this.id = `alas:${release}`;
-    const list = opts.mirrorListUrl ?? ALAS_MIRROR_LISTS[release];
+    const list =
+      opts.mirrorListUrl ??
+      (Object.hasOwn(ALAS_MIRROR_LISTS, release)
+        ? ALAS_MIRROR_LISTS[release as keyof typeof ALAS_MIRROR_LISTS]
+        : undefined);
     if (list === undefined)
       throw new FeedFormatError(
         `no Amazon Linux mirror list for release ${JSON.stringify(release)}; known: ${Object.keys(ALAS_MIRROR_LISTS).join(', ')}`,

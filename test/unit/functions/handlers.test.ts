@@ -81,6 +81,13 @@ describe('feed-sync handler', () => {
       /BOSUN_FEED_ECOSYSTEMS="Go,,PyPI" is not valid \(a comma-separated list of OSV ecosystems\)/,
     );
   });
+
+  it('fails at cold start when the Amazon Linux releases are malformed', async () => {
+    vi.stubEnv('BOSUN_FEED_ALAS_RELEASES', '2023,al2');
+    await expect(import('../../../functions/feed-sync/index.js')).rejects.toThrow(
+      /BOSUN_FEED_ALAS_RELEASES="2023,al2" is not valid \(a comma-separated list of Amazon Linux releases\)/,
+    );
+  });
 });
 
 describe('registry-webhook handler', () => {
