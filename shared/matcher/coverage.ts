@@ -32,6 +32,9 @@ export interface Coverage {
 /** What coverage needs of an inventory: its OS, and every package found. */
 export type CoverageInput = Pick<Inventory, 'os' | 'packages'>;
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const were = (n: number) => (n === 1 ? 'was' : 'were');
+
 function osLabel(os: CoverageInput['os']): string {
   if (os === undefined) return 'an unrecognised operating system';
   return os.prettyName ?? `${os.family} ${os.versionId ?? ''}`.trim();
@@ -56,7 +59,7 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
       kind: 'no-advisory-source',
       ecosystems: [],
       packages: count,
-      message: `${count} OS packages of ${osLabel(os)} were not checked for vulnerabilities: ${why}`,
+      message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: ${why}`,
     };
   }
   for (const e of ecosystems) if (await query.hasEcosystem(e)) return undefined;
@@ -64,7 +67,7 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
     kind: 'not-synced',
     ecosystems,
     packages: count,
-    message: `${count} OS packages of ${osLabel(os)} were not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (sync it: bosun db sync)`,
+    message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (sync it: bosun db sync)`,
   };
 }
 
@@ -85,7 +88,7 @@ export async function coverageOf(input: CoverageInput, query: AdvisoryQuery): Pr
         kind: 'not-synced',
         ecosystems: [ecosystem],
         packages: count,
-        message: `${count} ${ecosystem} packages were not checked for vulnerabilities: the advisory database has no ${ecosystem} advisory (sync it: bosun db sync --ecosystem ${ecosystem})`,
+        message: `${plural(count, `${ecosystem} package`)} ${were(count)} not checked for vulnerabilities: the advisory database has no ${ecosystem} advisory (sync it: bosun db sync --ecosystem ${ecosystem})`,
       });
   return { complete: gaps.length === 0, gaps };
 }
