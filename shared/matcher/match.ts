@@ -57,17 +57,19 @@ function groupByAliases(hits: readonly Hit[]): Hit[][] {
 const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
 
 /**
- * The CVE ids a record is about: its id and aliases, the records it derives from (`upstream`:
- * Debian, Ubuntu, Red Hat, Chainguard), and CVE ids among `related` (AlmaLinux lists its CVEs
- * there). https://ossf.github.io/osv-schema/#upstream-field
+ * The CVE ids a hit is about: its record's id and aliases, the records it derives from
+ * (`upstream`: Debian, Ubuntu, Red Hat, Chainguard), and, for a distribution's records only,
+ * CVE ids among `related`: OSV defines `related` as "related but not the same", which is what
+ * language databases mean by it (GO-2023-1574 relates containerd to podman's CVEs), while
+ * AlmaLinux lists the CVEs its advisory fixes there. https://ossf.github.io/osv-schema/#related-field
  */
-function cvesOf(record: OsvRecord): string[] {
-  return [
-    record.id,
-    ...(record.aliases ?? []),
-    ...(record.upstream ?? []),
-    ...(record.related ?? []),
-  ].filter((id) => CVE_ID.test(id));
+function cvesOf(hit: Hit): string[] {
+  const { record } = hit;
+  const related = isDistroEcosystem(hit.affected.package?.ecosystem ?? '')
+    ? (record.related ?? [])
+    : [];
+  const ids = [record.id, ...(record.aliases ?? []), ...(record.upstream ?? []), ...related];
+  return [...new Set(ids.filter((id) => CVE_ID.test(id)))];
 }
 
 /** The subscription that alone publishes this fix, when no public record names it. */
@@ -83,23 +85,50 @@ interface Vulnerability {
 }
 
 /**
- * One vulnerability per CVE. Records that alias each other are one group; a group is reported
- * once for each CVE it names (a DSA that fixes three CVEs is part of three findings), together
- * with every other group that names the same CVE (a DSA, a DLA and the DEBIAN-CVE record of one
- * CVE are one finding keeping all three ids). A group that names no CVE is one finding.
+ * One vulnerability per CVE. Records that alias each other are one group. A group that names no
+ * CVE is one finding. Otherwise each CVE it names is a finding of the group's records that name
+ * that CVE (a DSA that fixes three CVEs is part of three findings) and of those that name none,
+ * together with every other group that names the same CVE (a DSA, a DLA and the DEBIAN-CVE
+ * record of one CVE are one finding keeping all three ids). A record's other CVEs, and aliases
+ * that are records about another CVE, stay out of the finding.
  */
 function vulnerabilities(hits: readonly Hit[]): Vulnerability[] {
   const byKey = new Map<string, { ids: Set<string>; hits: Set<Hit> }>();
+  const entry = (key: string) => {
+    const found = byKey.get(key) ?? { ids: new Set<string>(), hits: new Set<Hit>() };
+    byKey.set(key, found);
+    return found;
+  };
   for (const group of groupByAliases(hits)) {
-    const own = group.flatMap((h) => [h.record.id, ...(h.record.aliases ?? [])]);
-    const cves = [...new Set(group.flatMap((h) => cvesOf(h.record)))];
-    for (const key of cves.length === 0 ? [`\u0000${group[0]?.record.id}`] : cves) {
-      const entry = byKey.get(key) ?? { ids: new Set<string>(), hits: new Set<Hit>() };
-      // The group's other CVE ids are findings of their own.
-      for (const id of own) if (!CVE_ID.test(id) || id === key) entry.ids.add(id);
-      if (cves.length > 0) entry.ids.add(key);
-      for (const h of group) entry.hits.add(h);
-      byKey.set(key, entry);
+    const cves = new Map(group.map((h) => [h, cvesOf(h)]));
+    const all = new Set([...cves.values()].flat());
+    if (all.size === 0) {
+      const e = entry(`\u0000${group[0]?.record.id}`);
+      for (const h of group) {
+        e.hits.add(h);
+        for (const id of [h.record.id, ...(h.record.aliases ?? [])]) e.ids.add(id);
+      }
+      continue;
+    }
+    // Which CVEs a record of this group is about, by its id (aliases may name such records).
+    const aboutOf = new Map(group.map((h) => [h.record.id, cves.get(h) ?? []]));
+    for (const cve of all) {
+      const e = entry(cve);
+      e.ids.add(cve);
+      for (const h of group) {
+        const own = cves.get(h) ?? [];
+        if (own.length > 0 && !own.includes(cve)) continue;
+        e.hits.add(h);
+        for (const id of [h.record.id, ...(h.record.aliases ?? [])]) {
+          const about = aboutOf.get(id);
+          if (
+            CVE_ID.test(id)
+              ? id === cve
+              : about === undefined || about.length === 0 || about.includes(cve)
+          )
+            e.ids.add(id);
+        }
+      }
     }
   }
   return [...byKey.values()].map((e) => ({ ids: [...e.ids].sort(), hits: [...e.hits] }));

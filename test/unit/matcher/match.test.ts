@@ -39,6 +39,29 @@ describe('matchPackages', () => {
     ]);
   });
 
+  it("does not take a language record's `related` CVEs for its own: they are other projects' bugs", async () => {
+    // containerd's advisory relates podman's, buildah's, cri-o's and moby's CVEs.
+    const containerd = advisory('golang-vulndb/data/osv/GO-2023-1574.json');
+    const pkg = { name: 'github.com/containerd/containerd', version: '1.6.17', ecosystem: 'Go' };
+    const { findings } = await matchPackages([pkg], indexOf(containerd));
+    expect(findings.map((f) => [f.id, f.ids, f.fixedVersion])).toEqual([
+      ['CVE-2023-25173', ['CVE-2023-25173', 'GHSA-hmfx-3pcx-653p', 'GO-2023-1574'], '1.6.18'],
+    ]);
+  });
+
+  it('reports a record aliasing two CVEs as two findings, each with its own CVE only', async () => {
+    const etcd = advisory('golang-vulndb/data/osv/GO-2020-0005.json');
+    const pkg = { name: 'go.etcd.io/etcd', version: '0.5.0-alpha.5', ecosystem: 'Go' };
+    const { findings } = await matchPackages([pkg], indexOf(etcd));
+    expect(findings.map((f) => [f.id, f.ids.filter((id) => id.startsWith('CVE-'))]).sort()).toEqual(
+      [
+        ['CVE-2020-15106', ['CVE-2020-15106']],
+        ['CVE-2020-15112', ['CVE-2020-15112']],
+      ],
+    );
+    for (const f of findings) expect(f.advisoryIds).toEqual(['GO-2020-0005']);
+  });
+
   it('splits advisories that fix several CVEs into one finding per CVE, each keeping every advisory', async () => {
     const first = advisory('almalinux-osv/advisories/almalinux9/ALSA-2026:11360.json');
     const second = advisory('almalinux-osv/advisories/almalinux9/ALSA-2026:19345.json');
