@@ -115,7 +115,11 @@ export async function db(argv: string[]): Promise<number> {
         ? values.from.map((f) => sourceFor(f, opts))
         : values.ecosystem !== undefined
           ? osvSources(values.ecosystem, opts)
-          : [...osvSources(DEFAULT_OSV_ECOSYSTEMS, opts), ...alasSources(DEFAULT_ALAS_RELEASES)];
+          : [
+              ...osvSources(DEFAULT_OSV_ECOSYSTEMS, opts),
+              // Reading OSV from a mirror means no public internet: Amazon's repositories too.
+              ...(opts.baseUrl === undefined ? alasSources(DEFAULT_ALAS_RELEASES) : []),
+            ];
     return await runSync(store, sources);
   } finally {
     await store.close();

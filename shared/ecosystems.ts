@@ -37,7 +37,8 @@ export const ADVISORY_ECOSYSTEMS = {
   SUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
   Mariner: { scheme: 'rpm', distro: true, defaultFeeds: [] },
   // Bosun's own names (osv.dev has no Amazon Linux): `Amazon Linux:2`, `Amazon Linux:2023`;
-  // filled from ALAS updateinfo files (advisories/importers/alas.ts) with `db sync --from`.
+  // filled from ALAS updateinfo (advisories/importers/alas.ts): the AL2 and AL2023 repositories
+  // by default (feeds/sources/alas.ts), or files with `db sync --from`.
   'Amazon Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['alas'] },
   npm: { scheme: 'npm', distro: false, defaultFeeds: ['osv'] },
   PyPI: { scheme: 'pypi', distro: false, defaultFeeds: ['osv'] },
@@ -80,6 +81,14 @@ function advisoryEcosystem(ecosystem: string): AdvisoryEcosystem | undefined {
 export function schemeFor(ecosystem: string): VersionScheme | undefined {
   const known = advisoryEcosystem(ecosystem);
   return known === undefined ? undefined : SCHEMES[known.scheme];
+}
+
+/** Whether a deployment and `bosun db sync` fill this ecosystem (release suffix allowed) by default. */
+export function syncedByDefault(ecosystem: string): boolean {
+  const feeds: readonly FeedKind[] = advisoryEcosystem(ecosystem)?.defaultFeeds ?? [];
+  if (feeds.includes('osv')) return true;
+  const release = ecosystem.slice(ecosystem.indexOf(':') + 1);
+  return feeds.includes('alas') && (DEFAULT_ALAS_RELEASES as readonly string[]).includes(release);
 }
 
 /** Whether an ecosystem (release suffix allowed) is a distribution's. */

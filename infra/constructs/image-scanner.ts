@@ -54,7 +54,7 @@ export interface ImageScannerProps {
   readonly feedEcosystems?: readonly string[];
   /**
    * Amazon Linux releases whose ALAS advisories are synced from their repositories (`[]`: none).
-   * @default DEFAULT_ALAS_RELEASES (2 and 2023)
+   * @default DEFAULT_ALAS_RELEASES (2 and 2023); none when osvBaseUrl names a mirror
    */
   readonly feedAlasReleases?: readonly string[];
   /**

@@ -136,7 +136,9 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     throw new Error(
       `feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ${JSON.stringify(feedEcosystems)}`,
     );
-  const feedAlasReleases = props.feedAlasReleases ?? DEFAULT_ALAS_RELEASES;
+  // A deployment that reads OSV from a mirror is kept off the public internet: no ALAS default.
+  const feedAlasReleases =
+    props.feedAlasReleases ?? (props.osvBaseUrl === undefined ? DEFAULT_ALAS_RELEASES : []);
   const unknownRelease = feedAlasReleases.find(
     (r) => !(DEFAULT_ALAS_RELEASES as readonly string[]).includes(r),
   );

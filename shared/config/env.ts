@@ -7,6 +7,7 @@
  * message naming each missing or malformed variable.
  */
 import { z } from 'zod';
+import { DEFAULT_ALAS_RELEASES } from '../ecosystems.js';
 
 /** Environment variable name for each configuration key. */
 export const ENV_VARS = {
@@ -68,7 +69,12 @@ const schemas = {
   // Amazon Linux releases whose ALAS the feed sync reads, comma-separated (`2,2023`); empty: none.
   feedAlasReleases: z
     .string()
-    .regex(/^([0-9]+(,[0-9]+)*)?$/, 'a comma-separated list of Amazon Linux releases')
+    .regex(
+      new RegExp(
+        `^((${DEFAULT_ALAS_RELEASES.join('|')})(,(${DEFAULT_ALAS_RELEASES.join('|')}))*)?$`,
+      ),
+      `a comma-separated list of Amazon Linux releases (${DEFAULT_ALAS_RELEASES.join(', ')})`,
+    )
     .transform((s) => (s === '' ? [] : s.split(',')))
     .optional(),
   osvBaseUrl: httpUrl.optional(),

@@ -39,7 +39,10 @@ export const EXTRACTORS: readonly Extractor[] = [
   rustAuditable,
 ];
 
-/** Part of every per-layer cache key: which extractors, at which versions, read the layer. */
+/**
+ * Which extractors, at which versions: seeds the analyzer version and is recorded on each
+ * inventory (the per-layer cache key adds the OS files and limits: inventoryReaderId).
+ */
 export const EXTRACTOR_SET_ID = readerId(EXTRACTORS);
 
 export function extractorsFor(

@@ -8,6 +8,8 @@ export interface HttpOptions {
   /** Time allowed for one request, body included. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Largest body read into memory; more is a FeedFetchError. */
+  readonly maxBytes?: number;
 }
 
 async function get(url: string, opts: HttpOptions): Promise<Response> {
@@ -32,14 +34,26 @@ function describe(error: unknown, timeout: AbortSignal): string {
   return e.cause?.message ?? e.message;
 }
 
-/** The body as bytes. */
+/** The body as bytes, refused past `maxBytes` as it arrives. */
 export async function httpBytes(url: string, opts: HttpOptions = {}): Promise<Buffer> {
   const response = await get(url, opts);
+  const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    return Buffer.from(await response.arrayBuffer());
+    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > max) break;
+      chunks.push(Buffer.from(chunk));
+    }
   } catch (error) {
     throw new FeedFetchError(url, `body: ${(error as Error).message}`, { cause: error });
   }
+  if (size > max) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new FeedFetchError(url, `body over ${max} bytes`);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Streams the body into `file`; never holds it in memory. */

@@ -165,7 +165,13 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
     issues,
   });
 
-  const fetched = await source.fetch(checkpoint, opts.signal);
+  // A source completed before ecosystems were recorded is read whole once, so that the
+  // ecosystems of its unchanged advisories are recorded too (coverage asks for them).
+  const remark =
+    checkpoint.completedAt !== undefined &&
+    checkpoint.ecosystemsMarked !== true &&
+    checkpoint.cursor === undefined;
+  const fetched = await source.fetch(remark ? { source: source.id } : checkpoint, opts.signal);
   let pending = new ChangeSet();
   pending.addAll(checkpoint.pending ?? []);
   if (fetched.kind === 'unchanged') {
@@ -213,11 +219,13 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       }
       const heads = await store.heads([...records.keys()]);
       const writes: StoredAdvisory[] = [];
+      const unchangedEcosystems = new Set<string>();
       for (const record of records.values()) {
         const hash = contentHash(record);
         const head = heads.get(record.id);
         if (head?.hash === hash) {
           progress.unchanged++;
+          for (const k of head.packageKeys) unchangedEcosystems.add(splitPackageKey(k).ecosystem);
           continue;
         }
         writes.push({ id: record.id, hash, source: source.id, record });
@@ -241,6 +249,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       // Records can change without changing any package (one first seen withdrawn, one that
       // names no package): they are written all the same.
       await store.put(writes);
+      if (unchangedEcosystems.size > 0) await store.markEcosystems([...unchangedEcosystems]);
       if (pending.size > 0) {
         await deliver(pending.list());
         all.addAll(pending.list());
@@ -274,6 +283,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       ...(watermark === undefined ? {} : { watermark }),
       completedAt: new Date().toISOString(),
       records: progress.position,
+      ecosystemsMarked: true,
       issues: keptIssues(issues),
     };
     await store.saveCheckpoint(checkpoint);

@@ -127,7 +127,8 @@ export interface InventoryOptions {
 function declaredStands(p: InventoryPackage, tree: FileTree, devDependencies: boolean): boolean {
   if (p.declared !== true) return true;
   if (p.dev === true && !devDependencies) return false;
-  const lockfile = p.location.split('#')[0] ?? '';
+  // `<lockfile>#<install path>`: install paths never hold `#`, directory names may.
+  const lockfile = p.location.slice(0, p.location.lastIndexOf('#'));
   const project = lockfile.includes('/') ? lockfile.slice(0, lockfile.lastIndexOf('/')) : '';
   return !tree.exists(project === '' ? 'node_modules' : `${project}/node_modules`);
 }

@@ -4,7 +4,7 @@
  * been filled with, has no findings because nothing was asked, not because nothing is wrong.
  * Each such gap is reported in every output, and `bosun scan` exits with its own code.
  */
-import { OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
+import { OS_PACKAGE_TYPES, osFamilyOf, syncedByDefault } from '../ecosystems.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { AdvisoryQuery } from './types.js';
 
@@ -67,7 +67,7 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
     kind: 'not-synced',
     ecosystems,
     packages: count,
-    message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (sync it: bosun db sync)`,
+    message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (${ecosystems.some(syncedByDefault) ? 'sync it: bosun db sync' : 'no feed syncs it by default: bosun db sync --from its advisories'})`,
   };
 }
 

@@ -98,6 +98,7 @@ const stateOf = (f: FindingRecord) =>
     f.status,
     f.statusReason ?? '',
     f.fixedVersion ?? '',
+    f.fixVia ?? '',
     f.severity.severity,
     f.severity.score ?? '',
     f.ids,

@@ -82,6 +82,11 @@ export interface FeedCheckpoint {
     readonly position: number;
     readonly watermark?: string;
   };
+  /**
+   * Every record this source completed has its ecosystem recorded (`hasEcosystem`). A checkpoint
+   * from before that was recorded makes the next sync read the source whole once.
+   */
+  readonly ecosystemsMarked?: boolean;
   /** Changes of the batch at `cursor` that were being written when the sync stopped. */
   readonly pending?: readonly PackageChange[];
   /** The last problems the sync recorded (invalid records), newest last. */
@@ -109,6 +114,11 @@ export interface AdvisoryStore extends AdvisoryQuery {
   idsByAlias(alias: string): Promise<string[]>;
   /** Every stored advisory (for export), in no particular order. */
   all(): AsyncIterable<StoredAdvisory>;
+  /**
+   * Records that advisories of these ecosystems are stored (a sync read them unchanged): what
+   * `hasEcosystem` answers from where it is not derived from the stored entries themselves.
+   */
+  markEcosystems(ecosystems: readonly string[]): Promise<void>;
   checkpoint(source: string): Promise<FeedCheckpoint | undefined>;
   saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void>;
   /** Takes the source's sync lease unless another holder has an unexpired one. */

@@ -34,6 +34,12 @@ describe('validateProps', () => {
     expect(seconds(settings.maxScanAge)).toBe(900);
   });
 
+  it('syncs no Amazon Linux repository by default when OSV is read from a mirror (no public internet)', () => {
+    expect(validateProps({ osvBaseUrl: 'https://mirror.example/osv' }).feedAlasReleases).toEqual(
+      [],
+    );
+  });
+
   it('normalizes valid props', () => {
     const settings = validateProps({
       repositories: ['web', 'team-a/*', 'org/svc-1', 'base*'],

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, expect, inject, it } from 'vitest';
 import { type OsvRecord, parseOsv } from '../../shared/advisories/osv.js';
-import { contentHash } from '../../shared/stores/advisory-store.js';
+import { LocalFeedSource } from '../../shared/feeds/sources/local.js';
+import { syncFeed } from '../../shared/feeds/sync.js';
+import { contentHash, type FeedCheckpoint } from '../../shared/stores/advisory-store.js';
 import { DynamoDbAdvisoryStore } from '../../shared/stores/dynamodb/advisory-store.js';
 import { advisoryStoreContract } from '../contract/advisory-store.js';
 import { freshTableLike, localDynamoDb } from '../support/aws.js';
@@ -64,4 +66,29 @@ it('a write that stopped before its head leaves no package entry behind once a l
   expect((await store.candidates('AlmaLinux:9', 'qatzip')).map((c) => c.record.modified)).toEqual([
     v3.modified,
   ]);
+});
+
+it('a table filled before ecosystems were recorded gets them from one whole re-read of each source', async () => {
+  const table = await freshTableLike(state, 'ScannerTablesAdvisories', tables);
+  const folder = path.join(dataDir(), 'advisories/rconsortium-r-advisory-database/vulns');
+  const first = new DynamoDbAdvisoryStore(documents, table);
+  await syncFeed({ source: new LocalFeedSource(folder), store: first });
+  // What an older version left: no ECOSYSTEM# markers, a checkpoint without the flag.
+  await documents.send(
+    new DeleteCommand({ TableName: table, Key: { pk: 'ECOSYSTEM#CRAN', sk: 'ECOSYSTEM' } }),
+  );
+  const checkpoint = (await first.checkpoint(`local:${folder}`)) as FeedCheckpoint;
+  const { ecosystemsMarked: _m, ...old } = checkpoint;
+  await first.saveCheckpoint(old);
+  expect(await new DynamoDbAdvisoryStore(documents, table).hasEcosystem('CRAN')).toBe(false);
+
+  const again = await syncFeed({
+    source: new LocalFeedSource(folder),
+    store: new DynamoDbAdvisoryStore(documents, table),
+  });
+  // Read whole, nothing rewritten, nothing announced: only the ecosystem recorded.
+  expect(again).toMatchObject({ status: 'complete', written: 0 });
+  expect(again.changes).toEqual([]);
+  expect(await new DynamoDbAdvisoryStore(documents, table).hasEcosystem('CRAN')).toBe(true);
+  expect((await first.checkpoint(`local:${folder}`))?.ecosystemsMarked).toBe(true);
 });

@@ -6,8 +6,11 @@
  * release and arch. https://docs.aws.amazon.com/linux/al2023/ug/updating.html
  *
  * Each update becomes an OSV record in Bosun's own ecosystem names (osv.dev has none for Amazon
- * Linux): `Amazon Linux:1`, `Amazon Linux:2`, `Amazon Linux:2022`, `Amazon Linux:2023`, from the
- * id's prefix (ALAS-, ALAS2-, ALAS2<extra>-, ALAS2022-, ALAS2023-). The CVEs go to `upstream`,
+ * Linux): `Amazon Linux:1`, `Amazon Linux:2`, `Amazon Linux:2022`, `Amazon Linux:2023`. The
+ * release is the repository's when the caller knows it (a feed source per release); otherwise it
+ * comes from the id: ALAS2-, ALAS2022-, ALAS2023-, and ALAS- for Amazon Linux 1. Ids of AL2's
+ * extras repositories (ALASTOMCAT9-2025-016, ALASKERNEL-5.15-2023-024) name a topic, not a
+ * release: without the caller's release such an update is an issue. The CVEs go to `upstream`,
  * so that a finding is one per CVE; the fixed version is the binary package's EVR, epoch
  * written as rpm orders it (`1:1.0.2k-24.amzn2.0.1`).
  */
@@ -16,8 +19,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
 import type { ImportIssue } from './decode.js';
 
-/** A gzip'd updateinfo far beyond any real one (AL2 core's inflates to tens of MB) is refused. */
-const MAX_XML_BYTES = 512 * 1024 * 1024;
+/** An updateinfo far beyond any real one (AL2 core's inflates to tens of MB) is refused. */
+const MAX_XML_BYTES = 128 * 1024 * 1024;
 const MAX_DETAILS_CHARS = 4_000;
 
 /** Whether a file name is an updateinfo file (`updateinfo.xml`, `…-updateinfo.xml.gz`). */
@@ -25,11 +28,16 @@ export function isUpdateInfoName(name: string): boolean {
   return /updateinfo[^/]*\.xml(\.gz)?$/.test(name);
 }
 
-/** The Amazon Linux release an ALAS id belongs to, or undefined for an id of another shape. */
+/** Any ALAS id: core (`ALAS2023-2023-001`) or extras (`ALASKERNEL-5.15-2023-024`). */
+const ALAS_ID = /^ALAS[A-Z0-9.]*(?:-[0-9.]+)?-\d{4}-\d+$/;
+
+/**
+ * The Amazon Linux release an ALAS id names, or undefined when it names none (an extras topic)
+ * or is no ALAS id.
+ */
 export function alasRelease(id: string): string | undefined {
-  const m = /^ALAS(2023|2022|2)?[A-Z0-9.]*-\d{4}-\d+$/.exec(id);
-  if (m === null) return undefined;
-  return m[1] ?? '1';
+  const m = /^ALAS(2023|2022|2)?-\d{4}-\d+$/.exec(id);
+  return m === null ? undefined : (m[1] ?? '1');
 }
 
 const parser = new XMLParser({
@@ -61,19 +69,24 @@ function instant(value: unknown): string | undefined {
 /** The updateinfo's text, inflated when it is gzip'd. */
 export function updateInfoText(content: Buffer): string {
   const gzip = content[0] === 0x1f && content[1] === 0x8b;
-  return (gzip ? gunzipSync(content, { maxOutputLength: MAX_XML_BYTES }) : content).toString(
-    'utf8',
-  );
+  const xml = gzip ? gunzipSync(content, { maxOutputLength: MAX_XML_BYTES }) : content;
+  if (xml.length > MAX_XML_BYTES) throw new Error(`over ${MAX_XML_BYTES} bytes`);
+  return xml.toString('utf8');
 }
 
 /** One update as an OSV record, or an issue naming what is wrong with it. */
-function recordOf(update: Attrs, source: string, issues: ImportIssue[]): OsvRecord | undefined {
+function recordOf(
+  update: Attrs,
+  source: string,
+  issues: ImportIssue[],
+  repositoryRelease: string | undefined,
+): OsvRecord | undefined {
   const id = text(update.id)?.trim() ?? '';
-  const release = alasRelease(id);
+  const release = ALAS_ID.test(id) ? (repositoryRelease ?? alasRelease(id)) : undefined;
   if (release === undefined) {
     issues.push({
       source,
-      message: `${source}: update ${JSON.stringify(id)} is not an ALAS id; skipped`,
+      message: `${source}: update ${JSON.stringify(id)} ${ALAS_ID.test(id) ? 'names no Amazon Linux release (an extras repository: sync it as alas:<release>)' : 'is not an ALAS id'}; skipped`,
     });
     return undefined;
   }
@@ -141,6 +154,7 @@ export function importUpdateInfo(
   content: Buffer,
   source: string,
   issues: ImportIssue[],
+  release?: string,
 ): OsvRecord[] {
   let xml: string;
   try {
@@ -168,7 +182,7 @@ export function importUpdateInfo(
   const records: OsvRecord[] = [];
   for (const update of doc.updates.update ?? []) {
     if (update.type !== 'security') continue;
-    const record = recordOf(update, source, issues);
+    const record = recordOf(update, source, issues, release);
     if (record === undefined) continue;
     try {
       records.push(parseOsv(record, source));

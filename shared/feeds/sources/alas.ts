@@ -42,6 +42,8 @@ interface AlasEntry extends FeedEntry {
 }
 
 const CHECKSUMS = new Set(['sha256', 'sha512', 'sha1']);
+/** AL2 core's gzip'd updateinfo is a few MB; far more is not an updateinfo. */
+const MAX_UPDATEINFO_BYTES = 64 * 1024 * 1024;
 // Values stay text: a checksum of digits only must not become a number.
 const repomdParser = new XMLParser({
   ignoreAttributes: false,
@@ -116,21 +118,23 @@ export class AlasSource implements FeedSource {
     const base = await this.repository(signal);
     const repomdUrl = `${base}/repodata/repomd.xml`;
     const info = updateInfoOf(
-      (await httpBytes(repomdUrl, this.http(signal))).toString('utf8'),
+      (await httpBytes(repomdUrl, { ...this.http(signal), maxBytes: 1024 * 1024 })).toString(
+        'utf8',
+      ),
       repomdUrl,
     );
     const fingerprint = `updateinfo:${info.type}:${info.sum}`;
     if (previous?.fingerprint === fingerprint && previous.cursor === undefined)
       return { kind: 'unchanged', fingerprint };
     const url = `${base}/${info.href.replace(/^\/+/, '')}`;
-    const body = await httpBytes(url, this.http(signal));
+    const body = await httpBytes(url, { ...this.http(signal), maxBytes: MAX_UPDATEINFO_BYTES });
     const got = createHash(info.type).update(body).digest('hex');
     if (got !== info.sum)
       throw new FeedFormatError(
         `${url}: ${info.type} ${got} is not the ${info.sum} that repomd.xml names`,
       );
     const issues: ImportIssue[] = [];
-    const records = importUpdateInfo(body, url, issues);
+    const records = importUpdateInfo(body, url, issues, this.release);
     const entries: AlasEntry[] = [
       ...issues.map((issue, i) => ({
         name: `issue-${i}`,

@@ -77,6 +77,17 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
    * ecosystem an advisory names (markers are never removed: an ecosystem once synced stays
    * covered, even when its last advisory is withdrawn).
    */
+  async markEcosystems(ecosystems: readonly string[]): Promise<void> {
+    const missing = [...new Set(ecosystems)].filter((e) => !this.markedEcosystems.has(e));
+    await batchWrite(
+      this.client,
+      this.table,
+      missing.map((e) => ({ PutRequest: { Item: ecosystemKey(e) } })),
+      this.retry,
+    );
+    for (const e of missing) this.markedEcosystems.add(e);
+  }
+
   async hasEcosystem(ecosystem: string): Promise<boolean> {
     if (this.markedEcosystems.has(ecosystem)) return true;
     const out = await this.client.send(

@@ -91,6 +91,9 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     return out;
   }
 
+  /** Nothing to record: the answer comes from the stored package entries themselves. */
+  async markEcosystems(_ecosystems: readonly string[]): Promise<void> {}
+
   async hasEcosystem(ecosystem: string): Promise<boolean> {
     if (this.ecosystems === undefined) {
       this.ecosystems = new Set();

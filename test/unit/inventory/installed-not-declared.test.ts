@@ -62,11 +62,12 @@ const npmPackages = async (image: Image) =>
     .filter((v, i, all) => all.indexOf(v) === i)
     .sort();
 
-/** The project's files under srv/app/ in an image layer. */
+/** The project's files in an image layer, in a folder whose name has a `#` (locations use one). */
+const APP = 'srv/app#1';
 const projectFiles = (): TarFile[] =>
   filesUnder(project)
     .filter((f) => !f.path.startsWith('npm-ls.json'))
-    .map((f) => ({ ...f, path: `srv/app/${f.path}` }));
+    .map((f) => ({ ...f, path: `${APP}/${f.path}` }));
 
 async function imageOf(name: string, layers: Buffer[]): Promise<Image> {
   const dir = path.join(work, name);
@@ -99,7 +100,7 @@ describe('installed, not declared', () => {
     expect(expected.some((p) => p.startsWith(`${removed}@`))).toBe(false);
     const image = await imageOf('removed', [
       await tarOf(projectFiles()),
-      await tarOf([{ path: `srv/app/node_modules/.wh.${removed}` }]),
+      await tarOf([{ path: `${APP}/node_modules/.wh.${removed}` }]),
     ]);
     expect(await npmPackages(image)).toEqual(expected);
   });
