@@ -199,22 +199,24 @@ export async function matchPackages(
     const ratingIssues: RatingIssue[] = [];
     // Rated once per advisory: one that names several CVEs is part of several findings.
     const ratings = new Map(hits.map((h) => [h, rate(h.record, h.affected, ratingIssues)]));
+    // What a set of advisories says (fix, rating, ids): the same for each CVE an advisory that
+    // fixes many (a kernel ALSA) is split into, so worked out once per set.
+    const verdicts = new Map<string, ReturnType<typeof verdictOf>>();
     for (const { ids, hits: group } of vulnerabilities(hits)) {
-      const fixes = group.flatMap((h) => (h.fixed === undefined ? [] : [h.fixed]));
-      // Advisories of one vulnerability may name different fixes; the highest satisfies them all.
-      const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
-      // A fix only a subscription publishes (Ubuntu Pro) is still a fix: say where it is.
-      const fixVia = fixedVersion === undefined ? undefined : subscriptionFix(group, fixedVersion);
+      const key = group
+        .map((h) => `${h.record.id}\u0000${h.affected.package?.ecosystem ?? ''}`)
+        .join('\u0001');
+      let verdict = verdicts.get(key);
+      if (verdict === undefined) {
+        verdict = verdictOf(group, scheme, ratings);
+        verdicts.set(key, verdict);
+      }
       findings.push({
         id: preferredId(ids),
         ids,
-        advisoryIds: [...new Set(group.map((h) => h.record.id))].sort(),
         package: pkg,
         installedVersion: version,
-        ...(fixedVersion === undefined ? {} : { fixedVersion }),
-        ...(fixVia === undefined ? {} : { fixVia }),
-        severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
-        ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
+        ...verdict,
       });
     }
     for (const i of ratingIssues)
@@ -226,6 +228,26 @@ export async function matchPackages(
       });
   }
   return { findings, issues, skippedOsOwned };
+}
+
+/** The fix, rating and advisory ids a set of advisories gives one vulnerability of a package. */
+function verdictOf(
+  group: readonly Hit[],
+  scheme: VersionScheme,
+  ratings: ReadonlyMap<Hit, SeverityRating>,
+) {
+  const fixes = group.flatMap((h) => (h.fixed === undefined ? [] : [h.fixed]));
+  // Advisories of one vulnerability may name different fixes; the highest satisfies them all.
+  const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
+  // A fix only a subscription publishes (Ubuntu Pro) is still a fix: say where it is.
+  const fixVia = fixedVersion === undefined ? undefined : subscriptionFix(group, fixedVersion);
+  return {
+    advisoryIds: [...new Set(group.map((h) => h.record.id))].sort(),
+    ...(fixedVersion === undefined ? {} : { fixedVersion }),
+    ...(fixVia === undefined ? {} : { fixVia }),
+    severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
+    ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
+  };
 }
 
 function evaluate(
