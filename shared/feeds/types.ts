@@ -30,6 +30,19 @@ export interface ChangedFeed {
 
 export type FeedFetch = { readonly kind: 'unchanged'; readonly fingerprint: string } | ChangedFeed;
 
+/** A whole feed already in hand (a folder's files, a parsed updateinfo): nothing to release. */
+export function wholeFeed(fingerprint: string, entries: readonly FeedEntry[]): ChangedFeed {
+  return {
+    kind: 'changed',
+    fingerprint,
+    mode: 'full',
+    async *entries() {
+      yield* entries;
+    },
+    close: async () => {},
+  };
+}
+
 export interface ParsedEntry {
   readonly records: OsvRecord[];
   readonly issues: ImportIssue[];

@@ -124,13 +124,29 @@ export interface InventoryOptions {
  * truth (a later layer may have removed a package, `npm ci --omit=dev` skipped the development
  * ones). Trivy and Syft read lockfiles only for source trees for the same reason.
  */
-function declaredStands(p: InventoryPackage, tree: FileTree, devDependencies: boolean): boolean {
+function declaredStands(
+  p: InventoryPackage,
+  installed: (project: string) => boolean,
+  devDependencies: boolean,
+): boolean {
   if (p.declared !== true) return true;
   if (p.dev === true && !devDependencies) return false;
   // `<lockfile>#<install path>`: install paths never hold `#`, directory names may.
   const lockfile = p.location.slice(0, p.location.lastIndexOf('#'));
-  const project = lockfile.includes('/') ? lockfile.slice(0, lockfile.lastIndexOf('/')) : '';
-  return !tree.exists(project === '' ? 'node_modules' : `${project}/node_modules`);
+  return !installed(lockfile.includes('/') ? lockfile.slice(0, lockfile.lastIndexOf('/')) : '');
+}
+
+/** Whether a project folder has an installed `node_modules` tree, looked up once per folder. */
+function installedTrees(tree: FileTree): (project: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (project) => {
+    let has = known.get(project);
+    if (has === undefined) {
+      has = tree.exists(project === '' ? 'node_modules' : `${project}/node_modules`);
+      known.set(project, has);
+    }
+    return has;
+  };
 }
 
 export async function buildInventory(
@@ -280,8 +296,9 @@ export async function buildInventory(
     if (OS_PACKAGE_TYPES.has(p.type)) for (const file of p.files ?? []) ownerOf.set(file, p.name);
   // A language package whose metadata file (or its directory: a dist-info, a node module) an OS
   // package installed is the distribution's, patched by it: the matcher treats it so.
+  const installed = installedTrees(walk.tree);
   const owned = packages
-    .filter((p) => declaredStands(p, walk.tree, options.devDependencies ?? false))
+    .filter((p) => declaredStands(p, installed, options.devDependencies ?? false))
     .map((p) => {
       if (OS_PACKAGE_TYPES.has(p.type)) return p;
       // Databases list the metadata file itself; a Python distribution's directory also names it.

@@ -21,6 +21,7 @@ import {
   FeedFormatError,
   type FeedSource,
   type ParsedEntry,
+  wholeFeed,
 } from '../types.js';
 
 /** The mirror lists of the core repositories, as `dnf`/`yum` read them (x86_64). */
@@ -143,15 +144,7 @@ export class AlasSource implements FeedSource {
       })),
       ...records.map((record) => ({ name: record.id, read: async () => Buffer.alloc(0), record })),
     ];
-    return {
-      kind: 'changed',
-      fingerprint,
-      mode: 'full',
-      async *entries() {
-        yield* entries;
-      },
-      close: async () => {},
-    };
+    return wholeFeed(fingerprint, entries);
   }
 
   async parse(entry: AlasEntry): Promise<ParsedEntry> {

@@ -17,6 +17,7 @@ import {
   type FeedSource,
   feedZipError,
   type ParsedEntry,
+  wholeFeed,
 } from '../types.js';
 
 const SECDB_BUNDLE = 'alpine-secdb';
@@ -104,15 +105,7 @@ export class LocalFeedSource implements FeedSource {
         read: async () => Buffer.alloc(0),
         bundle: secdb.map(entry),
       });
-    return {
-      kind: 'changed',
-      fingerprint,
-      mode: 'full',
-      async *entries() {
-        yield* entries;
-      },
-      close: async () => {},
-    };
+    return wholeFeed(fingerprint, entries);
   }
 
   parse(entry: BundleEntry): Promise<ParsedEntry> {
