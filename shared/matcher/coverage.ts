@@ -9,6 +9,8 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { AdvisoryQuery } from './types.js';
 
 export type CoverageGapKind =
+  /** Nothing was found to check: no operating system and no package (scratch, an unknown OS). */
+  | 'nothing-found'
   /** The OS (family or release) has no advisory source Bosun reads. */
   | 'no-advisory-source'
   /** The OS or language ecosystem has one, but the database holds no advisory of it. */
@@ -74,6 +76,19 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
 /** What the database cannot say about these packages, OS and language ecosystems alike. */
 export async function coverageOf(input: CoverageInput, query: AdvisoryQuery): Promise<Coverage> {
   const gaps: CoverageGap[] = [];
+  // No package at all is not "no vulnerability": nothing Bosun reads was there to check.
+  if (input.packages.length === 0)
+    return {
+      complete: false,
+      gaps: [
+        {
+          kind: 'nothing-found',
+          ecosystems: [],
+          packages: 0,
+          message: `no package was found in ${input.os === undefined ? 'this image (no operating system Bosun recognises)' : osLabel(input.os)}: nothing was checked for vulnerabilities`,
+        },
+      ],
+    };
   const os = await osGap(input, query);
   if (os !== undefined) gaps.push(os);
   // Language packages the matcher looks up upstream (those an OS package owns go by the

@@ -93,6 +93,24 @@ describe('coverage', () => {
     ]);
   }, 60_000);
 
+  it('never calls an image with no package complete: nothing was checked', async () => {
+    const alpine = path.join(dataDir(), 'pkgdbs/trivy/derived/alpine-310/etc/os-release');
+    const layer = await tarOf([{ path: 'etc/os-release', content: readFileSync(alpine) }]);
+    const dir = path.join(work, 'no-packages');
+    const w = new LayoutWriter(dir);
+    w.finish(w.image({ architecture: 'amd64', layers: [layer] }), 'latest');
+    const [image] = (await new OciLayoutSource(dir, 'latest').images()).images;
+    const inventory = await buildInventory(image as NonNullable<typeof image>);
+    const coverage = await coverageOf(inventory, new MemoryAdvisoryIndex());
+    expect(coverage.complete).toBe(false);
+    expect(coverage.gaps.map((g) => [g.kind, g.message])).toEqual([
+      [
+        'nothing-found',
+        'no package was found in Alpine Linux v3.10: nothing was checked for vulnerabilities',
+      ],
+    ]);
+  });
+
   it('calls an OS no family row knows a source-less gap', async () => {
     const arch = path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os/arch/etc/os-release');
     const inventory = await inventoryOf(arch, 'rpm');
