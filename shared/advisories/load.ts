@@ -96,14 +96,32 @@ export function advisoryFiles(root: string): string[] {
     .flatMap((n) => (n.startsWith('.') ? [] : advisoryFiles(path.join(root, n))));
 }
 
+// A folder of advisories may hold Red Hat's repository-to-CPE mapping beside them.
+import {
+  importRepositoryToCpe,
+  REPOSITORY_TO_CPE_FILE,
+  type RepositoryCpes,
+} from './importers/redhat-repository-to-cpe.js';
+
+export interface LoadedAdvisories {
+  /** Red Hat's repository-to-CPE mapping, when the folder has a `repository-to-cpe.json`. */
+  readonly repositoryCpes?: RepositoryCpes;
+}
+
 export function loadAdvisories(root: string): LoadedAdvisories {
   const records: OsvRecord[] = [];
   const issues: ImportIssue[] = [];
   const secdb = new AlpineSecdbImporter();
   let count = 0;
+  let repositoryCpes: RepositoryCpes | undefined;
   for (const file of advisoryFiles(root)) {
     if (!isAdvisoryFileName(file)) continue;
     const source = path.relative(root, file) || path.basename(file);
+    if (path.basename(file) === REPOSITORY_TO_CPE_FILE) {
+      repositoryCpes = importRepositoryToCpe(readFileSync(file), source, issues) ?? repositoryCpes;
+      count++;
+      continue;
+    }
     const out = decodeAdvisoryBuffer(readFileSync(file), source, issues, secdb);
     if (out === 'ignored') continue;
     count++;
@@ -111,5 +129,10 @@ export function loadAdvisories(root: string): LoadedAdvisories {
   }
   records.push(...secdb.osv());
   issues.push(...secdb.issues);
-  return { records, issues, files: count };
+  return {
+    records,
+    issues,
+    files: count,
+    ...(repositoryCpes === undefined ? {} : { repositoryCpes }),
+  };
 }

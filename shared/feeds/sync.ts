@@ -276,6 +276,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
         return result('partial', fetched.mode);
     }
     if (batch.length > 0 || pending.size > 0) await flush();
+    await fetched.storeData?.(store);
     const { pending: _p, cursor: _c, ...rest } = checkpoint;
     checkpoint = {
       ...rest,

@@ -7,7 +7,7 @@
 import type { ImportIssue } from '../advisories/importers/decode.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import { BosunError } from '../errors.js';
-import type { FeedCheckpoint } from '../stores/advisory-store.js';
+import type { AdvisoryStore, FeedCheckpoint } from '../stores/advisory-store.js';
 
 /** One unit of a feed: a file, a zip entry, or one record fetched by id. */
 export interface FeedEntry {
@@ -24,6 +24,12 @@ export interface ChangedFeed {
   /** The checkpoint's watermark once this sync completes (incremental sources). */
   readonly watermark?: string;
   entries(): AsyncIterable<FeedEntry>;
+  /**
+   * Writes what this content holds besides advisories (Red Hat's repository-to-CPE mapping).
+   * The sync calls it once every entry is written and before the checkpoint records the
+   * content as complete, so a sync stopped before it ends, or during it, writes it again.
+   */
+  storeData?(store: AdvisoryStore): Promise<void>;
   /** Releases what the fetch holds (temporary files). */
   close(): Promise<void>;
 }

@@ -8,6 +8,14 @@
 
 import { languageEcosystemOf, OS_PACKAGE_TYPES, osFamilyOf } from '../ecosystems.js';
 import type { BosunError } from '../errors.js';
+import {
+  CONTENT_MANIFEST_DIR,
+  contentManifestWants,
+  contentSetsOf,
+  isContentManifestPath,
+  MAX_CONTENT_MANIFEST_BYTES,
+  MAX_CONTENT_MANIFESTS,
+} from '../extractors/os/release/content-manifests.js';
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os/release/detect.js';
 import { EXTRACTORS } from '../extractors/registry.js';
 import type {
@@ -103,11 +111,37 @@ export function inventoryReaderId(
   const effective: Record<string, number> = { ...DEFAULT_LIMITS, ...limits };
   return readerId(extractors, {
     osFiles: [...OS_FILES].sort().join(','),
+    contentManifests: `${CONTENT_MANIFEST_DIR}:${MAX_CONTENT_MANIFEST_BYTES}:${MAX_CONTENT_MANIFESTS}`,
     limits: Object.keys(effective)
       .sort()
       .map((k) => `${k}:${effective[k]}`)
       .join(','),
   });
+}
+
+/**
+ * The OS with the content sets its Red Hat content manifests name (any family: which of them
+ * matter is redhat-repositories.ts's to decide); unreadable manifests are issues.
+ */
+function withContentSets(
+  os: OsInfo | undefined,
+  tree: FileTree,
+  issues: Inventory['issues'],
+): OsInfo | undefined {
+  const manifests = [];
+  for (const entry of tree.entries())
+    if (entry.type === 'file' && isContentManifestPath(entry.path))
+      manifests.push({
+        path: entry.path,
+        size: entry.size,
+        ...(entry.content === undefined ? {} : { content: entry.content }),
+      });
+  if (manifests.length === 0) return os;
+  const read = contentSetsOf(manifests);
+  issues.push(...read.issues);
+  return os === undefined || read.contentSets.length === 0
+    ? os
+    : { ...os, contentSets: read.contentSets };
 }
 
 export interface InventoryOptions {
@@ -179,6 +213,7 @@ export async function buildInventory(
               },
             },
           }),
+      layerWants: contentManifestWants,
       reader: inventoryReaderId(extractors, options.limits),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -230,13 +265,17 @@ export async function buildInventory(
     }
   }
 
-  const os = detectOs((path) => {
-    try {
-      return walk.tree.read(path);
-    } catch {
-      return undefined;
-    }
-  });
+  const os = withContentSets(
+    detectOs((path) => {
+      try {
+        return walk.tree.read(path);
+      } catch {
+        return undefined;
+      }
+    }),
+    walk.tree,
+    issues,
+  );
   const packages: InventoryPackage[] = [];
   const seen = new Set<string>();
   // file -> the OS package that owns it (dpkg's info/*.list, apk's file lists)

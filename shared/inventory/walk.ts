@@ -70,6 +70,12 @@ export interface WalkOptions {
   readonly scan?: LayerScan;
   /** Layers read at once. @default 2 */
   readonly concurrency?: number;
+  /**
+   * Further files to keep, decided by a predicate made afresh for each layer read: what is
+   * capped by count per layer (Red Hat's content manifests) counts that layer's files only.
+   * Whatever it decides must be part of `reader` (the cache key).
+   */
+  readonly layerWants?: () => WantsContent;
 }
 
 export async function walkImage(
@@ -89,8 +95,10 @@ export async function walkImage(
       key === undefined ? undefined : await options.cache?.get(key).catch(() => undefined);
     if (cached !== undefined) return { ...ids, fromCache: true, result: cached };
     const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
+    const more = options.layerWants?.();
+    const wanted: WantsContent = more === undefined ? wants : (e) => wants(e) || more(e);
     try {
-      const result = await readLayer(await layer.open(), wants, {
+      const result = await readLayer(await layer.open(), wanted, {
         what,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
         ...(options.scan === undefined ? {} : { scan: options.scan }),

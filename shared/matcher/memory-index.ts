@@ -1,9 +1,16 @@
+import type { RepositoryCpes } from '../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../advisories/osv.js';
+import type { RepositoryCpeLookup } from '../inventory/redhat-repositories.js';
 import type { AdvisoryQuery, Candidate } from './types.js';
 
-/** Advisory entries indexed in memory by (ecosystem, package name): the CLI's and the tests' query step. */
-export class MemoryAdvisoryIndex implements AdvisoryQuery {
+/**
+ * Advisory entries indexed in memory by (ecosystem, package name), and Red Hat's
+ * repository-to-CPE mapping when the advisories came with one: the CLI's and the tests' query
+ * step.
+ */
+export class MemoryAdvisoryIndex implements AdvisoryQuery, RepositoryCpeLookup {
   private readonly byPackage = new Map<string, Candidate[]>();
+  private repositories: RepositoryCpes = new Map();
   private readonly ecosystems = new Set<string>();
   private count = 0;
 
@@ -17,6 +24,20 @@ export class MemoryAdvisoryIndex implements AdvisoryQuery {
       if (list === undefined) this.byPackage.set(key, [{ record, affected }]);
       else list.push({ record, affected });
     }
+  }
+
+  /** Replaces the repository-to-CPE mapping (a folder's `repository-to-cpe.json`). */
+  setRepositoryCpes(mapping: RepositoryCpes): void {
+    this.repositories = mapping;
+  }
+
+  async repositoryCpes(repositoryIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const id of repositoryIds) {
+      const cpes = this.repositories.get(id);
+      if (cpes !== undefined) out.set(id, [...cpes]);
+    }
+    return out;
   }
 
   get size(): number {

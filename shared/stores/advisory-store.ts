@@ -4,8 +4,10 @@
  * (test/contract/advisory-store.ts) holds both to the same behaviour.
  */
 import { createHash } from 'node:crypto';
+import type { RepositoryCpes } from '../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import type { PackageChange } from '../events/rescan.js';
+import type { RepositoryCpeLookup } from '../inventory/redhat-repositories.js';
 import type { AdvisoryQuery, Candidate } from '../matcher/types.js';
 
 /** `<ecosystem>#<package name>`, as docs/data-model.md names a package. */
@@ -99,7 +101,33 @@ export interface AdvisoryStoreStats {
   readonly sources: readonly FeedCheckpoint[];
 }
 
-export interface AdvisoryStore extends AdvisoryQuery {
+/** What replacing the repository-to-CPE mapping wrote: only the repositories that changed. */
+export interface RepositoryCpesWrite {
+  /** Repositories added, or whose CPEs changed. */
+  readonly put: number;
+  /** Repositories the new mapping no longer names. */
+  readonly deleted: number;
+}
+
+/**
+ * The repositories of a new mapping whose CPEs (sorted, without repeats) differ from the stored
+ * ones, and the stored repositories it drops.
+ */
+export function repositoryCpesDiff(
+  stored: ReadonlyMap<string, readonly string[]>,
+  next: RepositoryCpes,
+): { put: [string, readonly string[]][]; deleted: string[] } {
+  const same = (a: readonly string[], b: readonly string[] | undefined) =>
+    b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  return {
+    put: [...next]
+      .map(([id, cpes]): [string, string[]] => [id, [...new Set(cpes)].sort()])
+      .filter(([id, cpes]) => !same(cpes, stored.get(id))),
+    deleted: [...stored.keys()].filter((id) => !next.has(id)),
+  };
+}
+
+export interface AdvisoryStore extends AdvisoryQuery, RepositoryCpeLookup {
   /** Heads of the given ids that are stored. */
   heads(ids: readonly string[]): Promise<Map<string, AdvisoryHead>>;
   /**
@@ -119,6 +147,13 @@ export interface AdvisoryStore extends AdvisoryQuery {
    * `hasEcosystem` answers from where it is not derived from the stored entries themselves.
    */
   markEcosystems(ecosystems: readonly string[]): Promise<void>;
+  /**
+   * Replaces Red Hat's repository-to-CPE mapping, writing only the repositories that changed.
+   * Lookups never see a repository of both mappings without CPEs: changed and added ones are
+   * written first, dropped ones deleted last, so a write that stops half-way leaves each
+   * repository with its old or its new CPEs (the next sync finishes it).
+   */
+  putRepositoryCpes(mapping: RepositoryCpes): Promise<RepositoryCpesWrite>;
   checkpoint(source: string): Promise<FeedCheckpoint | undefined>;
   saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void>;
   /** Takes the source's sync lease unless another holder has an unexpired one. */

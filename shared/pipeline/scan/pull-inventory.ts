@@ -1,9 +1,11 @@
 /**
- * Step: the image pulled by digest and inventoried (layer results cached). What could be
+ * Step: the image pulled by digest and inventoried (layer results cached), an RHEL image's
+ * content sets resolved to Red Hat's per-repository ecosystems. What could be
  * transient (the registry, a broken-off transfer) is thrown so the message comes back, until
  * the queue's last delivery; what is the image's own problem fails the scan at once.
  */
 import { buildInventory } from '../../inventory/inventory.js';
+import { resolveRedHatRepositories } from '../../inventory/redhat-repositories.js';
 import { saveImage } from '../context.js';
 import { failScan, gaveUp, isImageProblem } from './fail.js';
 import { need, type ScanOutcome, type ScanRun, type ScanStep } from './run.js';
@@ -21,10 +23,15 @@ export const pullAndInventory: ScanStep = async (run: ScanRun) => {
           : `${digest} is not an image: ${set.skipped.map((k) => k.reason).join('; ') || 'no image manifest'}`;
       return unsupported(run, reason, set.images.length > 0);
     }
-    run.inventory = await buildInventory(run.target, {
-      ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
-      ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
-    });
+    // The content sets' ecosystems before matching and before the inventory is stored, so
+    // rescans (which read stored packages) match the same ecosystems.
+    run.inventory = await resolveRedHatRepositories(
+      await buildInventory(run.target, {
+        ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
+        ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
+      }),
+      deps.repositoryCpes,
+    );
   } catch (error) {
     if (!isImageProblem(error) && !attempt.final) throw error;
     return failScan(run, isImageProblem(error) ? error.message : gaveUp(attempt, error));

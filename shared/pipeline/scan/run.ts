@@ -8,6 +8,7 @@ import type { ScanRequest } from '../../events/scan-request.js';
 import { EXTRACTOR_SET_ID } from '../../extractors/registry.js';
 import type { Image, ImageSet } from '../../image/types.js';
 import type { Inventory } from '../../inventory/inventory.js';
+import type { RepositoryCpeLookup } from '../../inventory/redhat-repositories.js';
 import type { LayerCache } from '../../inventory/walk.js';
 import type { LayerLimits } from '../../layers/limits.js';
 import type { Coverage } from '../../matcher/coverage.js';
@@ -24,6 +25,12 @@ export interface ScanDeps extends PipelineDeps {
   openImage(request: ScanRequest): Promise<ImageSet>;
   readonly layerCache?: LayerCache;
   readonly layerLimits?: Partial<LayerLimits>;
+  /**
+   * Red Hat's repository-to-CPE mapping (the advisory store holds it): an RHEL image's content
+   * sets name the ecosystems its RPMs are matched against. Without it they are an issue, and the
+   * release's BaseOS and AppStream stand in.
+   */
+  readonly repositoryCpes?: RepositoryCpeLookup;
 }
 
 export type ScanOutcome =

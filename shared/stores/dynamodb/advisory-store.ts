@@ -14,6 +14,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { RepositoryCpes } from '../../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../../advisories/osv.js';
 import type { Candidate } from '../../matcher/types.js';
 import {
@@ -24,6 +25,8 @@ import {
   type FeedCheckpoint,
   packageKey,
   packageKeysOf,
+  type RepositoryCpesWrite,
+  repositoryCpesDiff,
   type StoredAdvisory,
   splitPackageKey,
 } from '../advisory-store.js';
@@ -61,6 +64,12 @@ const unpackCheckpoint = (stored: unknown) =>
     : (stored as FeedCheckpoint);
 
 const ecosystemKey = (ecosystem: string) => ({ pk: `ECOSYSTEM#${ecosystem}`, sk: 'ECOSYSTEM' });
+
+// Red Hat's repository-to-CPE mapping: one item per repository (a few hundred bytes; the
+// importer bounds its CPEs far under the 400 KB item limit), under one partition so a new
+// mapping is compared with the stored one in a few pages of one Query.
+const REPOSITORIES = 'REPOSITORIES';
+const repositoryKey = (id: string) => ({ pk: REPOSITORIES, sk: `REPOSITORY#${id}` });
 
 export class DynamoDbAdvisoryStore implements AdvisoryStore {
   constructor(
@@ -283,6 +292,60 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         source: item.feedSource as string,
         record: JSON.parse(gunzipSync(item.record as Uint8Array).toString('utf8')) as OsvRecord,
       };
+  }
+
+  private async storedRepositoryCpes(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': REPOSITORIES, ':sk': 'REPOSITORY#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? [])
+        out.set((item.sk as string).slice('REPOSITORY#'.length), item.cpes as string[]);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  /**
+   * Changed and added repositories are written first, dropped ones deleted after: a write that
+   * stops half-way leaves every repository with its old or its new CPEs, never none.
+   */
+  async putRepositoryCpes(mapping: RepositoryCpes): Promise<RepositoryCpesWrite> {
+    const { put, deleted } = repositoryCpesDiff(await this.storedRepositoryCpes(), mapping);
+    await batchWrite(
+      this.client,
+      this.table,
+      put.map(([id, cpes]) => ({ PutRequest: { Item: { ...repositoryKey(id), cpes } } })),
+      this.retry,
+    );
+    await batchWrite(
+      this.client,
+      this.table,
+      deleted.map((id) => ({ DeleteRequest: { Key: repositoryKey(id) } })),
+      this.retry,
+    );
+    return { put: put.length, deleted: deleted.length };
+  }
+
+  async repositoryCpes(repositoryIds: readonly string[]): Promise<Map<string, string[]>> {
+    const items = await batchGet(
+      this.client,
+      this.table,
+      [...new Set(repositoryIds)].map(repositoryKey),
+      'sk, cpes',
+      this.retry,
+    );
+    return new Map(
+      items.map((i) => [(i.sk as string).slice('REPOSITORY#'.length), i.cpes as string[]]),
+    );
   }
 
   async checkpoint(source: string): Promise<FeedCheckpoint | undefined> {

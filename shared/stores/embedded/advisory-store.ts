@@ -2,6 +2,7 @@
  * The embedded advisory store: one log file in a folder the user chooses (see log-file.ts),
  * indexes by package and alias rebuilt in memory when it opens, records parsed on first use.
  */
+import type { RepositoryCpes } from '../../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../../advisories/osv.js';
 import type { Candidate } from '../../matcher/types.js';
 import {
@@ -12,6 +13,8 @@ import {
   type FeedCheckpoint,
   packageKey,
   packageKeysOf,
+  type RepositoryCpesWrite,
+  repositoryCpesDiff,
   type StoredAdvisory,
   splitPackageKey,
 } from '../advisory-store.js';
@@ -155,6 +158,28 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
       const stored = await this.get(key.slice(2));
       if (stored !== undefined) yield stored;
     }
+  }
+
+  /** One log commit: the old mapping or the new one, never a mix. */
+  async putRepositoryCpes(mapping: RepositoryCpes): Promise<RepositoryCpesWrite> {
+    const stored = new Map<string, string[]>();
+    for (const key of this.log.keys('repo/'))
+      stored.set(key.slice(5), this.log.get<string[]>(key) ?? []);
+    const { put, deleted } = repositoryCpesDiff(stored, mapping);
+    this.log.commit([
+      ...put.map(([id, cpes]): LogChange => [`repo/${id}`, cpes]),
+      ...deleted.map((id): LogChange => [`repo/${id}`]),
+    ]);
+    return { put: put.length, deleted: deleted.length };
+  }
+
+  async repositoryCpes(repositoryIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const id of repositoryIds) {
+      const cpes = this.log.get<string[]>(`repo/${id}`);
+      if (cpes !== undefined) out.set(id, cpes);
+    }
+    return out;
   }
 
   async checkpoint(source: string): Promise<FeedCheckpoint | undefined> {

@@ -19,6 +19,11 @@ export interface OsInfo {
   readonly ecosystem?: string;
   /** Further advisory ecosystems OS packages are matched against (Red Hat's per repository). */
   readonly extraEcosystems?: readonly string[];
+  /**
+   * The repositories (content sets) the image's RPMs came from, as its Red Hat content
+   * manifests name them (content-manifests.ts); sorted, without repeats.
+   */
+  readonly contentSets?: readonly string[];
 }
 
 const OS_RELEASE_FILES = ['etc/os-release', 'usr/lib/os-release'] as const;
