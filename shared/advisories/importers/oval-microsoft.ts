@@ -7,6 +7,8 @@
  * `less than or equal`; `Not Applicable`: "no longer is or was never applicable"),
  * `<severity>` and `<advisory_date>`.
  *
+ * An unpatched package is `introduced: 0, last_affected: <evr>` with `fix_status: not-fixed`
+ * (the versions above the one named are not said to be affected; vunnel reads `<= evr` too).
  * Definitions are merged per CVE and release into one record, `AZL-<release>-<CVE>` (the CVE in
  * `aliases`), one affected entry per package in `Azure Linux:<release>` (osv.dev's name, also
  * for CBL-Mariner 1 and 2). A CVE whose definitions are all Not Applicable is a record without

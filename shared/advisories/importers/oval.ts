@@ -30,11 +30,15 @@ export const MAX_OVAL_XML_BYTES = Math.min(500 * 1024 * 1024, bufferConstants.MA
 /** Definitions refused past this many (a release's file has thousands). */
 export const MAX_OVAL_DEFINITIONS = 200_000;
 /** Alternatives one definition's criteria may expand to (SUSE kernel CVEs reach hundreds). */
-const MAX_CRITERIA_CLAUSES = 20_000;
+export const MAX_CRITERIA_CLAUSES = 20_000;
 
 export interface OvalImportOptions {
   /** The inflated size refused (MAX_OVAL_XML_BYTES by default). */
   readonly maxXmlBytes?: number;
+  /** The number of definitions refused (MAX_OVAL_DEFINITIONS by default). */
+  readonly maxDefinitions?: number;
+  /** The alternatives a definition's criteria may expand to (MAX_CRITERIA_CLAUSES by default). */
+  readonly maxClauses?: number;
   /**
    * The release a Microsoft file is for (a feed source knows it); by default its file name
    * says (`azurelinux-3.0-oval.xml`). Oracle's and SUSE's definitions name their releases.
@@ -153,7 +157,7 @@ export function readOval(
     );
   let doc: ReturnType<typeof readDocument>;
   try {
-    doc = readDocument(xml, MAX_OVAL_DEFINITIONS);
+    doc = readDocument(xml, opts.maxDefinitions ?? MAX_OVAL_DEFINITIONS);
   } catch (error) {
     if (!(error instanceof NotOvalError)) throw error;
     throw new OvalFileError(source, error.message, { cause: error });
@@ -179,7 +183,7 @@ export function readOval(
     source,
     doc: { ...doc, definitions: ours },
     ...(timestamp === undefined ? {} : { timestamp }),
-    maxClauses: MAX_CRITERIA_CLAUSES,
+    maxClauses: opts.maxClauses ?? MAX_CRITERIA_CLAUSES,
     ...(opts.release === undefined ? {} : { release: opts.release }),
     issue: (advisory, message) => push(`${advisory}: ${message}`),
     fileIssue: push,

@@ -4,8 +4,8 @@
  *   in https://github.com/microsoft/AzureLinuxVulnerabilityData, regenerated several times a day;
  * - `oracle-oval:<7|8|9|10>`: Oracle's ELSA file of the release,
  *   https://linux.oracle.com/security/oval/ (bzip2).
- * SUSE's OVAL is not a source here: SUSE is synced from osv.dev, and its per-product-line files
- * are far larger (the importer reads them with `db sync --from`).
+ * SUSE's OVAL is not a source here: SUSE is synced from osv.dev; the importer reads SUSE's
+ * per-product-line files given to `db sync --from`.
  *
  * A sync asks for the file conditionally (If-None-Match / If-Modified-Since with the ETag and
  * Last-Modified of the last sync, https://www.rfc-editor.org/rfc/rfc9110#section-13.1): a 304,

@@ -20,7 +20,7 @@ const vunnel = (provider: string) =>
   path.join(advisories(), 'vunnel-fixtures/tests/unit/providers', provider, 'test-fixtures');
 const vulnList = (...p: string[]) => path.join(advisories(), 'vuln-list-update-fixtures', ...p);
 
-function imported(file: string, content = readFileSync(file), opts = {}) {
+function imported(file: string, content: Buffer = readFileSync(file), opts = {}) {
   const issues: ImportIssue[] = [];
   const records = importOval(content, path.basename(file), issues, opts);
   return { records, issues, messages: issues.map((i) => i.message) };
@@ -657,6 +657,40 @@ describe('OVAL files', () => {
     const bz2 = vulnList('oracle/oval/testdata/all-positive-data.xml.bz2');
     expect(imported(bz2, readFileSync(bz2), { maxXmlBytes: 10_000 }).messages).toEqual([
       'all-positive-data.xml.bz2: not bzip2 or over 10000 bytes inflated: inflates past 10000 bytes',
+    ]);
+  });
+
+  it('refuses a file of more definitions than its limit, and a definition whose criteria expand past theirs', () => {
+    const azl = path.join(advisories(), 'azurelinux-oval/azurelinux-3.0-oval.xml');
+    expect(imported(azl, readFileSync(azl), { maxDefinitions: 1000 }).messages).toEqual([
+      'azurelinux-3.0-oval.xml: 1222 definitions, over the 1000 an OVAL file may have here',
+    ]);
+    // CVE-2021-29154's SAP product has 11 kernel packages: 11 alternatives.
+    const suse = imported(path.join(vunnel('sles'), 'suse_truncated.xml'), undefined, {
+      maxClauses: 10,
+    });
+    expect(suse.messages).toContain(
+      'suse_truncated.xml: CVE-2021-29154: criteria expand past 10 alternatives; no affected package',
+    );
+    expect(suse.records.some((r) => r.aliases?.[0] === 'CVE-2021-29154')).toBe(false);
+  });
+
+  it('needs the release of a Microsoft file whose name and packages do not say it', () => {
+    const preview = readFileSync(
+      vulnList('mariner/testdata/happy/cbl-mariner-2.0-preview-oval.xml'),
+    );
+    // The 2.0 preview mixes `.cm1` and `.cm2` packages; under another name it names no release.
+    const unnamed = imported('feed.xml', preview);
+    expect(unnamed.records).toEqual([]);
+    expect(unnamed.messages).toEqual([
+      'feed.xml: names no Azure Linux release: neither its file name (like azurelinux-3.0-oval.xml) nor its packages (.azl3, .cm2) say which; no record',
+    ]);
+    const told = imported('feed.xml', preview, { release: '2' });
+    expect(told.records.map((r) => r.id).sort()).toEqual([
+      'AZL-2-CVE-2014-8139',
+      'AZL-2-CVE-2021-39924',
+      'AZL-2-CVE-2022-21309',
+      'AZL-2-CVE-2023-5678',
     ]);
   });
 

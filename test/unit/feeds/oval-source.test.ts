@@ -208,6 +208,28 @@ describe('OVAL feed source', () => {
     await s.close();
   });
 
+  it("reads a Microsoft file as its feed's release whatever its name", async () => {
+    const s = store();
+    // The 2.0 preview mixes 1.0's packages (`.cm1`) in: only the feed says which release it is.
+    publisher.files.set(
+      'feed.xml',
+      real('vuln-list-update-fixtures/mariner/testdata/happy/cbl-mariner-2.0-preview-oval.xml'),
+    );
+    const source = new OvalSource('azurelinux-oval:2', {
+      url: publisher.url('feed.xml'),
+      timeoutMs: 10_000,
+    });
+    expect(await syncFeed({ source, store: s })).toMatchObject({
+      status: 'complete',
+      written: 4,
+      invalid: 0,
+    });
+    expect((await s.get('AZL-2-CVE-2014-8139'))?.record.affected?.[0]?.package?.ecosystem).toBe(
+      'Azure Linux:2',
+    );
+    await s.close();
+  });
+
   it('resumes a sync stopped between batches: nothing lost, nothing delivered twice', async () => {
     const s = store();
     const { delivered, deliver } = collect();
