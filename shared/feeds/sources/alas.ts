@@ -11,18 +11,11 @@ import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { importUpdateInfo } from '../../advisories/importers/alas.js';
 import type { ImportIssue } from '../../advisories/importers/decode.js';
-import type { OsvRecord } from '../../advisories/osv.js';
 import type { DEFAULT_ALAS_RELEASES } from '../../ecosystems.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
 import { httpBytes, httpLines } from '../http.js';
-import {
-  type FeedEntry,
-  type FeedFetch,
-  FeedFormatError,
-  type FeedSource,
-  type ParsedEntry,
-  wholeFeed,
-} from '../types.js';
+import { type FeedFetch, FeedFormatError, type FeedSource, type ParsedEntry } from '../types.js';
+import { parseRecordEntry, type RecordEntry, recordFeed } from '../whole-file.js';
 
 /** The mirror lists of the core repositories, as `dnf`/`yum` read them (x86_64). */
 export const ALAS_MIRROR_LISTS = {
@@ -34,12 +27,6 @@ export interface AlasOptions {
   /** The mirror list to read (ALAS_MIRROR_LISTS by default). */
   readonly mirrorListUrl?: string;
   readonly timeoutMs?: number;
-}
-
-/** An updateinfo entry: one advisory, or one problem the file had. */
-interface AlasEntry extends FeedEntry {
-  readonly record?: OsvRecord;
-  readonly issue?: ImportIssue;
 }
 
 const CHECKSUMS = new Set(['sha256', 'sha512', 'sha1']);
@@ -124,7 +111,9 @@ export class AlasSource implements FeedSource {
       ),
       repomdUrl,
     );
-    const fingerprint = `updateinfo:${info.type}:${info.sum}`;
+    // `by-id`: the entries' order (recordFeed sorts them by id) is part of what a resumed
+    // sync's cursor counts in, so a checkpoint of another order is never resumed.
+    const fingerprint = `updateinfo-by-id:${info.type}:${info.sum}`;
     if (previous?.fingerprint === fingerprint && previous.cursor === undefined)
       return { kind: 'unchanged', fingerprint };
     const url = `${base}/${info.href.replace(/^\/+/, '')}`;
@@ -136,21 +125,11 @@ export class AlasSource implements FeedSource {
       );
     const issues: ImportIssue[] = [];
     const records = importUpdateInfo(body, url, issues, this.release);
-    const entries: AlasEntry[] = [
-      ...issues.map((issue, i) => ({
-        name: `issue-${i}`,
-        read: async () => Buffer.alloc(0),
-        issue,
-      })),
-      ...records.map((record) => ({ name: record.id, read: async () => Buffer.alloc(0), record })),
-    ];
-    return wholeFeed(fingerprint, entries);
+    return recordFeed(fingerprint, records, issues);
   }
 
-  async parse(entry: AlasEntry): Promise<ParsedEntry> {
-    return {
-      records: entry.record === undefined ? [] : [entry.record],
-      issues: entry.issue === undefined ? [] : [entry.issue],
-    };
+  // Each advisory carries its own dates: no stored date to keep.
+  parse(entry: RecordEntry): Promise<ParsedEntry> {
+    return parseRecordEntry(entry);
   }
 }

@@ -12,31 +12,26 @@
  * read at all fails the sync rather than drop its release's packages from every record it names.
  *
  * A record is dated by the newest Last-Modified of the files that name it, the first time its
- * content is seen, and keeps its stored date while nothing else in it changes (secdb.ts,
+ * content is seen, and keeps its stored date while nothing else in it changes (whole-file.ts,
  * `keepModified`).
  */
 import { PhotonImporter } from '../../advisories/importers/photon.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
-import type { HttpOptions } from '../http.js';
-import {
-  type FeedFetch,
-  FeedFormatError,
-  type FeedSource,
-  type ParsedEntry,
-  wholeFeed,
-} from '../types.js';
+import { type HttpOptions, httpBytes } from '../http.js';
+import { type FeedFetch, FeedFormatError, type FeedSource, type ParsedEntry } from '../types.js';
 import {
   conditionalGet,
   type FileVersion,
   fileVersion,
   fingerprintOf,
+  getFile,
   modifiedOf,
   parseRecordEntry,
   type RecordEntry,
   type RecordReader,
-  recordEntries,
+  recordFeed,
   versionsIn,
-} from './secdb.js';
+} from '../whole-file.js';
 
 /** Where Photon publishes its CVE metadata. */
 export const PHOTON_CVE_METADATA_URL = 'https://packages.vmware.com/photon/photon_cve_metadata/';
@@ -47,7 +42,7 @@ const MAX_VERSIONS_BYTES = 1024 * 1024;
 const RELEASE = /^\d+\.\d+$/;
 
 export interface PhotonOptions {
-  /** The advisory store the source is synced into (secdb.ts, keepModified). */
+  /** The advisory store the source is synced into (whole-file.ts, keepModified). */
   readonly store: RecordReader;
   /** The folder holding photon_versions.json (PHOTON_CVE_METADATA_URL by default). */
   readonly baseUrl?: string;
@@ -74,21 +69,16 @@ export class PhotonSource implements FeedSource {
   }
 
   private http(signal: AbortSignal | undefined, maxBytes: number): HttpOptions {
-    return {
-      maxBytes,
-      ...(this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs }),
-      ...(signal === undefined ? {} : { signal }),
-    };
+    return { maxBytes, timeoutMs: this.opts.timeoutMs, signal };
   }
 
   /** The releases photon_versions.json lists, in its order. */
   private async releases(signal?: AbortSignal): Promise<string[]> {
     const url = `${this.base}/photon_versions.json`;
-    const got = await conditionalGet(url, undefined, this.http(signal, MAX_VERSIONS_BYTES));
-    if (got.kind !== 'body') throw new FeedFormatError(`${url}: answered 304 to a plain GET`);
+    const body = await httpBytes(url, this.http(signal, MAX_VERSIONS_BYTES));
     let doc: unknown;
     try {
-      doc = JSON.parse(got.body.toString('utf8'));
+      doc = JSON.parse(body.toString('utf8'));
     } catch (error) {
       throw new FeedFormatError(`${url}: not JSON: ${(error as Error).message}`, { cause: error });
     }
@@ -134,8 +124,7 @@ export class PhotonSource implements FeedSource {
     if (!moved) return { kind: 'unchanged', fingerprint: previous?.fingerprint as string };
     for (const f of files) {
       if (f.body !== undefined) continue;
-      const got = await conditionalGet(f.url, undefined, http);
-      if (got.kind !== 'body') throw new FeedFormatError(`${f.url}: answered 304 to a plain GET`);
+      const got = await getFile(f.url, http);
       f.body = got.body;
       f.version = got.version;
     }
@@ -155,7 +144,7 @@ export class PhotonSource implements FeedSource {
         throw new FeedFormatError(importer.issues.at(-1)?.message ?? `${f.url}: unreadable`);
     }
     const records = importer.osv();
-    return wholeFeed(fingerprint, recordEntries(records, importer.issues));
+    return recordFeed(fingerprint, records, importer.issues);
   }
 
   parse(entry: RecordEntry): Promise<ParsedEntry> {

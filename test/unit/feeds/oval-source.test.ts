@@ -122,9 +122,10 @@ describe('OVAL feed source', () => {
       'oracle-oval:9',
       'oracle-oval:10',
     ]);
-    expect(new OvalSource('oracle-oval:9').url).toBe(OVAL_FEEDS['oracle-oval:9']);
-    expect(() => new OvalSource('oracle-oval:6')).toThrow(FeedFormatError);
-    expect(() => new OvalSource('oracle-oval:6')).toThrow(
+    const none = { store: { get: async () => undefined } };
+    expect(new OvalSource('oracle-oval:9', none).url).toBe(OVAL_FEEDS['oracle-oval:9']);
+    expect(() => new OvalSource('oracle-oval:6', none)).toThrow(FeedFormatError);
+    expect(() => new OvalSource('oracle-oval:6', none)).toThrow(
       /"oracle-oval:6".*known: azurelinux-oval:1, /,
     );
   });
@@ -135,6 +136,7 @@ describe('OVAL feed source', () => {
     publisher.files.set('azurelinux-3.0-oval.xml', real(AZL3));
     const source = () =>
       new OvalSource('azurelinux-oval:3', {
+        store: s,
         url: publisher.url('azurelinux-3.0-oval.xml'),
         timeoutMs: 10_000,
       });
@@ -173,11 +175,51 @@ describe('OVAL feed source', () => {
     await s.close();
   });
 
+  it('writes nothing and changes no package when Microsoft regenerates the file with nothing new', async () => {
+    const s = store();
+    const { delivered, deliver } = collect();
+    const xml = real(AZL3).toString('utf8');
+    publisher.files.set('azurelinux-3.0-oval.xml', Buffer.from(xml));
+    const source = () =>
+      new OvalSource('azurelinux-oval:3', {
+        store: s,
+        url: publisher.url('azurelinux-3.0-oval.xml'),
+        timeoutMs: 10_000,
+      });
+    expect(await syncFeed({ source: source(), store: s, deliver })).toMatchObject({
+      status: 'complete',
+      written: 1005,
+    });
+    // A definition without advisory_date (75 in this file) is dated by the generator timestamp.
+    const undated = (await s.get('AZL-3-CVE-2024-42861'))?.record;
+    expect(undated?.modified).toMatch(/^2024-10-10T12:04:24/);
+
+    // The same definitions regenerated hours later: only <oval:timestamp> moves (one edit of
+    // the real file), so the body and its ETag are new and the file is downloaded and read.
+    const stamp = '<oval:timestamp>2024-10-10T12:04:24.575063301Z</oval:timestamp>';
+    expect(xml.split(stamp)).toHaveLength(2);
+    publisher.files.set(
+      'azurelinux-3.0-oval.xml',
+      Buffer.from(
+        xml.replace(stamp, '<oval:timestamp>2024-10-10T18:31:02.104215930Z</oval:timestamp>'),
+      ),
+    );
+    delivered.length = 0;
+    publisher.log.length = 0;
+    const regenerated = await syncFeed({ source: source(), store: s, deliver });
+    expect(publisher.downloads).toBe(1);
+    expect(regenerated).toMatchObject({ status: 'complete', written: 0, unchanged: 1005 });
+    expect(delivered).toEqual([]);
+    expect((await s.get('AZL-3-CVE-2024-42861'))?.record).toEqual(undated);
+    await s.close();
+  });
+
   it('asks with Last-Modified when that is the validator, and knows the same content when there is none', async () => {
     const s = store();
     publisher.files.set('com.oracle.elsa-ol7.xml.bz2', real(ORACLE));
     const source = () =>
       new OvalSource('oracle-oval:7', {
+        store: s,
         url: publisher.url('com.oracle.elsa-ol7.xml.bz2'),
         timeoutMs: 10_000,
       });
@@ -216,6 +258,7 @@ describe('OVAL feed source', () => {
       real('vuln-list-update-fixtures/mariner/testdata/happy/cbl-mariner-2.0-preview-oval.xml'),
     );
     const source = new OvalSource('azurelinux-oval:2', {
+      store: s,
       url: publisher.url('feed.xml'),
       timeoutMs: 10_000,
     });
@@ -236,6 +279,7 @@ describe('OVAL feed source', () => {
     publisher.files.set('cbl-mariner-2.0-oval.xml', real(MARINER2));
     const source = () =>
       new OvalSource('azurelinux-oval:2', {
+        store: s,
         url: publisher.url('cbl-mariner-2.0-oval.xml'),
         timeoutMs: 10_000,
       });
@@ -282,6 +326,7 @@ describe('OVAL feed source', () => {
     publisher.files.set('cbl-mariner-2.0-oval.xml', real(MARINER2));
     const source = (opts = {}) =>
       new OvalSource('azurelinux-oval:2', {
+        store: s,
         url: publisher.url('cbl-mariner-2.0-oval.xml'),
         timeoutMs: 10_000,
         ...opts,
