@@ -14,6 +14,10 @@ import {
   type Inventory,
   matchablePackages,
 } from '../shared/inventory/inventory.js';
+import {
+  type RepositoryCpeLookup,
+  resolveRedHatRepositories,
+} from '../shared/inventory/redhat-repositories.js';
 import { walkImage } from '../shared/inventory/walk.js';
 import { readerId } from '../shared/layers/reader-id.js';
 import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
@@ -207,7 +211,8 @@ async function scan(argv: string[]): Promise<number> {
   const status = progress();
   for (const image of set.images) {
     status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
-    const inventory = await buildInventory(image);
+    // A RHEL image's content sets name its repositories: their CPEs are its ecosystems.
+    const inventory = await resolveRedHatRepositories(await buildInventory(image), index);
     complete &&= inventory.complete;
     status.update(`${image.source}: matching ${inventory.packages.length} packages`);
     const result = await matchPackages(matchablePackages(inventory), index);
@@ -272,6 +277,7 @@ async function scan(argv: string[]): Promise<number> {
               installedVersion: f.installedVersion,
               fixedVersion: f.fixedVersion,
               fixVia: f.fixVia,
+              fixState: f.fixState,
               layer: f.package.layer,
             })),
             issues: r.issues,
@@ -298,7 +304,7 @@ async function scan(argv: string[]): Promise<number> {
           f.package.name,
           f.installedVersion,
           f.fixedVersion === undefined
-            ? '(none)'
+            ? `(${f.fixState ?? 'none'})`
             : `${f.fixedVersion}${f.fixVia === undefined ? '' : ` (${f.fixVia})`}`,
         ]);
         const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN'];
@@ -327,7 +333,7 @@ async function scan(argv: string[]): Promise<number> {
 }
 
 interface Advisories {
-  readonly index: AdvisoryQuery;
+  readonly index: AdvisoryQuery & RepositoryCpeLookup;
   readonly loaded: number;
   readonly importIssues: number;
   close(): Promise<void>;
@@ -342,6 +348,7 @@ async function advisoryQuery(
     const advisories = loadAdvisories(files);
     const index = new MemoryAdvisoryIndex();
     for (const r of advisories.records) index.add(r);
+    if (advisories.repositoryCpes !== undefined) index.setRepositoryCpes(advisories.repositoryCpes);
     return {
       index,
       loaded: advisories.records.length,

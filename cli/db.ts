@@ -8,9 +8,13 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ALAS_RELEASES, DEFAULT_OSV_ECOSYSTEMS } from '../shared/ecosystems.js';
+import {
+  DEFAULT_OSV_ECOSYSTEMS,
+  DEFAULT_VENDOR_SOURCES,
+  VENDOR_SOURCES,
+} from '../shared/ecosystems.js';
 import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
-import { alasSources, osvSources, sourceFor } from '../shared/feeds/registry.js';
+import { osvSources, sourceFor, vendorSources } from '../shared/feeds/registry.js';
 import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
@@ -22,8 +26,9 @@ export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz
        bosun db import <file.bosun.gz>
   every db command takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db)
   sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')};
-  and, with no --ecosystem, Amazon Linux ${DEFAULT_ALAS_RELEASES.join(' and ')}'s ALAS from their repositories)
-  --from also takes alas:<release> (an Amazon Linux repository) and folders of updateinfo files`;
+  and, with no --ecosystem, the publishers' own feeds: ${DEFAULT_VENDOR_SOURCES.join(', ')})
+  --from also takes a publisher's feed by name (${VENDOR_SOURCES.join(', ')}),
+  and folders or files of its format (updateinfo, OVAL, CSAF VEX, secdb JSON, Photon CVE JSON)`;
 
 export function defaultDbDir(): string {
   return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
@@ -112,13 +117,15 @@ export async function db(argv: string[]): Promise<number> {
     const opts = values['osv-base-url'] === undefined ? {} : { baseUrl: values['osv-base-url'] };
     const sources =
       values.from !== undefined
-        ? values.from.map((f) => sourceFor(f, opts))
+        ? values.from.map((f) => sourceFor(f, { ...opts, store }))
         : values.ecosystem !== undefined
           ? osvSources(values.ecosystem, opts)
           : [
               ...osvSources(DEFAULT_OSV_ECOSYSTEMS, opts),
-              // Reading OSV from a mirror means no public internet: Amazon's repositories too.
-              ...(opts.baseUrl === undefined ? alasSources(DEFAULT_ALAS_RELEASES) : []),
+              // Reading OSV from a mirror means no public internet: no publisher's feed either.
+              ...(opts.baseUrl === undefined
+                ? vendorSources(DEFAULT_VENDOR_SOURCES, { store })
+                : []),
             ];
     return await runSync(store, sources);
   } finally {

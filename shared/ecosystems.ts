@@ -15,8 +15,18 @@
  */
 import { SCHEMES, type SchemeName, type VersionScheme } from './versions/index.js';
 
-/** Feeds a deployment fills an ecosystem from when none are configured. */
-export type FeedKind = 'osv' | 'alas';
+/**
+ * The kinds of feed that fill an ecosystem: OSV's export, or a publisher's own format read by a
+ * vendor source (shared/feeds/registry.ts has one source per kind and release).
+ */
+export type FeedKind =
+  | 'osv'
+  | 'alas'
+  | 'redhat-vex'
+  | 'azurelinux-oval'
+  | 'oracle-oval'
+  | 'photon'
+  | 'secdb';
 
 export interface AdvisoryEcosystem {
   readonly scheme: SchemeName;
@@ -32,10 +42,19 @@ export const ADVISORY_ECOSYSTEMS = {
   Ubuntu: { scheme: 'dpkg', distro: true, defaultFeeds: ['osv'] },
   AlmaLinux: { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
   'Rocky Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
-  'Red Hat': { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
-  openSUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
-  SUSE: { scheme: 'rpm', distro: true, defaultFeeds: [] },
-  Mariner: { scheme: 'rpm', distro: true, defaultFeeds: [] },
+  // Red Hat's OSV records (RHSA, fixed only) and its CSAF VEX documents (also unfixed and
+  // will-not-fix), both in osv.dev's per-repository names (`Red Hat:enterprise_linux:9::baseos`).
+  'Red Hat': { scheme: 'rpm', distro: true, defaultFeeds: ['osv', 'redhat-vex'] },
+  openSUSE: { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
+  SUSE: { scheme: 'rpm', distro: true, defaultFeeds: ['osv'] },
+  // osv.dev's names; filled from the publishers' own feeds (Microsoft's OVAL for Azure Linux and
+  // CBL-Mariner, its former name; Photon's CVE metadata; the Wolfi and Chainguard secdb).
+  'Azure Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['azurelinux-oval'] },
+  'Photon OS': { scheme: 'rpm', distro: true, defaultFeeds: ['photon'] },
+  Wolfi: { scheme: 'apk', distro: true, defaultFeeds: ['secdb'] },
+  Chainguard: { scheme: 'apk', distro: true, defaultFeeds: ['secdb'] },
+  // Bosun's own name (osv.dev has no Oracle Linux): `Oracle Linux:8`, from Oracle's ELSA OVAL.
+  'Oracle Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['oracle-oval'] },
   // Bosun's own names (osv.dev has no Amazon Linux): `Amazon Linux:2`, `Amazon Linux:2023`;
   // filled from ALAS updateinfo (advisories/importers/alas.ts): the AL2 and AL2023 repositories
   // by default (feeds/sources/alas.ts), or files with `db sync --from`.
@@ -59,10 +78,66 @@ export const DEFAULT_OSV_ECOSYSTEMS: readonly Ecosystem[] = ECOSYSTEMS.filter((e
 );
 
 /**
- * The Amazon Linux releases whose repositories a deployment syncs ALAS from by default
- * (feeds/sources/alas.ts has their mirror lists).
+ * Every publisher's feed Bosun reads, as source ids (shared/feeds/registry.ts makes each a feed
+ * source; `kind:release` for a feed per release). docs/feeds.md says where each comes from.
  */
-export const DEFAULT_ALAS_RELEASES = ['2', '2023'] as const;
+export const VENDOR_SOURCES = [
+  'alas:2',
+  'alas:2023',
+  'redhat-vex',
+  'redhat-repository-to-cpe',
+  'azurelinux-oval:1',
+  'azurelinux-oval:2',
+  'azurelinux-oval:3',
+  'oracle-oval:7',
+  'oracle-oval:8',
+  'oracle-oval:9',
+  'oracle-oval:10',
+  'photon',
+  'secdb:wolfi',
+  'secdb:chainguard',
+] as const;
+
+export type VendorSourceId = (typeof VENDOR_SOURCES)[number];
+
+/** The vendor feeds a deployment and `bosun db sync` read when none are configured. */
+export const DEFAULT_VENDOR_SOURCES: readonly VendorSourceId[] = [
+  'alas:2',
+  'alas:2023',
+  'redhat-vex',
+  'redhat-repository-to-cpe',
+  'azurelinux-oval:3',
+  'azurelinux-oval:2',
+  'oracle-oval:7',
+  'oracle-oval:8',
+  'oracle-oval:9',
+  'oracle-oval:10',
+  'photon',
+  'secdb:wolfi',
+  'secdb:chainguard',
+];
+
+/**
+ * The vendor source ids that fill an ecosystem (release suffix allowed): `Amazon Linux:2023` →
+ * `alas:2023`, `Wolfi` → `secdb:wolfi`; [] for an ecosystem only OSV fills.
+ */
+export function vendorSourcesFor(ecosystem: string): string[] {
+  const feeds: readonly FeedKind[] = advisoryEcosystem(ecosystem)?.defaultFeeds ?? [];
+  const base = baseEcosystem(ecosystem);
+  const release = base === ecosystem ? undefined : ecosystem.slice(base.length + 1);
+  return feeds.flatMap((kind) => SOURCES_OF_FEED[kind](base, release));
+}
+
+/** A feed kind's source ids for an ecosystem (its base name and release). */
+const SOURCES_OF_FEED: Record<FeedKind, (base: string, release?: string) => string[]> = {
+  osv: () => [],
+  alas: (_, release) => (release === undefined ? [] : [`alas:${release}`]),
+  'azurelinux-oval': (_, release) => (release === undefined ? [] : [`azurelinux-oval:${release}`]),
+  'oracle-oval': (_, release) => (release === undefined ? [] : [`oracle-oval:${release}`]),
+  secdb: (base) => [`secdb:${base.toLowerCase()}`],
+  photon: () => ['photon'],
+  'redhat-vex': () => ['redhat-vex'],
+};
 
 /** `Debian:12` → `Debian`; `Ubuntu:22.04:LTS` → `Ubuntu`. */
 export function baseEcosystem(ecosystem: string): string {
@@ -86,9 +161,8 @@ export function schemeFor(ecosystem: string): VersionScheme | undefined {
 /** Whether a deployment and `bosun db sync` fill this ecosystem (release suffix allowed) by default. */
 export function syncedByDefault(ecosystem: string): boolean {
   const feeds: readonly FeedKind[] = advisoryEcosystem(ecosystem)?.defaultFeeds ?? [];
-  if (feeds.includes('osv')) return true;
-  const release = ecosystem.slice(ecosystem.indexOf(':') + 1);
-  return feeds.includes('alas') && (DEFAULT_ALAS_RELEASES as readonly string[]).includes(release);
+  const defaults: readonly string[] = DEFAULT_VENDOR_SOURCES;
+  return feeds.includes('osv') || vendorSourcesFor(ecosystem).some((id) => defaults.includes(id));
 }
 
 /** Whether an ecosystem (release suffix allowed) is a distribution's. */
@@ -121,6 +195,27 @@ export interface OsFamily {
   /** The package type (extractor output) of the family's own packages. */
   readonly packageType: 'deb' | 'apk' | 'rpm';
   readonly advisories: AdvisorySource;
+}
+
+/** `15.5` → `15 SP5`, `15` → `15`, `12.3` → `12 SP3`: how SUSE's product names write a release. */
+function suseRelease(versionId: string): string | undefined {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(versionId);
+  if (m === null) return undefined;
+  return m[2] === undefined || m[2] === '0' ? (m[1] as string) : `${m[1]} SP${m[2]}`;
+}
+
+function suseEcosystems(r: OsRelease): string[] {
+  const release = r.versionId === undefined ? undefined : suseRelease(r.versionId);
+  if (release === undefined) return [];
+  if (r.id === 'sle-micro') return [`SUSE:Linux Enterprise Micro ${r.versionId}`];
+  return [
+    `SUSE:Linux Enterprise Server ${release}`,
+    `SUSE:Linux Enterprise Module for Basesystem ${release}`,
+    `SUSE:Linux Enterprise Module for Server Applications ${release}`,
+    // Long Term Service Pack Support: fixes after a service pack's general support ends,
+    // published for subscribers only (reported as such: subscriptionOf).
+    `SUSE:Linux Enterprise Server ${release}-LTSS`,
+  ];
 }
 
 const major = (v: string | undefined) => /^(\d+)/.exec(v ?? '')?.[1];
@@ -185,25 +280,58 @@ export const OS_FAMILIES: readonly OsFamily[] = [
     osReleaseIds: ['rhel'],
     packageType: 'rpm',
     advisories: {
-      // Red Hat's OSV records name CPE-derived, per-repository ecosystems
+      // Red Hat's OSV records and VEX documents name CPE-derived, per-repository ecosystems
       // (`cpe:/o:redhat:enterprise_linux:9::baseos` → `Red Hat:enterprise_linux:9::baseos`);
       // without a content manifest an image's packages come from the release's BaseOS and
-      // AppStream.
+      // AppStream. Red Hat states "affected, no fix" for the release as a whole
+      // (`enterprise_linux:8`), and RHEL 10's AppStream is the minor release's
+      // (`cpe:/o:redhat:enterprise_linux:10.0`).
       ecosystems: (r) => {
         const m = major(r.versionId);
-        return m === undefined
-          ? []
-          : [`Red Hat:enterprise_linux:${m}::baseos`, `Red Hat:enterprise_linux:${m}::appstream`];
+        if (m === undefined) return [];
+        const minor = /^\d+\.\d+$/.test(r.versionId ?? '') && Number(m) >= 10 ? [r.versionId] : [];
+        return [
+          `Red Hat:enterprise_linux:${m}::baseos`,
+          `Red Hat:enterprise_linux:${m}::appstream`,
+          `Red Hat:enterprise_linux:${m}`,
+          ...minor.map((v) => `Red Hat:enterprise_linux:${v}`),
+        ];
       },
     },
   },
   {
     name: 'Azure Linux',
-    osReleaseIds: ['mariner', 'azurelinux'],
+    // CBL-Mariner was renamed Azure Linux with release 3.0; osv.dev and Bosun name both
+    // `Azure Linux:<major>` (Microsoft's OVAL files: cbl-mariner-2.0, azurelinux-3.0).
+    osReleaseIds: ['azurelinux', 'mariner'],
+    packageType: 'rpm',
+    advisories: { ecosystems: byMajor('Azure Linux') },
+  },
+  {
+    name: 'Oracle Linux',
+    osReleaseIds: ['ol'],
+    packageType: 'rpm',
+    advisories: { ecosystems: byMajor('Oracle Linux') },
+  },
+  {
+    name: 'Photon OS',
+    osReleaseIds: ['photon'],
     packageType: 'rpm',
     advisories: {
-      ecosystems: (r) => (r.versionId === undefined ? [] : [`Mariner:${r.versionId}`]),
+      // Photon names its releases `3.0`, `4.0`, `5.0`, and so does osv.dev (`Photon OS:3.0`).
+      ecosystems: (r) => {
+        const m = /^(\d+)(?:\.(\d+))?/.exec(r.versionId ?? '');
+        return m === null ? [] : [`Photon OS:${m[1]}.${m[2] ?? '0'}`];
+      },
     },
+  },
+  {
+    name: 'Wolfi and Chainguard',
+    // Rolling distributions built with the same tools: VERSION_ID is a build date and their
+    // advisories name no release. Chainguard's own packages say `chainguard`.
+    osReleaseIds: ['wolfi', 'chainguard'],
+    packageType: 'apk',
+    advisories: { ecosystems: (r) => [r.id === 'chainguard' ? 'Chainguard' : 'Wolfi'] },
   },
   {
     name: 'openSUSE Leap',
@@ -214,10 +342,19 @@ export const OS_FAMILIES: readonly OsFamily[] = [
     },
   },
   {
-    name: 'SUSE Linux Enterprise',
-    osReleaseIds: ['sles'],
+    name: 'openSUSE Tumbleweed',
+    osReleaseIds: ['opensuse-tumbleweed'],
     packageType: 'rpm',
-    advisories: { none: 'no SUSE advisory source is synced yet' },
+    advisories: { ecosystems: () => ['openSUSE:Tumbleweed'] },
+  },
+  {
+    name: 'SUSE Linux Enterprise',
+    // SLES and the SLE Base Container Images (BCI), whose os-release says `sles` too. osv.dev's
+    // SUSE ecosystems are product names (os-release PRETTY_NAME without `SUSE `); a package of
+    // SLES is published under the server product or under a module of the same service pack.
+    osReleaseIds: ['sles', 'sle-micro'],
+    packageType: 'rpm',
+    advisories: { ecosystems: suseEcosystems },
   },
   {
     name: 'Amazon Linux',
@@ -248,10 +385,12 @@ export const OS_FAMILIES: readonly OsFamily[] = [
 
 /**
  * Where a fix in this ecosystem is published when it is not in the distribution's public
- * archive: `Ubuntu Pro` for `Ubuntu:Pro:<release>:LTS` (Expanded Security Maintenance).
+ * archive: `Ubuntu Pro` for `Ubuntu:Pro:<release>:LTS` (Expanded Security Maintenance), `SUSE
+ * LTSS` for a SUSE product's `-LTSS` (Long Term Service Pack Support).
  */
 export function subscriptionOf(ecosystem: string): string | undefined {
-  return /^Ubuntu:Pro:/.test(ecosystem) ? 'Ubuntu Pro' : undefined;
+  if (/^Ubuntu:Pro:/.test(ecosystem)) return 'Ubuntu Pro';
+  return /^SUSE:.*-LTSS$/.test(ecosystem) ? 'SUSE LTSS' : undefined;
 }
 
 /** The family an os-release ID belongs to. */

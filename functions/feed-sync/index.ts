@@ -1,7 +1,7 @@
 /**
  * Feed-sync function: consumes the feed-sync queue (the schedule's `{"version":1}`, or a
- * continuation naming one source), syncs the configured OSV ecosystems into the advisory
- * table, and sends changed package keys to the rescan queue. The work is in shared/feeds.
+ * continuation naming one source), syncs the configured OSV ecosystems and publishers' feeds
+ * into the advisory table, and sends changed package keys to the rescan queue. The work is in shared/feeds.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -13,7 +13,7 @@ import { dynamoDbFromConfig, sqsFromConfig } from '../../shared/config/clients.j
 import { loadConfig } from '../../shared/config/env.js';
 import { feedSyncMessage } from '../../shared/events/feed-sync.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
-import { alasSources, osvSources } from '../../shared/feeds/registry.js';
+import { osvSources, vendorSources } from '../../shared/feeds/registry.js';
 import { RescanPublisher } from '../../shared/feeds/rescan-publisher.js';
 import { runFeedSync } from '../../shared/feeds/run.js';
 import { logger, measureFeedSync, metrics } from '../../shared/observability.js';
@@ -24,7 +24,7 @@ const config = loadConfig([
   'rescanQueueUrl',
   'feedSyncQueueUrl',
   'feedEcosystems',
-  'feedAlasReleases',
+  'feedVendorSources',
   'osvBaseUrl',
   'region',
   'dynamodbEndpoint',
@@ -37,7 +37,7 @@ const sources = [
   ...osvSources(config.feedEcosystems, {
     ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
   }),
-  ...alasSources(config.feedAlasReleases ?? []),
+  ...vendorSources(config.feedVendorSources ?? [], { store }),
 ];
 
 // Time kept back to finish the batch in hand and save its checkpoint.

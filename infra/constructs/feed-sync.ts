@@ -18,8 +18,8 @@ export interface FeedSyncProps {
   readonly maxReceiveCount: number;
   /** OSV ecosystems to sync. */
   readonly ecosystems: readonly string[];
-  /** Amazon Linux releases whose ALAS repositories are synced. */
-  readonly alasReleases: readonly string[];
+  /** Publishers' own feeds synced (VENDOR_SOURCES ids). */
+  readonly vendorSources: readonly string[];
   /** Base URL of an OSV-layout export. @default OSV's public bucket */
   readonly osvBaseUrl?: string;
   readonly functionDefaults: BosunFunctionDefaults;
@@ -62,7 +62,7 @@ export function buildFeedSync(scope: Construct, props: FeedSyncProps): FeedSync 
       [ENV_VARS.rescanQueueUrl]: props.rescanQueue.queueUrl,
       [ENV_VARS.feedSyncQueueUrl]: queue.queue.queueUrl,
       [ENV_VARS.feedEcosystems]: props.ecosystems.join(','),
-      [ENV_VARS.feedAlasReleases]: props.alasReleases.join(','),
+      [ENV_VARS.feedVendorSources]: props.vendorSources.join(','),
       ...(props.osvBaseUrl === undefined ? {} : { [ENV_VARS.osvBaseUrl]: props.osvBaseUrl }),
     },
   });

@@ -53,10 +53,11 @@ export interface ImageScannerProps {
    */
   readonly feedEcosystems?: readonly string[];
   /**
-   * Amazon Linux releases whose ALAS advisories are synced from their repositories (`[]`: none).
-   * @default DEFAULT_ALAS_RELEASES (2 and 2023); none when osvBaseUrl names a mirror
+   * Publishers' own feeds to sync (`alas:2023`, `redhat-vex`, `oracle-oval:9`, `secdb:wolfi`, ...;
+   * `[]`: none): VENDOR_SOURCES lists them, docs/feeds.md says where each comes from.
+   * @default DEFAULT_VENDOR_SOURCES; none when osvBaseUrl names a mirror
    */
-  readonly feedAlasReleases?: readonly string[];
+  readonly feedVendorSources?: readonly string[];
   /**
    * Registry hosts (`host[:port]`) whose push notifications the webhook accepts.
    * @default none: the webhook refuses every notification until registries are listed
@@ -179,7 +180,7 @@ export class ImageScanner extends Construct {
       timeout: settings.feedSyncTimeout,
       maxReceiveCount,
       ecosystems: settings.feedEcosystems,
-      alasReleases: settings.feedAlasReleases,
+      vendorSources: settings.feedVendorSources,
       osvBaseUrl: settings.osvBaseUrl,
       functionDefaults,
       environment,

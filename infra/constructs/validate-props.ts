@@ -1,7 +1,11 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
-import { DEFAULT_ALAS_RELEASES, DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
+import {
+  DEFAULT_OSV_ECOSYSTEMS,
+  DEFAULT_VENDOR_SOURCES,
+  VENDOR_SOURCES,
+} from '../../shared/ecosystems.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';
@@ -32,7 +36,7 @@ export interface ScannerSettings {
   readonly feedSyncInterval: Duration;
   readonly feedSyncTimeout: Duration;
   readonly feedEcosystems: readonly string[];
-  readonly feedAlasReleases: readonly string[];
+  readonly feedVendorSources: readonly string[];
   /** `undefined`: OSV's public bucket. */
   readonly osvBaseUrl: string | undefined;
   /** Empty: the webhook refuses every notification. */
@@ -136,15 +140,16 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     throw new Error(
       `feedEcosystems must be a non-empty list of OSV ecosystem names without commas, got ${JSON.stringify(feedEcosystems)}`,
     );
-  // A deployment that reads OSV from a mirror is kept off the public internet: no ALAS default.
-  const feedAlasReleases =
-    props.feedAlasReleases ?? (props.osvBaseUrl === undefined ? DEFAULT_ALAS_RELEASES : []);
-  const unknownRelease = feedAlasReleases.find(
-    (r) => !(DEFAULT_ALAS_RELEASES as readonly string[]).includes(r),
+  // A deployment that reads OSV from a mirror is kept off the public internet: no vendor feed
+  // by default.
+  const feedVendorSources =
+    props.feedVendorSources ?? (props.osvBaseUrl === undefined ? DEFAULT_VENDOR_SOURCES : []);
+  const unknownSource = feedVendorSources.find(
+    (r) => !(VENDOR_SOURCES as readonly string[]).includes(r),
   );
-  if (unknownRelease !== undefined)
+  if (unknownSource !== undefined)
     throw new Error(
-      `feedAlasReleases must name Amazon Linux releases Bosun has a repository for (${DEFAULT_ALAS_RELEASES.join(', ')}), got ${JSON.stringify(unknownRelease)}`,
+      `feedVendorSources must name vendor feeds Bosun reads (${VENDOR_SOURCES.join(', ')}), got ${JSON.stringify(unknownSource)}`,
     );
   if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
     throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
@@ -165,7 +170,7 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     feedSyncInterval,
     feedSyncTimeout,
     feedEcosystems,
-    feedAlasReleases,
+    feedVendorSources,
     osvBaseUrl: props.osvBaseUrl,
     webhookRegistries: props.webhookRegistries ?? [],
   };

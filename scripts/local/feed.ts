@@ -29,10 +29,11 @@ export async function syncLocalFeed(
   process.env.AWS_SECRET_ACCESS_KEY ??= functionVars.AWS_SECRET_ACCESS_KEY;
   const ddb = dynamoDbFromConfig(config);
   const sqs = sqsFromConfig(config);
+  const store = new DynamoDbAdvisoryStore(ddb, config.advisoriesTable);
   try {
     return await runFeedSync({
-      sources: [sourceFor(location)],
-      store: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
+      sources: [sourceFor(location, { store })],
+      store,
       deliverFor: (source) => new RescanPublisher(sqs, config.rescanQueueUrl, source).deliver,
       deadline: Number.POSITIVE_INFINITY,
       holder: `local-${process.pid}`,

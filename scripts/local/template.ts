@@ -257,7 +257,7 @@ function functionEnvironments(
     }
     // The local stack reaches no public repository: Amazon Linux's are not synced (a test that
     // wants them points the function at a loopback repository itself).
-    if (ENV_VARS.feedAlasReleases in env) env[ENV_VARS.feedAlasReleases] = '';
+    if (ENV_VARS.feedVendorSources in env) env[ENV_VARS.feedVendorSources] = '';
     env[ENV_VARS.region] = LOCAL_REGION;
     env[ENV_VARS.dynamodbEndpoint] = endpoints.dynamodb;
     env[ENV_VARS.sqsEndpoint] = endpoints.fauxqs;

@@ -1,8 +1,10 @@
 /**
  * Reads advisory files whatever format each is in: OSV (JSON or YAML), RubySec YAML, Alpine
- * secdb YAML, the npm legacy JSON, or Amazon Linux's updateinfo XML (ALAS). A file that cannot be read is an issue; the rest load.
- * `decodeAdvisoryFile` is the per-file step the feed sources share; `loadAdvisories` reads a
- * whole tree into memory (the CLI without a store, and the tests).
+ * secdb YAML, Wolfi and Chainguard secdb JSON, Photon's CVE metadata JSON, Red Hat's CSAF VEX
+ * documents, OVAL (Microsoft's, Oracle's, SUSE's), the npm legacy JSON,
+ * or Amazon Linux's updateinfo XML (ALAS). A file that cannot be read is an issue; the rest
+ * load. `decodeAdvisoryBuffer` is the per-file step the feed sources share; `loadAdvisories`
+ * reads a whole tree into memory (the CLI without a store, and the tests).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -11,18 +13,59 @@ import { importUpdateInfo, isUpdateInfoName } from './importers/alas.js';
 import { AlpineSecdbImporter } from './importers/alpine-secdb.js';
 import type { ImportIssue } from './importers/decode.js';
 import { importNpmLegacy } from './importers/npm-legacy.js';
+import { importOval, isOvalName } from './importers/oval.js';
+import { isPhotonName, PhotonImporter } from './importers/photon.js';
+import {
+  importRepositoryToCpe,
+  REPOSITORY_TO_CPE_FILE,
+  type RepositoryCpes,
+} from './importers/redhat-repository-to-cpe.js';
+import { importRedHatVex, isRedHatVex } from './importers/redhat-vex.js';
 import { importRubysec } from './importers/rubysec.js';
+import { importSecdbJson, isSecdbJson } from './importers/secdb-json.js';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from './osv.js';
 
 export interface LoadedAdvisories {
   readonly records: OsvRecord[];
   readonly issues: ImportIssue[];
   readonly files: number;
+  /** Red Hat's repository-to-CPE mapping, when the folder has a `repository-to-cpe.json`. */
+  readonly repositoryCpes?: RepositoryCpes;
 }
 
-/** Whether a file name is one the decoder reads (JSON or YAML, or an ALAS updateinfo). */
+/** Whether a file name is one the decoder reads (JSON or YAML, an ALAS updateinfo, OVAL). */
 export function isAdvisoryFileName(name: string): boolean {
-  return /\.(json|ya?ml)$/.test(name) || isUpdateInfoName(name);
+  return (
+    /\.(json|ya?ml|xml|xml\.gz|xml\.bz2)$/.test(name) || isUpdateInfoName(name) || isOvalName(name)
+  );
+}
+
+/**
+ * Whether XML is an OVAL document: by name (Oracle's `ELSA-*.xml`, `*oval*.xml`), else by its
+ * root element near the top (SUSE's and others' files are named for their product).
+ */
+function isOval(content: Buffer, source: string): boolean {
+  if (isOvalName(source)) return true;
+  if (!source.endsWith('.xml')) return false;
+  return /<(?:\w+:)?oval_definitions[\s>]/.test(content.subarray(0, 64 * 1024).toString('utf8'));
+}
+
+/**
+ * The importers whose records gather several files: an Alpine secdb CVE record names every
+ * release and repository that fixed it, a Photon record every release. Files are added as they
+ * come; the records exist once all are in.
+ */
+export class BundledImporters {
+  readonly alpine = new AlpineSecdbImporter();
+  readonly photon = new PhotonImporter();
+
+  records(): OsvRecord[] {
+    return [...this.alpine.osv(), ...this.photon.osv()];
+  }
+
+  issues(): ImportIssue[] {
+    return [...this.alpine.issues, ...this.photon.issues];
+  }
 }
 
 /**
@@ -33,23 +76,30 @@ export function decodeAdvisoryBuffer(
   content: Buffer,
   source: string,
   issues: ImportIssue[],
-  secdb: AlpineSecdbImporter,
+  bundled: BundledImporters,
 ): OsvRecord[] | 'ignored' {
   if (isUpdateInfoName(source)) return importUpdateInfo(content, source, issues);
-  return decodeAdvisoryFile(content.toString('utf8'), source, issues, secdb);
+  if (isOval(content, source)) return importOval(content, source, issues);
+  // Other XML (a repomd.xml, an RSS feed) is not an advisory.
+  if (/\.xml(\.gz|\.bz2)?$/.test(source)) return 'ignored';
+  return decodeAdvisoryFile(content.toString('utf8'), source, issues, bundled);
 }
 
 /**
- * Decodes one file. Returns the records it holds, `secdb` when it is an Alpine secdb file (whose
- * records only exist once every secdb file is added: the caller adds it to `secdb`), or
- * `ignored` for JSON/YAML that is not an advisory (an index, a schema).
+ * Decodes one file. Returns the records it holds ([] for a file of a bundled format, which goes
+ * to `bundled`), or `ignored` for JSON/YAML that is not an advisory (an index, a schema).
  */
 export function decodeAdvisoryFile(
   text: string,
   source: string,
   issues: ImportIssue[],
-  secdb: AlpineSecdbImporter,
+  bundled: BundledImporters,
 ): OsvRecord[] | 'ignored' {
+  // Photon's files are a bare array: recognised by name (`cve_data_photon4.0.json`).
+  if (isPhotonName(source)) {
+    bundled.photon.add(text, source);
+    return [];
+  }
   const json = source.endsWith('.json');
   let doc: unknown;
   try {
@@ -64,9 +114,11 @@ export function decodeAdvisoryFile(
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return 'ignored';
   const d = doc as Record<string, unknown>;
   if ('distroversion' in d && 'packages' in d) {
-    secdb.add(text, source);
+    bundled.alpine.add(text, source);
     return [];
   }
+  if (isSecdbJson(d)) return importSecdbJson(text, source, issues);
+  if (isRedHatVex(d)) return importRedHatVex(text, source, issues);
   if ('gem' in d) {
     const r = importRubysec(text, source, issues);
     return r === undefined ? [] : [r];
@@ -96,22 +148,10 @@ export function advisoryFiles(root: string): string[] {
     .flatMap((n) => (n.startsWith('.') ? [] : advisoryFiles(path.join(root, n))));
 }
 
-// A folder of advisories may hold Red Hat's repository-to-CPE mapping beside them.
-import {
-  importRepositoryToCpe,
-  REPOSITORY_TO_CPE_FILE,
-  type RepositoryCpes,
-} from './importers/redhat-repository-to-cpe.js';
-
-export interface LoadedAdvisories {
-  /** Red Hat's repository-to-CPE mapping, when the folder has a `repository-to-cpe.json`. */
-  readonly repositoryCpes?: RepositoryCpes;
-}
-
 export function loadAdvisories(root: string): LoadedAdvisories {
   const records: OsvRecord[] = [];
   const issues: ImportIssue[] = [];
-  const secdb = new AlpineSecdbImporter();
+  const bundled = new BundledImporters();
   let count = 0;
   let repositoryCpes: RepositoryCpes | undefined;
   for (const file of advisoryFiles(root)) {
@@ -122,13 +162,13 @@ export function loadAdvisories(root: string): LoadedAdvisories {
       count++;
       continue;
     }
-    const out = decodeAdvisoryBuffer(readFileSync(file), source, issues, secdb);
+    const out = decodeAdvisoryBuffer(readFileSync(file), source, issues, bundled);
     if (out === 'ignored') continue;
     count++;
     records.push(...out);
   }
-  records.push(...secdb.osv());
-  issues.push(...secdb.issues);
+  records.push(...bundled.records());
+  issues.push(...bundled.issues());
   return {
     records,
     issues,

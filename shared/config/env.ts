@@ -7,7 +7,7 @@
  * message naming each missing or malformed variable.
  */
 import { z } from 'zod';
-import { DEFAULT_ALAS_RELEASES } from '../ecosystems.js';
+import { VENDOR_SOURCES } from '../ecosystems.js';
 
 /** Environment variable name for each configuration key. */
 export const ENV_VARS = {
@@ -19,7 +19,7 @@ export const ENV_VARS = {
   rescanQueueUrl: 'BOSUN_RESCAN_QUEUE_URL',
   feedSyncQueueUrl: 'BOSUN_FEED_SYNC_QUEUE_URL',
   feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
-  feedAlasReleases: 'BOSUN_FEED_ALAS_RELEASES',
+  feedVendorSources: 'BOSUN_FEED_VENDOR_SOURCES',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
   webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
   webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
@@ -66,14 +66,13 @@ const schemas = {
     .string()
     .regex(/^[^,]+(,[^,]+)*$/, 'a comma-separated list of OSV ecosystems')
     .transform((s) => s.split(',').map((e) => e.trim())),
-  // Amazon Linux releases whose ALAS the feed sync reads, comma-separated (`2,2023`); empty: none.
-  feedAlasReleases: z
+  // Publishers' feeds the feed sync reads, comma-separated (`alas:2023,secdb:wolfi`); empty: none.
+  feedVendorSources: z
     .string()
-    .regex(
-      new RegExp(
-        `^((${DEFAULT_ALAS_RELEASES.join('|')})(,(${DEFAULT_ALAS_RELEASES.join('|')}))*)?$`,
-      ),
-      `a comma-separated list of Amazon Linux releases (${DEFAULT_ALAS_RELEASES.join(', ')})`,
+    .refine(
+      (s) =>
+        s === '' || s.split(',').every((id) => (VENDOR_SOURCES as readonly string[]).includes(id)),
+      `a comma-separated list of vendor feeds (${VENDOR_SOURCES.join(', ')})`,
     )
     .transform((s) => (s === '' ? [] : s.split(',')))
     .optional(),

@@ -1,20 +1,64 @@
 /**
  * The feed sources Bosun knows, chosen explicitly: OSV's per-ecosystem export (the default in
- * the cloud), a local directory or zip of advisories, and a Bosun export file.
+ * the cloud), the publishers' own feeds (VENDOR_SOURCES: ALAS, Red Hat's CSAF VEX and
+ * repository-to-CPE mapping, Microsoft's and Oracle's OVAL, Photon's CVE metadata, the Wolfi and
+ * Chainguard secdb), a local directory or zip of advisories, and a Bosun export file.
  */
 import { statSync } from 'node:fs';
+import { VENDOR_SOURCES } from '../ecosystems.js';
 import { ExportFileSource } from './export.js';
 import { AlasSource } from './sources/alas.js';
 import { LocalFeedSource } from './sources/local.js';
 import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
+import { OvalSource } from './sources/oval.js';
+import { PhotonSource } from './sources/photon.js';
+import { RedHatRepositoryToCpeSource } from './sources/redhat-repository-to-cpe.js';
+import { RedHatVexSource } from './sources/redhat-vex.js';
+import { SecdbSource } from './sources/secdb.js';
 import { FeedFormatError, type FeedSource } from './types.js';
+import type { RecordReader } from './whole-file.js';
 
-/** One ALAS source per Amazon Linux release. */
-export function alasSources(
-  releases: readonly string[],
-  opts: { timeoutMs?: number } = {},
-): AlasSource[] {
-  return releases.map((r) => new AlasSource(r, opts));
+/**
+ * The feed source of a publisher's feed (an id of VENDOR_SOURCES: `alas:2023`, `redhat-vex`,
+ * `oracle-oval:9`, `secdb:wolfi`, …); a FeedFormatError naming the known ids for any other.
+ */
+export interface VendorSourceOptions {
+  /**
+   * The store the source syncs into: sources of files that date no record (secdb, Photon) keep
+   * a record's stored date while its content does not change (whole-file.ts, keepModified).
+   */
+  readonly store: RecordReader;
+  readonly timeoutMs?: number;
+}
+
+export function vendorSource(id: string, opts: VendorSourceOptions): FeedSource {
+  if (!(VENDOR_SOURCES as readonly string[]).includes(id))
+    throw new FeedFormatError(
+      `${JSON.stringify(id)} is no publisher's feed Bosun reads; known: ${VENDOR_SOURCES.join(', ')}`,
+    );
+  const [kind, release = ''] = id.split(':') as [string, string?];
+  const http = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
+  switch (kind) {
+    case 'alas':
+      return new AlasSource(release, http);
+    case 'redhat-vex':
+      return new RedHatVexSource(http);
+    case 'redhat-repository-to-cpe':
+      return new RedHatRepositoryToCpeSource(http);
+    case 'azurelinux-oval':
+    case 'oracle-oval':
+      return new OvalSource(id, { ...http, store: opts.store });
+    case 'photon':
+      return new PhotonSource({ ...http, store: opts.store });
+    case 'secdb':
+      return new SecdbSource(release as 'wolfi' | 'chainguard', { ...http, store: opts.store });
+  }
+  // VENDOR_SOURCES lists no other kind (test/unit/feeds/registry.test.ts makes each one).
+  throw new FeedFormatError(`${id}: no feed source for this kind`);
+}
+
+export function vendorSources(ids: readonly string[], opts: VendorSourceOptions): FeedSource[] {
+  return ids.map((id) => vendorSource(id, opts));
 }
 
 export function osvSources(
@@ -29,14 +73,16 @@ export function osvSources(
  * `http(s)://…/<ecosystem>` folder in OSV's layout, a `.bosun.gz` export, a `.zip` of OSV
  * records, or a directory of advisory files.
  */
-export function sourceFor(location: string, opts: OsvBucketOptions = {}): FeedSource {
-  // `alas:2023`: Amazon Linux's repository for that release, through its mirror list.
-  const alas = /^alas:([0-9.]+)$/.exec(location);
-  if (alas !== null)
-    return new AlasSource(
-      alas[1] as string,
-      opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs },
-    );
+export function sourceFor(
+  location: string,
+  opts: OsvBucketOptions & { readonly store: RecordReader },
+): FeedSource {
+  // `alas:2023`, `redhat-vex`, …: a publisher's feed by name.
+  if ((VENDOR_SOURCES as readonly string[]).includes(location))
+    return vendorSource(location, {
+      store: opts.store,
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    });
   if (/^https?:\/\//.test(location)) {
     const url = new URL(location);
     const parts = url.pathname.split('/').filter((p) => p !== '');

@@ -4,7 +4,7 @@
  * been filled with, has no findings because nothing was asked, not because nothing is wrong.
  * Each such gap is reported in every output, and `bosun scan` exits with its own code.
  */
-import { OS_PACKAGE_TYPES, osFamilyOf, syncedByDefault } from '../ecosystems.js';
+import { OS_PACKAGE_TYPES, osFamilyOf, syncedByDefault, vendorSourcesFor } from '../ecosystems.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { AdvisoryQuery } from './types.js';
 
@@ -14,7 +14,9 @@ export type CoverageGapKind =
   /** The OS (family or release) has no advisory source Bosun reads. */
   | 'no-advisory-source'
   /** The OS or language ecosystem has one, but the database holds no advisory of it. */
-  | 'not-synced';
+  | 'not-synced'
+  /** The OS release is past the end of its support: its publisher no longer fixes it. */
+  | 'end-of-life';
 
 export interface CoverageGap {
   readonly kind: CoverageGapKind;
@@ -69,12 +71,43 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
     kind: 'not-synced',
     ecosystems,
     packages: count,
-    message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (${ecosystems.some(syncedByDefault) ? 'sync it: bosun db sync' : 'no feed syncs it by default: bosun db sync --from its advisories'})`,
+    message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: the advisory database has no advisory for ${ecosystems.join(' or ')} (${syncAdvice(ecosystems)})`,
+  };
+}
+
+/** How to fill these ecosystems: a plain sync, a publisher's feed by name, or its files. */
+function syncAdvice(ecosystems: readonly string[]): string {
+  if (ecosystems.some(syncedByDefault)) return 'sync it: bosun db sync';
+  const feeds = [...new Set(ecosystems.flatMap(vendorSourcesFor))];
+  return feeds.length > 0
+    ? `no feed syncs it by default: bosun db sync --from ${feeds[0]}`
+    : 'no feed syncs it by default: bosun db sync --from its advisories';
+}
+
+/**
+ * The gap of an OS release past the end of its support (os-release `SUPPORT_END`): its
+ * packages were checked, but the advisories stop at that day, so newer vulnerabilities are
+ * neither fixed nor, for most publishers, even listed.
+ */
+function endOfLifeGap(input: CoverageInput, now: number): CoverageGap | undefined {
+  const end = input.os?.supportEnd;
+  if (end === undefined || Date.parse(`${end}T23:59:59Z`) >= now) return undefined;
+  const count = input.packages.filter((p) => OS_PACKAGE_TYPES.has(p.type)).length;
+  if (count === 0) return undefined;
+  return {
+    kind: 'end-of-life',
+    ecosystems: input.os?.ecosystem === undefined ? [] : [input.os.ecosystem],
+    packages: count,
+    message: `${osLabel(input.os)} reached the end of its support on ${end}: its ${plural(count, 'OS package')} ${count === 1 ? 'gets' : 'get'} no more fixes, and vulnerabilities found since may not be listed at all`,
   };
 }
 
 /** What the database cannot say about these packages, OS and language ecosystems alike. */
-export async function coverageOf(input: CoverageInput, query: AdvisoryQuery): Promise<Coverage> {
+export async function coverageOf(
+  input: CoverageInput,
+  query: AdvisoryQuery,
+  now: number = Date.now(),
+): Promise<Coverage> {
   const gaps: CoverageGap[] = [];
   // No package at all is not "no vulnerability": nothing Bosun reads was there to check.
   if (input.packages.length === 0)
@@ -91,6 +124,8 @@ export async function coverageOf(input: CoverageInput, query: AdvisoryQuery): Pr
     };
   const os = await osGap(input, query);
   if (os !== undefined) gaps.push(os);
+  const eol = endOfLifeGap(input, now);
+  if (eol !== undefined) gaps.push(eol);
   // Language packages the matcher looks up upstream (those an OS package owns go by the
   // distribution's advisories).
   const byEcosystem = new Map<string, number>();

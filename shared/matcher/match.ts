@@ -13,6 +13,7 @@ import type {
   AdvisoryQuery,
   Candidate,
   Finding,
+  FixState,
   InventoryPackage,
   MatchIssue,
   MatchOptions,
@@ -230,6 +231,19 @@ export async function matchPackages(
   return { findings, issues, skippedOsOwned };
 }
 
+/**
+ * Why there is no fix, when every advisory of a vulnerability says why: the publisher will not
+ * fix it (Red Hat's `no_fix_planned`), or has deferred the fix. Importers write the publisher's
+ * word on the affected entry (`database_specific.fix_status`); an advisory that says nothing
+ * means a fix may still come, so the finding is simply not fixed yet.
+ */
+function unfixedState(group: readonly Hit[]): FixState | undefined {
+  const states = group.map((h) => h.affected.database_specific?.fix_status);
+  if (states.every((s) => s === 'will-not-fix')) return 'will-not-fix';
+  if (states.every((s) => s === 'will-not-fix' || s === 'fix-deferred')) return 'fix-deferred';
+  return undefined;
+}
+
 /** The fix, rating and advisory ids a set of advisories gives one vulnerability of a package. */
 function verdictOf(
   group: readonly Hit[],
@@ -241,10 +255,12 @@ function verdictOf(
   const fixedVersion = fixes.sort((a, b) => scheme.compare(a, b)).pop();
   // A fix only a subscription publishes (Ubuntu Pro) is still a fix: say where it is.
   const fixVia = fixedVersion === undefined ? undefined : subscriptionFix(group, fixedVersion);
+  const fixState = fixedVersion === undefined ? unfixedState(group) : undefined;
   return {
     advisoryIds: [...new Set(group.map((h) => h.record.id))].sort(),
     ...(fixedVersion === undefined ? {} : { fixedVersion }),
     ...(fixVia === undefined ? {} : { fixVia }),
+    ...(fixState === undefined ? {} : { fixState }),
     severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
     ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
   };

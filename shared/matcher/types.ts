@@ -25,6 +25,9 @@ export interface AdvisoryQuery {
   hasEcosystem(ecosystem: string): Promise<boolean>;
 }
 
+/** Why a vulnerability has no fix, when its publisher says (Trivy's will_not_fix, fix_deferred). */
+export type FixState = 'will-not-fix' | 'fix-deferred';
+
 export interface Finding {
   /** The id shown first: a CVE when one is known, else the advisory's own. */
   readonly id: string;
@@ -38,6 +41,8 @@ export interface Finding {
   readonly fixedVersion?: string;
   /** Where that fix is published when only a subscription has it (`Ubuntu Pro`). */
   readonly fixVia?: string;
+  /** With no fix: the publisher has said it will not fix this, or has deferred the fix. */
+  readonly fixState?: FixState;
   readonly severity: SeverityRating;
   readonly summary?: string;
 }

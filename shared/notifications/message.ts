@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../advisories/severity.js';
+import type { FixState } from '../matcher/types.js';
 import type { FindingRecord } from '../stores/findings-store.js';
 
 export const NOTIFICATION_VERSION = 1;
@@ -48,6 +49,8 @@ export interface NotifiedFinding {
   readonly fixedVersion?: string;
   /** Where the fix is published when only a subscription has it (`Ubuntu Pro`). */
   readonly fixVia?: string;
+  /** With no fix: `will-not-fix` or `fix-deferred`, as the publisher says. */
+  readonly fixState?: FixState;
   readonly purl?: string;
   readonly location?: string;
   readonly status: FindingRecord['status'];
@@ -168,6 +171,7 @@ export function notifiedFinding(f: FindingRecord): NotifiedFinding {
     installedVersion: f.installedVersion,
     ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
     ...(f.fixVia === undefined ? {} : { fixVia: f.fixVia }),
+    ...(f.fixState === undefined ? {} : { fixState: f.fixState }),
     ...(f.purl === undefined ? {} : { purl: f.purl }),
     ...(f.location === undefined ? {} : { location: f.location }),
     status: f.status,

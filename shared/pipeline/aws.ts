@@ -60,12 +60,15 @@ function pipelineStores(config: StoresConfig) {
 
 export function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): ScanDeps {
   const s3 = s3FromConfig(config);
+  const stores = pipelineStores(config);
   const registry = new RegistryClient({
     credentials: new EcrCredentials({ client: ecrFromConfig(config) }),
     ...(config.registryEndpoints === undefined ? {} : { endpoints: config.registryEndpoints }),
   });
   return {
-    ...pipelineStores(config),
+    ...stores,
+    // The advisory table also holds Red Hat's repository-to-CPE mapping (feed data).
+    repositoryCpes: stores.advisories,
     reports: new S3ReportStore(s3, config.reportsBucket),
     layerCache: new S3LayerCache(s3, config.reportsBucket),
     openImage: (request: ScanRequest) =>

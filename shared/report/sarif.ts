@@ -29,6 +29,12 @@ const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
 const uriOf = (location: string | undefined) =>
   (location ?? '').split('/').map(encodeURIComponent).join('/');
 
+/** What the publisher says of a vulnerability it has not fixed. */
+const UNFIXED = {
+  'will-not-fix': 'the publisher will not fix it',
+  'fix-deferred': 'the publisher has deferred the fix',
+} as const;
+
 export function toSarif(images: readonly SarifImage[], tool: { name: string; version: string }) {
   const rules = new Map<string, Record<string, unknown>>();
   const results: Record<string, unknown>[] = [];
@@ -51,7 +57,11 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
           },
         });
       const fix =
-        f.fixedVersion === undefined ? 'no fixed version known' : `fixed in ${f.fixedVersion}`;
+        f.fixedVersion !== undefined
+          ? `fixed in ${f.fixedVersion}${f.fixVia === undefined ? '' : ` (${f.fixVia})`}`
+          : f.fixState === undefined
+            ? 'no fixed version known'
+            : UNFIXED[f.fixState];
       results.push({
         ruleId: f.id,
         level: LEVEL[f.severity.severity] ?? 'note',

@@ -45,9 +45,13 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
     id: f.id,
     source: osvSource(f.advisoryIds[0] ?? f.id),
     ...(f.summary === undefined ? {} : { description: f.summary }),
-    ...(f.fixedVersion === undefined
-      ? {}
-      : { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later.` }),
+    ...(f.fixedVersion !== undefined
+      ? { recommendation: `Upgrade ${f.package.name} to ${f.fixedVersion} or later.` }
+      : f.fixState === 'will-not-fix'
+        ? { recommendation: 'The publisher will not fix this vulnerability.' }
+        : f.fixState === 'fix-deferred'
+          ? { recommendation: 'The publisher has deferred the fix.' }
+          : {}),
   });
   for (const other of f.ids)
     if (other !== f.id)

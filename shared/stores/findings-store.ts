@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SeverityRating } from '../advisories/severity.js';
+import type { FixState } from '../matcher/types.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
 
@@ -25,6 +26,8 @@ export interface FindingRecord {
   readonly fixedVersion?: string;
   /** Where the fix is published when only a subscription has it (`Ubuntu Pro`). */
   readonly fixVia?: string;
+  /** With no fix: the publisher will not fix it, or has deferred the fix. */
+  readonly fixState?: FixState;
   readonly packageName: string;
   readonly purl?: string;
   readonly location?: string;

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
+import { DEFAULT_OSV_ECOSYSTEMS, DEFAULT_VENDOR_SOURCES } from '../../shared/ecosystems.js';
 import { synthScanner } from './support.js';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
@@ -182,11 +182,11 @@ describe('functions', () => {
       (feedSync as { Environment: { Variables: Record<string, string> } }).Environment.Variables
         .BOSUN_FEED_ECOSYSTEMS,
     ).toBe(DEFAULT_OSV_ECOSYSTEMS.join(','));
-    // Amazon Linux 2 and 2023's advisories from their repositories, by default.
+    // The publishers' own feeds (ALAS, Red Hat VEX, OVAL, Photon, secdb), by default.
     expect(
       (feedSync as { Environment: { Variables: Record<string, string> } }).Environment.Variables
-        .BOSUN_FEED_ALAS_RELEASES,
-    ).toBe('2,2023');
+        .BOSUN_FEED_VENDOR_SOURCES,
+    ).toBe(DEFAULT_VENDOR_SOURCES.join(','));
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 1,
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerFeedSyncQueue'), 'Arn'] },

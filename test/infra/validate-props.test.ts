@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { ImageScannerProps } from '../../infra/constructs/image-scanner.js';
 import { validateProps } from '../../infra/constructs/validate-props.js';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
-import { DEFAULT_OSV_ECOSYSTEMS } from '../../shared/ecosystems.js';
+import {
+  DEFAULT_OSV_ECOSYSTEMS,
+  DEFAULT_VENDOR_SOURCES,
+  VENDOR_SOURCES,
+} from '../../shared/ecosystems.js';
 
 const seconds = (d: Duration) => d.toSeconds();
 
@@ -21,7 +25,7 @@ describe('validateProps', () => {
       scanBatchSize: 1,
       rescanWindowDays: DEFAULT_RESCAN_WINDOW_DAYS,
       feedEcosystems: DEFAULT_OSV_ECOSYSTEMS,
-      feedAlasReleases: ['2', '2023'],
+      feedVendorSources: DEFAULT_VENDOR_SOURCES,
       osvBaseUrl: undefined,
       webhookRegistries: [],
     });
@@ -34,8 +38,8 @@ describe('validateProps', () => {
     expect(seconds(settings.maxScanAge)).toBe(900);
   });
 
-  it('syncs no Amazon Linux repository by default when OSV is read from a mirror (no public internet)', () => {
-    expect(validateProps({ osvBaseUrl: 'https://mirror.example/osv' }).feedAlasReleases).toEqual(
+  it("syncs no publisher's feed by default when OSV is read from a mirror (no public internet)", () => {
+    expect(validateProps({ osvBaseUrl: 'https://mirror.example/osv' }).feedVendorSources).toEqual(
       [],
     );
   });
@@ -51,7 +55,7 @@ describe('validateProps', () => {
       feedSyncInterval: Duration.minutes(5),
       feedSyncTimeout: Duration.minutes(15),
       feedEcosystems: ['PyPI', 'crates.io'],
-      feedAlasReleases: ['2023'],
+      feedVendorSources: ['alas:2023', 'secdb:wolfi'],
       webhookRegistries: ['registry.example.com:5000'],
       osvBaseUrl: 'https://mirror.example/osv',
       rescanWindowDays: 'LIFETIME',
@@ -72,7 +76,7 @@ describe('validateProps', () => {
       scanBatchSize: 10,
       rescanWindowDays: 'LIFETIME',
       feedEcosystems: ['PyPI', 'crates.io'],
-      feedAlasReleases: ['2023'],
+      feedVendorSources: ['alas:2023', 'secdb:wolfi'],
       osvBaseUrl: 'https://mirror.example/osv',
       webhookRegistries: ['registry.example.com:5000'],
     });
@@ -219,8 +223,8 @@ describe('validateProps', () => {
     ],
     [
       'an Amazon Linux release without a known repository',
-      { feedAlasReleases: ['2', '2018.03'] },
-      'feedAlasReleases must name Amazon Linux releases Bosun has a repository for (2, 2023), got "2018.03"',
+      { feedVendorSources: ['alas:2', 'alas:2018.03'] },
+      `feedVendorSources must name vendor feeds Bosun reads (${VENDOR_SOURCES.join(', ')}), got "alas:2018.03"`,
     ],
     [
       'an OSV base URL that is not http(s)',

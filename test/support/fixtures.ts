@@ -43,6 +43,10 @@ export function osReleaseCorpus(): string[] {
     'pkgdbs/python-distro/tests/resources/distros',
   ])
     walk(path.join(DATA_DIR, corpus));
+  // Trivy's os-release files, one per distribution, each named after it (`opensusetumbleweed`).
+  const trivy = path.join(DATA_DIR, 'pkgdbs/trivy/pkg/fanal/analyzer/os/release/testdata');
+  for (const name of readdirSync(trivy))
+    if (statSync(path.join(trivy, name)).isFile()) out.push(path.join(trivy, name));
   return out.sort();
 }
 

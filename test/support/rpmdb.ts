@@ -14,6 +14,11 @@ export interface RpmNevra {
   readonly epoch?: number;
   readonly version: string;
   readonly release: string;
+  /**
+   * The source package it is built from, when its name differs (`openssl-libs` from `openssl`):
+   * built as a subpackage, so its header's SOURCERPM names the source as a distribution's does.
+   */
+  readonly source?: string;
 }
 
 /** Installs the packages' headers into `<root>/var/lib/rpm/rpmdb.sqlite`; returns `root`. */
@@ -25,7 +30,7 @@ export function rpmRoot(root: string, work: string, packages: readonly RpmNevra[
     writeFileSync(
       spec,
       [
-        `Name: ${p.name}`,
+        `Name: ${p.source ?? p.name}`,
         ...(p.epoch === undefined ? [] : [`Epoch: ${p.epoch}`]),
         `Version: ${p.version}`,
         `Release: ${p.release}`,
@@ -34,7 +39,15 @@ export function rpmRoot(root: string, work: string, packages: readonly RpmNevra[
         'BuildArch: noarch',
         '%description',
         'Header only.',
-        '%files',
+        ...(p.source === undefined
+          ? ['%files']
+          : [
+              `%package -n ${p.name}`,
+              'Summary: header only, for a test package database',
+              `%description -n ${p.name}`,
+              'Header only.',
+              `%files -n ${p.name}`,
+            ]),
         '',
       ].join('\n'),
     );

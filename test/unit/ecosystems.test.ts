@@ -81,10 +81,47 @@ describe('the ecosystem table', () => {
       'SUSE Linux Enterprise',
       'openSUSE Leap',
       'Azure Linux',
+      'Oracle Linux',
+      'Photon OS',
+      'Wolfi and Chainguard',
+      'openSUSE Tumbleweed',
       'CentOS',
       'Fedora',
     ])
       expect(seen, name).toContain(name);
+  });
+
+  it.each([
+    [
+      'syft/syft/linux/testdata/os/sles/etc/os-release',
+      [
+        'SUSE:Linux Enterprise Server 15 SP2',
+        'SUSE:Linux Enterprise Module for Basesystem 15 SP2',
+        'SUSE:Linux Enterprise Module for Server Applications 15 SP2',
+        'SUSE:Linux Enterprise Server 15 SP2-LTSS',
+      ],
+    ],
+    ['trivy/pkg/fanal/analyzer/os/release/testdata/slemicro', ['SUSE:Linux Enterprise Micro 5.3']],
+    ['trivy/pkg/fanal/analyzer/os/release/testdata/opensusetumbleweed', ['openSUSE:Tumbleweed']],
+    ['trivy/pkg/fanal/analyzer/os/release/testdata/azurelinux-3.0', ['Azure Linux:3']],
+    ['trivy/pkg/fanal/analyzer/os/release/testdata/mariner-2.0', ['Azure Linux:2']],
+    ['syft/syft/linux/testdata/os/oraclelinux/etc/os-release', ['Oracle Linux:8']],
+    ['syft/syft/linux/testdata/os/photon/etc/os-release', ['Photon OS:2.0']],
+    ['syft/syft/linux/testdata/os/wolfi/etc/os-release', ['Wolfi']],
+  ])('names the advisory ecosystems of %s as their publishers do', (file, expected) => {
+    const os = osReleaseOf(path.join(dataDir(), 'pkgdbs', file));
+    expect([os?.ecosystem, ...(os?.extraEcosystems ?? [])]).toEqual(expected);
+    for (const e of expected) expect(schemeFor(e), e).toBeDefined();
+  });
+
+  it("takes the end of a release's support from os-release SUPPORT_END (Amazon Linux 2023)", () => {
+    const os = osReleaseOf(
+      path.join(
+        dataDir(),
+        'pkgdbs/python-distro/tests/resources/distros/amazon2023/etc/os-release',
+      ),
+    );
+    expect(os?.supportEnd).toBe('2028-03-01');
   });
 
   it('maps every language package type to a language (not a distribution) ecosystem', () => {

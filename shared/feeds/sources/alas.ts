@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { importUpdateInfo } from '../../advisories/importers/alas.js';
 import type { ImportIssue } from '../../advisories/importers/decode.js';
-import type { DEFAULT_ALAS_RELEASES } from '../../ecosystems.js';
+import type { VendorSourceId } from '../../ecosystems.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
 import { httpBytes, httpLines } from '../http.js';
 import { type FeedFetch, FeedFormatError, type FeedSource, type ParsedEntry } from '../types.js';
@@ -21,7 +21,10 @@ import { parseRecordEntry, type RecordEntry, recordFeed } from '../whole-file.js
 export const ALAS_MIRROR_LISTS = {
   '2': 'https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list',
   '2023': 'https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list',
-} as const satisfies Record<(typeof DEFAULT_ALAS_RELEASES)[number], string>;
+} as const satisfies Record<
+  VendorSourceId extends `alas:${infer Release}` ? Release : never,
+  string
+>;
 
 export interface AlasOptions {
   /** The mirror list to read (ALAS_MIRROR_LISTS by default). */

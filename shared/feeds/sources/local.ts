@@ -1,16 +1,22 @@
 /**
- * Advisories from this machine: a directory tree (OSV JSON/YAML, RubySec, npm legacy, Alpine
- * secdb files, in any mix) or a zip of OSV records such as OSV's `all.zip`. For offline and
+ * Advisories from this machine: a directory tree (every format shared/advisories/load.ts reads,
+ * in any mix) or a zip of OSV records such as OSV's `all.zip`. For offline and
  * air-gapped use, and the tests. Each sync reads the whole source; the store's content hashes
  * keep unchanged records from being rewritten.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import type { ImportIssue } from '../../advisories/importers/decode.js';
+import { isPhotonName } from '../../advisories/importers/photon.js';
+import {
+  importRepositoryToCpe,
+  REPOSITORY_TO_CPE_FILE,
+} from '../../advisories/importers/redhat-repository-to-cpe.js';
 import { advisoryFiles, isAdvisoryFileName } from '../../advisories/load.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
 import { ZipReader } from '../../zip.js';
-import { parseAdvisoryEntry, parseSecdbBundle } from '../parse.js';
+import { parseAdvisoryEntry, parseBundle } from '../parse.js';
 import {
   type FeedEntry,
   type FeedFetch,
@@ -20,10 +26,14 @@ import {
   wholeFeed,
 } from '../types.js';
 
-const SECDB_BUNDLE = 'alpine-secdb';
+const BUNDLE = 'bundled-formats';
 
-/** Whether a YAML file starts like an Alpine secdb file (`distroversion:` near the top). */
-function looksLikeSecdb(file: string): boolean {
+/**
+ * Whether a file is of a format whose records gather several files: Photon's CVE metadata (by
+ * name), or a YAML file that starts like an Alpine secdb file (`distroversion:` near the top).
+ */
+function isBundled(file: string): boolean {
+  if (isPhotonName(path.basename(file))) return true;
   if (!/\.ya?ml$/.test(file)) return false;
   const fd = openSync(file, 'r');
   try {
@@ -50,6 +60,8 @@ export function fileSha256(file: string): string {
 
 interface BundleEntry extends FeedEntry {
   readonly bundle?: readonly FeedEntry[];
+  /** A problem of a file that is no advisory (Red Hat's repository-to-CPE mapping). */
+  readonly issue?: ImportIssue;
 }
 
 export class LocalFeedSource implements FeedSource {
@@ -96,19 +108,32 @@ export class LocalFeedSource implements FeedSource {
       name: path.relative(root, f) || path.basename(f),
       read: async () => readFileSync(f),
     });
-    const secdb = files.filter(looksLikeSecdb);
-    const others = files.filter((f) => !secdb.includes(f));
+    // Red Hat's repository-to-CPE mapping is no advisory: the store keeps it (storeData).
+    const mappings = files.filter((f) => path.basename(f) === REPOSITORY_TO_CPE_FILE);
+    const bundled = files.filter(isBundled);
+    const others = files.filter((f) => !bundled.includes(f) && !mappings.includes(f));
     const entries: BundleEntry[] = others.map(entry);
-    if (secdb.length > 0)
+    if (bundled.length > 0)
       entries.push({
-        name: SECDB_BUNDLE,
+        name: BUNDLE,
         read: async () => Buffer.alloc(0),
-        bundle: secdb.map(entry),
+        bundle: bundled.map(entry),
       });
-    return wholeFeed(fingerprint, entries);
+    const feed = wholeFeed(fingerprint, entries);
+    const last = mappings.at(-1);
+    if (last === undefined) return feed;
+    const issues: ImportIssue[] = [];
+    const mapping = importRepositoryToCpe(readFileSync(last), entry(last).name, issues);
+    entries.push(
+      ...issues.map((issue, i) => ({ name: `mapping-issue-${i}`, read: entry(last).read, issue })),
+    );
+    return mapping === undefined
+      ? feed
+      : { ...feed, storeData: async (store) => void (await store.putRepositoryCpes(mapping)) };
   }
 
-  parse(entry: BundleEntry): Promise<ParsedEntry> {
-    return entry.bundle === undefined ? parseAdvisoryEntry(entry) : parseSecdbBundle(entry.bundle);
+  async parse(entry: BundleEntry): Promise<ParsedEntry> {
+    if (entry.issue !== undefined) return { records: [], issues: [entry.issue] };
+    return entry.bundle === undefined ? parseAdvisoryEntry(entry) : parseBundle(entry.bundle);
   }
 }

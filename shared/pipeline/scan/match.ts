@@ -15,7 +15,7 @@ export const matchInventory: ScanStep = async (run: ScanRun) => {
   const inventory = need(run.inventory, 'the inventory');
   run.packages = matchablePackages(inventory);
   run.match = await matchPackages(run.packages, deps.advisories);
-  run.coverage = await coverageOf(inventory, deps.advisories);
+  run.coverage = await coverageOf(inventory, deps.advisories, Date.parse(run.now));
   const live = need(run.repositories, 'the repositories')
     .filter((r) => r.deletedAt === undefined)
     .map((r) => splitRepository(r.repository).name);

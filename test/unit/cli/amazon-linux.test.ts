@@ -3,12 +3,12 @@
  * updateinfo files (vuln-list-update's real AL2, AL2022 and AL2023 fixtures, with its broken
  * one), then `bosun scan dir:` an Amazon Linux 2023 root: the real AL2023 os-release and an rpm
  * database that rpm itself writes at test time with the rsyslog release ALAS2023-2023-001 names
- * as its fix.
+ * as its fix, and rsyslog-logrotate one release below it.
  *
  * Not tested on real files: a vulnerable Amazon Linux package. The shared data has no real
  * NEVRA below an ALAS fix (the fixtures name fixed versions only, and the real AL2/AL2022 image
- * package lists name none of the fixtures' packages); the matching itself (binary names, epochs)
- * is covered by the importer test against vuln-list-update's goldens and the rpm version vectors.
+ * package lists name none of the fixtures' packages), so the vulnerable build is the fix's
+ * version with a lower release.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,14 +31,17 @@ beforeAll(() => {
     path.join(dataDir(), 'pkgdbs/python-distro/tests/resources/distros/amazon2023/etc/os-release'),
     path.join(root, 'etc/os-release'),
   );
-  rpmRoot(root, work, [{ name: 'rsyslog', version: '8.2204.0', release: '3.amzn2023.0.2' }]);
+  rpmRoot(root, work, [
+    { name: 'rsyslog', version: '8.2204.0', release: '3.amzn2023.0.2' },
+    { name: 'rsyslog-logrotate', version: '8.2204.0', release: '2.amzn2023.0.1' },
+  ]);
 }, 120_000);
 
 interface Report {
   images: {
     os: { ecosystem: string };
     packages: number;
-    findings: unknown[];
+    findings: { id: string; ids: string[]; package: string; fixedVersion?: string }[];
     coverage: { complete: boolean; gaps: { kind: string; ecosystems: string[] }[] };
   }[];
 }
@@ -55,13 +58,26 @@ describe('Amazon Linux', () => {
     expect(status.stdout).toMatch(/"advisories": 5/);
   }, 60_000);
 
-  it('scans an AL2023 root: the fixed rsyslog is not reported, and the scan is complete', () => {
+  it('scans an AL2023 root: the vulnerable rsyslog-logrotate is reported per CVE with its ALAS, the fixed rsyslog is not', () => {
     const out = bosun('scan', `dir:${root}`, '--db', db, '--format', 'json');
     expect(out.status, out.stderr).toBe(0);
     const [image] = (JSON.parse(out.stdout) as Report).images;
     expect(image?.os.ecosystem).toBe('Amazon Linux:2023');
-    expect(image?.packages).toBe(1);
-    expect(image?.findings).toEqual([]);
+    expect(image?.packages).toBe(2);
+    expect(image?.findings.map((f) => [f.package, f.id, f.ids, f.fixedVersion])).toEqual([
+      [
+        'rsyslog-logrotate',
+        'CVE-2014-3634',
+        ['ALAS2023-2023-001', 'CVE-2014-3634'],
+        '8.2204.0-3.amzn2023.0.2',
+      ],
+      [
+        'rsyslog-logrotate',
+        'CVE-2022-24903',
+        ['ALAS2023-2023-001', 'CVE-2022-24903'],
+        '8.2204.0-3.amzn2023.0.2',
+      ],
+    ]);
     expect(image?.coverage).toEqual({ complete: true, gaps: [] });
   }, 60_000);
 

@@ -82,10 +82,10 @@ describe('feed-sync handler', () => {
     );
   });
 
-  it('fails at cold start when the Amazon Linux releases are malformed', async () => {
-    vi.stubEnv('BOSUN_FEED_ALAS_RELEASES', '2023,al2');
+  it("fails at cold start when a publisher's feed is not one Bosun reads", async () => {
+    vi.stubEnv('BOSUN_FEED_VENDOR_SOURCES', 'alas:2023,al2');
     await expect(import('../../../functions/feed-sync/index.js')).rejects.toThrow(
-      /BOSUN_FEED_ALAS_RELEASES="2023,al2" is not valid \(a comma-separated list of Amazon Linux releases \(2, 2023\)\)/,
+      /BOSUN_FEED_VENDOR_SOURCES="alas:2023,al2" is not valid \(a comma-separated list of vendor feeds \(alas:2, alas:2023, /,
     );
   });
 });

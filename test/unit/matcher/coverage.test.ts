@@ -111,6 +111,32 @@ describe('coverage', () => {
     ]);
   });
 
+  it('says a release is past its support end (os-release SUPPORT_END), from the day after', async () => {
+    const al2023 = path.join(
+      dataDir(),
+      'pkgdbs/python-distro/tests/resources/distros/amazon2023/etc/os-release',
+    );
+    const inventory = await inventoryOf(al2023, 'rpm');
+    const al = new MemoryAdvisoryIndex();
+    for (const r of loadAdvisories(
+      path.join(dataDir(), 'advisories/vuln-list-update-fixtures/amazon/testdata/fixtures'),
+    ).records)
+      al.add(r);
+    // Its SUPPORT_END is 2028-03-01: supported through that day.
+    expect(await coverageOf(inventory, al, Date.parse('2028-03-01T23:00:00Z'))).toEqual({
+      complete: true,
+      gaps: [],
+    });
+    const after = await coverageOf(inventory, al, Date.parse('2028-03-02T00:00:00Z'));
+    expect(after.complete).toBe(false);
+    expect(after.gaps.map((g) => [g.kind, g.ecosystems, g.packages])).toEqual([
+      ['end-of-life', ['Amazon Linux:2023'], inventory.packages.length],
+    ]);
+    expect(after.gaps[0]?.message).toMatch(
+      /^Amazon Linux 2023 reached the end of its support on 2028-03-01: its 1 OS package gets no more fixes, and vulnerabilities found since may not be listed at all$/,
+    );
+  });
+
   it('calls an OS no family row knows a source-less gap', async () => {
     const arch = path.join(dataDir(), 'pkgdbs/syft/syft/linux/testdata/os/arch/etc/os-release');
     const inventory = await inventoryOf(arch, 'rpm');

@@ -24,6 +24,12 @@ export interface OsInfo {
    * manifests name them (content-manifests.ts); sorted, without repeats.
    */
   readonly contentSets?: readonly string[];
+  /**
+   * The day the release's support ends (os-release `SUPPORT_END`, YYYY-MM-DD), when the image
+   * says: past it, the publisher fixes nothing more, whatever the advisories say.
+   * https://www.freedesktop.org/software/systemd/man/latest/os-release.html#SUPPORT_END=
+   */
+  readonly supportEnd?: string;
 }
 
 const OS_RELEASE_FILES = ['etc/os-release', 'usr/lib/os-release'] as const;
@@ -34,13 +40,17 @@ export const OS_FILES: readonly string[] = [
   ...OS_FAMILIES.flatMap((f) => (f.releaseFile === undefined ? [] : [f.releaseFile.path])),
 ];
 
-function osInfo(release: OsRelease, more: { codename?: string; prettyName?: string }): OsInfo {
+function osInfo(
+  release: OsRelease,
+  more: { codename?: string; prettyName?: string; supportEnd?: string },
+): OsInfo {
   const [ecosystem, ...extra] = advisoryEcosystemsOf(release);
   return {
     family: release.id,
     ...(release.versionId === undefined ? {} : { versionId: release.versionId }),
     ...(more.codename === undefined ? {} : { codename: more.codename }),
     ...(more.prettyName === undefined ? {} : { prettyName: more.prettyName }),
+    ...(more.supportEnd === undefined ? {} : { supportEnd: more.supportEnd }),
     ...(ecosystem === undefined ? {} : { ecosystem }),
     ...(extra.length === 0 ? {} : { extraEcosystems: extra }),
   };
@@ -62,6 +72,11 @@ export function detectOs(read: (path: string) => Buffer | undefined): OsInfo | u
       {
         ...(r.VERSION_CODENAME === undefined ? {} : { codename: r.VERSION_CODENAME }),
         ...(r.PRETTY_NAME === undefined ? {} : { prettyName: r.PRETTY_NAME }),
+        // Only a real date: os-release says YYYY-MM-DD; anything else is not a date we can act on.
+        ...(/^\d{4}-\d{2}-\d{2}$/.test(r.SUPPORT_END ?? '') &&
+        !Number.isNaN(Date.parse(r.SUPPORT_END as string))
+          ? { supportEnd: r.SUPPORT_END as string }
+          : {}),
       },
     );
   }
