@@ -51,8 +51,8 @@ export const ADVISORY_ECOSYSTEMS = {
   // CBL-Mariner, its former name; Photon's CVE metadata; the Wolfi and Chainguard secdb).
   'Azure Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['azurelinux-oval'] },
   'Photon OS': { scheme: 'rpm', distro: true, defaultFeeds: ['photon'] },
-  Wolfi: { scheme: 'apk', distro: true, defaultFeeds: ['secdb'] },
-  Chainguard: { scheme: 'apk', distro: true, defaultFeeds: ['secdb'] },
+  Wolfi: { scheme: 'apk', distro: true, defaultFeeds: ['osv', 'secdb'] },
+  Chainguard: { scheme: 'apk', distro: true, defaultFeeds: ['osv', 'secdb'] },
   // Bosun's own name (osv.dev has no Oracle Linux): `Oracle Linux:8`, from Oracle's ELSA OVAL.
   'Oracle Linux': { scheme: 'rpm', distro: true, defaultFeeds: ['oracle-oval'] },
   // Bosun's own names (osv.dev has no Amazon Linux): `Amazon Linux:2`, `Amazon Linux:2023`;

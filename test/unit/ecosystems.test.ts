@@ -146,11 +146,20 @@ describe('Red Hat Enterprise Linux', () => {
       family: 'rhel',
       versionId: '9.4',
       ecosystem: 'Red Hat:enterprise_linux:9::baseos',
-      extraEcosystems: ['Red Hat:enterprise_linux:9::appstream'],
+      // Red Hat states "affected, no fix" for the release as a whole.
+      extraEcosystems: ['Red Hat:enterprise_linux:9::appstream', 'Red Hat:enterprise_linux:9'],
     });
     expect(advisoryEcosystemsOf({ id: 'rhel', versionId: '8.10' })).toEqual([
       'Red Hat:enterprise_linux:8::baseos',
       'Red Hat:enterprise_linux:8::appstream',
+      'Red Hat:enterprise_linux:8',
+    ]);
+    // RHEL 10's AppStream is the minor release's product (cpe:/o:redhat:enterprise_linux:10.0).
+    expect(advisoryEcosystemsOf({ id: 'rhel', versionId: '10.0' })).toEqual([
+      'Red Hat:enterprise_linux:10::baseos',
+      'Red Hat:enterprise_linux:10::appstream',
+      'Red Hat:enterprise_linux:10',
+      'Red Hat:enterprise_linux:10.0',
     ]);
   });
 
@@ -177,7 +186,7 @@ describe('Red Hat Enterprise Linux', () => {
     for (const p of matchable)
       expect(p).toMatchObject({
         ecosystem: 'Red Hat:enterprise_linux:9::baseos',
-        extraEcosystems: ['Red Hat:enterprise_linux:9::appstream'],
+        extraEcosystems: ['Red Hat:enterprise_linux:9::appstream', 'Red Hat:enterprise_linux:9'],
       });
   });
 });

@@ -16,8 +16,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
-import type { ImportIssue } from './decode.js';
+import type { OsvRecord } from '../osv.js';
+import { type ImportIssue, pushValid } from './decode.js';
 
 /** An updateinfo far beyond any real one (AL2 core's inflates to tens of MB) is refused. */
 const MAX_XML_BYTES = 128 * 1024 * 1024;
@@ -184,12 +184,7 @@ export function importUpdateInfo(
     if (update.type !== 'security') continue;
     const record = recordOf(update, source, issues, release);
     if (record === undefined) continue;
-    try {
-      records.push(parseOsv(record, source));
-    } catch (error) {
-      if (!(error instanceof InvalidAdvisoryError)) throw error;
-      issues.push({ source, message: error.message });
-    }
+    pushValid(records, record, source, issues);
   }
   return records;
 }

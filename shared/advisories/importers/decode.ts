@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { describeIssues } from '../../zod-issues.js';
+import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
 
 export interface ImportIssue {
   readonly source: string;
@@ -35,4 +36,23 @@ export function decodeFeedFile<T extends z.ZodType>(
     return undefined;
   }
   return parsed.data;
+}
+
+/**
+ * Adds a converted record to `records` once it passes the OSV schema (`parseOsv`); a record an
+ * importer built that the schema refuses is an issue, never a crash.
+ */
+export function pushValid(
+  records: OsvRecord[],
+  record: unknown,
+  source: string,
+  issues: ImportIssue[],
+  label = source,
+): void {
+  try {
+    records.push(parseOsv(record, label));
+  } catch (error) {
+    if (!(error instanceof InvalidAdvisoryError)) throw error;
+    issues.push({ source, message: error.message });
+  }
 }

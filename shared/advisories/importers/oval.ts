@@ -14,9 +14,9 @@ import { gunzipSync } from 'node:zlib';
 import { XMLValidator } from 'fast-xml-parser';
 import Bunzip from 'seek-bzip';
 import { BosunError } from '../../errors.js';
-import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
+import type { OsvRecord } from '../osv.js';
 import { isUpdateInfoName } from './alas.js';
-import type { ImportIssue } from './decode.js';
+import { type ImportIssue, pushValid } from './decode.js';
 import { instant, NotOvalError, type OvalContext, readDocument } from './oval-document.js';
 import { MICROSOFT_NAMESPACES, microsoftRecords } from './oval-microsoft.js';
 import { ORACLE_NAMESPACE, oracleRecords } from './oval-oracle.js';
@@ -197,12 +197,7 @@ export function readOval(
       continue;
     }
     seen.add(record.id);
-    try {
-      records.push(parseOsv(record, `${source}#${record.id}`));
-    } catch (error) {
-      if (!(error instanceof InvalidAdvisoryError)) throw error;
-      issues.push({ source, message: error.message });
-    }
+    pushValid(records, record, source, issues, `${source}#${record.id}`);
   }
   return records;
 }

@@ -39,8 +39,8 @@
  * module contexts) of a repository are merged like any other: their lowest EVR is the fix.
  */
 import { rpm } from '../../versions/rpm.js';
-import { InvalidAdvisoryError, type OsvAffected, type OsvRecord, parseOsv } from '../osv.js';
-import type { ImportIssue } from './decode.js';
+import type { OsvAffected, OsvRecord } from '../osv.js';
+import { type ImportIssue, pushValid } from './decode.js';
 
 /** The largest real documents (kernel CVEs) are tens of MB; more is not a VEX document. */
 export const MAX_VEX_DOCUMENT_BYTES = 64 * 1024 * 1024;
@@ -531,12 +531,7 @@ export function importRedHatVex(text: string, source: string, issues: ImportIssu
     const record = v === undefined ? undefined : recordOf(v, document, tree, dates, problems);
     problems.flush(label);
     if (record === undefined) continue;
-    try {
-      records.push(parseOsv(record, source));
-    } catch (error) {
-      if (!(error instanceof InvalidAdvisoryError)) throw error;
-      issues.push({ source, message: error.message });
-    }
+    pushValid(records, record, source, issues);
   }
   return records;
 }

@@ -21,8 +21,8 @@
  */
 import { z } from 'zod';
 import { apk } from '../../versions/apk.js';
-import { InvalidAdvisoryError, type OsvAffected, type OsvRecord, parseOsv } from '../osv.js';
-import { decodeFeedFile, type ImportIssue } from './decode.js';
+import type { OsvAffected, OsvRecord } from '../osv.js';
+import { decodeFeedFile, type ImportIssue, pushValid } from './decode.js';
 
 export type SecdbDistro = 'Wolfi' | 'Chainguard';
 
@@ -167,12 +167,7 @@ export function secdbJsonRecords(
       aliases: [id],
       ...(affected.length === 0 ? {} : { affected }),
     };
-    try {
-      records.push(parseOsv(record, source));
-    } catch (error) {
-      if (!(error instanceof InvalidAdvisoryError)) throw error;
-      issues.push({ source, message: error.message });
-    }
+    pushValid(records, record, source, issues);
   }
   return records;
 }
