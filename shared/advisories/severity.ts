@@ -39,6 +39,16 @@ function baseScore(type: string, vector: string): number {
   return new Cvss2(vector).calculateScores().base as number;
 }
 
+/** The base score of a CVSS vector, or undefined when it does not parse. */
+export function cvssBaseScore(type: string, vector: string): number | undefined {
+  try {
+    const score = baseScore(type, vector);
+    return Number.isFinite(score) ? score : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function ratingOf(type: string, score: number): Severity {
   if (type === 'CVSS_V2') return score >= 7 ? 'HIGH' : score >= 4 ? 'MEDIUM' : 'LOW';
   if (score === 0) return 'NONE';
@@ -58,14 +68,40 @@ const WORDS: Record<string, Severity> = {
 };
 
 /**
+ * The publisher's own word for the severity: `database_specific.severity` (GitHub's MODERATE,
+ * ALAS's Important, Red Hat's impact), or the `Ubuntu` severity type OSV defines for Ubuntu's
+ * priority (https://ossf.github.io/osv-schema/#severityscore).
+ */
+function wordRating(
+  record: OsvRecord,
+  affected: OsvAffected | undefined,
+): SeverityRating | undefined {
+  const words = [
+    affected?.database_specific?.severity,
+    record.database_specific?.severity,
+    ...[...(affected?.severity ?? []), ...(record.severity ?? [])]
+      .filter((s) => s.type === 'Ubuntu')
+      .map((s) => s.score),
+  ];
+  const word = words.find((w) => typeof w === 'string') as string | undefined;
+  const mapped = word === undefined ? undefined : WORDS[word.toLowerCase()];
+  return mapped === undefined ? undefined : { severity: mapped, source: 'database_specific' };
+}
+
+/**
  * Rates `affected` of `record`. A vector that does not parse is reported through `issues` and
- * the next source is tried: a bad vector never makes an advisory silently harmless.
+ * the next source is tried: a bad vector never makes an advisory silently harmless. With
+ * `preferWord` (a distribution's record) the publisher's own word comes first: Ubuntu's
+ * `negligible` or Debian's `unimportant` stays LOW whatever the CVSS vector beside it says.
  */
 export function rate(
   record: OsvRecord,
   affected: OsvAffected | undefined,
   issues: RatingIssue[] = [],
+  opts: { preferWord?: boolean } = {},
 ): SeverityRating {
+  const word = wordRating(record, affected);
+  if (opts.preferWord === true && word !== undefined) return word;
   const vectors = [...(affected?.severity ?? []), ...(record.severity ?? [])];
   for (const type of PRECEDENCE) {
     for (const s of vectors.filter((v) => v.type === type)) {
@@ -81,10 +117,5 @@ export function rate(
       }
     }
   }
-  const word = [affected?.database_specific?.severity, record.database_specific?.severity].find(
-    (w) => typeof w === 'string',
-  ) as string | undefined;
-  const mapped = word === undefined ? undefined : WORDS[word.toLowerCase()];
-  if (mapped !== undefined) return { severity: mapped, source: 'database_specific' };
-  return { severity: 'UNKNOWN', source: 'none' };
+  return word ?? { severity: 'UNKNOWN', source: 'none' };
 }

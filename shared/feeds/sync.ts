@@ -13,6 +13,7 @@
  * pending changes are delivered with whatever else that batch changes. Only a stop between (3)
  * and (4) delivers a batch's changes twice, which rescans tolerate (they are idempotent).
  */
+import { type CveFact, changesFindings, cveFactHash, cveFactKey } from '../advisories/cve-facts.js';
 import type { ImportIssue } from '../advisories/importers/decode.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import { mapLimit } from '../concurrency.js';
@@ -26,7 +27,7 @@ import {
   type StoredAdvisory,
   splitPackageKey,
 } from '../stores/advisory-store.js';
-import type { FeedEntry, FeedSource } from './types.js';
+import type { FeedEntry, FeedSource, ParsedEntry } from './types.js';
 
 /** Another sync of the same source holds the lease. */
 export class SyncBusyError extends BosunError {
@@ -83,6 +84,41 @@ export interface SyncResult extends SyncProgress {
 }
 
 const MAX_KEPT_ISSUES = 50;
+
+/** The facts of a batch (the last of each kind and CVE) whose content moved, and how many did not. */
+async function changedFacts(
+  parsed: readonly ParsedEntry[],
+  store: AdvisoryStore,
+): Promise<{ changed: CveFact[]; unchanged: number }> {
+  const latest = new Map<string, CveFact>();
+  for (const p of parsed) for (const f of p.facts ?? []) latest.set(cveFactKey(f.kind, f.cve), f);
+  if (latest.size === 0) return { changed: [], unchanged: 0 };
+  const stored = await store.cveFactHashes([...latest.values()]);
+  const changed = [...latest].filter(([key, f]) => stored.get(key) !== cveFactHash(f));
+  return { changed: changed.map(([, f]) => f), unchanged: latest.size - changed.length };
+}
+
+/**
+ * A CVE whose rating or exploitation status moved changes the findings of every package an
+ * advisory of that CVE names (through the alias index: aliases, upstream, related CVEs), so
+ * those packages are rescanned like an advisory change. EPSS moves daily for most CVEs: it is
+ * read at the next scan, never announced.
+ */
+async function factChanges(
+  store: AdvisoryStore,
+  facts: readonly CveFact[],
+  pending: ChangeSet,
+): Promise<void> {
+  const cves = [...new Set(facts.filter((f) => changesFindings(f.kind)).map((f) => f.cve))];
+  const ids = await mapLimit(cves, 8, async (cve) => [
+    ...new Set([...(await store.idsByAlias(cve)), cve]),
+  ]);
+  const heads = await store.heads([...new Set(ids.flat())]);
+  for (const [id, head] of heads) {
+    if (head.withdrawn) continue;
+    for (const k of head.packageKeys) pending.add(k, 'modified', [id]);
+  }
+}
 
 /** Accumulates package changes, one per (package, kind), advisory ids merged. */
 class ChangeSet {
@@ -244,18 +280,22 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
             pending.add(k, 'modified', [record.id]);
         }
       }
+      const facts = await changedFacts(parsed, store);
+      progress.unchanged += facts.unchanged;
+      await factChanges(store, facts.changed, pending);
       const end = batchStart + batch.length;
       if (pending.size > 0) await save({ cursor: cursor(batchStart), pending: pending.list() });
       // Records can change without changing any package (one first seen withdrawn, one that
       // names no package): they are written all the same.
       await store.put(writes);
+      await store.putCveFacts(facts.changed);
       if (unchangedEcosystems.size > 0) await store.markEcosystems([...unchangedEcosystems]);
       if (pending.size > 0) {
         await deliver(pending.list());
         all.addAll(pending.list());
         pending = new ChangeSet();
       }
-      progress.written += writes.length;
+      progress.written += writes.length + facts.changed.length;
       progress.position = end;
       await save({ cursor: cursor(end) });
       // Renew the lease; if another sync took it over (ours expired), stop here.

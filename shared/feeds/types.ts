@@ -4,6 +4,8 @@
  * entry into normalized OSV records and recoverable issues. The sync (sync.ts) does the rest:
  * hashing, writing what changed, checkpoints, changed package keys.
  */
+
+import type { CveFact } from '../advisories/cve-facts.js';
 import type { ImportIssue } from '../advisories/importers/decode.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import { BosunError } from '../errors.js';
@@ -52,6 +54,12 @@ export function wholeFeed(fingerprint: string, entries: readonly FeedEntry[]): C
 export interface ParsedEntry {
   readonly records: OsvRecord[];
   readonly issues: ImportIssue[];
+  /**
+   * What the entry says of CVEs rather than packages (NVD ratings, KEV, EPSS): the sync writes
+   * the facts whose content changed and, for those that can change findings, tells the rescan
+   * queue about every package an advisory of that CVE names.
+   */
+  readonly facts?: readonly CveFact[];
 }
 
 export interface FeedSource {

@@ -9,6 +9,7 @@ import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
 import { isDistroEcosystem, schemeFor, subscriptionOf } from '../ecosystems.js';
 import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
+import { isCve, publisherOf, type Rating, rateFinding } from './rating.js';
 import type {
   AdvisoryQuery,
   Candidate,
@@ -199,7 +200,14 @@ export async function matchPackages(
     const hits = evaluate(pkg, version, scheme, candidates, issues);
     const ratingIssues: RatingIssue[] = [];
     // Rated once per advisory: one that names several CVEs is part of several findings.
-    const ratings = new Map(hits.map((h) => [h, rate(h.record, h.affected, ratingIssues)]));
+    const ratings = new Map(
+      hits.map((h) => [
+        h,
+        rate(h.record, h.affected, ratingIssues, {
+          preferWord: isDistroEcosystem(h.affected.package?.ecosystem ?? ''),
+        }),
+      ]),
+    );
     // What a set of advisories says (fix, rating, ids): the same for each CVE an advisory that
     // fixes many (a kernel ALSA) is split into, so worked out once per set.
     const verdicts = new Map<string, ReturnType<typeof verdictOf>>();
@@ -228,7 +236,40 @@ export async function matchPackages(
         message: i.message,
       });
   }
-  return { findings, issues, skippedOsOwned };
+  return { findings: await withCveFacts(findings, query), issues, skippedOsOwned };
+}
+
+/**
+ * Each finding's effective severity from all its ratings, its advisories' and what the CVE
+ * feeds say of its CVEs (NVD, Debian's urgency), and whether the CVE is known exploited (KEV)
+ * and how likely it is to be (EPSS: the highest of its CVEs).
+ */
+async function withCveFacts(
+  findings: readonly Finding[],
+  query: AdvisoryQuery,
+): Promise<Finding[]> {
+  const cves = [...new Set(findings.flatMap((f) => f.ids.filter(isCve)))];
+  const facts = cves.length === 0 ? new Map() : await query.cveFacts(cves);
+  return findings.map((f) => {
+    const mine = f.ids.flatMap((id) => facts.get(id) ?? []);
+    const { severity, severities } = rateFinding(f.severities, mine, {
+      ecosystem: f.package.ecosystem,
+      name: f.package.name,
+      ...(f.package.sourceName === undefined ? {} : { sourceName: f.package.sourceName }),
+      ids: f.ids,
+    });
+    const kev = mine.find((x) => x.kev !== undefined)?.kev;
+    const epss = mine
+      .flatMap((x) => (x.epss === undefined ? [] : [x.epss]))
+      .sort((a, b) => b.score - a.score)[0];
+    return {
+      ...f,
+      severity,
+      severities,
+      ...(kev === undefined ? {} : { kev }),
+      ...(epss === undefined ? {} : { epss }),
+    };
+  });
 }
 
 /**
@@ -262,6 +303,13 @@ function verdictOf(
     ...(fixVia === undefined ? {} : { fixVia }),
     ...(fixState === undefined ? {} : { fixState }),
     severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
+    // Who rated it, kept for the effective severity (rating.ts) once the CVE feeds are read.
+    severities: group.map(
+      (h): Rating => ({
+        ...(ratings.get(h) as SeverityRating),
+        by: publisherOf(h.record.id, h.affected.package?.ecosystem ?? ''),
+      }),
+    ),
     ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
   };
 }

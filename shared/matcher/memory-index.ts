@@ -1,17 +1,19 @@
+import type { CveFact, CveFacts } from '../advisories/cve-facts.js';
 import type { RepositoryCpes } from '../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import type { RepositoryCpeLookup } from '../inventory/redhat-repositories.js';
 import type { AdvisoryQuery, Candidate } from './types.js';
 
 /**
- * Advisory entries indexed in memory by (ecosystem, package name), and Red Hat's
- * repository-to-CPE mapping when the advisories came with one: the CLI's and the tests' query
- * step.
+ * Advisory entries indexed in memory by (ecosystem, package name), Red Hat's repository-to-CPE
+ * mapping and the CVE feeds' facts when the advisories came with them: the CLI's and the tests'
+ * query step.
  */
 export class MemoryAdvisoryIndex implements AdvisoryQuery, RepositoryCpeLookup {
   private readonly byPackage = new Map<string, Candidate[]>();
   private repositories: RepositoryCpes = new Map();
   private readonly ecosystems = new Set<string>();
+  private readonly facts = new Map<string, CveFacts>();
   private count = 0;
 
   add(record: OsvRecord): void {
@@ -50,5 +52,19 @@ export class MemoryAdvisoryIndex implements AdvisoryQuery, RepositoryCpeLookup {
 
   async hasEcosystem(ecosystem: string): Promise<boolean> {
     return this.ecosystems.has(ecosystem);
+  }
+
+  /** Adds what a CVE feed says (the newest fact of each kind and CVE is kept). */
+  addCveFact(fact: CveFact): void {
+    this.facts.set(fact.cve, { ...this.facts.get(fact.cve), [fact.kind]: fact.facts });
+  }
+
+  async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {
+    const out = new Map<string, CveFacts>();
+    for (const cve of cves) {
+      const facts = this.facts.get(cve);
+      if (facts !== undefined) out.set(cve, facts);
+    }
+    return out;
   }
 }

@@ -1,7 +1,9 @@
+import type { CveFacts, EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import type { SeverityRating } from '../advisories/severity.js';
 
 import type { InventoryPackage } from '../inventory/package.js';
+import type { Rating } from './rating.js';
 
 export type { InventoryPackage };
 
@@ -17,6 +19,11 @@ export interface Candidate {
  */
 export interface AdvisoryQuery {
   candidates(ecosystem: string, name: string): Promise<readonly Candidate[]>;
+  /**
+   * What the CVE feeds say of these CVEs (NVD's ratings, KEV, EPSS, Debian's urgency), for
+   * those they name: what rates a finding whose advisories do not, and what says it is exploited.
+   */
+  cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>>;
   /**
    * Whether any advisory names a package of this exact ecosystem (`Alpine:v3.10`, `npm`): what
    * says a database covers an ecosystem at all, so that no match is not mistaken for no
@@ -43,7 +50,14 @@ export interface Finding {
   readonly fixVia?: string;
   /** With no fix: the publisher has said it will not fix this, or has deferred the fix. */
   readonly fixState?: FixState;
+  /** The effective severity (matcher/rating.ts says which source wins). */
   readonly severity: SeverityRating;
+  /** Every source's rating: the distribution's, a language database's, NVD's. */
+  readonly severities: readonly Rating[];
+  /** CISA lists the CVE as known exploited (KEV). */
+  readonly kev?: KevFacts;
+  /** FIRST's EPSS score of the CVE (the highest of its CVEs). */
+  readonly epss?: EpssFacts;
   readonly summary?: string;
 }
 

@@ -4,6 +4,7 @@
  * (test/contract/advisory-store.ts) holds both to the same behaviour.
  */
 import { createHash } from 'node:crypto';
+import type { CveFact, CveFactKind } from '../advisories/cve-facts.js';
 import type { RepositoryCpes } from '../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import type { PackageChange } from '../events/rescan.js';
@@ -26,6 +27,17 @@ export function packageKeysOf(record: OsvRecord): string[] {
   for (const a of record.affected ?? [])
     if (a.package !== undefined) keys.add(packageKey(a.package.ecosystem, a.package.name));
   return [...keys].sort();
+}
+
+/**
+ * The ids an advisory is about besides its own: its aliases, the records it derives from
+ * (`upstream`: ALAS, Ubuntu, Red Hat, Debian name their CVE there) and CVE ids among `related`
+ * (AlmaLinux lists its CVEs there). A language record's related CVEs are other projects' bugs,
+ * but indexing them only costs a rescan that finds nothing new.
+ */
+export function aliasesOf(record: OsvRecord): string[] {
+  const cves = (record.related ?? []).filter((id) => /^CVE-\d{4}-\d+$/.test(id));
+  return [...new Set([...(record.aliases ?? []), ...(record.upstream ?? []), ...cves])].sort();
 }
 
 /** JSON with object keys sorted, so equal records always hash alike. */
@@ -138,7 +150,11 @@ export interface AdvisoryStore extends AdvisoryQuery, RepositoryCpeLookup {
    */
   put(advisories: readonly StoredAdvisory[]): Promise<void>;
   get(id: string): Promise<StoredAdvisory | undefined>;
-  /** Ids of the advisories that list `alias` among their aliases. */
+  /**
+   * Ids of the advisories about `alias`: those listing it among their aliases, as the record
+   * it derives from (`upstream`), or as a CVE id among `related` (aliasesOf). This is how a
+   * change of what a CVE feed says reaches the packages of every advisory of that CVE.
+   */
   idsByAlias(alias: string): Promise<string[]>;
   /** Every stored advisory (for export), in no particular order. */
   all(): AsyncIterable<StoredAdvisory>;
@@ -154,6 +170,10 @@ export interface AdvisoryStore extends AdvisoryQuery, RepositoryCpeLookup {
    * repository with its old or its new CPEs (the next sync finishes it).
    */
   putRepositoryCpes(mapping: RepositoryCpes): Promise<RepositoryCpesWrite>;
+  /** The stored hashes (`cveFactHash`) of these facts, by `cveFactKey`, for those stored. */
+  cveFactHashes(keys: readonly { kind: CveFactKind; cve: string }[]): Promise<Map<string, string>>;
+  /** Writes the facts, each replacing the stored fact of its kind and CVE. */
+  putCveFacts(facts: readonly CveFact[]): Promise<void>;
   checkpoint(source: string): Promise<FeedCheckpoint | undefined>;
   saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void>;
   /** Takes the source's sync lease unless another holder has an unexpired one. */

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type CveFact, cveFactHash, cveFactKey } from '../../shared/advisories/cve-facts.js';
+import { importUpdateInfo } from '../../shared/advisories/importers/alas.js';
 import { type OsvRecord, parseOsv } from '../../shared/advisories/osv.js';
 import {
   type AdvisoryStore,
@@ -122,6 +124,62 @@ export function advisoryStoreContract(name: string, open: () => Promise<StoreUnd
       expect(await store.idsByAlias('GHSA-34p9-f4q3-c4r7')).toEqual([openssl.id]);
       expect(await store.stats()).toMatchObject({ advisories: 2 });
       await store.close();
+    });
+
+    it('finds an advisory by the CVE it derives from (upstream), not only by its aliases', async () => {
+      const { store } = await open();
+      const [alas] = importUpdateInfo(
+        readFileSync(
+          path.join(
+            dataDir(),
+            'advisories/vuln-list-update-fixtures/amazon/testdata/fixtures/updateinfo_AL2023.xml.gz',
+          ),
+        ),
+        'updateinfo_AL2023.xml.gz',
+        [],
+      );
+      await store.put([stored(alas as OsvRecord)]);
+      expect(await store.idsByAlias('CVE-2022-24903')).toEqual(['ALAS2023-2023-001']);
+      await store.close();
+    });
+
+    it('keeps the newest fact of each kind per CVE with its hash, also when opened again', async () => {
+      const { store, reopen } = await open();
+      // Real entries of CISA's KEV catalog, as the KEV feed hands them over.
+      const catalog = JSON.parse(
+        readFileSync(
+          path.join(dataDir(), 'advisories/cisa-kev/known_exploited_vulnerabilities.json'),
+          'utf8',
+        ),
+      ) as { vulnerabilities: { cveID: string; dateAdded: string; dueDate: string }[] };
+      const [first, second] = catalog.vulnerabilities;
+      const kev = (v: NonNullable<typeof first>): CveFact => ({
+        kind: 'kev',
+        cve: v.cveID,
+        facts: { dateAdded: v.dateAdded, dueDate: v.dueDate },
+      });
+      const a = kev(first as NonNullable<typeof first>);
+      const b = kev(second as NonNullable<typeof second>);
+      expect(await store.cveFactHashes([a, b])).toEqual(new Map());
+      await store.putCveFacts([a, b]);
+      const later: CveFact = { ...a, facts: { ...a.facts, dueDate: '2099-01-01' } } as CveFact;
+      await store.putCveFacts([later]);
+      expect(await store.cveFactHashes([a, b])).toEqual(
+        new Map([
+          [cveFactKey('kev', a.cve), cveFactHash(later)],
+          [cveFactKey('kev', b.cve), cveFactHash(b)],
+        ]),
+      );
+      await store.close();
+      const again = await reopen();
+      const facts = await again.cveFacts([a.cve, b.cve, 'CVE-1999-0001']);
+      expect(facts).toEqual(
+        new Map([
+          [a.cve, { kev: later.facts }],
+          [b.cve, { kev: b.facts }],
+        ]),
+      );
+      await again.close();
     });
 
     it('keeps a checkpoint per source, cursor and pending changes included', async () => {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEMO_LOCKFILE, NPM_ADVISORIES } from '../../scripts/demo-data.js';
+import type { CveFacts } from '../../shared/advisories/cve-facts.js';
 import { loadAdvisories } from '../../shared/advisories/load.js';
 import type { OsvRecord } from '../../shared/advisories/osv.js';
 import type { AdvisoryQuery, Candidate } from '../../shared/matcher/types.js';
@@ -99,6 +100,13 @@ export class MutableAdvisories implements AdvisoryQuery {
     for (const record of this.records.values())
       if (record.affected?.some((a) => a.package?.ecosystem === ecosystem)) return true;
     return false;
+  }
+  /** What the CVE feeds say, set by a test (none by default). */
+  readonly facts = new Map<string, CveFacts>();
+  async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {
+    return new Map(
+      cves.flatMap((c) => (this.facts.has(c) ? [[c, this.facts.get(c) as CveFacts]] : [])),
+    );
   }
 }
 

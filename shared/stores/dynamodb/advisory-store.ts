@@ -14,11 +14,20 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  CVE_FACT_KINDS,
+  type CveFact,
+  type CveFactKind,
+  type CveFacts,
+  cveFactHash,
+  cveFactKey,
+} from '../../advisories/cve-facts.js';
 import type { RepositoryCpes } from '../../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../../advisories/osv.js';
 import type { Candidate } from '../../matcher/types.js';
 import {
   type AdvisoryHead,
+  aliasesOf,
   type AdvisoryStore,
   type AdvisoryStoreStats,
   candidatesOf,
@@ -70,6 +79,9 @@ const ecosystemKey = (ecosystem: string) => ({ pk: `ECOSYSTEM#${ecosystem}`, sk:
 // mapping is compared with the stored one in a few pages of one Query.
 const REPOSITORIES = 'REPOSITORIES';
 const repositoryKey = (id: string) => ({ pk: REPOSITORIES, sk: `REPOSITORY#${id}` });
+
+/** The item of a CVE's fact of one kind. */
+const factKey = (kind: CveFactKind, cve: string) => ({ pk: `CVE#${cve}`, sk: `FACT#${kind}` });
 
 export class DynamoDbAdvisoryStore implements AdvisoryStore {
   constructor(
@@ -176,7 +188,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
     for (const a of advisories) {
       const pk = `ADV#${a.id}`;
       const keys = packageKeysOf(a.record);
-      const aliases = [...new Set(a.record.aliases ?? [])].sort();
+      const aliases = aliasesOf(a.record);
       const head = recordHead(a.record);
       for (const key of keys) {
         const { ecosystem, name } = splitPackageKey(key);
@@ -346,6 +358,56 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
     return new Map(
       items.map((i) => [(i.sk as string).slice('REPOSITORY#'.length), i.cpes as string[]]),
     );
+  }
+
+  async cveFactHashes(
+    keys: readonly { kind: CveFactKind; cve: string }[],
+  ): Promise<Map<string, string>> {
+    const items = await batchGet(
+      this.client,
+      this.table,
+      [...new Map(keys.map((k) => [cveFactKey(k.kind, k.cve), factKey(k.kind, k.cve)])).values()],
+      'pk, sk, factHash',
+      this.retry,
+    );
+    return new Map(
+      items.map((i) => [
+        cveFactKey((i.sk as string).slice(5) as CveFactKind, (i.pk as string).slice(4)),
+        i.factHash as string,
+      ]),
+    );
+  }
+
+  /** One item per CVE and kind (`CVE#<id>` / `FACT#<kind>`), its facts as JSON text. */
+  async putCveFacts(facts: readonly CveFact[]): Promise<void> {
+    const latest = new Map(facts.map((f) => [cveFactKey(f.kind, f.cve), f]));
+    await batchWrite(
+      this.client,
+      this.table,
+      [...latest.values()].map((f) => ({
+        PutRequest: {
+          Item: {
+            ...factKey(f.kind, f.cve),
+            factHash: cveFactHash(f),
+            facts: JSON.stringify(f.facts),
+          },
+        },
+      })),
+      this.retry,
+    );
+  }
+
+  async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {
+    const keys = [...new Set(cves)].flatMap((cve) => CVE_FACT_KINDS.map((k) => factKey(k, cve)));
+    const items = await batchGet(this.client, this.table, keys, 'pk, sk, facts', this.retry);
+    const out = new Map<string, Record<string, unknown>>();
+    for (const i of items) {
+      const cve = (i.pk as string).slice(4);
+      const facts = out.get(cve) ?? {};
+      facts[(i.sk as string).slice(5)] = JSON.parse(i.facts as string);
+      out.set(cve, facts);
+    }
+    return out as Map<string, CveFacts>;
   }
 
   async checkpoint(source: string): Promise<FeedCheckpoint | undefined> {

@@ -2,11 +2,20 @@
  * The embedded advisory store: one log file in a folder the user chooses (see log-file.ts),
  * indexes by package and alias rebuilt in memory when it opens, records parsed on first use.
  */
+import {
+  CVE_FACT_KINDS,
+  type CveFact,
+  type CveFactKind,
+  type CveFacts,
+  cveFactHash,
+  cveFactKey,
+} from '../../advisories/cve-facts.js';
 import type { RepositoryCpes } from '../../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../../advisories/osv.js';
 import type { Candidate } from '../../matcher/types.js';
 import {
   type AdvisoryHead,
+  aliasesOf,
   type AdvisoryStore,
   type AdvisoryStoreStats,
   candidatesOf,
@@ -23,6 +32,12 @@ import { type LogChange, LogFile } from './log-file.js';
 interface Head extends AdvisoryHead {
   readonly source: string;
   readonly aliases: readonly string[];
+}
+
+/** A CVE fact as logged: its hash (what a change is) and what it says. */
+interface StoredFact {
+  readonly hash: string;
+  readonly facts: unknown;
 }
 
 interface Lease {
@@ -124,7 +139,7 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
         hash: a.hash,
         source: a.source,
         packageKeys: packageKeysOf(a.record),
-        aliases: [...new Set(a.record.aliases ?? [])],
+        aliases: aliasesOf(a.record),
         withdrawn: a.record.withdrawn !== undefined,
       };
       changes.push([`r/${a.id}`, a.record], [`h/${a.id}`, head]);
@@ -178,6 +193,42 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     for (const id of repositoryIds) {
       const cpes = this.log.get<string[]>(`repo/${id}`);
       if (cpes !== undefined) out.set(id, cpes);
+    }
+    return out;
+  }
+
+  async cveFactHashes(
+    keys: readonly { kind: CveFactKind; cve: string }[],
+  ): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const { kind, cve } of keys) {
+      const stored = this.log.get<StoredFact>(`fact/${cveFactKey(kind, cve)}`);
+      if (stored !== undefined) out.set(cveFactKey(kind, cve), stored.hash);
+    }
+    return out;
+  }
+
+  async putCveFacts(facts: readonly CveFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    this.log.commit(
+      facts.map(
+        (f): LogChange => [
+          `fact/${cveFactKey(f.kind, f.cve)}`,
+          { hash: cveFactHash(f), facts: f.facts } satisfies StoredFact,
+        ],
+      ),
+    );
+  }
+
+  async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {
+    const out = new Map<string, CveFacts>();
+    for (const cve of new Set(cves)) {
+      const facts: Record<string, unknown> = {};
+      for (const kind of CVE_FACT_KINDS) {
+        const stored = this.log.get<StoredFact>(`fact/${cveFactKey(kind, cve)}`);
+        if (stored !== undefined) facts[kind] = stored.facts;
+      }
+      if (Object.keys(facts).length > 0) out.set(cve, facts as CveFacts);
     }
     return out;
   }
