@@ -22,6 +22,7 @@
  * one. In a lastMod window a CVE only leaves (modified again, after the window's end: the next
  * sync reads it), which moves later CVEs to lower indexes; so a window's pages are read from the
  * last to the first, and again a CVE is at worst read twice. A page read twice hashes equal.
+ * Both hold for pages asked for in entry order (the limiter serves requests in the order asked).
  *
  * Rate limits (https://nvd.nist.gov/developers/start-here): 5 requests in a rolling 30 s
  * window without an API key, 50 with one; NVD answers 403 when a client goes past them. Each
@@ -55,8 +56,9 @@ export const NVD_RATE_LIMITS = {
   withApiKey: { requests: 50, windowMs: 30_000 },
 } as const;
 /**
- * Entries per sync batch the lead of a sync should use: one page (2,000 CVEs) per checkpoint, so
- * that a stop (a Lambda deadline) loses at most a page and a resume asks for no page twice.
+ * Entries per sync batch for this source: one page (2,000 CVEs) per checkpoint, so that a stop
+ * (a Lambda deadline) loses at most a page, a resume asks for no page twice, and pages are asked
+ * for one after the other in the order the paging argument above needs.
  */
 export const NVD_PAGES_PER_BATCH = 1;
 
