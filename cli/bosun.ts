@@ -26,6 +26,13 @@ import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
+import {
+  type Gate,
+  GateSyntaxError,
+  gateReasons,
+  parseGate,
+  summaryOf,
+} from '../shared/report/gate.js';
 import { toSarif } from '../shared/report/sarif.js';
 import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 import { toSpdx } from '../shared/sbom/spdx.js';
@@ -38,15 +45,19 @@ const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [
        bosun sbom <source> [--platform ...] [--insecure-registry ...] [--format cyclonedx|spdx-json|spdx]
                   (CycloneDX 1.6 JSON, SPDX 2.3 JSON, or SPDX 3.0.1 JSON-LD)
        bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json|cyclonedx|spdx-json|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed] [--fail-on SEVERITY]
+                  [--format table|json|cyclonedx|spdx-json|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed]
+                  [--fail-on SEVERITY[,kev][,unknown]] [--fail-on-epss 0..1]
 
 sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
          | oci-archive:FILE[:REF] | dir:ROOTFS
 credentials: BOSUN_REGISTRY_USERNAME and BOSUN_REGISTRY_PASSWORD, for the source's registry
 advisories: the local database (bosun db sync fills it; see bosun db), or with --advisories
-            a directory of OSV (JSON/YAML), Alpine secdb, RubySec or npm legacy files
+            a directory of advisory files in any format bosun db sync --from reads
+severity: one effective severity per finding (the distribution's, else a language database's,
+          else NVD's); UNKNOWN when no source rates it, which fails --fail-on only with unknown
 ${DB_USAGE}
-exit codes: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on,
+exit codes: 0 done (no finding fails --fail-on), 1 a finding fails --fail-on (its severity or
+            worse, known exploited with kev, unrated with unknown, EPSS at or above --fail-on-epss),
             or an image could not be read whole, 2 usage error, 3 any other failure,
             4 results incomplete: some packages were not checked because the advisory database
             has no advisory of their ecosystem, or no source covers their OS (the gaps are listed)`;
@@ -177,14 +188,21 @@ async function scan(argv: string[]): Promise<number> {
       severity: { type: 'string' },
       'ignore-unfixed': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
+      'fail-on-epss': { type: 'string' },
     },
   });
   const input = positionals[0];
-  const failOn = values['fail-on']?.toUpperCase();
+  let gate: Gate;
+  try {
+    gate = parseGate(values['fail-on'], values['fail-on-epss']);
+  } catch (error) {
+    if (!(error instanceof GateSyntaxError)) throw error;
+    console.error(`bosun: ${error.message}`);
+    console.error(USAGE);
+    return 2;
+  }
   const wanted = values.severity?.toUpperCase().split(',');
-  const bad = [failOn, ...(wanted ?? [])].find(
-    (s) => s !== undefined && !(SEVERITIES as readonly string[]).includes(s),
-  );
+  const bad = (wanted ?? []).find((s) => !(SEVERITIES as readonly string[]).includes(s));
   if (
     input === undefined ||
     positionals.length > 1 ||
@@ -268,6 +286,7 @@ async function scan(argv: string[]): Promise<number> {
             os: r.inventory.os,
             packages: r.inventory.packages.length,
             coverage: r.coverage,
+            summary: summaryOf(r.findings),
             findings: r.findings.map((f) => ({
               id: f.id,
               ids: f.ids,
@@ -278,6 +297,9 @@ async function scan(argv: string[]): Promise<number> {
               fixedVersion: f.fixedVersion,
               fixVia: f.fixVia,
               fixState: f.fixState,
+              severities: f.severities,
+              kev: f.kev,
+              epss: f.epss,
               layer: f.package.layer,
             })),
             issues: r.issues,
@@ -297,6 +319,15 @@ async function scan(argv: string[]): Promise<number> {
         `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings${r.coverage.complete ? '' : ' (INCOMPLETE: coverage gaps below)'}`,
       );
       for (const gap of r.coverage.gaps) console.log(`  COVERAGE GAP: ${gap.message}`);
+      const s = summaryOf(r.findings);
+      if (s.total > 0)
+        console.log(
+          `  ${SEVERITIES.filter((x) => s.bySeverity[x] > 0)
+            .map((x) => `${x} ${s.bySeverity[x]}`)
+            .join(
+              ', ',
+            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}`,
+        );
       if (r.findings.length > 0) {
         const rows = r.findings.map((f) => [
           f.severity.severity,
@@ -306,8 +337,12 @@ async function scan(argv: string[]): Promise<number> {
           f.fixedVersion === undefined
             ? `(${f.fixState ?? 'none'})`
             : `${f.fixedVersion}${f.fixVia === undefined ? '' : ` (${f.fixVia})`}`,
+          [
+            ...(f.kev === undefined ? [] : ['KEV']),
+            ...(f.epss === undefined ? [] : [`EPSS ${(f.epss.score * 100).toFixed(1)}%`]),
+          ].join(' '),
         ]);
-        const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN'];
+        const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'EXPLOIT'];
         const widths = header.map((h, i) =>
           Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
         );
@@ -322,11 +357,7 @@ async function scan(argv: string[]): Promise<number> {
       for (const issue of r.issues) console.log(`  issue: ${issue}`);
     }
   }
-  const threshold =
-    failOn === undefined ? -1 : SEVERITIES.indexOf(failOn as (typeof SEVERITIES)[number]);
-  const failing = reports.some((r) =>
-    r.findings.some((f) => SEVERITIES.indexOf(f.severity.severity) <= threshold),
-  );
+  const failing = reports.some((r) => r.findings.some((f) => gateReasons(f, gate).length > 0));
   await query.close();
   if (failing || !complete) return 1;
   return reports.every((r) => r.coverage.complete) ? 0 : 4;
@@ -349,6 +380,7 @@ async function advisoryQuery(
     const index = new MemoryAdvisoryIndex();
     for (const r of advisories.records) index.add(r);
     if (advisories.repositoryCpes !== undefined) index.setRepositoryCpes(advisories.repositoryCpes);
+    for (const f of advisories.facts) index.addCveFact(f);
     return {
       index,
       loaded: advisories.records.length,

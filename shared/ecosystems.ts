@@ -96,6 +96,11 @@ export const VENDOR_SOURCES = [
   'photon',
   'secdb:wolfi',
   'secdb:chainguard',
+  // What rates and qualifies a CVE whatever advisory names it (shared/advisories/cve-facts.ts).
+  'nvd',
+  'kev',
+  'epss',
+  'debian-tracker',
 ] as const;
 
 export type VendorSourceId = (typeof VENDOR_SOURCES)[number];
@@ -115,6 +120,10 @@ export const DEFAULT_VENDOR_SOURCES: readonly VendorSourceId[] = [
   'photon',
   'secdb:wolfi',
   'secdb:chainguard',
+  'nvd',
+  'kev',
+  'epss',
+  'debian-tracker',
 ];
 
 /**

@@ -8,11 +8,17 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import type { CveFact } from './cve-facts.js';
 import { importUpdateInfo, isUpdateInfoName } from './importers/alas.js';
 import { AlpineSecdbImporter } from './importers/alpine-secdb.js';
+import { DebianTrackerFileError, debianTrackerFacts } from './importers/debian-tracker.js';
 import type { ImportIssue } from './importers/decode.js';
+import { epssFacts } from './importers/epss.js';
+import { kevFacts } from './importers/kev.js';
 import { importNpmLegacy } from './importers/npm-legacy.js';
+import { NvdPageError, nvdFactsOfPage } from './importers/nvd.js';
 import { importOval, isOvalName } from './importers/oval.js';
 import { isPhotonName, PhotonImporter } from './importers/photon.js';
 import {
@@ -31,14 +37,24 @@ export interface LoadedAdvisories {
   readonly files: number;
   /** Red Hat's repository-to-CPE mapping, when the folder has a `repository-to-cpe.json`. */
   readonly repositoryCpes?: RepositoryCpes;
+  /** What the folder's CVE feed files say of CVEs (NVD, KEV, EPSS, Debian's tracker). */
+  readonly facts: CveFact[];
 }
 
 /** Whether a file name is one the decoder reads (JSON or YAML, an ALAS updateinfo, OVAL). */
 export function isAdvisoryFileName(name: string): boolean {
   return (
-    /\.(json|ya?ml|xml|xml\.gz|xml\.bz2)$/.test(name) || isUpdateInfoName(name) || isOvalName(name)
+    /\.(json|ya?ml|xml|xml\.gz|xml\.bz2)$/.test(name) ||
+    isUpdateInfoName(name) ||
+    isOvalName(name) ||
+    isEpssName(name)
   );
 }
+
+/** FIRST's EPSS score file (`epss_scores-2025-03-15.csv.gz`). */
+const isEpssName = (name: string) => /epss[^/]*\.csv(\.gz)?$/.test(name);
+/** A decompressed EPSS file far beyond a real one (~15 MB) is refused. */
+const MAX_EPSS_CSV_BYTES = 256 * 1024 * 1024;
 
 /**
  * Whether XML is an OVAL document: by name (Oracle's `ELSA-*.xml`, `*oval*.xml`), else by its
@@ -58,6 +74,8 @@ function isOval(content: Buffer, source: string): boolean {
 export class BundledImporters {
   readonly alpine = new AlpineSecdbImporter();
   readonly photon = new PhotonImporter();
+  /** What CVE feed files (NVD pages, KEV, EPSS, Debian's tracker) say of CVEs. */
+  readonly facts: CveFact[] = [];
 
   records(): OsvRecord[] {
     return [...this.alpine.osv(), ...this.photon.osv()];
@@ -79,10 +97,50 @@ export function decodeAdvisoryBuffer(
   bundled: BundledImporters,
 ): OsvRecord[] | 'ignored' {
   if (isUpdateInfoName(source)) return importUpdateInfo(content, source, issues);
+  if (isEpssName(source)) {
+    const gzip = content[0] === 0x1f && content[1] === 0x8b;
+    const text = (
+      gzip ? gunzipSync(content, { maxOutputLength: MAX_EPSS_CSV_BYTES }) : content
+    ).toString('utf8');
+    bundled.facts.push(...epssFacts(text, source, issues).facts);
+    return [];
+  }
   if (isOval(content, source)) return importOval(content, source, issues);
   // Other XML (a repomd.xml, an RSS feed) is not an advisory.
   if (/\.xml(\.gz|\.bz2)?$/.test(source)) return 'ignored';
   return decodeAdvisoryFile(content.toString('utf8'), source, issues, bundled);
+}
+
+/**
+ * The CVE facts of a CVE feed's file, recognised by shape: NVD's API 2.0 page or yearly feed
+ * (`format: NVD_CVE`), CISA's KEV catalog (`catalogVersion`), Debian's tracker export (source
+ * packages whose members are CVE ids); undefined for any other document.
+ */
+function cveFactsOf(
+  d: Record<string, unknown>,
+  text: string,
+  source: string,
+  issues: ImportIssue[],
+): CveFact[] | undefined {
+  try {
+    if (d.format === 'NVD_CVE' && Array.isArray(d.vulnerabilities))
+      return nvdFactsOfPage(text, source, issues).facts;
+    if ('catalogVersion' in d && Array.isArray(d.vulnerabilities))
+      return kevFacts(text, source, issues).facts;
+    const first = Object.values(d)[0];
+    if (
+      first !== null &&
+      typeof first === 'object' &&
+      !Array.isArray(first) &&
+      Object.keys(first).some((k) => /^(CVE|TEMP)-/.test(k))
+    )
+      return debianTrackerFacts(text, source, issues);
+  } catch (error) {
+    if (!(error instanceof NvdPageError || error instanceof DebianTrackerFileError)) throw error;
+    issues.push({ source, message: error.message });
+    return [];
+  }
+  return undefined;
 }
 
 /**
@@ -118,6 +176,11 @@ export function decodeAdvisoryFile(
     return [];
   }
   if (isSecdbJson(d)) return importSecdbJson(text, source, issues);
+  const facts = cveFactsOf(d, text, source, issues);
+  if (facts !== undefined) {
+    bundled.facts.push(...facts);
+    return [];
+  }
   if (isRedHatVex(d)) return importRedHatVex(text, source, issues);
   if ('gem' in d) {
     const r = importRubysec(text, source, issues);
@@ -173,6 +236,7 @@ export function loadAdvisories(root: string): LoadedAdvisories {
     records,
     issues,
     files: count,
+    facts: bundled.facts,
     ...(repositoryCpes === undefined ? {} : { repositoryCpes }),
   };
 }

@@ -16,7 +16,7 @@ export async function parseAdvisoryEntry(entry: FeedEntry): Promise<ParsedEntry>
   const records = out === 'ignored' ? [] : out;
   records.push(...bundled.records());
   issues.push(...bundled.issues());
-  return { records, issues };
+  return { records, issues, facts: bundled.facts };
 }
 
 /** Several files of bundled formats read together into one set of records. */
@@ -24,5 +24,9 @@ export async function parseBundle(files: readonly FeedEntry[]): Promise<ParsedEn
   const issues: ImportIssue[] = [];
   const bundled = new BundledImporters();
   for (const f of files) decodeAdvisoryBuffer(await f.read(), f.name, issues, bundled);
-  return { records: bundled.records(), issues: [...issues, ...bundled.issues()] };
+  return {
+    records: bundled.records(),
+    issues: [...issues, ...bundled.issues()],
+    facts: bundled.facts,
+  };
 }

@@ -8,7 +8,11 @@ import { statSync } from 'node:fs';
 import { VENDOR_SOURCES } from '../ecosystems.js';
 import { ExportFileSource } from './export.js';
 import { AlasSource } from './sources/alas.js';
+import { DebianTrackerSource } from './sources/debian-tracker.js';
+import { EpssSource } from './sources/epss.js';
+import { KevSource } from './sources/kev.js';
 import { LocalFeedSource } from './sources/local.js';
+import { NvdSource } from './sources/nvd.js';
 import { type OsvBucketOptions, OsvBucketSource } from './sources/osv-bucket.js';
 import { OvalSource } from './sources/oval.js';
 import { PhotonSource } from './sources/photon.js';
@@ -23,6 +27,8 @@ import type { RecordReader } from './whole-file.js';
  * `oracle-oval:9`, `secdb:wolfi`, …); a FeedFormatError naming the known ids for any other.
  */
 export interface VendorSourceOptions {
+  /** NVD's API key: ten times NVD's request rate (https://nvd.nist.gov/developers/request-an-api-key). */
+  readonly nvdApiKey?: string;
   /**
    * The store the source syncs into: sources of files that date no record (secdb, Photon) keep
    * a record's stored date while its content does not change (whole-file.ts, keepModified).
@@ -48,6 +54,17 @@ export function vendorSource(id: string, opts: VendorSourceOptions): FeedSource 
     case 'azurelinux-oval':
     case 'oracle-oval':
       return new OvalSource(id, { ...http, store: opts.store });
+    case 'nvd':
+      return new NvdSource({
+        ...http,
+        ...(opts.nvdApiKey === undefined ? {} : { apiKey: opts.nvdApiKey }),
+      });
+    case 'kev':
+      return new KevSource(http);
+    case 'epss':
+      return new EpssSource(http);
+    case 'debian-tracker':
+      return new DebianTrackerSource(http);
     case 'photon':
       return new PhotonSource({ ...http, store: opts.store });
     case 'secdb':
@@ -75,13 +92,14 @@ export function osvSources(
  */
 export function sourceFor(
   location: string,
-  opts: OsvBucketOptions & { readonly store: RecordReader },
+  opts: OsvBucketOptions & VendorSourceOptions,
 ): FeedSource {
   // `alas:2023`, `redhat-vex`, …: a publisher's feed by name.
   if ((VENDOR_SOURCES as readonly string[]).includes(location))
     return vendorSource(location, {
       store: opts.store,
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+      ...(opts.nvdApiKey === undefined ? {} : { nvdApiKey: opts.nvdApiKey }),
     });
   if (/^https?:\/\//.test(location)) {
     const url = new URL(location);

@@ -186,7 +186,7 @@ export async function syncFeed(opts: SyncOptions): Promise<SyncResult> {
 
 async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<SyncResult> {
   const { source, store } = opts;
-  const batchSize = opts.batchSize ?? 200;
+  const batchSize = opts.batchSize ?? source.batchSize ?? 200;
   const deliver = opts.deliver ?? (async () => {});
   let checkpoint: FeedCheckpoint = (await store.checkpoint(source.id)) ?? { source: source.id };
   const issues: ImportIssue[] = [];

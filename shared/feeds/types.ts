@@ -65,6 +65,11 @@ export interface ParsedEntry {
 export interface FeedSource {
   /** Stable name of this source: the checkpoint key. */
   readonly id: string;
+  /**
+   * Entries per batch (one checkpoint each) when an entry is large: an NVD page holds 2,000
+   * CVEs, a facts entry 500. @default 200
+   */
+  readonly batchSize?: number;
   fetch(previous: FeedCheckpoint | undefined, signal?: AbortSignal): Promise<FeedFetch>;
   parse(entry: FeedEntry): Promise<ParsedEntry>;
 }

@@ -9,7 +9,7 @@ import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
 import { isDistroEcosystem, schemeFor, subscriptionOf } from '../ecosystems.js';
 import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
-import { isCve, publisherOf, type Rating, rateFinding } from './rating.js';
+import { isCve, publisherOf, type Rating, rateFinding, worstRating } from './rating.js';
 import type {
   AdvisoryQuery,
   Candidate,
@@ -138,14 +138,6 @@ function vulnerabilities(hits: readonly Hit[]): Vulnerability[] {
 
 function preferredId(ids: readonly string[]): string {
   return ids.find((id) => id.startsWith('CVE-')) ?? (ids[0] as string);
-}
-
-function worst(ratings: readonly SeverityRating[]): SeverityRating {
-  return [...ratings].sort(
-    (a, b) =>
-      SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) ||
-      (b.score ?? -1) - (a.score ?? -1),
-  )[0] as SeverityRating;
 }
 
 export async function matchPackages(
@@ -297,19 +289,20 @@ function verdictOf(
   // A fix only a subscription publishes (Ubuntu Pro) is still a fix: say where it is.
   const fixVia = fixedVersion === undefined ? undefined : subscriptionFix(group, fixedVersion);
   const fixState = fixedVersion === undefined ? unfixedState(group) : undefined;
+  const severities = group.map(
+    (h): Rating => ({
+      ...(ratings.get(h) as SeverityRating),
+      by: publisherOf(h.record.id, h.affected.package?.ecosystem ?? ''),
+    }),
+  );
   return {
     advisoryIds: [...new Set(group.map((h) => h.record.id))].sort(),
     ...(fixedVersion === undefined ? {} : { fixedVersion }),
     ...(fixVia === undefined ? {} : { fixVia }),
     ...(fixState === undefined ? {} : { fixState }),
-    severity: worst(group.map((h) => ratings.get(h) as SeverityRating)),
     // Who rated it, kept for the effective severity (rating.ts) once the CVE feeds are read.
-    severities: group.map(
-      (h): Rating => ({
-        ...(ratings.get(h) as SeverityRating),
-        by: publisherOf(h.record.id, h.affected.package?.ecosystem ?? ''),
-      }),
-    ),
+    severities,
+    severity: worstRating(severities) ?? { severity: 'UNKNOWN', source: 'none', by: 'none' },
     ...(group[0]?.record.summary === undefined ? {} : { summary: group[0].record.summary }),
   };
 }

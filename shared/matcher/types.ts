@@ -50,8 +50,8 @@ export interface Finding {
   readonly fixVia?: string;
   /** With no fix: the publisher has said it will not fix this, or has deferred the fix. */
   readonly fixState?: FixState;
-  /** The effective severity (matcher/rating.ts says which source wins). */
-  readonly severity: SeverityRating;
+  /** The effective severity (matcher/rating.ts says which source wins), and who gave it. */
+  readonly severity: Rating;
   /** Every source's rating: the distribution's, a language database's, NVD's. */
   readonly severities: readonly Rating[];
   /** CISA lists the CVE as known exploited (KEV). */

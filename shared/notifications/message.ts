@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'FINDINGS_NEW',
   'FINDINGS_RESOLVED',
   'FIX_AVAILABLE',
+  'SEVERITY_CHANGED',
   'SCAN_FAILED',
   'TAG_MOVED',
 ] as const;
@@ -51,6 +52,11 @@ export interface NotifiedFinding {
   readonly fixVia?: string;
   /** With no fix: `will-not-fix` or `fix-deferred`, as the publisher says. */
   readonly fixState?: FixState;
+  /** Who rated it, and how (the effective rating is `severity`). */
+  readonly severities?: readonly { by: string; severity: Severity; score?: number }[];
+  /** CISA lists the CVE as known exploited: the day it was added. */
+  readonly kev?: { dateAdded: string; dueDate?: string; ransomware?: string };
+  readonly epss?: { score: number; percentile: number; date: string };
   readonly purl?: string;
   readonly location?: string;
   readonly status: FindingRecord['status'];
@@ -69,6 +75,8 @@ export interface Notification {
   readonly summary: {
     readonly total: number;
     readonly fixable: number;
+    /** Findings of a CVE CISA lists as known exploited. */
+    readonly kev: number;
     readonly bySeverity: Readonly<Record<Severity, number>>;
   };
   /** The worst of those findings, as many as fit; `findingsOmitted` counts the rest. */
@@ -108,6 +116,8 @@ export interface OutgoingMessage {
     readonly maxSeverity: Severity;
     readonly repository: readonly string[];
     readonly fixAvailable: 'true' | 'false';
+    /** `true` when a listed finding is known exploited (CISA KEV). */
+    readonly kev: 'true' | 'false';
     /** SCAN_COMPLETED only: `incomplete` when some packages could not be checked. */
     readonly coverage?: 'complete' | 'incomplete';
   };
@@ -172,6 +182,25 @@ export function notifiedFinding(f: FindingRecord): NotifiedFinding {
     ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
     ...(f.fixVia === undefined ? {} : { fixVia: f.fixVia }),
     ...(f.fixState === undefined ? {} : { fixState: f.fixState }),
+    ...(f.severities === undefined || f.severities.length === 0
+      ? {}
+      : {
+          severities: f.severities.map((r) => ({
+            by: r.by,
+            severity: r.severity,
+            ...(r.score === undefined ? {} : { score: r.score }),
+          })),
+        }),
+    ...(f.kev === undefined
+      ? {}
+      : {
+          kev: {
+            dateAdded: f.kev.dateAdded,
+            ...(f.kev.dueDate === undefined ? {} : { dueDate: f.kev.dueDate }),
+            ...(f.kev.ransomware === undefined ? {} : { ransomware: f.kev.ransomware }),
+          },
+        }),
+    ...(f.epss === undefined ? {} : { epss: f.epss }),
     ...(f.purl === undefined ? {} : { purl: f.purl }),
     ...(f.location === undefined ? {} : { location: f.location }),
     status: f.status,
@@ -230,6 +259,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
   for (const f of input.findings) bySeverity[f.severity.severity]++;
   const sorted = [...input.findings].sort(byConcern);
   const fixable = sorted.filter((f) => f.fixedVersion !== undefined).length;
+  const kev = sorted.filter((f) => f.kev !== undefined).length;
   const image = listedImage(input.image);
   const base: Omit<Notification, 'findings' | 'findingsOmitted'> = {
     version: NOTIFICATION_VERSION,
@@ -238,7 +268,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     occurredAt: input.occurredAt,
     trigger: input.trigger,
     image,
-    summary: { total: sorted.length, fixable, bySeverity },
+    summary: { total: sorted.length, fixable, kev, bySeverity },
     ...(input.report === undefined ? {} : { report: input.report }),
     ...(input.tagMove === undefined ? {} : { tagMove: input.tagMove }),
     ...(input.failure === undefined
@@ -272,6 +302,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       // Filter policies match on any repository: the attribute lists them all, within reason.
       repository: withinBytes(input.image.repositories, MAX_REPOSITORY_ATTRIBUTE_BYTES),
       fixAvailable: fixable > 0 ? 'true' : 'false',
+      kev: kev > 0 ? 'true' : 'false',
       ...(input.coverage === undefined
         ? {}
         : { coverage: input.coverage.complete ? 'complete' : 'incomplete' }),

@@ -23,6 +23,7 @@ export class SnsNotifier implements Notifier {
           eventType: { DataType: 'String', StringValue: a.eventType },
           maxSeverity: { DataType: 'String', StringValue: a.maxSeverity },
           fixAvailable: { DataType: 'String', StringValue: a.fixAvailable },
+          kev: { DataType: 'String', StringValue: a.kev },
           ...(a.repository.length === 0
             ? {}
             : {

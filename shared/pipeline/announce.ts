@@ -34,7 +34,8 @@ const TRIGGERS: Record<NonNullable<ImageRecord['lastCommit']>['kind'], Trigger> 
 
 /**
  * The events a committed generation makes: SCAN_COMPLETED after a scan (always, with the active
- * findings), then FINDINGS_NEW, FINDINGS_RESOLVED and FIX_AVAILABLE when it has such changes.
+ * findings), then FINDINGS_NEW, FINDINGS_RESOLVED, FIX_AVAILABLE and SEVERITY_CHANGED (another
+ * effective severity, or newly known exploited) when it has such changes.
  */
 function eventsOf(image: ImageRecord, stored: Parameters<typeof changesOf>[0], generation: number) {
   const changes = changesOf(stored, generation);
@@ -49,6 +50,7 @@ function eventsOf(image: ImageRecord, stored: Parameters<typeof changesOf>[0], g
     ['FINDINGS_NEW', changes.added],
     ['FINDINGS_RESOLVED', changes.resolved],
     ['FIX_AVAILABLE', changes.fixAvailable],
+    ['SEVERITY_CHANGED', changes.rerated],
   );
   return events.filter(([type, findings]) => type === 'SCAN_COMPLETED' || findings.length > 0);
 }

@@ -58,6 +58,9 @@ export function draftsOf(
       ...(f.fixedVersion === undefined ? {} : { fixedVersion: f.fixedVersion }),
       ...(f.fixVia === undefined ? {} : { fixVia: f.fixVia }),
       ...(f.fixState === undefined ? {} : { fixState: f.fixState }),
+      severities: f.severities,
+      ...(f.kev === undefined ? {} : { kev: f.kev }),
+      ...(f.epss === undefined ? {} : { epss: f.epss }),
       packageName: f.package.name,
       ...(f.package.purl === undefined ? {} : { purl: f.package.purl }),
       ...(f.package.location === undefined ? {} : { location: f.package.location }),
@@ -101,6 +104,7 @@ const stateOf = (f: FindingRecord) =>
     f.fixedVersion ?? '',
     f.fixVia ?? '',
     f.fixState ?? '',
+    f.kev?.dateAdded ?? '',
     f.severity.severity,
     f.severity.score ?? '',
     f.ids,
@@ -200,11 +204,13 @@ export interface GenerationChanges {
   readonly added: FindingRecord[];
   readonly resolved: FindingRecord[];
   readonly fixAvailable: FindingRecord[];
+  /** Still active, with another effective severity or newly known exploited (KEV). */
+  readonly rerated: FindingRecord[];
 }
 
 /** The changes a committed generation made, from its items and the records they replaced. */
 export function changesOf(items: readonly StoredFinding[], generation: number): GenerationChanges {
-  const out: GenerationChanges = { added: [], resolved: [], fixAvailable: [] };
+  const out: GenerationChanges = { added: [], resolved: [], fixAvailable: [], rerated: [] };
   for (const item of items) {
     if (item.generation !== generation) continue;
     const { generation: _g, prior, ...after } = item;
@@ -217,6 +223,13 @@ export function changesOf(items: readonly StoredFinding[], generation: number): 
       after.fixedVersion !== undefined
     )
       out.fixAvailable.push(after);
+    else if (
+      after.status === 'ACTIVE' &&
+      prior !== undefined &&
+      (prior.severity.severity !== after.severity.severity ||
+        (prior.kev === undefined && after.kev !== undefined))
+    )
+      out.rerated.push(after);
   }
   return out;
 }

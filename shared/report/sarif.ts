@@ -29,6 +29,23 @@ const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
 const uriOf = (location: string | undefined) =>
   (location ?? '').split('/').map(encodeURIComponent).join('/');
 
+/**
+ * GitHub code scanning ranks results by `security-severity`, a CVSS-like score: the effective
+ * rating's score, or for a rating given as a word the middle of its CVSS band, so a HIGH from
+ * Debian or GHSA's word sorts with HIGHs (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning#reportingdescriptor-object).
+ */
+function securitySeverity(f: Finding): string | undefined {
+  if (f.severity.score !== undefined) return f.severity.score.toFixed(1);
+  return {
+    CRITICAL: '9.5',
+    HIGH: '8.0',
+    MEDIUM: '5.5',
+    LOW: '2.0',
+    NONE: '0.0',
+    UNKNOWN: undefined,
+  }[f.severity.severity];
+}
+
 /** What the publisher says of a vulnerability it has not fixed. */
 const UNFIXED = {
   'will-not-fix': 'the publisher will not fix it',
@@ -50,10 +67,16 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
           helpUri: `https://osv.dev/vulnerability/${advisory}`,
           help: { text: `${f.ids.join(', ')}: see https://osv.dev/vulnerability/${advisory}` },
           properties: {
-            tags: ['vulnerability', 'security', f.severity.severity],
-            ...(f.severity.score === undefined
+            tags: [
+              'vulnerability',
+              'security',
+              f.severity.severity,
+              ...(f.kev === undefined ? [] : ['kev']),
+            ],
+            ...(securitySeverity(f) === undefined
               ? {}
-              : { 'security-severity': f.severity.score.toFixed(1) }),
+              : { 'security-severity': securitySeverity(f) }),
+            ...(f.epss === undefined ? {} : { epss: f.epss.score }),
           },
         });
       const fix =

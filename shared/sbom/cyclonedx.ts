@@ -56,15 +56,28 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
   for (const other of f.ids)
     if (other !== f.id)
       v.references.add(new Models.Vulnerability.Reference(other, osvSource(other)));
-  const { severity, score, vector, source } = f.severity;
-  v.ratings.add(
-    new Models.Vulnerability.Rating({
-      severity: severity.toLowerCase() as Enums.Vulnerability.Severity,
-      ...(score === undefined ? {} : { score }),
-      ...(vector === undefined ? {} : { vector }),
-      method: ratingMethod(source, vector),
-    }),
-  );
+  // The effective rating first, then every source's (CycloneDX `ratings[].source`).
+  const ratings = [f.severity, ...f.severities.filter((r) => r !== f.severity)];
+  for (const r of ratings)
+    v.ratings.add(
+      new Models.Vulnerability.Rating({
+        severity: r.severity.toLowerCase() as Enums.Vulnerability.Severity,
+        ...(r.score === undefined ? {} : { score: r.score }),
+        ...(r.vector === undefined ? {} : { vector: r.vector }),
+        method: ratingMethod(r.source, r.vector),
+        ...('by' in r && typeof r.by === 'string' && r.by !== 'none'
+          ? { source: new Models.Vulnerability.Source({ name: r.by }) }
+          : {}),
+      }),
+    );
+  if (f.kev !== undefined) {
+    v.properties.add(new Models.Property('bosun:kev', 'true'));
+    v.properties.add(new Models.Property('bosun:kev:dateAdded', f.kev.dateAdded));
+  }
+  if (f.epss !== undefined) {
+    v.properties.add(new Models.Property('bosun:epss:score', String(f.epss.score)));
+    v.properties.add(new Models.Property('bosun:epss:percentile', String(f.epss.percentile)));
+  }
   v.affects.add(new Models.Vulnerability.Affect(ref));
   return v;
 }

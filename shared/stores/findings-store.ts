@@ -3,7 +3,9 @@
  * suppressions (docs/data-model.md, findings table). Written once over the item-table port.
  */
 import { createHash } from 'node:crypto';
+import type { EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { SeverityRating } from '../advisories/severity.js';
+import type { Rating } from '../matcher/rating.js';
 import type { FixState } from '../matcher/types.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
@@ -28,6 +30,12 @@ export interface FindingRecord {
   readonly fixVia?: string;
   /** With no fix: the publisher will not fix it, or has deferred the fix. */
   readonly fixState?: FixState;
+  /** Every source's rating (the effective one is `severity`). */
+  readonly severities?: readonly Rating[];
+  /** CISA lists the CVE as known exploited. */
+  readonly kev?: KevFacts;
+  /** FIRST's EPSS score when the finding was last written (it moves daily: not news). */
+  readonly epss?: EpssFacts;
   readonly packageName: string;
   readonly purl?: string;
   readonly location?: string;

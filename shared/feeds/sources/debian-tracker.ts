@@ -106,6 +106,8 @@ export function debianFactsEntries(
 
 export class DebianTrackerSource implements FeedSource {
   readonly id = DEBIAN_TRACKER_SOURCE_ID;
+  // Entries of 500 CVEs' facts: 5,000 facts a batch.
+  readonly batchSize = 10;
   readonly url: string;
   private readonly perEntry: number;
   private readonly maxBytes: number;

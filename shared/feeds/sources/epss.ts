@@ -64,6 +64,8 @@ function scoredIn(versions: unknown): Scored | undefined {
 
 export class EpssSource implements FeedSource {
   readonly id = 'epss';
+  // Entries of FACTS_PER_ENTRY facts: 5,000 facts a batch.
+  readonly batchSize = 10;
   readonly url: string;
   private readonly perEntry: number;
   private readonly maxCsvBytes: number;

@@ -91,6 +91,8 @@ export interface KevSourceOptions {
 
 export class KevSource implements FeedSource {
   readonly id = 'kev';
+  // Entries of FACTS_PER_ENTRY facts: 5,000 facts a batch.
+  readonly batchSize = 10;
   readonly url: string;
   private readonly perEntry: number;
 

@@ -205,6 +205,7 @@ const nvdDate = (instant: string) =>
 
 export class NvdSource implements FeedSource {
   readonly id = 'nvd';
+  readonly batchSize = NVD_PAGES_PER_BATCH;
   readonly baseUrl: string;
   private readonly perPage: number;
   private readonly clock: Clock;

@@ -15,9 +15,9 @@ import type { OsvRecord } from '../../advisories/osv.js';
 import type { Candidate } from '../../matcher/types.js';
 import {
   type AdvisoryHead,
-  aliasesOf,
   type AdvisoryStore,
   type AdvisoryStoreStats,
+  aliasesOf,
   candidatesOf,
   type FeedCheckpoint,
   packageKey,

@@ -124,6 +124,7 @@ describe('notification messages', () => {
       maxSeverity: 'NONE',
       repository: ['team/app'],
       fixAvailable: 'false',
+      kev: 'false',
     });
     expect(notificationErrors(message.body)).toEqual([]);
     // A TAG_MOVED without its move is not a valid message.

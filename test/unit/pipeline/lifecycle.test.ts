@@ -47,6 +47,7 @@ describe('findings lifecycle', () => {
       added: [],
       resolved: [],
       fixAvailable: [],
+      rerated: [],
     });
   });
 
@@ -79,6 +80,6 @@ describe('findings lifecycle', () => {
     expect(removes.map((f) => f.vulnerabilityId)).toEqual(['CVE-2019-0000']);
     expect(writes).toHaveLength(1);
     expect(writes[0]).toMatchObject({ status: 'ACTIVE', generation: 2, prior: active });
-    expect(changesOf(writes, 2)).toEqual({ added: [], resolved: [], fixAvailable: [] });
+    expect(changesOf(writes, 2)).toEqual({ added: [], resolved: [], fixAvailable: [], rerated: [] });
   });
 });

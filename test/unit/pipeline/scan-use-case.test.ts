@@ -154,6 +154,7 @@ describe('scan', () => {
       maxSeverity: 'MEDIUM',
       repository: ['team/app'],
       fixAvailable: 'true',
+      kev: 'false',
     });
   });
 
