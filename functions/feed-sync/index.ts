@@ -6,16 +6,19 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamoDbFromConfig, sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
+import { cachedSecret } from '../../shared/config/secrets.js';
 import { feedSyncMessage } from '../../shared/events/feed-sync.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
 import { osvSources, vendorSources } from '../../shared/feeds/registry.js';
 import { RescanPublisher } from '../../shared/feeds/rescan-publisher.js';
 import { runFeedSync } from '../../shared/feeds/run.js';
+import type { FeedSource } from '../../shared/feeds/types.js';
 import { logger, measureFeedSync, metrics } from '../../shared/observability.js';
 import { DynamoDbAdvisoryStore } from '../../shared/stores/dynamodb/advisory-store.js';
 
@@ -25,6 +28,7 @@ const config = loadConfig([
   'feedSyncQueueUrl',
   'feedEcosystems',
   'feedVendorSources',
+  'nvdApiKeySecretArn',
   'osvBaseUrl',
   'region',
   'dynamodbEndpoint',
@@ -33,18 +37,34 @@ const config = loadConfig([
 const processor = new BatchProcessor(EventType.SQS);
 const store = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
 const sqs = sqsFromConfig(config);
-const sources = [
-  ...osvSources(config.feedEcosystems, {
-    ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
-  }),
-  ...vendorSources(config.feedVendorSources ?? [], { store }),
-];
+const nvdApiKey =
+  config.nvdApiKeySecretArn === undefined
+    ? undefined
+    : cachedSecret(
+        new SecretsManagerClient(config.region === undefined ? {} : { region: config.region }),
+        config.nvdApiKeySecretArn,
+      );
+
+/** The configured sources; NVD's API key is read from its secret on first use. */
+async function configuredSources(): Promise<FeedSource[]> {
+  const key = nvdApiKey === undefined ? undefined : await nvdApiKey();
+  return [
+    ...osvSources(config.feedEcosystems, {
+      ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
+    }),
+    ...vendorSources(config.feedVendorSources ?? [], {
+      store,
+      ...(key === undefined ? {} : { nvdApiKey: key }),
+    }),
+  ];
+}
 
 // Time kept back to finish the batch in hand and save its checkpoint.
 const MARGIN_MS = 60_000;
 
 async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const message = parseJsonEvent(feedSyncMessage, 'feed-sync', record.body);
+  const sources = await configuredSources();
   const chosen =
     message.source === undefined ? sources : sources.filter((s) => s.id === message.source);
   if (chosen.length === 0) {

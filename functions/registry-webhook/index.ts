@@ -4,11 +4,12 @@
  * per pushed manifest on the scan queue. The work is in shared/ingest/registry-webhook.ts.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
+import { cachedSecret } from '../../shared/config/secrets.js';
 import { handleRegistryWebhook } from '../../shared/ingest/registry-webhook.js';
 import { logger } from '../../shared/observability.js';
 
@@ -25,21 +26,7 @@ const secrets = new SecretsManagerClient(
 );
 
 // Read once per container; a failed read is retried by the next request.
-let secret: Promise<string> | undefined;
-function sharedSecret(): Promise<string> {
-  secret ??= secrets
-    .send(new GetSecretValueCommand({ SecretId: config.webhookSecretArn }))
-    .then((out) => {
-      if (out.SecretString === undefined || out.SecretString === '')
-        throw new Error(`${config.webhookSecretArn} has no string value`);
-      return out.SecretString;
-    })
-    .catch((error: unknown) => {
-      secret = undefined;
-      throw error;
-    });
-  return secret;
-}
+const sharedSecret = cachedSecret(secrets, config.webhookSecretArn);
 
 export const handler = middy(
   async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
@@ -20,6 +21,8 @@ export interface FeedSyncProps {
   readonly ecosystems: readonly string[];
   /** Publishers' own feeds synced (VENDOR_SOURCES ids). */
   readonly vendorSources: readonly string[];
+  /** NVD's API key, for the `nvd` feed (a plain string secret). @default none: NVD's lower rate */
+  readonly nvdApiKeySecret?: secretsmanager.ISecret;
   /** Base URL of an OSV-layout export. @default OSV's public bucket */
   readonly osvBaseUrl?: string;
   readonly functionDefaults: BosunFunctionDefaults;
@@ -64,8 +67,12 @@ export function buildFeedSync(scope: Construct, props: FeedSyncProps): FeedSync 
       [ENV_VARS.feedEcosystems]: props.ecosystems.join(','),
       [ENV_VARS.feedVendorSources]: props.vendorSources.join(','),
       ...(props.osvBaseUrl === undefined ? {} : { [ENV_VARS.osvBaseUrl]: props.osvBaseUrl }),
+      ...(props.nvdApiKeySecret === undefined
+        ? {}
+        : { [ENV_VARS.nvdApiKeySecretArn]: props.nvdApiKeySecret.secretArn }),
     },
   });
+  props.nvdApiKeySecret?.grantRead(fn.function);
 
   props.tables.advisories.grantReadWriteData(fn.function);
   props.rescanQueue.grantSendMessages(fn.function);

@@ -66,6 +66,12 @@ export interface ImageScannerProps {
   /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
   readonly osvBaseUrl?: string;
   /**
+   * A Secrets Manager secret holding NVD's API key (a plain string), for the `nvd` feed: NVD
+   * allows ten times the requests with one (https://nvd.nist.gov/developers/request-an-api-key).
+   * @default none: the first NVD load waits about 15 minutes on NVD's rate limit
+   */
+  readonly nvdApiKeySecret?: secretsmanager.ISecret;
+  /**
    * Days since an image's last push during which advisory changes rescan it; older images are
    * not rescanned and their findings close. `'LIFETIME'`: no limit. @default 90
    */
@@ -182,6 +188,7 @@ export class ImageScanner extends Construct {
       ecosystems: settings.feedEcosystems,
       vendorSources: settings.feedVendorSources,
       osvBaseUrl: settings.osvBaseUrl,
+      ...(props.nvdApiKeySecret === undefined ? {} : { nvdApiKeySecret: props.nvdApiKeySecret }),
       functionDefaults,
       environment,
       tables,

@@ -9,6 +9,13 @@
 import { z } from 'zod';
 import { VENDOR_SOURCES } from '../ecosystems.js';
 
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+    'a Secrets Manager secret ARN',
+  );
+
 /** Environment variable name for each configuration key. */
 export const ENV_VARS = {
   imagesTable: 'BOSUN_IMAGES_TABLE',
@@ -22,6 +29,7 @@ export const ENV_VARS = {
   feedVendorSources: 'BOSUN_FEED_VENDOR_SOURCES',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
   webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
+  nvdApiKeySecretArn: 'BOSUN_NVD_API_KEY_SECRET_ARN',
   webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
@@ -86,12 +94,9 @@ const schemas = {
     )
     .transform((s) => new Set(s.split(',')))
     .optional(),
-  webhookSecretArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
-      'a Secrets Manager secret ARN',
-    ),
+  webhookSecretArn: secretArn,
+  // NVD's API key (a plain string secret): ten times NVD's request rate for the nvd feed.
+  nvdApiKeySecretArn: secretArn.optional(),
   findingsTopicArn: topicArn,
   reportsBucket: bucketName,
   // Days since an image's last push during which advisory changes rescan it, or LIFETIME.

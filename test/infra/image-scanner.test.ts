@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../shared/config/env.js';
@@ -347,6 +348,29 @@ describe('alarms', () => {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
     }
+  });
+});
+
+describe('feed sync', () => {
+  it("gives the feed-sync function NVD's API key secret, and read access to it only", () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bosun/nvd-AbCdEf';
+    const { template } = synthScanner({
+      nvdApiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(new Stack(), 'Nvd', arn),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ [ENV_VARS.nvdApiKeySecretArn]: arn }),
+      },
+    });
+    const readers = Object.values(template.findResources('AWS::IAM::Policy') as Resources)
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(arn))
+      .map((p) => JSON.stringify(p.Properties.Roles));
+    expect(readers).toHaveLength(1);
+    expect(readers[0]).toContain('FeedSync');
+    // Without a secret there is no such variable: NVD is read at its lower rate.
+    expect(JSON.stringify(synthScanner().template.toJSON())).not.toContain(
+      ENV_VARS.nvdApiKeySecretArn,
+    );
   });
 });
 
