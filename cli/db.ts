@@ -118,7 +118,10 @@ export async function db(argv: string[]): Promise<number> {
     // NVD's API key raises its rate limit tenfold; it is read from the environment, never a flag
     // (a flag would show in the process list and shell history).
     const apiKey = process.env.NVD_API_KEY;
-    const vendor = { store, ...(apiKey === undefined || apiKey === '' ? {} : { nvdApiKey: apiKey }) };
+    const vendor = {
+      store,
+      ...(apiKey === undefined || apiKey === '' ? {} : { nvdApiKey: apiKey }),
+    };
     const sources =
       values.from !== undefined
         ? values.from.map((f) => sourceFor(f, { ...opts, ...vendor }))
@@ -127,9 +130,7 @@ export async function db(argv: string[]): Promise<number> {
           : [
               ...osvSources(DEFAULT_OSV_ECOSYSTEMS, opts),
               // Reading OSV from a mirror means no public internet: no publisher's feed either.
-              ...(opts.baseUrl === undefined
-                ? vendorSources(DEFAULT_VENDOR_SOURCES, vendor)
-                : []),
+              ...(opts.baseUrl === undefined ? vendorSources(DEFAULT_VENDOR_SOURCES, vendor) : []),
             ];
     return await runSync(store, sources);
   } finally {

@@ -6,7 +6,7 @@
  */
 import { isAffected, nearestFix } from '../advisories/affected.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
-import { type RatingIssue, rate, SEVERITIES, type SeverityRating } from '../advisories/severity.js';
+import { type RatingIssue, rate, type SeverityRating } from '../advisories/severity.js';
 import { isDistroEcosystem, schemeFor, subscriptionOf } from '../ecosystems.js';
 import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
 import { isCve, publisherOf, type Rating, rateFinding, worstRating } from './rating.js';

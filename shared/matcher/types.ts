@@ -1,6 +1,5 @@
 import type { CveFacts, EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
-import type { SeverityRating } from '../advisories/severity.js';
 
 import type { InventoryPackage } from '../inventory/package.js';
 import type { Rating } from './rating.js';

@@ -94,6 +94,20 @@ describe('severity you can gate on', () => {
       'security-severity': '8.8',
       tags: expect.arrayContaining(['HIGH', 'kev']),
     });
+    const bom = JSON.parse(
+      bosun('scan', `dir:${root}`, '--db', db, '--format', 'cyclonedx').stdout,
+    ) as {
+      vulnerabilities: {
+        id: string;
+        ratings: { source?: { name: string }; severity: string; score?: number }[];
+        properties: { name: string; value: string }[];
+      }[];
+    };
+    const [vulnerability] = bom.vulnerabilities;
+    expect(vulnerability?.ratings).toContainEqual(
+      expect.objectContaining({ source: { name: 'NVD' }, severity: 'high', score: 8.8 }),
+    );
+    expect(vulnerability?.properties).toContainEqual({ name: 'bosun:kev', value: 'true' });
     const table = bosun('scan', `dir:${root}`, '--db', db);
     expect(table.stdout).toMatch(
       /HIGH\s+CVE-2023-4863\s+libwebp\s+1\.2\.0-6\.el9_2\s+1\.2\.0-7\.el9_2\s+KEV/,

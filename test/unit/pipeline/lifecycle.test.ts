@@ -80,6 +80,11 @@ describe('findings lifecycle', () => {
     expect(removes.map((f) => f.vulnerabilityId)).toEqual(['CVE-2019-0000']);
     expect(writes).toHaveLength(1);
     expect(writes[0]).toMatchObject({ status: 'ACTIVE', generation: 2, prior: active });
-    expect(changesOf(writes, 2)).toEqual({ added: [], resolved: [], fixAvailable: [], rerated: [] });
+    expect(changesOf(writes, 2)).toEqual({
+      added: [],
+      resolved: [],
+      fixAvailable: [],
+      rerated: [],
+    });
   });
 });
