@@ -30,6 +30,7 @@ import {
   type Gate,
   GateSyntaxError,
   gateReasons,
+  gateSignalGaps,
   parseGate,
   summaryOf,
 } from '../shared/report/gate.js';
@@ -220,6 +221,7 @@ async function scan(argv: string[]): Promise<number> {
   const query = await advisoryQuery(values.advisories, values.db);
   if (query === undefined) return 3;
   const { index, loaded, importIssues } = query;
+  const signalGaps = await gateSignalGaps(gate, index);
   const client = registryClient(input, values['insecure-registry'] ?? []);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
@@ -234,7 +236,11 @@ async function scan(argv: string[]): Promise<number> {
     complete &&= inventory.complete;
     status.update(`${image.source}: matching ${inventory.packages.length} packages`);
     const result = await matchPackages(matchablePackages(inventory), index);
-    const coverage = await coverageOf(inventory, index);
+    const imageCoverage = await coverageOf(inventory, index);
+    const coverage: Coverage =
+      signalGaps.length === 0
+        ? imageCoverage
+        : { complete: false, gaps: [...imageCoverage.gaps, ...signalGaps] };
     status.done();
     const findings = result.findings
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))

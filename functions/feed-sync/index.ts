@@ -45,15 +45,28 @@ const nvdApiKey =
         config.nvdApiKeySecretArn,
       );
 
-/** The configured sources; NVD's API key is read from its secret on first use. */
-async function configuredSources(): Promise<FeedSource[]> {
-  const key = nvdApiKey === undefined ? undefined : await nvdApiKey();
+/**
+ * The configured sources. NVD's API key is read from its secret only when NVD is to be synced;
+ * it only raises NVD's rate limit, so a key that cannot be read is a warning, not a failure of
+ * every feed.
+ */
+async function configuredSources(only: string | undefined): Promise<FeedSource[]> {
+  const wantsNvd =
+    (config.feedVendorSources ?? []).includes('nvd') && (only === undefined || only === 'nvd');
+  let key: string | undefined;
+  if (wantsNvd && nvdApiKey !== undefined)
+    try {
+      key = await nvdApiKey();
+    } catch (error) {
+      logger.warn("NVD's API key could not be read; NVD is synced at its lower rate", { error });
+    }
   return [
     ...osvSources(config.feedEcosystems, {
       ...(config.osvBaseUrl === undefined ? {} : { baseUrl: config.osvBaseUrl }),
     }),
     ...vendorSources(config.feedVendorSources ?? [], {
       store,
+      log: (message, fields) => logger.info(message, { ...fields }),
       ...(key === undefined ? {} : { nvdApiKey: key }),
     }),
   ];
@@ -64,7 +77,7 @@ const MARGIN_MS = 60_000;
 
 async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const message = parseJsonEvent(feedSyncMessage, 'feed-sync', record.body);
-  const sources = await configuredSources();
+  const sources = await configuredSources(message.source);
   const chosen =
     message.source === undefined ? sources : sources.filter((s) => s.id === message.source);
   if (chosen.length === 0) {

@@ -83,8 +83,10 @@ function wordRating(
       .filter((s) => s.type === 'Ubuntu')
       .map((s) => s.score),
   ];
-  const word = words.find((w) => typeof w === 'string') as string | undefined;
-  const mapped = word === undefined ? undefined : WORDS[word.toLowerCase()];
+  // The first word that is a severity: a placeholder (`N/A`) does not hide a real one.
+  const mapped = words
+    .map((w) => (typeof w === 'string' ? WORDS[w.toLowerCase()] : undefined))
+    .find((s) => s !== undefined);
   return mapped === undefined ? undefined : { severity: mapped, source: 'database_specific' };
 }
 

@@ -29,6 +29,8 @@ import type { RecordReader } from './whole-file.js';
 export interface VendorSourceOptions {
   /** NVD's API key: ten times NVD's request rate (https://nvd.nist.gov/developers/request-an-api-key). */
   readonly nvdApiKey?: string;
+  /** Where NVD's retries and throttling are told (the function's structured logger). */
+  readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
   /**
    * The store the source syncs into: sources of files that date no record (secdb, Photon) keep
    * a record's stored date while its content does not change (whole-file.ts, keepModified).
@@ -58,6 +60,7 @@ export function vendorSource(id: string, opts: VendorSourceOptions): FeedSource 
       return new NvdSource({
         ...http,
         ...(opts.nvdApiKey === undefined ? {} : { apiKey: opts.nvdApiKey }),
+        ...(opts.log === undefined ? {} : { log: opts.log }),
       });
     case 'kev':
       return new KevSource(http);

@@ -21,6 +21,7 @@ import { BosunError } from '../errors.js';
 import type { PackageChange } from '../events/rescan.js';
 import {
   type AdvisoryStore,
+  aliasesOf,
   contentHash,
   type FeedCheckpoint,
   packageKeysOf,
@@ -85,6 +86,9 @@ export interface SyncResult extends SyncProgress {
 
 const MAX_KEPT_ISSUES = 50;
 
+const sameIds = (a: readonly string[], b: readonly string[]) =>
+  [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+
 /** The facts of a batch (the last of each kind and CVE) whose content moved, and how many did not. */
 async function changedFacts(
   parsed: readonly ParsedEntry[],
@@ -109,15 +113,33 @@ async function factChanges(
   facts: readonly CveFact[],
   pending: ChangeSet,
 ): Promise<void> {
-  const cves = [...new Set(facts.filter((f) => changesFindings(f.kind)).map((f) => f.cve))];
+  // Which packages a fact can re-rate: NVD and KEV any package of the CVE; Debian's urgency
+  // only the Debian source packages it names.
+  const scope = new Map<string, (key: string) => boolean>();
+  for (const f of facts.filter((x) => changesFindings(x.kind))) {
+    const previous = scope.get(f.cve);
+    const mine =
+      f.kind === 'debian'
+        ? (key: string) => {
+            const { ecosystem, name } = splitPackageKey(key);
+            return ecosystem.startsWith('Debian') && Object.hasOwn(f.facts.packages, name);
+          }
+        : () => true;
+    scope.set(f.cve, previous === undefined ? mine : (k) => previous(k) || mine(k));
+  }
+  const cves = [...scope.keys()];
   const ids = await mapLimit(cves, 8, async (cve) => [
     ...new Set([...(await store.idsByAlias(cve)), cve]),
   ]);
   const heads = await store.heads([...new Set(ids.flat())]);
-  for (const [id, head] of heads) {
-    if (head.withdrawn) continue;
-    for (const k of head.packageKeys) pending.add(k, 'modified', [id]);
-  }
+  cves.forEach((cve, i) => {
+    const inScope = scope.get(cve) as (key: string) => boolean;
+    for (const id of ids[i] ?? []) {
+      const head = heads.get(id);
+      if (head === undefined || head.withdrawn) continue;
+      for (const k of head.packageKeys) if (inScope(k)) pending.add(k, 'modified', [id]);
+    }
+  });
 }
 
 /** Accumulates package changes, one per (package, kind), advisory ids merged. */
@@ -203,9 +225,11 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
 
   // A source completed before ecosystems were recorded is read whole once, so that the
   // ecosystems of its unchanged advisories are recorded too (coverage asks for them).
+  // Likewise once for a source completed before records were indexed by upstream and related
+  // CVEs, so a CVE feed's change reaches them.
   const remark =
     checkpoint.completedAt !== undefined &&
-    checkpoint.ecosystemsMarked !== true &&
+    (checkpoint.ecosystemsMarked !== true || checkpoint.aliasesIndexed !== true) &&
     checkpoint.cursor === undefined;
   const fetched = await source.fetch(remark ? { source: source.id } : checkpoint, opts.signal);
   let pending = new ChangeSet();
@@ -259,12 +283,15 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       for (const record of records.values()) {
         const hash = contentHash(record);
         const head = heads.get(record.id);
-        if (head?.hash === hash) {
+        if (head?.hash === hash && sameIds(head.aliases, aliasesOf(record))) {
           progress.unchanged++;
           for (const k of head.packageKeys) unchangedEcosystems.add(splitPackageKey(k).ecosystem);
           continue;
         }
         writes.push({ id: record.id, hash, source: source.id, record });
+        // The same content indexed otherwise (before upstream and related CVEs were indexed):
+        // rewritten for the index, no package changed.
+        if (head?.hash === hash) continue;
         const keys = packageKeysOf(record);
         if (record.withdrawn !== undefined) {
           // Only the withdrawal of a record that could match changes findings; a record first
@@ -325,6 +352,7 @@ async function run(opts: SyncOptions, holder: string, leaseMs: number): Promise<
       completedAt: new Date().toISOString(),
       records: progress.position,
       ecosystemsMarked: true,
+      aliasesIndexed: true,
       issues: keptIssues(issues),
     };
     await store.saveCheckpoint(checkpoint);

@@ -66,7 +66,11 @@ async function osGap(input: CoverageInput, query: AdvisoryQuery): Promise<Covera
       message: `${plural(count, 'OS package')} of ${osLabel(os)} ${were(count)} not checked for vulnerabilities: ${why}`,
     };
   }
-  for (const e of ecosystems) if (await query.hasEcosystem(e)) return undefined;
+  // Red Hat's release-wide ecosystem (`Red Hat:enterprise_linux:9`) holds only "affected, no
+  // fix" statements: the image is checked only if a repository's (`…::baseos`) is there.
+  const repositories = ecosystems.filter((e) => e.includes('::'));
+  for (const e of repositories.length > 0 ? repositories : ecosystems)
+    if (await query.hasEcosystem(e)) return undefined;
   return {
     kind: 'not-synced',
     ecosystems,

@@ -1,4 +1,4 @@
-import type { CveFact, CveFacts } from '../advisories/cve-facts.js';
+import type { CveFact, CveFactKind, CveFacts } from '../advisories/cve-facts.js';
 import type { RepositoryCpes } from '../advisories/importers/redhat-repository-to-cpe.js';
 import type { OsvRecord } from '../advisories/osv.js';
 import type { RepositoryCpeLookup } from '../inventory/redhat-repositories.js';
@@ -57,6 +57,11 @@ export class MemoryAdvisoryIndex implements AdvisoryQuery, RepositoryCpeLookup {
   /** Adds what a CVE feed says (the newest fact of each kind and CVE is kept). */
   addCveFact(fact: CveFact): void {
     this.facts.set(fact.cve, { ...this.facts.get(fact.cve), [fact.kind]: fact.facts });
+  }
+
+  async hasCveFacts(kind: CveFactKind): Promise<boolean> {
+    for (const facts of this.facts.values()) if (facts[kind] !== undefined) return true;
+    return false;
   }
 
   async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {

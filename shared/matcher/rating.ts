@@ -7,7 +7,8 @@
  * 1. the distribution's own rating, for a package of the distribution: it rates the flaw as its
  *    build and configuration expose it, so Debian's `unimportant` and Ubuntu's `negligible` stay
  *    LOW whatever NVD's score (the worst of the distribution's records when several rate it);
- * 2. the language databases' ratings (GHSA's CVSS first), for a language package;
+ * 2. the language databases' ratings (GHSA's and the others' CVSS, else their word; the worst of
+ *    them when several rate it), for a language package;
  * 3. NVD's own rating of the CVE (its Primary score, newest CVSS version), then a CNA's;
  * 4. UNKNOWN: no source rates it (counted and reported, never silently LOW).
  * Where we differ from Trivy: a distribution's record that carries only a CVSS vector (Red Hat,
@@ -97,7 +98,7 @@ export function rateFinding(
 ): { severity: Rating; severities: Rating[] } {
   const known = (r: Rating) => r.severity !== 'UNKNOWN';
   const distro = isDistroEcosystem(ctx.ecosystem);
-  const vendor = advisories.filter((r) => known(r) && distro && r.by !== 'NVD');
+  const vendor = advisories.filter((r) => known(r) && distro);
   const debian =
     baseEcosystem(ctx.ecosystem) === 'Debian'
       ? facts.flatMap((f): Rating[] => {
@@ -116,10 +117,13 @@ export function rateFinding(
         })
       : [];
   const language = advisories.filter((r) => known(r) && !distro);
-  const nvd = facts.flatMap((f) => (f.nvd === undefined ? [] : nvdRatings(f.nvd.ratings)));
+  // Per CVE, NVD's own rating (else a CNA's); of several CVEs, the worst.
+  const perCve = facts.flatMap((f) => (f.nvd === undefined ? [] : [nvdRatings(f.nvd.ratings)]));
+  const nvdChosen = worstRating(perCve.flatMap((ratings) => ratings.slice(0, 1)));
+  const nvd = perCve.flat();
   const severity = worstRating([...debian, ...vendor]) ??
     worstRating(language) ??
-    nvd[0] ?? { severity: 'UNKNOWN' as Severity, source: 'none', by: 'none' };
+    nvdChosen ?? { severity: 'UNKNOWN' as Severity, source: 'none', by: 'none' };
   const all = [...debian, ...vendor, ...language, ...nvd];
   const seen = new Set<string>();
   const severities = all.filter((r) => {
@@ -131,10 +135,13 @@ export function rateFinding(
   return { severity, severities };
 }
 
-/** Debian's urgencies (https://security-team.debian.org/security_tracker.html#severity-levels). */
+/**
+ * Debian's urgencies (https://security-team.debian.org/security_tracker.html#severity-levels).
+ * `end-of-life` is not one: it says the package gets no security support in that release, so it
+ * rates nothing (NVD's rating stands) rather than making a critical flaw LOW.
+ */
 const URGENCY: Record<string, Severity> = {
   unimportant: 'LOW',
-  'end-of-life': 'LOW',
   low: 'LOW',
   medium: 'MEDIUM',
   high: 'HIGH',

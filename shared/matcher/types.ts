@@ -1,4 +1,4 @@
-import type { CveFacts, EpssFacts, KevFacts } from '../advisories/cve-facts.js';
+import type { CveFactKind, CveFacts, EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 
 import type { InventoryPackage } from '../inventory/package.js';
@@ -23,6 +23,11 @@ export interface AdvisoryQuery {
    * those they name: what rates a finding whose advisories do not, and what says it is exploited.
    */
   cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>>;
+  /**
+   * Whether any fact of this kind was ever stored: without KEV, "no finding is known exploited"
+   * means nothing was asked (a gate on `kev` must say so, not pass).
+   */
+  hasCveFacts(kind: CveFactKind): Promise<boolean>;
   /**
    * Whether any advisory names a package of this exact ecosystem (`Alpine:v3.10`, `npm`): what
    * says a database covers an ecosystem at all, so that no match is not mistaken for no

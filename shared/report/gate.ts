@@ -8,7 +8,8 @@
  * - an EPSS threshold (0 to 1): the highest EPSS score of its CVEs is at least that.
  */
 import { SEVERITIES, type Severity } from '../advisories/severity.js';
-import type { Finding } from '../matcher/types.js';
+import type { CoverageGap } from '../matcher/coverage.js';
+import type { AdvisoryQuery, Finding } from '../matcher/types.js';
 
 export interface Gate {
   readonly severity?: Exclude<Severity, 'UNKNOWN'>;
@@ -64,6 +65,33 @@ export function gateReasons(f: Finding, gate: Gate): string[] {
   if (gate.epss !== undefined && f.epss !== undefined && f.epss.score >= gate.epss)
     reasons.push(`epss ${f.epss.score}`);
   return reasons;
+}
+
+/**
+ * A gate on a signal no feed has filled (`kev` with no KEV catalog in the database, an EPSS
+ * threshold with no EPSS scores) cannot fail: nothing was asked. Each such gate is a coverage gap
+ * (exit 4 when nothing else fails), never a silent pass.
+ */
+export async function gateSignalGaps(
+  gate: Gate,
+  query: Pick<AdvisoryQuery, 'hasCveFacts'>,
+): Promise<CoverageGap[]> {
+  const wanted = [
+    ...(gate.kev ? [['kev', '--fail-on kev', "CISA's KEV catalog"] as const] : []),
+    ...(gate.epss === undefined
+      ? []
+      : [['epss', '--fail-on-epss', "FIRST's EPSS scores"] as const]),
+  ];
+  const gaps: CoverageGap[] = [];
+  for (const [kind, flag, what] of wanted)
+    if (!(await query.hasCveFacts(kind)))
+      gaps.push({
+        kind: 'not-synced',
+        ecosystems: [kind],
+        packages: 0,
+        message: `${flag} could not be checked: the advisory database holds no ${what} (sync it: bosun db sync --from ${kind})`,
+      });
+  return gaps;
 }
 
 /** How the findings of an image add up, for the table and JSON summaries. */

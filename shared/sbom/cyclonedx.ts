@@ -57,7 +57,9 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
     if (other !== f.id)
       v.references.add(new Models.Vulnerability.Reference(other, osvSource(other)));
   // The effective rating first, then every source's (CycloneDX `ratings[].source`).
-  const ratings = [f.severity, ...f.severities.filter((r) => r !== f.severity)];
+  const same = (a: Finding['severity'], b: Finding['severity']) =>
+    a.by === b.by && a.severity === b.severity && a.vector === b.vector;
+  const ratings = [f.severity, ...f.severities.filter((r) => !same(r, f.severity))];
   for (const r of ratings)
     v.ratings.add(
       new Models.Vulnerability.Rating({
@@ -65,9 +67,7 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
         ...(r.score === undefined ? {} : { score: r.score }),
         ...(r.vector === undefined ? {} : { vector: r.vector }),
         method: ratingMethod(r.source, r.vector),
-        ...('by' in r && typeof r.by === 'string' && r.by !== 'none'
-          ? { source: new Models.Vulnerability.Source({ name: r.by }) }
-          : {}),
+        ...(r.by !== 'none' ? { source: new Models.Vulnerability.Source({ name: r.by }) } : {}),
       }),
     );
   if (f.kev !== undefined) {

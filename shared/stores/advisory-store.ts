@@ -79,6 +79,8 @@ export interface AdvisoryHead {
   readonly hash: string;
   readonly packageKeys: readonly string[];
   readonly withdrawn: boolean;
+  /** The ids it is indexed under (aliasesOf when it was written). */
+  readonly aliases: readonly string[];
 }
 
 /** Where a feed source stands. Written after every batch of a sync. */
@@ -101,6 +103,12 @@ export interface FeedCheckpoint {
    * from before that was recorded makes the next sync read the source whole once.
    */
   readonly ecosystemsMarked?: boolean;
+  /**
+   * Every record this source completed is indexed under aliasesOf (upstream and related CVEs
+   * too, since CVE feeds re-rate through them). A checkpoint from before makes the next sync read
+   * the source whole once, rewriting the records indexed otherwise.
+   */
+  readonly aliasesIndexed?: boolean;
   /** Changes of the batch at `cursor` that were being written when the sync stopped. */
   readonly pending?: readonly PackageChange[];
   /** The last problems the sync recorded (invalid records), newest last. */

@@ -76,6 +76,7 @@ export function advisoryStoreContract(name: string, open: () => Promise<StoreUnd
         hash: contentHash(qatzip),
         packageKeys: ['AlmaLinux:9#qatzip', 'AlmaLinux:9#qatzip-devel', 'AlmaLinux:9#qatzip-libs'],
         withdrawn: false,
+        aliases: [],
       });
       expect((await store.heads([withdrawn.id])).get(withdrawn.id)?.withdrawn).toBe(true);
       expect(await store.get(openssl.id)).toEqual(stored(openssl));
@@ -119,6 +120,7 @@ export function advisoryStoreContract(name: string, open: () => Promise<StoreUnd
         hash: contentHash(fewer),
         packageKeys: ['AlmaLinux:9#qatzip'],
         withdrawn: false,
+        aliases: [],
       });
       expect(await store.idsByAlias('CVE-2016-10931')).toEqual([]);
       expect(await store.idsByAlias('GHSA-34p9-f4q3-c4r7')).toEqual([openssl.id]);
@@ -161,7 +163,10 @@ export function advisoryStoreContract(name: string, open: () => Promise<StoreUnd
       const a = kev(first as NonNullable<typeof first>);
       const b = kev(second as NonNullable<typeof second>);
       expect(await store.cveFactHashes([a, b])).toEqual(new Map());
+      expect(await store.hasCveFacts('kev')).toBe(false);
       await store.putCveFacts([a, b]);
+      expect(await store.hasCveFacts('kev')).toBe(true);
+      expect(await store.hasCveFacts('epss')).toBe(false);
       const later: CveFact = { ...a, facts: { ...a.facts, dueDate: '2099-01-01' } } as CveFact;
       await store.putCveFacts([later]);
       expect(await store.cveFactHashes([a, b])).toEqual(

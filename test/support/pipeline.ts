@@ -103,6 +103,9 @@ export class MutableAdvisories implements AdvisoryQuery {
   }
   /** What the CVE feeds say, set by a test (none by default). */
   readonly facts = new Map<string, CveFacts>();
+  async hasCveFacts(kind: keyof CveFacts): Promise<boolean> {
+    return [...this.facts.values()].some((f) => f[kind] !== undefined);
+  }
   async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {
     return new Map(
       cves.flatMap((c) => (this.facts.has(c) ? [[c, this.facts.get(c) as CveFacts]] : [])),

@@ -11,6 +11,7 @@ import type { ImportIssue } from '../../advisories/importers/decode.js';
 import { isPhotonName } from '../../advisories/importers/photon.js';
 import {
   importRepositoryToCpe,
+  MAX_REPOSITORY_TO_CPE_BYTES,
   REPOSITORY_TO_CPE_FILE,
 } from '../../advisories/importers/redhat-repository-to-cpe.js';
 import { advisoryFiles, isAdvisoryFileName } from '../../advisories/load.js';
@@ -123,11 +124,20 @@ export class LocalFeedSource implements FeedSource {
     const last = mappings.at(-1);
     if (last === undefined) return feed;
     const issues: ImportIssue[] = [];
-    const mapping = importRepositoryToCpe(readFileSync(last), entry(last).name, issues);
+    // Bounded before it is read, and never stored empty: an empty mapping would drop every
+    // repository's ecosystems (the network source refuses it the same way).
+    const name = entry(last).name;
+    const tooBig = statSync(last).size > MAX_REPOSITORY_TO_CPE_BYTES;
+    if (tooBig)
+      issues.push({
+        source: name,
+        message: `${name}: over ${MAX_REPOSITORY_TO_CPE_BYTES} bytes; not read`,
+      });
+    const mapping = tooBig ? undefined : importRepositoryToCpe(readFileSync(last), name, issues);
     entries.push(
       ...issues.map((issue, i) => ({ name: `mapping-issue-${i}`, read: entry(last).read, issue })),
     );
-    return mapping === undefined
+    return mapping === undefined || mapping.size === 0
       ? feed
       : { ...feed, storeData: async (store) => void (await store.putRepositoryCpes(mapping)) };
   }

@@ -80,6 +80,9 @@ const ecosystemKey = (ecosystem: string) => ({ pk: `ECOSYSTEM#${ecosystem}`, sk:
 const REPOSITORIES = 'REPOSITORIES';
 const repositoryKey = (id: string) => ({ pk: REPOSITORIES, sk: `REPOSITORY#${id}` });
 
+/** The marker saying facts of a kind were stored. */
+const factsMarker = (kind: CveFactKind) => ({ pk: 'CVEFACTS', sk: `KIND#${kind}` });
+
 /** The item of a CVE's fact of one kind. */
 const factKey = (kind: CveFactKind, cve: string) => ({ pk: `CVE#${cve}`, sk: `FACT#${kind}` });
 
@@ -158,6 +161,7 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
         hash: item.contentHash,
         packageKeys: item.packageKeys,
         withdrawn: item.withdrawn,
+        aliases: item.aliases ?? [],
       });
     return out;
   }
@@ -381,20 +385,32 @@ export class DynamoDbAdvisoryStore implements AdvisoryStore {
   /** One item per CVE and kind (`CVE#<id>` / `FACT#<kind>`), its facts as JSON text. */
   async putCveFacts(facts: readonly CveFact[]): Promise<void> {
     const latest = new Map(facts.map((f) => [cveFactKey(f.kind, f.cve), f]));
+    const kinds = [...new Set(facts.map((f) => f.kind))];
     await batchWrite(
       this.client,
       this.table,
-      [...latest.values()].map((f) => ({
-        PutRequest: {
-          Item: {
-            ...factKey(f.kind, f.cve),
-            factHash: cveFactHash(f),
-            facts: JSON.stringify(f.facts),
+      [
+        ...[...latest.values()].map((f) => ({
+          PutRequest: {
+            Item: {
+              ...factKey(f.kind, f.cve),
+              factHash: cveFactHash(f),
+              facts: JSON.stringify(f.facts),
+            },
           },
-        },
-      })),
+        })),
+        ...kinds.map((kind) => ({ PutRequest: { Item: factsMarker(kind) } })),
+      ],
       this.retry,
     );
+  }
+
+  /** A marker per kind (`CVEFACTS` / `KIND#<kind>`), written with the first facts of that kind. */
+  async hasCveFacts(kind: CveFactKind): Promise<boolean> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: factsMarker(kind), ConsistentRead: true }),
+    );
+    return out.Item !== undefined;
   }
 
   async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {

@@ -126,7 +126,12 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     for (const id of ids) {
       const head = this.log.get<Head>(`h/${id}`);
       if (head !== undefined)
-        out.set(id, { hash: head.hash, packageKeys: head.packageKeys, withdrawn: head.withdrawn });
+        out.set(id, {
+          hash: head.hash,
+          packageKeys: head.packageKeys,
+          withdrawn: head.withdrawn,
+          aliases: head.aliases,
+        });
     }
     return out;
   }
@@ -218,6 +223,10 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
         ],
       ),
     );
+  }
+
+  async hasCveFacts(kind: CveFactKind): Promise<boolean> {
+    return this.log.keys(`fact/${kind}#`).length > 0;
   }
 
   async cveFacts(cves: readonly string[]): Promise<Map<string, CveFacts>> {

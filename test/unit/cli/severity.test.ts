@@ -68,6 +68,12 @@ describe('severity you can gate on', () => {
     expect(
       bosun('scan', `dir:${root}`, '--advisories', only, '--fail-on', 'HIGH,unknown').status,
     ).toBe(1);
+    // No KEV catalog in the database: a gate on kev cannot pass silently.
+    const kev = bosun('scan', `dir:${root}`, '--advisories', only, '--fail-on', 'kev');
+    expect(kev.status).toBe(4);
+    expect(kev.stdout).toContain(
+      "COVERAGE GAP: --fail-on kev could not be checked: the advisory database holds no CISA's KEV catalog (sync it: bosun db sync --from kev)",
+    );
   }, 60_000);
 
   it("takes NVD's rating and CISA's KEV through db sync, and fails the gates that were passing", () => {

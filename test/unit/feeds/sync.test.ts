@@ -26,6 +26,32 @@ describe('syncFeed', () => {
     await store.close();
   });
 
+  it('reads a source whole once to index its records by upstream CVEs, changing no package', async () => {
+    // Amazon Linux's real updateinfo files: each ALAS names its CVEs in `upstream`.
+    const alas = path.join(
+      dataDir(),
+      'advisories/vuln-list-update-fixtures/amazon/testdata/fixtures',
+    );
+    const store = EmbeddedAdvisoryStore.open(temp('reindex-db'));
+    const source = new LocalFeedSource(alas);
+    expect(await syncFeed({ source, store })).toMatchObject({ status: 'complete', written: 5 });
+    // A store as one written before upstream CVEs were indexed answers: aliases only, and a
+    // checkpoint that does not say its records are indexed.
+    const checkpoint = await store.checkpoint(source.id);
+    const { aliasesIndexed: _a, ...old } = checkpoint as NonNullable<typeof checkpoint>;
+    await store.saveCheckpoint(old);
+    const oldHeads: typeof store.heads = async (ids) =>
+      new Map([...(await store.heads(ids))].map(([id, h]) => [id, { ...h, aliases: [] }] as const));
+    const before = Object.assign(Object.create(store), { heads: oldHeads }) as typeof store;
+    // The folder has not changed: only the missing index makes the sync read it again.
+    const again = await syncFeed({ source, store: before });
+    expect(again).toMatchObject({ status: 'complete', written: 5, changes: [] });
+    expect(await store.checkpoint(source.id)).toMatchObject({ aliasesIndexed: true });
+    expect(await store.idsByAlias('CVE-2022-24903')).toEqual(['ALAS2023-2023-001']);
+    expect(await syncFeed({ source, store })).toMatchObject({ status: 'unchanged' });
+    await store.close();
+  });
+
   it('will not run while another holder has the source lease', async () => {
     const store = EmbeddedAdvisoryStore.open(temp('busy-db'));
     const source = new LocalFeedSource(CRATES());
