@@ -105,26 +105,13 @@ export const VENDOR_SOURCES = [
 
 export type VendorSourceId = (typeof VENDOR_SOURCES)[number];
 
-/** The vendor feeds a deployment and `bosun db sync` read when none are configured. */
-export const DEFAULT_VENDOR_SOURCES: readonly VendorSourceId[] = [
-  'alas:2',
-  'alas:2023',
-  'redhat-vex',
-  'redhat-repository-to-cpe',
-  'azurelinux-oval:3',
-  'azurelinux-oval:2',
-  'oracle-oval:7',
-  'oracle-oval:8',
-  'oracle-oval:9',
-  'oracle-oval:10',
-  'photon',
-  'secdb:wolfi',
-  'secdb:chainguard',
-  'nvd',
-  'kev',
-  'epss',
-  'debian-tracker',
-];
+/**
+ * The vendor feeds a deployment and `bosun db sync` read when none are configured: all of them
+ * but CBL-Mariner 1.0's OVAL (the release reached its end of life in 2023).
+ */
+export const DEFAULT_VENDOR_SOURCES: readonly VendorSourceId[] = VENDOR_SOURCES.filter(
+  (id) => id !== 'azurelinux-oval:1',
+);
 
 /**
  * The vendor source ids that fill an ecosystem (release suffix allowed): `Amazon Linux:2023` →

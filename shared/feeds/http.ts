@@ -46,25 +46,35 @@ function describe(error: unknown, timeout: AbortSignal): string {
   return e.cause?.message ?? e.message;
 }
 
-/** Reads the body whole, refusing it past `max` bytes as it arrives. */
-async function bounded(url: string, { response, timeout }: Opened, max: number): Promise<Buffer> {
+/**
+ * The body whole, or undefined when it is over `max` bytes (read no further, the rest
+ * cancelled). A broken connection throws as the stream does: the caller says what it means.
+ */
+export async function readBody(response: Response, max: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  try {
-    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      if (size > max) break;
-      chunks.push(Buffer.from(chunk));
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > max) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
     }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads the body whole, refusing it past `max` bytes as it arrives. */
+async function bounded(url: string, { response, timeout }: Opened, max: number): Promise<Buffer> {
+  let body: Buffer | undefined;
+  try {
+    body = await readBody(response, max);
   } catch (error) {
     const reason = timeout.aborted ? 'timed out' : (error as Error).message;
     throw new FeedFetchError(url, `body: ${reason}`, { cause: error });
   }
-  if (size > max) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new FeedFetchError(url, `body over ${max} bytes`);
-  }
-  return Buffer.concat(chunks);
+  if (body === undefined) throw new FeedFetchError(url, `body over ${max} bytes`);
+  return body;
 }
 
 /** The body as bytes, refused past `maxBytes` as it arrives. */

@@ -35,6 +35,7 @@ import { z } from 'zod';
 import type { ImportIssue } from '../../advisories/importers/decode.js';
 import { type NvdPage, NvdPageError, nvdFactsOfPage } from '../../advisories/importers/nvd.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
+import { readBody } from '../http.js';
 import {
   type FeedEntry,
   type FeedFetch,
@@ -412,14 +413,9 @@ export class NvdSource implements FeedSource {
       };
     }
     const max = this.opts.maxPageBytes ?? MAX_PAGE_BYTES;
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let body: Buffer | undefined;
     try {
-      for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
-        size += chunk.length;
-        if (size > max) break;
-        chunks.push(Buffer.from(chunk));
-      }
+      body = await readBody(response, max);
     } catch (error) {
       if (signal?.aborted === true) throw new FeedFetchError(url, 'aborted', { cause: error });
       return {
@@ -427,11 +423,8 @@ export class NvdSource implements FeedSource {
         reason: `body: ${timeout.aborted ? 'timed out' : this.reasonOf(error)}`,
       };
     }
-    if (size > max) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new FeedFetchError(url, `body over ${max} bytes`);
-    }
-    return { kind: 'body', body: Buffer.concat(chunks) };
+    if (body === undefined) throw new FeedFetchError(url, `body over ${max} bytes`);
+    return { kind: 'body', body };
   }
 
   private reasonOf(error: unknown): string {

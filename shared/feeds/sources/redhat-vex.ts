@@ -47,7 +47,7 @@ import {
 import { type OsvRecord, parseOsv } from '../../advisories/osv.js';
 import { openDecompressed } from '../../layers/decompress.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';
-import { httpBytes } from '../http.js';
+import { httpBytes, readBody } from '../http.js';
 import {
   type ChangedFeed,
   type FeedEntry,
@@ -147,20 +147,11 @@ async function refuse(url: string, response: Response): Promise<never> {
 
 /** The body, or undefined when it is over `max` bytes (read no further). */
 async function bodyUpTo(url: string, response: Response, max: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      if (size > max) break;
-      chunks.push(Buffer.from(chunk));
-    }
+    return await readBody(response, max);
   } catch (error) {
     throw new FeedFetchError(url, `body: ${message(error)}`, { cause: error });
   }
-  if (size <= max) return Buffer.concat(chunks);
-  await response.body?.cancel().catch(() => undefined);
-  return undefined;
 }
 
 /** Streams the body into `file`, refused past `max` bytes as it arrives. */
