@@ -24,6 +24,7 @@ import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
+import { ANALYZER_VERSION } from '../shared/pipeline/scan/run.js';
 import { type CredentialProvider, StaticCredentials } from '../shared/registry/auth.js';
 import { RegistryClient } from '../shared/registry/client.js';
 import {
@@ -39,29 +40,26 @@ import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
 import { toSpdx } from '../shared/sbom/spdx.js';
 import { toSpdx23 } from '../shared/sbom/spdx2.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
-import { DB_USAGE, db, defaultDbDir } from './db.js';
+import { db, defaultDbDir } from './db.js';
+import { EXIT_CODES, HELP } from './help.js';
+import { closeOutput, drained, openOutput, print } from './output.js';
 import { progress } from './progress.js';
 
-const USAGE = `usage: bosun inspect <source> [--platform os/arch[/variant]]... [--insecure-registry host:port]... [--json]
-       bosun sbom <source> [--platform ...] [--insecure-registry ...] [--format cyclonedx|spdx-json|spdx]
-                  (CycloneDX 1.6 JSON, SPDX 2.3 JSON, or SPDX 3.0.1 JSON-LD)
-       bosun scan <source> [--db DIR | --advisories <dir|file>] [--platform ...] [--insecure-registry ...]
-                  [--format table|json|cyclonedx|spdx-json|spdx|sarif] [--severity LOW,MEDIUM,...] [--ignore-unfixed]
-                  [--fail-on SEVERITY[,kev][,unknown]] [--fail-on-epss 0..1]
+const USAGE = `usage: bosun <command> [flags]
 
-sources: registry/repo:tag | registry/repo@sha256:... | docker-archive:FILE | oci:DIR[:REF]
-         | oci-archive:FILE[:REF] | dir:ROOTFS
-credentials: BOSUN_REGISTRY_USERNAME and BOSUN_REGISTRY_PASSWORD, for the source's registry
-advisories: the local database (bosun db sync fills it; see bosun db), or with --advisories
-            a directory of advisory files in any format bosun db sync --from reads
-severity: one effective severity per finding (the distribution's, else a language database's,
-          else NVD's); UNKNOWN when no source rates it, which fails --fail-on only with unknown
-${DB_USAGE}
-exit codes: 0 done (no finding fails --fail-on), 1 a finding fails --fail-on (its severity or
-            worse, known exploited with kev, unrated with unknown, EPSS at or above --fail-on-epss),
-            or an image could not be read whole, 2 usage error, 3 any other failure,
-            4 results incomplete: some packages were not checked because the advisory database
-            has no advisory of their ecosystem, or no source covers their OS (the gaps are listed)`;
+commands:
+  scan <source>     the image's vulnerabilities, with what could not be checked
+  sbom <source>     the image's software bill of materials (CycloneDX, SPDX)
+  inspect <source>  what the image is made of
+  db <subcommand>   the local advisory database: sync, status, export, import
+
+bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
+
+${EXIT_CODES}`;
+
+/** A command's usage line and where its help is: what a usage error prints. */
+const usageOf = (command: 'inspect' | 'sbom' | 'scan') =>
+  `usage: bosun ${command} <source> [flags]\nTry 'bosun ${command} --help'.`;
 
 const TOOL = { name: 'bosun', version: '0.1.0' };
 
@@ -105,6 +103,7 @@ function registryClient(input: string, insecure: readonly string[]): () => Regis
 const SOURCE_OPTIONS = {
   platform: { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 async function inspect(argv: string[]): Promise<number> {
@@ -113,9 +112,10 @@ async function inspect(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { ...SOURCE_OPTIONS, json: { type: 'boolean', default: false } },
   });
+  openOutput(values.output);
   const input = positionals[0];
   if (input === undefined || positionals.length > 1) {
-    console.error(USAGE);
+    console.error(usageOf('inspect'));
     return 2;
   }
   const client = registryClient(input, values['insecure-registry'] ?? []);
@@ -149,13 +149,13 @@ async function inspect(argv: string[]): Promise<number> {
     });
   }
   if (values.json) {
-    console.log(JSON.stringify({ images: report, skipped: set.skipped }, null, 2));
+    print(JSON.stringify({ images: report, skipped: set.skipped }, null, 2));
   } else {
     for (const r of report) {
-      console.log(
+      print(
         `${r.source}  ${r.platform}${r.manifestDigest === undefined ? '' : `  ${r.manifestDigest}`}`,
       );
-      console.log(
+      print(
         `  os: ${r.os ?? 'unknown'}; ${r.files} files in ${r.layers.length} layers${r.complete ? '' : ' (INCOMPLETE)'}`,
       );
       for (const [i, l] of r.layers.entries()) {
@@ -163,16 +163,15 @@ async function inspect(argv: string[]): Promise<number> {
           l.compressedBytes === undefined
             ? ''
             : ` ${(l.compressedBytes / 1e6).toFixed(1)} MB ${l.compression}`;
-        console.log(
+        print(
           `  layer ${i}: ${l.diffId ?? l.digest ?? '(no digest)'}${size}${l.entries === undefined ? '' : `, ${l.entries} entries`}`,
         );
-        if (l.error !== undefined) console.log(`    error: ${l.error}`);
-        for (const issue of l.issues ?? []) console.log(`    issue: ${issue}`);
+        if (l.error !== undefined) print(`    error: ${l.error}`);
+        for (const issue of l.issues ?? []) print(`    issue: ${issue}`);
       }
-      for (const issue of r.treeIssues) console.log(`  issue: ${issue}`);
+      for (const issue of r.treeIssues) print(`  issue: ${issue}`);
     }
-    for (const s of set.skipped)
-      console.log(`skipped ${s.digest ?? ''} ${s.reason}`.replace('  ', ' '));
+    for (const s of set.skipped) print(`skipped ${s.digest ?? ''} ${s.reason}`.replace('  ', ' '));
   }
   return report.every((r) => r.complete) ? 0 : 1;
 }
@@ -192,6 +191,7 @@ async function scan(argv: string[]): Promise<number> {
       'fail-on-epss': { type: 'string' },
     },
   });
+  openOutput(values.output);
   const input = positionals[0];
   let gate: Gate;
   try {
@@ -199,7 +199,7 @@ async function scan(argv: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof GateSyntaxError)) throw error;
     console.error(`bosun: ${error.message}`);
-    console.error(USAGE);
+    console.error(usageOf('scan'));
     return 2;
   }
   const wanted = values.severity?.toUpperCase().split(',');
@@ -215,7 +215,7 @@ async function scan(argv: string[]): Promise<number> {
       console.error(
         `bosun: unknown severity ${JSON.stringify(bad)}; one of ${SEVERITIES.join(', ')}`,
       );
-    console.error(USAGE);
+    console.error(usageOf('scan'));
     return 2;
   }
   const query = await advisoryQuery(values.advisories, values.db);
@@ -266,9 +266,7 @@ async function scan(argv: string[]): Promise<number> {
       await query.close();
       return 2;
     }
-    console.log(
-      sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage),
-    );
+    print(sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage));
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
       reports.map((r) => ({
@@ -279,9 +277,9 @@ async function scan(argv: string[]): Promise<number> {
       })),
       TOOL,
     );
-    console.log(JSON.stringify(sarif, null, 2));
+    print(JSON.stringify(sarif, null, 2));
   } else if (values.format === 'json') {
-    console.log(
+    print(
       JSON.stringify(
         {
           advisories: { loaded, issues: importIssues },
@@ -317,17 +315,17 @@ async function scan(argv: string[]): Promise<number> {
       ),
     );
   } else {
-    console.log(
+    print(
       `${loaded} advisories loaded${importIssues === 0 ? '' : ` (import notes: ${importIssues})`}`,
     );
     for (const r of reports) {
-      console.log(
+      print(
         `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings${r.coverage.complete ? '' : ' (INCOMPLETE: coverage gaps below)'}`,
       );
-      for (const gap of r.coverage.gaps) console.log(`  COVERAGE GAP: ${gap.message}`);
+      for (const gap of r.coverage.gaps) print(`  COVERAGE GAP: ${gap.message}`);
       const s = summaryOf(r.findings);
       if (s.total > 0)
-        console.log(
+        print(
           `  ${SEVERITIES.filter((x) => s.bySeverity[x] > 0)
             .map((x) => `${x} ${s.bySeverity[x]}`)
             .join(
@@ -353,14 +351,14 @@ async function scan(argv: string[]): Promise<number> {
           Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
         );
         for (const row of [header, ...rows])
-          console.log(
+          print(
             row
               .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
               .join('  ')
               .trimEnd(),
           );
       }
-      for (const issue of r.issues) console.log(`  issue: ${issue}`);
+      for (const issue of r.issues) print(`  issue: ${issue}`);
     }
   }
   const failing = reports.some((r) => r.findings.some((f) => gateReasons(f, gate).length > 0));
@@ -413,9 +411,10 @@ async function sbom(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { ...SOURCE_OPTIONS, format: { type: 'string', default: 'cyclonedx' } },
   });
+  openOutput(values.output);
   const input = positionals[0];
   if (input === undefined || positionals.length > 1 || !SBOM_FORMATS.includes(values.format)) {
-    console.error(USAGE);
+    console.error(usageOf('sbom'));
     return 2;
   }
   const set = await openImageSource(
@@ -428,24 +427,62 @@ async function sbom(argv: string[]): Promise<number> {
     return 2;
   }
   const inventory = await buildInventory(image);
-  console.log(sbomDocument(values.format, image, inventory));
+  print(sbomDocument(values.format, image, inventory));
   return inventory.complete ? 0 : 1;
 }
 
+const COMMANDS = { inspect, sbom, scan, db } as const;
+type Command = keyof typeof COMMANDS;
+const isCommand = (c: string | undefined): c is Command =>
+  c !== undefined && Object.hasOwn(COMMANDS, c);
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'sbom') return sbom(rest);
-  if (command === 'inspect') return inspect(rest);
-  if (command === 'scan') return scan(rest);
-  if (command === 'db') return db(rest);
-  console.error(USAGE);
-  return 2;
+  if (command === '--version') {
+    print(`bosun ${TOOL.version} (analyzer ${ANALYZER_VERSION})`);
+    return 0;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = rest[0];
+    if (command !== undefined && topic !== undefined && !isCommand(topic)) {
+      console.error(
+        `bosun: no command ${JSON.stringify(topic)}; one of ${Object.keys(COMMANDS).join(', ')}`,
+      );
+      return 2;
+    }
+    // `bosun` alone is a usage error; asking for help is not.
+    (command === undefined ? console.error : print)(isCommand(topic) ? HELP[topic] : USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (!isCommand(command)) {
+    console.error(`bosun: no command ${JSON.stringify(command)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    print(HELP[command]);
+    return 0;
+  }
+  try {
+    return await COMMANDS[command](rest);
+  } catch (error) {
+    // Node's argument parser names the option or value it could not take: a usage error.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!code.startsWith('ERR_PARSE_ARGS')) throw error;
+    console.error(
+      `bosun: ${(error as Error).message.split('. ')[0]}\nTry 'bosun ${command} --help'.`,
+    );
+    return 2;
+  }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`bosun: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(3);
-  },
-);
+/** Exits once the report is complete and every byte is handed over (a pipe is drained). */
+async function exit(code: number): Promise<never> {
+  closeOutput(code !== 3);
+  await drained();
+  process.exit(code);
+}
+
+main(process.argv.slice(2)).then(exit, async (error: unknown) => {
+  console.error(`bosun: ${error instanceof Error ? error.message : String(error)}`);
+  await exit(3);
+});
