@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadAdvisories } from '../shared/advisories/load.js';
 import { SEVERITIES } from '../shared/advisories/severity.js';
 import { openImageSource } from '../shared/image/open-source.js';
-import { type Image, platformString } from '../shared/image/types.js';
+import { type Image, type ImageSet, platformString } from '../shared/image/types.js';
 import {
   buildInventory,
   type Inventory,
@@ -56,6 +56,19 @@ commands:
 bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
 
 ${EXIT_CODES}`;
+
+/**
+ * Whether `--platform` asked for platforms the image does not have: then nothing is read, and
+ * saying which platforms it has is the useful answer (exit 2), not an empty report.
+ */
+function noPlatform(set: ImageSet, wanted: readonly string[] | undefined, input: string): boolean {
+  if (wanted === undefined || set.images.length > 0) return false;
+  const has = set.skipped.flatMap((s) => /^platform (\S+) not selected$/.exec(s.reason)?.[1] ?? []);
+  console.error(
+    `bosun: ${input} has no image for ${wanted.join(', ')}${has.length === 0 ? '' : `; it has ${[...new Set(has)].join(', ')}`}`,
+  );
+  return true;
+}
 
 /** A command's usage line and where its help is: what a usage error prints. */
 const usageOf = (command: 'inspect' | 'sbom' | 'scan') =>
@@ -122,6 +135,7 @@ async function inspect(argv: string[]): Promise<number> {
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
   );
+  if (noPlatform(set, values.platform, input)) return 2;
   const report = [];
   for (const image of set.images) {
     const walk = await walkImage(image, (e) => OS_RELEASE.has(e.path), {
@@ -226,6 +240,7 @@ async function scan(argv: string[]): Promise<number> {
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
   );
+  if (noPlatform(set, values.platform, input)) return 2;
   const reports = [];
   let complete = true;
   const status = progress();
@@ -421,6 +436,7 @@ async function sbom(argv: string[]): Promise<number> {
     input,
     registryClient(input, values['insecure-registry'] ?? []),
   ).images(values.platform === undefined ? {} : { platforms: values.platform });
+  if (noPlatform(set, values.platform, input)) return 2;
   const image = set.images[0];
   if (image === undefined || set.images.length > 1) {
     console.error(`bosun: ${set.images.length} images in ${input}; choose one with --platform`);

@@ -66,6 +66,30 @@ describe('bosun output', () => {
     expect(existsSync(file)).toBe(false);
   }, 60_000);
 
+  it('reads a path as what it holds, without a prefix, and names the platforms an image has', () => {
+    // trivy's real `docker save` archive of alpine:3.10 (gzip'd), and a real root filesystem.
+    const archive = path.join(dataDir(), 'pkgdbs/trivy/pkg/fanal/test/testdata/alpine-310.tar.gz');
+    const inspect = bosun('inspect', archive, '--json');
+    expect(inspect.status, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toContain('"platform": "linux/amd64"');
+    const rootfs = bosun(
+      'sbom',
+      path.join(dataDir(), 'pkgdbs/local-debian12'),
+      '--format',
+      'spdx-json',
+    );
+    expect(rootfs.status, rootfs.stderr).toBe(0);
+    expect(rootfs.stdout).toContain('"spdxVersion": "SPDX-2.3"');
+    const arm = bosun('inspect', archive, '--platform', 'linux/arm64');
+    expect(arm.status).toBe(2);
+    expect(arm.stderr).toBe(`bosun: ${archive} has no image for linux/arm64; it has linux/amd64\n`);
+    const missing = bosun('inspect', './no-such-image.tar');
+    expect(missing.status).toBe(3);
+    expect(missing.stderr).toContain(
+      'bosun: ./no-such-image.tar: no such file or folder (an image in a registry is written registry/repository:tag)',
+    );
+  }, 120_000);
+
   it('prints help on stdout with exit 0, the version, and usage errors with exit 2', () => {
     const help = bosun('scan', '--help');
     expect(help.status).toBe(0);
