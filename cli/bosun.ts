@@ -63,7 +63,7 @@ ${EXIT_CODES}`;
  */
 function noPlatform(set: ImageSet, wanted: readonly string[] | undefined, input: string): boolean {
   if (wanted === undefined || set.images.length > 0) return false;
-  const has = set.skipped.flatMap((s) => /^platform (\S+) not selected$/.exec(s.reason)?.[1] ?? []);
+  const has = set.skipped.flatMap((s) => s.platform ?? []);
   console.error(
     `bosun: ${input} has no image for ${wanted.join(', ')}${has.length === 0 ? '' : `; it has ${[...new Set(has)].join(', ')}`}`,
   );

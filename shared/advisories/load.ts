@@ -13,12 +13,12 @@ import { parse as parseYaml } from 'yaml';
 import type { CveFact } from './cve-facts.js';
 import { importUpdateInfo, isUpdateInfoName } from './importers/alas.js';
 import { AlpineSecdbImporter } from './importers/alpine-secdb.js';
-import { DebianTrackerFileError, debianTrackerFacts } from './importers/debian-tracker.js';
-import type { ImportIssue } from './importers/decode.js';
+import { debianTrackerFacts } from './importers/debian-tracker.js';
+import { type ImportIssue, UnreadableFeedFileError } from './importers/decode.js';
 import { epssFacts } from './importers/epss.js';
 import { kevFacts } from './importers/kev.js';
 import { importNpmLegacy } from './importers/npm-legacy.js';
-import { NvdPageError, nvdFactsOfPage } from './importers/nvd.js';
+import { nvdFactsOfPage } from './importers/nvd.js';
 import { importOval, isOvalName } from './importers/oval.js';
 import { isPhotonName, PhotonImporter } from './importers/photon.js';
 import {
@@ -136,7 +136,7 @@ function cveFactsOf(
     )
       return debianTrackerFacts(text, source, issues);
   } catch (error) {
-    if (!(error instanceof NvdPageError || error instanceof DebianTrackerFileError)) throw error;
+    if (!(error instanceof UnreadableFeedFileError)) throw error;
     issues.push({ source, message: error.message });
     return [];
   }

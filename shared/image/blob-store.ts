@@ -73,6 +73,7 @@ async function collect(
     set.skipped.push({
       ...(digest === undefined ? {} : { digest }),
       reason: `platform ${platformString(image.platform)} not selected`,
+      platform: platformString(image.platform),
     });
     return;
   }
@@ -101,6 +102,7 @@ async function collectIndex(
       set.skipped.push({
         digest: descriptor.digest,
         reason: `platform ${platformString(descriptor.platform)} not selected`,
+        platform: platformString(descriptor.platform),
       });
       continue;
     }

@@ -39,11 +39,15 @@ function blobDigest(file: string): string | undefined {
 }
 
 export class DockerArchiveSource implements ImageSource {
-  constructor(private readonly file: string) {}
+  /** `opened`: the archive already opened (a path told apart by content), not read again. */
+  constructor(
+    private readonly file: string,
+    private readonly opened?: TarArchive,
+  ) {}
 
   async images(options: SelectOptions = {}): Promise<ImageSet> {
     const name = `docker-archive:${path.resolve(this.file)}`;
-    const archive = await openTarArchive(path.resolve(this.file), name);
+    const archive = this.opened ?? (await openTarArchive(path.resolve(this.file), name));
     let entries: z.infer<typeof manifestJson>;
     try {
       const parsed = manifestJson.safeParse(
@@ -65,7 +69,11 @@ export class DockerArchiveSource implements ImageSource {
     for (const entry of entries) {
       const image = await this.image(archive, name, entry);
       if (platformMatches(image.platform, options.platforms)) set.images.push(image);
-      else set.skipped.push({ reason: `platform ${platformString(image.platform)} not selected` });
+      else
+        set.skipped.push({
+          reason: `platform ${platformString(image.platform)} not selected`,
+          platform: platformString(image.platform),
+        });
     }
     return set;
   }

@@ -143,18 +143,19 @@ export class OciLayoutSource implements ImageSource {
 
 /** A tar archive of an OCI layout (`skopeo copy … oci-archive:…`, `docker buildx --output type=oci`). */
 export class OciArchiveSource implements ImageSource {
+  /** `opened`: the archive already opened (a path told apart by content), not read again. */
   constructor(
     private readonly file: string,
     private readonly refName?: string,
+    private readonly opened?: TarArchive,
   ) {}
 
   async images(options: SelectOptions = {}): Promise<ImageSet> {
-    const archive: TarArchive = await openTarArchive(
-      path.resolve(this.file),
-      `oci-archive:${path.resolve(this.file)}`,
-    );
+    const name = `oci-archive:${path.resolve(this.file)}`;
+    const archive: TarArchive =
+      this.opened ?? (await openTarArchive(path.resolve(this.file), name));
     const files: LayoutFiles = {
-      name: archive.name,
+      name,
       read: (relative, maxBytes) => archive.read(relative, maxBytes),
       open: (relative) => archive.open(relative),
     };

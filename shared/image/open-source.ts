@@ -31,10 +31,12 @@ class ArchiveFileSource implements ImageSource {
   constructor(private readonly file: string) {}
 
   async images(options?: SelectOptions): Promise<ImageSet> {
+    // Opened once: a gzip'd archive is inflated to be indexed, which is not done twice.
     const archive = await openTarArchive(path.resolve(this.file), this.file);
-    if (archive.has('manifest.json')) return new DockerArchiveSource(this.file).images(options);
+    if (archive.has('manifest.json'))
+      return new DockerArchiveSource(this.file, archive).images(options);
     if (archive.has('oci-layout') || archive.has('index.json'))
-      return new OciArchiveSource(this.file).images(options);
+      return new OciArchiveSource(this.file, undefined, archive).images(options);
     throw new ImageSourceError(
       `${this.file}: a tar archive with neither manifest.json (docker save) nor oci-layout (OCI)`,
     );

@@ -33,6 +33,8 @@ export interface Image {
 export interface SkippedManifest {
   readonly digest?: string;
   readonly reason: string;
+  /** The image's platform, when it was skipped for not being one of those asked for. */
+  readonly platform?: string;
 }
 
 export interface ImageSet {

@@ -56,8 +56,6 @@ function groupByAliases(hits: readonly Hit[]): Hit[][] {
   return [...groups.values()];
 }
 
-const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
-
 /**
  * The CVE ids a hit is about: its record's id and aliases, the records it derives from
  * (`upstream`: Debian, Ubuntu, Red Hat, Chainguard), and, for a distribution's records only,
@@ -71,7 +69,7 @@ function cvesOf(hit: Hit): string[] {
     ? (record.related ?? [])
     : [];
   const ids = [record.id, ...(record.aliases ?? []), ...(record.upstream ?? []), ...related];
-  return [...new Set(ids.filter((id) => CVE_ID.test(id)))];
+  return [...new Set(ids.filter(isCve))];
 }
 
 /** The subscription that alone publishes this fix, when no public record names it. */
@@ -124,7 +122,7 @@ function vulnerabilities(hits: readonly Hit[]): Vulnerability[] {
         for (const id of [h.record.id, ...(h.record.aliases ?? [])]) {
           const about = aboutOf.get(id);
           if (
-            CVE_ID.test(id)
+            isCve(id)
               ? id === cve
               : about === undefined || about.length === 0 || about.includes(cve)
           )

@@ -26,10 +26,9 @@
  * package, in which version), so a reader of the list alone would give other facts than the feed.
  */
 import { z } from 'zod';
-import { BosunError } from '../../errors.js';
 import { describeIssues } from '../../zod-issues.js';
 import type { CveFact, DebianFacts } from '../cve-facts.js';
-import type { ImportIssue } from './decode.js';
+import { type ImportIssue, UnreadableFeedFileError } from './decode.js';
 
 /** Three times the real export: more is not the tracker's file. */
 export const MAX_DEBIAN_TRACKER_CHARS = 256 * 1024 * 1024;
@@ -52,16 +51,7 @@ export const DEBIAN_CODENAMES: Readonly<Record<string, string>> = {
 };
 
 /** The tracker's export cannot be read at all (not JSON, not one object, too large). */
-export class DebianTrackerFileError extends BosunError {
-  readonly fatal = false;
-  constructor(
-    readonly source: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${source}: ${message}`, options);
-  }
-}
+export class DebianTrackerFileError extends UnreadableFeedFileError {}
 
 export interface DebianTrackerOptions {
   /** The largest text accepted (MAX_DEBIAN_TRACKER_CHARS by default). */

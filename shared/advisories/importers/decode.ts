@@ -1,7 +1,23 @@
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { BosunError } from '../../errors.js';
 import { describeIssues } from '../../zod-issues.js';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
+
+/**
+ * A feed file that cannot be read at all (not of its format, too large): the file is one issue
+ * and yields nothing, the rest of the feed goes on. Each format names its own subclass.
+ */
+export class UnreadableFeedFileError extends BosunError {
+  readonly fatal = false;
+  constructor(
+    readonly source: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source}: ${message}`, options);
+  }
+}
 
 export interface ImportIssue {
   readonly source: string;

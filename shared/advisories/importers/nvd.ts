@@ -19,10 +19,9 @@
  * keeps its other ratings. A page that cannot be read at all is an NvdPageError.
  */
 import { z } from 'zod';
-import { BosunError } from '../../errors.js';
 import { describeIssues } from '../../zod-issues.js';
 import type { CveFact, CvssRating } from '../cve-facts.js';
-import type { ImportIssue } from './decode.js';
+import { type ImportIssue, UnreadableFeedFileError } from './decode.js';
 
 /**
  * An API page holds at most 2,000 CVEs and NVD's yearly feed files a few tens of MB; far more
@@ -35,16 +34,7 @@ const MAX_METRICS = 64;
 const MAX_VECTOR = 512;
 
 /** The whole page cannot be read (not JSON, not of the API's shape, too large, a bad timestamp). */
-export class NvdPageError extends BosunError {
-  readonly fatal = false;
-  constructor(
-    readonly source: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${source}: ${message}`, options);
-  }
-}
+export class NvdPageError extends UnreadableFeedFileError {}
 
 const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
 /** NVD's times: zone-less (UTC), sometimes `Z`; the feed files' `timestamp` has microseconds. */

@@ -13,10 +13,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { XMLValidator } from 'fast-xml-parser';
 import Bunzip from 'seek-bzip';
-import { BosunError } from '../../errors.js';
 import type { OsvRecord } from '../osv.js';
 import { isUpdateInfoName } from './alas.js';
-import { type ImportIssue, pushValid } from './decode.js';
+import { type ImportIssue, pushValid, UnreadableFeedFileError } from './decode.js';
 import { instant, NotOvalError, type OvalContext, readDocument } from './oval-document.js';
 import { MICROSOFT_NAMESPACES, microsoftRecords } from './oval-microsoft.js';
 import { ORACLE_NAMESPACE, oracleRecords } from './oval-oracle.js';
@@ -47,16 +46,7 @@ export interface OvalImportOptions {
 }
 
 /** The whole file cannot be read as OVAL (not gzip/bzip2, too large, not XML, no publisher). */
-export class OvalFileError extends BosunError {
-  readonly fatal = false;
-  constructor(
-    readonly source: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${source}: ${message}`, options);
-  }
-}
+export class OvalFileError extends UnreadableFeedFileError {}
 
 /**
  * Whether a file name is an OVAL file the importer reads: Microsoft's `*-oval.xml`, Oracle's
