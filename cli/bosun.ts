@@ -236,6 +236,8 @@ async function scan(argv: string[]): Promise<number> {
   if (query === undefined) return 3;
   const { index, loaded, importIssues } = query;
   const signalGaps = await gateSignalGaps(gate, index);
+  // An empty EXPLOIT column means "not listed" only when the KEV catalog was read.
+  const kevChecked = await index.hasCveFacts('kev');
   const client = registryClient(input, values['insecure-registry'] ?? []);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
@@ -305,7 +307,7 @@ async function scan(argv: string[]): Promise<number> {
             os: r.inventory.os,
             packages: r.inventory.packages.length,
             coverage: r.coverage,
-            summary: summaryOf(r.findings),
+            summary: { ...summaryOf(r.findings), kevChecked },
             findings: r.findings.map((f) => ({
               id: f.id,
               ids: f.ids,
@@ -345,7 +347,7 @@ async function scan(argv: string[]): Promise<number> {
             .map((x) => `${x} ${s.bySeverity[x]}`)
             .join(
               ', ',
-            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}`,
+            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
         );
       if (r.findings.length > 0) {
         const rows = r.findings.map((f) => [

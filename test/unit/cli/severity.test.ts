@@ -44,7 +44,12 @@ beforeAll(() => {
 
 interface Json {
   images: {
-    summary: { bySeverity: Record<string, number>; kev: number; unrated: number };
+    summary: {
+      bySeverity: Record<string, number>;
+      kev: number;
+      unrated: number;
+      kevChecked: boolean;
+    };
     findings: {
       id: string;
       severity: { severity: string; by: string; score?: number };
@@ -63,7 +68,11 @@ describe('severity you can gate on', () => {
     expect(image?.findings.map((f) => [f.id, f.severity.severity])).toEqual([
       ['CVE-2023-4863', 'UNKNOWN'],
     ]);
-    expect(image?.summary).toMatchObject({ unrated: 1, kev: 0 });
+    // No KEV catalog read: "0 known exploited" is not a finding, and the report says so.
+    expect(image?.summary).toMatchObject({ unrated: 1, kev: 0, kevChecked: false });
+    expect(bosun('scan', `dir:${root}`, '--advisories', only).stdout).toContain(
+      'exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)',
+    );
     expect(bosun('scan', `dir:${root}`, '--advisories', only, '--fail-on', 'HIGH').status).toBe(0);
     expect(
       bosun('scan', `dir:${root}`, '--advisories', only, '--fail-on', 'HIGH,unknown').status,
@@ -86,7 +95,7 @@ describe('severity you can gate on', () => {
     expect(finding?.severity).toMatchObject({ severity: 'HIGH', by: 'NVD', score: 8.8 });
     expect(finding?.severities.map((r) => r.by)).toEqual(['NVD']);
     expect(finding?.kev).toMatchObject({ dateAdded: '2023-09-13' });
-    expect(image?.summary).toMatchObject({ unrated: 0, kev: 1 });
+    expect(image?.summary).toMatchObject({ unrated: 0, kev: 1, kevChecked: true });
     expect(bosun('scan', `dir:${root}`, '--db', db, '--fail-on', 'HIGH').status).toBe(1);
     expect(bosun('scan', `dir:${root}`, '--db', db, '--fail-on', 'kev').status).toBe(1);
     expect(bosun('scan', `dir:${root}`, '--db', db, '--fail-on', 'CRITICAL').status).toBe(0);
