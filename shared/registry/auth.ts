@@ -13,6 +13,11 @@ import { RegistryAuthError } from './errors.js';
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+  /**
+   * An OAuth2 refresh token (Docker's "identity token", from `docker login` to a registry with
+   * an OAuth-capable token service); token-auth.ts trades it for access tokens.
+   */
+  readonly identityToken?: string;
 }
 
 /** Basic credentials for a registry host, or undefined for anonymous access. */
@@ -30,11 +35,28 @@ export class StaticCredentials implements CredentialProvider {
   }
 }
 
+/** The first provider that has credentials for the registry answers; errors are not skipped. */
+export class ChainedCredentials implements CredentialProvider {
+  constructor(private readonly providers: readonly CredentialProvider[]) {}
+  async credentials(registry: string): Promise<Credentials | undefined> {
+    for (const provider of this.providers) {
+      const found = await provider.credentials(registry);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+}
+
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
 /** The account of a private ECR registry host, or undefined for any other host. */
 export function ecrAccountOf(registry: string): string | undefined {
   return ECR_HOST.exec(registry)?.[1];
+}
+
+/** The AWS region of a private ECR registry host, or undefined for any other host. */
+export function ecrRegionOf(registry: string): string | undefined {
+  return ECR_HOST.exec(registry)?.[2];
 }
 
 export interface EcrCredentialsOptions {

@@ -119,6 +119,10 @@ export class Authenticator {
         throw new RegistryAuthError(
           `${what}: the registry asks for a password and none is configured for ${scope.registry}`,
         );
+      if (credentials.identityToken !== undefined && credentials.password === '')
+        throw new RegistryAuthError(
+          `${what}: the registry asks for a password and only an identity token is configured for ${scope.registry}`,
+        );
       return basicAuthorization(credentials);
     }
     // The token request: GET realm?service=…&scope=…, with Basic credentials if we have any
@@ -130,10 +134,29 @@ export class Authenticator {
     const tokenUrl = new URL(realm);
     if (params.service !== undefined) tokenUrl.searchParams.set('service', params.service);
     tokenUrl.searchParams.set('scope', `repository:${scope.repository}:pull`);
-    const response = await this.options.fetch(tokenUrl, {
-      headers: credentials === undefined ? {} : { Authorization: basicAuthorization(credentials) },
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
+    // An identity token is an OAuth2 refresh token: POSTed to the realm instead, as the spec's
+    // oauth.md asks (https://distribution.github.io/distribution/spec/auth/oauth/); the answer
+    // has the same fields.
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const response =
+      credentials?.identityToken === undefined
+        ? await this.options.fetch(tokenUrl, {
+            headers:
+              credentials === undefined ? {} : { Authorization: basicAuthorization(credentials) },
+            signal,
+          })
+        : await this.options.fetch(new URL(realm), {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'refresh_token',
+              refresh_token: credentials.identityToken,
+              client_id: 'bosun',
+              scope: `repository:${scope.repository}:pull`,
+              ...(params.service === undefined ? {} : { service: params.service }),
+            }),
+            signal,
+          });
     if (!response.ok) {
       await response.body?.cancel();
       throw new RegistryAuthError(
