@@ -8,27 +8,14 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  DEFAULT_OSV_ECOSYSTEMS,
-  DEFAULT_VENDOR_SOURCES,
-  VENDOR_SOURCES,
-} from '../shared/ecosystems.js';
+import { DEFAULT_OSV_ECOSYSTEMS, DEFAULT_VENDOR_SOURCES } from '../shared/ecosystems.js';
 import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
 import { osvSources, sourceFor, vendorSources } from '../shared/feeds/registry.js';
 import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
+import { DB_USAGE } from './help.js';
 import { progress } from './progress.js';
-
-export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz>]... [--ecosystem NAME]... [--osv-base-url URL]
-       bosun db status [--json]
-       bosun db export <file.bosun.gz>
-       bosun db import <file.bosun.gz>
-  every db command takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db)
-  sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')};
-  and, with no --ecosystem, the publishers' own feeds: ${DEFAULT_VENDOR_SOURCES.join(', ')})
-  --from also takes a publisher's feed by name (${VENDOR_SOURCES.join(', ')}),
-  and folders or files of its format (updateinfo, OVAL, CSAF VEX, secdb JSON, Photon CVE JSON)`;
 
 export function defaultDbDir(): string {
   return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');

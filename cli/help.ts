@@ -2,18 +2,41 @@
  * `bosun <command> --help`: what each command does, its flags with their defaults, examples,
  * and the exit codes (README, "Scanning an image locally", says the same).
  */
-import { DB_USAGE } from './db.js';
+import {
+  DEFAULT_OSV_ECOSYSTEMS,
+  DEFAULT_VENDOR_SOURCES,
+  VENDOR_SOURCES,
+} from '../shared/ecosystems.js';
+
+export const DB_USAGE = `usage: bosun db sync [--from <dir|zip|url|file.bosun.gz>]... [--ecosystem NAME]... [--osv-base-url URL]
+       bosun db status [--json]
+       bosun db export <file.bosun.gz>
+       bosun db import <file.bosun.gz>
+  every db command takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db)
+  sync without --from reads OSV's public export for each --ecosystem (default: ${DEFAULT_OSV_ECOSYSTEMS.join(', ')};
+  and, with no --ecosystem, the publishers' own feeds: ${DEFAULT_VENDOR_SOURCES.join(', ')})
+  --from also takes a publisher's feed by name (${VENDOR_SOURCES.join(', ')}),
+  and folders or files of its format (updateinfo, OVAL, CSAF VEX, secdb JSON, Photon CVE JSON)`;
 
 const SOURCES = `sources:
-  registry/repo:tag, registry/repo@sha256:...   an image in a registry (BOSUN_REGISTRY_USERNAME and
-                                                BOSUN_REGISTRY_PASSWORD for its credentials)
-  docker-archive:FILE                           a \`docker save\` archive
-  oci:DIR[:REF], oci-archive:FILE[:REF]         an OCI image layout, as a folder or a tar
-  dir:ROOTFS                                    a root filesystem or a source checkout`;
+  registry/repo:tag, registry/repo@sha256:...   an image in a registry; credentials as Docker has them
+                                                ($DOCKER_CONFIG or ~/.docker/config.json: auths,
+                                                credsStore, credHelpers), ECR through your AWS
+                                                credentials, or BOSUN_REGISTRY_USERNAME/_PASSWORD
+  FILE.tar                                      a \`docker save\` or OCI archive (told apart by content)
+  DIR                                           an OCI image layout, else a root filesystem or checkout
+  prefixes for the ambiguous cases: docker-archive:FILE, oci-archive:FILE[:REF], oci:DIR[:REF],
+  dir:ROOTFS, docker://REF (a registry reference that is also a path here)`;
 
-const COMMON = `  --platform os/arch[/variant]   the images of an index to read (repeatable; default: all)
-  --insecure-registry host:port  talk plain HTTP to that registry (repeatable)
+const COMMON = `  --input FILE                   the source, as a flag (as Trivy's --input)
+  --platform os/arch[/variant]   the images of an index to read (repeatable; default: all)
+  --insecure-registry host:port  talk plain HTTP to that registry (repeatable; loopback always is)
+  --cache-dir DIR                the layer cache (default: $BOSUN_CACHE_DIR, else ~/.cache/bosun)
+  --no-cache                     neither read nor write the layer cache
+  --timeout DURATION             give up after DURATION (90s, 5m, 1h30m; default: none), exit 3
   -o, --output FILE              write the report to FILE (complete, or not at all)
+  -q, --quiet                    no progress line and no notes on stderr; errors still show
+  --no-progress                  no progress line
   -h, --help                     this help`;
 
 export const EXIT_CODES = `exit codes:
@@ -33,18 +56,19 @@ flags:
 ${COMMON}
 
 example:
-  bosun inspect oci-archive:alpine.tar --json`,
+  bosun inspect alpine.tar --json`,
 
   sbom: `bosun sbom <source> [flags]: the image's software bill of materials
 
 ${SOURCES}
 
 flags:
-  --format cyclonedx|spdx-json|spdx   CycloneDX 1.6 JSON (default), SPDX 2.3 JSON, or SPDX 3.0.1 JSON-LD
+  --format FORMAT                cyclonedx (CycloneDX 1.6 JSON, the default), spdx (SPDX 2.3
+                                 tag-value), spdx-json (SPDX 2.3 JSON), spdx3-json (SPDX 3.0.1 JSON-LD)
 ${COMMON}
 
 example:
-  bosun sbom docker-archive:app.tar --format spdx-json -o app.spdx.json`,
+  bosun sbom app.tar --format spdx-json -o app.spdx.json`,
 
   scan: `bosun scan <source> [flags]: the image's vulnerabilities, with what could not be checked
 
@@ -54,8 +78,9 @@ flags:
   --db DIR                       the advisory database (default: $BOSUN_DB_DIR, else ~/.cache/bosun/db;
                                  fill it with \`bosun db sync\`)
   --advisories DIR|FILE          read advisories from files instead (any format \`db sync --from\` reads)
-  --format table|json|sarif|cyclonedx|spdx-json|spdx
-                                 table (default); SARIF 2.1.0; CycloneDX or SPDX with the findings
+  --format FORMAT                table (default), json, sarif (SARIF 2.1.0), or an SBOM format
+                                 (cyclonedx with the findings as vulnerabilities, spdx, spdx-json,
+                                 spdx3-json)
   --severity LOW,MEDIUM,...      only findings of these effective severities
   --ignore-unfixed               only findings with a fixed version
   --fail-on SEVERITY[,kev][,unknown]
@@ -66,7 +91,8 @@ ${COMMON}
 
 examples:
   bosun db sync && bosun scan registry.example.com/team/app:1.4
-  bosun scan docker-archive:app.tar --fail-on HIGH,kev --format sarif -o bosun.sarif
+  bosun scan app.tar --fail-on HIGH,kev --format sarif -o bosun.sarif
+  bosun scan 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --severity HIGH,CRITICAL
 
 ${EXIT_CODES}`,
 
@@ -76,4 +102,27 @@ examples:
   bosun db sync                              OSV and every publisher's feed (network)
   bosun db sync --from ./mirror/alas         a folder of any advisory format, offline
   bosun db export advisories.bosun.gz        one file for an air-gapped site`,
+
+  cache: `usage: bosun cache clean [--cache-dir DIR]: what the layer cache holds, removed
+
+  The layer cache keeps what Bosun read from each layer (by the layer's digest and the reader's
+  version), so a second scan of an image that shares base layers reads only its new layers. It
+  is keyed as the deployed service's S3 layer cache is.
+
+flags:
+  --cache-dir DIR                the cache (default: $BOSUN_CACHE_DIR, else ~/.cache/bosun)
+  -h, --help                     this help`,
 } as const;
+
+export const USAGE = `usage: bosun <command> [flags]
+
+commands:
+  scan <source>     the image's vulnerabilities, with what could not be checked
+  sbom <source>     the image's software bill of materials (CycloneDX, SPDX)
+  inspect <source>  what the image is made of
+  db <subcommand>   the local advisory database: sync, status, export, import
+  cache clean       empty the layer cache
+
+bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
+
+${EXIT_CODES}`;

@@ -8,14 +8,29 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { type HandlerDir, LAMBDA_BUNDLING } from '../lambda-bundling.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = path.resolve(HERE, '..', '..');
+
+/** Set by scripts/build-package.ts in the published package, whose handlers are prebuilt. */
+declare const __BOSUN_PACKAGED__: boolean | undefined;
+
+/**
+ * Where the published package keeps its handlers, bundled when it was built (dist/lambda/<dir>,
+ * beside the construct's own dist/infra); undefined in a checkout, which bundles them at synth.
+ */
+const PREBUILT_HANDLERS =
+  typeof __BOSUN_PACKAGED__ !== 'undefined' && __BOSUN_PACKAGED__
+    ? path.join(HERE, '..', 'lambda')
+    : undefined;
 
 /** The Lambda runtime every Bosun function runs on. */
 export const BOSUN_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 export interface BosunFunctionProps {
   /** Folder under `functions/` that holds the handler's `index.ts`. */
-  readonly handlerDir: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook';
+  readonly handlerDir: HandlerDir;
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly environment: Record<string, string>;
@@ -37,7 +52,7 @@ export type BosunFunctionDefaults = Pick<
  * group with retention, and a role that can write only to that log group (no managed policy).
  */
 export class BosunFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: BosunFunctionProps) {
@@ -56,11 +71,8 @@ export class BosunFunction extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(PROJECT_ROOT, 'functions', props.handlerDir, 'index.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    // What both ways of building the function share: all but the code and its handler name.
+    const common = {
       runtime: BOSUN_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       timeout: props.timeout,
@@ -76,30 +88,34 @@ export class BosunFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: 'Bosun',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // Every dependency is pinned in package-lock.json; bundling the AWS SDK too keeps the
-        // code that runs in Lambda the code that was tested.
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-        // ESM bundles of CommonJS dependencies need a `require`.
-        banner:
-          "import { createRequire as __bosunCreateRequire } from 'node:module';const require = __bosunCreateRequire(import.meta.url);",
-        mainFields: ['module', 'main'],
-        // Optional plugins of the CycloneDX library (XML output, schema validation) that Bosun
-        // does not use: the library loads them only if present.
-        externalModules: [
-          'xmlbuilder2',
-          'libxmljs2',
-          'ajv',
-          'ajv-formats',
-          'ajv-formats-draft2019',
-        ],
-      },
-    });
+    } satisfies Omit<lambda.FunctionProps, 'code' | 'handler'>;
+    this.function =
+      PREBUILT_HANDLERS === undefined
+        ? new nodejs.NodejsFunction(this, 'Function', {
+            ...common,
+            entry: path.join(PROJECT_ROOT, 'functions', props.handlerDir, 'index.ts'),
+            handler: 'handler',
+            projectRoot: PROJECT_ROOT,
+            depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+            bundling: {
+              format: nodejs.OutputFormat.ESM,
+              target: LAMBDA_BUNDLING.target,
+              minify: LAMBDA_BUNDLING.minify,
+              sourceMap: LAMBDA_BUNDLING.sourceMap,
+              // Every dependency is pinned in package-lock.json; bundling the AWS SDK too keeps
+              // the code that runs in Lambda the code that was tested.
+              bundleAwsSDK: true,
+              forceDockerBundling: false,
+              banner: LAMBDA_BUNDLING.banner,
+              mainFields: [...LAMBDA_BUNDLING.mainFields],
+              externalModules: [...LAMBDA_BUNDLING.externalModules],
+            },
+          })
+        : new lambda.Function(this, 'Function', {
+            ...common,
+            code: lambda.Code.fromAsset(path.join(PREBUILT_HANDLERS, props.handlerDir)),
+            handler: 'index.handler',
+          });
     this.errorsAlarm = this.function
       .metricErrors({ period: Duration.minutes(5) })
       .createAlarm(this, 'ErrorsAlarm', {

@@ -42,3 +42,12 @@ export function decodeLayerResult(bytes: Uint8Array): LayerReadResult | undefine
     return undefined;
   }
 }
+
+/**
+ * The name a layer result is kept under, in S3 and in the CLI's cache folder alike: the walker's
+ * key (layer digest and reader) with every character a file or object name could misread
+ * replaced.
+ */
+export function layerObjectName(key: string): string {
+  return `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json.gz`;
+}

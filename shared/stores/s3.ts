@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LayerCache } from '../inventory/walk.js';
-import { decodeLayerResult, encodeLayerResult } from '../layers/cache-format.js';
+import { decodeLayerResult, encodeLayerResult, layerObjectName } from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
 
 /** Where reports and SBOMs are written. */
@@ -41,7 +41,7 @@ export class S3LayerCache implements LayerCache {
   ) {}
 
   private key(key: string): string {
-    return `${LAYER_CACHE_PREFIX}${key.replace(/[^A-Za-z0-9._-]/g, '_')}.json.gz`;
+    return `${LAYER_CACHE_PREFIX}${layerObjectName(key)}`;
   }
 
   async get(key: string): Promise<LayerReadResult | undefined> {

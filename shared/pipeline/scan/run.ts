@@ -14,11 +14,12 @@ import type { LayerLimits } from '../../layers/limits.js';
 import type { Coverage } from '../../matcher/coverage.js';
 import type { InventoryPackage, MatchResult } from '../../matcher/types.js';
 import type { ImageRecord, RepositoryRecord } from '../../stores/image-store.js';
+import { BOSUN_VERSION } from '../../version.js';
 import type { PipelineDeps } from '../context.js';
 import type { FindingDraft, GenerationPlan } from '../lifecycle.js';
 
 /** Bosun's release and its extractor set: a scan by another analyzer version is redone. */
-export const ANALYZER_VERSION = `0.1.0+${createHash('sha256').update(EXTRACTOR_SET_ID).digest('hex').slice(0, 12)}`;
+export const ANALYZER_VERSION = `${BOSUN_VERSION}+${createHash('sha256').update(EXTRACTOR_SET_ID).digest('hex').slice(0, 12)}`;
 
 export interface ScanDeps extends PipelineDeps {
   /** Reads the image a request names (by digest) from its registry. */

@@ -24,7 +24,7 @@ it('runs the CLI with its arguments and exit codes', () => {
   expect(usage.status).toBe(2);
   expect(usage.stderr).toMatch(/^usage: bosun <command>/);
 
-  const sbom = npx('sbom', `dir:${alpine34Rootfs(work)}`, '--format', 'spdx');
+  const sbom = npx('sbom', `dir:${alpine34Rootfs(work)}`, '--format', 'spdx3-json');
   expect(sbom.status, sbom.stderr).toBe(0);
   expect(JSON.parse(sbom.stdout)['@context']).toBe(
     'https://spdx.org/rdf/3.0.1/spdx-context.jsonld',

@@ -225,9 +225,10 @@ describe('bosun scan --format sarif', () => {
     expect(validate({ ...sarif, version: '3.0' })).toBe(false);
   }, 60_000);
 
-  it('writes the inventory as SPDX 3.0.1 with --format spdx, from scan and from sbom', () => {
-    const fromScan = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'spdx');
-    const fromSbom = bosun('sbom', `dir:${rootfs}`, '--format', 'spdx');
+  it('writes the inventory as SPDX 3.0.1 with --format spdx3-json, from scan and from sbom', () => {
+    const args = ['--format', 'spdx3-json'];
+    const fromScan = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), ...args);
+    const fromSbom = bosun('sbom', `dir:${rootfs}`, ...args);
     for (const out of [fromScan, fromSbom]) {
       expect(out.status, out.stderr).toBe(0);
       const doc = JSON.parse(out.stdout) as { '@context': string; '@graph': { type: string }[] };
@@ -250,6 +251,20 @@ describe('bosun scan --format sarif', () => {
       expect(doc.spdxVersion).toBe('SPDX-2.3');
       // The Alpine 3.4 database's packages, the OS and the image.
       expect(doc.packages).toHaveLength((reportImage()?.packages ?? 0) + 2);
+    }
+  }, 60_000);
+
+  it('writes SPDX 2.3 tag-value with --format spdx (as Trivy does), the same packages as spdx-json', () => {
+    const fromScan = bosun('scan', `dir:${rootfs}`, '--advisories', SECDB_34(), '--format', 'spdx');
+    const fromSbom = bosun('sbom', `dir:${rootfs}`, '--format', 'spdx');
+    const json = JSON.parse(bosun('sbom', `dir:${rootfs}`, '--format', 'spdx-json').stdout) as {
+      packages: { name: string; versionInfo?: string }[];
+    };
+    for (const out of [fromScan, fromSbom]) {
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stdout.split('\n')[0]).toBe('SPDXVersion: SPDX-2.3');
+      const names = [...out.stdout.matchAll(/^PackageName: (.*)$/gm)].map((m) => m[1]);
+      expect(names).toEqual(json.packages.map((p) => p.name));
     }
   }, 60_000);
 });

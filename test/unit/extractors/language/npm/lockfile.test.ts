@@ -19,11 +19,12 @@ describe('language/npm/lockfile', () => {
       ([k, v]) => k.includes('node_modules/') && v.link !== true,
     );
     expect(packages).toHaveLength(installed.length);
-    // The versions pinned in package.json are what the lockfile installs.
+    // The versions pinned in package.json are what the lockfile installs (all of them are
+    // development dependencies: the published package bundles what it runs).
     const pinned = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
     };
-    for (const [name, version] of Object.entries(pinned.dependencies)) {
+    for (const [name, version] of Object.entries(pinned.devDependencies)) {
       expect(
         packages.find((p) => p.location === `srv/app/package-lock.json#node_modules/${name}`)
           ?.version,

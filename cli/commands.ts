@@ -1,0 +1,422 @@
+/**
+ * The image commands: `inspect` reads an image from any source the scanner reads (registry,
+ * archive, OCI layout, root filesystem) and prints what the walker sees; `sbom` prints its SBOM;
+ * `scan` inventories it and matches it against the local advisory database (`bosun db`,
+ * cli/db.ts) or advisory files given with --advisories. Loaded only when one of them runs.
+ */
+import { parseArgs } from 'node:util';
+import { loadAdvisories } from '../shared/advisories/load.js';
+import { SEVERITIES } from '../shared/advisories/severity.js';
+import { openImageSource } from '../shared/image/open-source.js';
+import { type Image, type ImageSet, platformString } from '../shared/image/types.js';
+import {
+  buildInventory,
+  type Inventory,
+  matchablePackages,
+} from '../shared/inventory/inventory.js';
+import {
+  type RepositoryCpeLookup,
+  resolveRedHatRepositories,
+} from '../shared/inventory/redhat-repositories.js';
+import { walkImage } from '../shared/inventory/walk.js';
+import { readerId } from '../shared/layers/reader-id.js';
+import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
+import { matchPackages } from '../shared/matcher/match.js';
+import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
+import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
+import { RegistryClient } from '../shared/registry/client.js';
+import { cliCredentials } from '../shared/registry/docker-config.js';
+import { parseReference } from '../shared/registry/reference.js';
+import {
+  type Gate,
+  GateSyntaxError,
+  gateReasons,
+  gateSignalGaps,
+  parseGate,
+  summaryOf,
+} from '../shared/report/gate.js';
+import { toSarif } from '../shared/report/sarif.js';
+import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
+import { toSpdx } from '../shared/sbom/spdx.js';
+import { toSpdx23 } from '../shared/sbom/spdx2.js';
+import { toSpdx23TagValue } from '../shared/sbom/spdx2-tag-value.js';
+import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
+import { BOSUN_VERSION } from '../shared/version.js';
+import { defaultDbDir } from './db.js';
+import { prepare, SOURCE_OPTIONS, UsageError } from './options.js';
+import { print } from './output.js';
+
+/**
+ * Whether `--platform` asked for platforms the image does not have: then nothing is read, and
+ * saying which platforms it has is the useful answer (exit 2), not an empty report.
+ */
+function noPlatform(set: ImageSet, wanted: readonly string[] | undefined, input: string): boolean {
+  if (wanted === undefined || set.images.length > 0) return false;
+  const has = set.skipped.flatMap((s) => s.platform ?? []);
+  console.error(
+    `bosun: ${input} has no image for ${wanted.join(', ')}${has.length === 0 ? '' : `; it has ${[...new Set(has)].join(', ')}`}`,
+  );
+  return true;
+}
+
+const TOOL = { name: 'bosun', version: BOSUN_VERSION };
+
+const SBOM_FORMATS = ['cyclonedx', 'spdx', 'spdx-json', 'spdx3-json'];
+
+function checkFormat(format: string, known: readonly string[]): void {
+  if (!known.includes(format))
+    throw new UsageError(`unknown format ${JSON.stringify(format)}; one of ${known.join(', ')}`);
+}
+
+/** An SBOM of one image; CycloneDX also carries the findings, as vulnerabilities. */
+function sbomDocument(
+  format: string,
+  image: Image,
+  inventory: Inventory,
+  findings?: Finding[],
+  coverage?: Coverage,
+): string {
+  if (format === 'spdx') return toSpdx23TagValue(image, inventory, TOOL);
+  if (format === 'spdx-json') return toSpdx23(image, inventory, TOOL);
+  if (format === 'spdx3-json') return toSpdx(image, inventory, TOOL);
+  return toCycloneDx(image, inventory, TOOL, new Date(), findings, coverage);
+}
+
+const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
+
+function osName(content: Buffer | undefined): string | undefined {
+  return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(content?.toString('utf8') ?? '')?.[1];
+}
+
+/**
+ * The registry client of a reference, created only when the source is a registry: credentials
+ * as Docker finds them (shared/registry/docker-config.ts), plain HTTP for loopback and the
+ * --insecure-registry hosts only.
+ */
+function registryClient(input: string, insecure: readonly string[]): () => RegistryClient {
+  return () => {
+    const reference = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
+    return new RegistryClient({
+      credentials: cliCredentials({ registry: parseReference(reference).registry }),
+      insecureRegistries: insecure,
+    });
+  };
+}
+
+export async function inspect(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...SOURCE_OPTIONS, json: { type: 'boolean', default: false } },
+  });
+  const { input, cache } = prepare(values, positionals);
+  const client = registryClient(input, values['insecure-registry'] ?? []);
+  const set = await openImageSource(input, client).images(
+    values.platform === undefined ? {} : { platforms: values.platform },
+  );
+  if (noPlatform(set, values.platform, input)) return 2;
+  const report = [];
+  for (const image of set.images) {
+    const walk = await walkImage(image, (e) => OS_RELEASE.has(e.path), {
+      reader: readerId([{ id: 'cli/inspect', version: 1 }]),
+      ...(cache === undefined ? {} : { cache }),
+    });
+    report.push({
+      source: image.source,
+      platform: platformString(image.platform),
+      manifestDigest: image.manifestDigest,
+      indexDigest: image.indexDigest,
+      tags: image.tags,
+      os: osName(walk.tree.read('etc/os-release') ?? walk.tree.read('usr/lib/os-release')),
+      files: walk.tree.size,
+      layers: walk.layers.map((l) => ({
+        diffId: l.diffId,
+        digest: l.digest,
+        cached: l.fromCache,
+        compression: l.result?.stats.compression,
+        compressedBytes: l.result?.stats.compressedBytes,
+        entries: l.result?.stats.entries,
+        error: l.error?.message,
+        issues: l.result?.issues.map((i) => i.message),
+      })),
+      treeIssues: walk.tree.issues.map((i) => i.message),
+      complete: walk.complete,
+    });
+  }
+  if (values.json) {
+    print(JSON.stringify({ images: report, skipped: set.skipped }, null, 2));
+  } else {
+    for (const r of report) {
+      print(
+        `${r.source}  ${r.platform}${r.manifestDigest === undefined ? '' : `  ${r.manifestDigest}`}`,
+      );
+      print(
+        `  os: ${r.os ?? 'unknown'}; ${r.files} files in ${r.layers.length} layers${r.complete ? '' : ' (INCOMPLETE)'}`,
+      );
+      for (const [i, l] of r.layers.entries()) {
+        const size =
+          l.compressedBytes === undefined
+            ? ''
+            : ` ${(l.compressedBytes / 1e6).toFixed(1)} MB ${l.compression}`;
+        const cached = l.cached ? ' (from the layer cache)' : '';
+        print(
+          `  layer ${i}: ${l.diffId ?? l.digest ?? '(no digest)'}${size}${l.entries === undefined ? '' : `, ${l.entries} entries`}${cached}`,
+        );
+        if (l.error !== undefined) print(`    error: ${l.error}`);
+        for (const issue of l.issues ?? []) print(`    issue: ${issue}`);
+      }
+      for (const issue of r.treeIssues) print(`  issue: ${issue}`);
+    }
+    for (const s of set.skipped) print(`skipped ${s.digest ?? ''} ${s.reason}`.replace('  ', ' '));
+  }
+  return report.every((r) => r.complete) ? 0 : 1;
+}
+
+export async function scan(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...SOURCE_OPTIONS,
+      advisories: { type: 'string' },
+      db: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      severity: { type: 'string' },
+      'ignore-unfixed': { type: 'boolean', default: false },
+      'fail-on': { type: 'string' },
+      'fail-on-epss': { type: 'string' },
+    },
+  });
+  let gate: Gate;
+  try {
+    gate = parseGate(values['fail-on'], values['fail-on-epss']);
+  } catch (error) {
+    if (!(error instanceof GateSyntaxError)) throw error;
+    throw new UsageError(error.message);
+  }
+  const wanted = values.severity?.toUpperCase().split(',');
+  const bad = (wanted ?? []).find((s) => !(SEVERITIES as readonly string[]).includes(s));
+  if (bad !== undefined)
+    throw new UsageError(
+      `unknown severity ${JSON.stringify(bad)}; one of ${SEVERITIES.join(', ')}`,
+    );
+  if (values.advisories !== undefined && values.db !== undefined)
+    throw new UsageError('--advisories and --db both name where advisories come from: give one');
+  checkFormat(values.format, ['table', 'json', 'sarif', ...SBOM_FORMATS]);
+  const { input, status, cache } = prepare(values, positionals);
+  const query = await advisoryQuery(values.advisories, values.db);
+  if (query === undefined) return 3;
+  const { index, loaded, importIssues } = query;
+  const signalGaps = await gateSignalGaps(gate, index);
+  // An empty EXPLOIT column means "not listed" only when the KEV catalog was read.
+  const kevChecked = await index.hasCveFacts('kev');
+  const client = registryClient(input, values['insecure-registry'] ?? []);
+  const set = await openImageSource(input, client).images(
+    values.platform === undefined ? {} : { platforms: values.platform },
+  );
+  if (noPlatform(set, values.platform, input)) return 2;
+  const reports = [];
+  let complete = true;
+  for (const image of set.images) {
+    status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
+    // A RHEL image's content sets name its repositories: their CPEs are its ecosystems.
+    const inventory = await resolveRedHatRepositories(
+      await buildInventory(image, cache === undefined ? {} : { cache }),
+      index,
+    );
+    complete &&= inventory.complete;
+    status.update(`${image.source}: matching ${inventory.packages.length} packages`);
+    const result = await matchPackages(matchablePackages(inventory), index);
+    const imageCoverage = await coverageOf(inventory, index);
+    const coverage: Coverage =
+      signalGaps.length === 0
+        ? imageCoverage
+        : { complete: false, gaps: [...imageCoverage.gaps, ...signalGaps] };
+    status.done();
+    const findings = result.findings
+      .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
+      .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)
+      .sort(
+        (a, b) =>
+          SEVERITIES.indexOf(a.severity.severity) - SEVERITIES.indexOf(b.severity.severity) ||
+          a.package.name.localeCompare(b.package.name) ||
+          a.id.localeCompare(b.id),
+      );
+    reports.push({
+      image,
+      inventory,
+      coverage,
+      findings,
+      issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
+    });
+  }
+  if (SBOM_FORMATS.includes(values.format)) {
+    const only = reports[0];
+    if (only === undefined || reports.length > 1) {
+      console.error(`bosun: ${reports.length} images in ${input}; choose one with --platform`);
+      await query.close();
+      return 2;
+    }
+    print(sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage));
+  } else if (values.format === 'sarif') {
+    const sarif = toSarif(
+      reports.map((r) => ({
+        source: r.image.source,
+        platform: platformString(r.image.platform),
+        findings: r.findings,
+        coverage: r.coverage,
+      })),
+      TOOL,
+    );
+    print(JSON.stringify(sarif, null, 2));
+  } else if (values.format === 'json') {
+    print(
+      JSON.stringify(
+        {
+          advisories: { loaded, issues: importIssues },
+          images: reports.map((r) => ({
+            source: r.image.source,
+            platform: platformString(r.image.platform),
+            manifestDigest: r.image.manifestDigest,
+            os: r.inventory.os,
+            packages: r.inventory.packages.length,
+            coverage: r.coverage,
+            summary: { ...summaryOf(r.findings), kevChecked },
+            findings: r.findings.map((f) => ({
+              id: f.id,
+              ids: f.ids,
+              severity: f.severity,
+              package: f.package.name,
+              purl: f.package.purl,
+              installedVersion: f.installedVersion,
+              fixedVersion: f.fixedVersion,
+              fixVia: f.fixVia,
+              fixState: f.fixState,
+              severities: f.severities,
+              kev: f.kev,
+              epss: f.epss,
+              layer: f.package.layer,
+            })),
+            issues: r.issues,
+          })),
+          skipped: set.skipped,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    print(
+      `${loaded} advisories loaded${importIssues === 0 ? '' : ` (import notes: ${importIssues})`}`,
+    );
+    for (const r of reports) {
+      print(
+        `\n${r.image.source} ${platformString(r.image.platform)} — ${r.inventory.os?.prettyName ?? 'unknown OS'}, ${r.inventory.packages.length} packages, ${r.findings.length} findings${r.coverage.complete ? '' : ' (INCOMPLETE: coverage gaps below)'}`,
+      );
+      for (const gap of r.coverage.gaps) print(`  COVERAGE GAP: ${gap.message}`);
+      const s = summaryOf(r.findings);
+      if (s.total > 0)
+        print(
+          `  ${SEVERITIES.filter((x) => s.bySeverity[x] > 0)
+            .map((x) => `${x} ${s.bySeverity[x]}`)
+            .join(
+              ', ',
+            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
+        );
+      if (r.findings.length > 0) {
+        const rows = r.findings.map((f) => [
+          f.severity.severity,
+          f.id,
+          f.package.name,
+          f.installedVersion,
+          f.fixedVersion === undefined
+            ? `(${f.fixState ?? 'none'})`
+            : `${f.fixedVersion}${f.fixVia === undefined ? '' : ` (${f.fixVia})`}`,
+          [
+            ...(f.kev === undefined ? [] : ['KEV']),
+            ...(f.epss === undefined ? [] : [`EPSS ${(f.epss.score * 100).toFixed(1)}%`]),
+          ].join(' '),
+        ]);
+        const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'EXPLOIT'];
+        const widths = header.map((h, i) =>
+          Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+        );
+        for (const row of [header, ...rows])
+          print(
+            row
+              .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+              .join('  ')
+              .trimEnd(),
+          );
+      }
+      for (const issue of r.issues) print(`  issue: ${issue}`);
+    }
+  }
+  const failing = reports.some((r) => r.findings.some((f) => gateReasons(f, gate).length > 0));
+  await query.close();
+  if (failing || !complete) return 1;
+  return reports.every((r) => r.coverage.complete) ? 0 : 4;
+}
+
+interface Advisories {
+  readonly index: AdvisoryQuery & RepositoryCpeLookup;
+  readonly loaded: number;
+  readonly importIssues: number;
+  close(): Promise<void>;
+}
+
+/** Advisories from files (--advisories) or from the local database; undefined if it is empty. */
+async function advisoryQuery(
+  files: string | undefined,
+  dbDir: string | undefined,
+): Promise<Advisories | undefined> {
+  if (files !== undefined) {
+    const advisories = loadAdvisories(files);
+    const index = new MemoryAdvisoryIndex();
+    for (const r of advisories.records) index.add(r);
+    if (advisories.repositoryCpes !== undefined) index.setRepositoryCpes(advisories.repositoryCpes);
+    for (const f of advisories.facts) index.addCveFact(f);
+    return {
+      index,
+      loaded: advisories.records.length,
+      importIssues: advisories.issues.length,
+      close: async () => {},
+    };
+  }
+  const dir = dbDir ?? defaultDbDir();
+  const store = EmbeddedAdvisoryStore.open(dir, 'read');
+  const { advisories } = await store.stats();
+  if (advisories === 0) {
+    await store.close();
+    console.error(
+      `bosun: the advisory database in ${dir} is empty; run \`bosun db sync\` (or pass --advisories <dir>)`,
+    );
+    return undefined;
+  }
+  return { index: store, loaded: advisories, importIssues: 0, close: () => store.close() };
+}
+
+export async function sbom(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...SOURCE_OPTIONS, format: { type: 'string', default: 'cyclonedx' } },
+  });
+  checkFormat(values.format, SBOM_FORMATS);
+  const { input, status, cache } = prepare(values, positionals);
+  const set = await openImageSource(
+    input,
+    registryClient(input, values['insecure-registry'] ?? []),
+  ).images(values.platform === undefined ? {} : { platforms: values.platform });
+  if (noPlatform(set, values.platform, input)) return 2;
+  const image = set.images[0];
+  if (image === undefined || set.images.length > 1) {
+    console.error(`bosun: ${set.images.length} images in ${input}; choose one with --platform`);
+    return 2;
+  }
+  status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
+  const inventory = await buildInventory(image, cache === undefined ? {} : { cache });
+  status.done();
+  print(sbomDocument(values.format, image, inventory));
+  return inventory.complete ? 0 : 1;
+}

@@ -1,0 +1,7 @@
+/**
+ * The package's construct library: what a CDK app imports from `bosun` (package.json
+ * `exports`). `ImageScanner` is the service; `BosunStack` deploys one with the outputs an
+ * operator needs.
+ */
+export { BosunStack, type BosunStackProps } from './bosun-stack.js';
+export { ImageScanner, type ImageScannerProps } from './constructs/image-scanner.js';
