@@ -43,7 +43,7 @@ export const EXIT_CODES = `exit codes:
   0  done, no finding fails --fail-on
   1  a finding fails --fail-on, or an image could not be read whole
   2  usage error (an unknown flag or value, a missing source)
-  3  any other failure (registry, network, database)
+  3  any other failure (registry, network, database, --timeout)
   4  results incomplete: some packages could not be checked (coverage gaps are listed)`;
 
 export const HELP = {

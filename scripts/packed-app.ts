@@ -32,9 +32,18 @@ export interface PackedApp {
   readonly bin: string;
 }
 
-/** Packs the checkout into `work` and installs it into a new CDK app `work/app`. */
-export function packAndInstall(work: string): PackedApp {
+/**
+ * Packs the checkout into `work` (or takes the tarball given) and installs it into a new CDK
+ * app `work/app`.
+ */
+export function packAndInstall(work: string, packedTarball?: string): PackedApp {
   const env = { ...process.env, ...OFFLINE_CDK_ENV };
+  const tarball = packedTarball ?? pack(work, env);
+  return install(work, tarball, env);
+}
+
+/** `npm pack` into `work`: the tarball's path. */
+function pack(work: string, env: NodeJS.ProcessEnv): string {
   const output = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: ROOT,
     env,
@@ -44,8 +53,10 @@ export function packAndInstall(work: string): PackedApp {
   });
   // The prepack script's own lines come first; npm's JSON report is the rest.
   const packed = JSON.parse(output.slice(output.search(/^\[/m))) as { filename: string }[];
-  const tarball = path.join(work, packed[0]?.filename ?? 'missing.tgz');
+  return path.join(work, packed[0]?.filename ?? 'missing.tgz');
+}
 
+function install(work: string, tarball: string, env: NodeJS.ProcessEnv): PackedApp {
   const app = path.join(work, 'app');
   rmSync(app, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', app]);

@@ -160,22 +160,44 @@ class IndexedTarFile implements TarArchive {
   }
 }
 
-/** A compressed archive: listed once, then streamed again for each file opened. */
+/** Files kept from the listing pass of a compressed archive: at most this big each, ... */
+const KEEP_FILE_BYTES = 256 * 1024;
+/** ... and this much in all. */
+const KEEP_TOTAL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A compressed archive: listed once, keeping its small files (manifest.json, index.json, image
+ * configs: what is read to find the images), then streamed again for each other file opened.
+ * Without the kept files, every small file read would inflate the archive once more.
+ */
 class StreamedTarFile implements TarArchive {
   constructor(
     readonly name: string,
     private readonly file: string,
     private readonly sizes: Map<string, number>,
+    private readonly kept: Map<string, Buffer>,
   ) {}
 
   static async build(file: string, name: string): Promise<StreamedTarFile> {
     const sizes = new Map<string, number>();
+    const kept = new Map<string, Buffer>();
+    let keptBytes = 0;
     await StreamedTarFile.scan(file, name, (path, size, entry) => {
       sizes.set(path, size);
-      entry.resume();
+      if (size <= KEEP_FILE_BYTES && keptBytes + size <= KEEP_TOTAL_BYTES) {
+        keptBytes += size;
+        // The archive's next entry comes once this one is drained, so the chunks are all here
+        // before the listing moves on.
+        const chunks: Buffer[] = [];
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => kept.set(path, Buffer.concat(chunks)));
+      } else {
+        kept.delete(path);
+        entry.resume();
+      }
       return false;
     });
-    return new StreamedTarFile(name, file, sizes);
+    return new StreamedTarFile(name, file, sizes, kept);
   }
 
   /**
@@ -226,6 +248,8 @@ class StreamedTarFile implements TarArchive {
   }
   async open(path: string): Promise<Readable> {
     const wanted = normalizeEntryPath(path);
+    const held = this.kept.get(wanted);
+    if (held !== undefined) return Readable.from([held], { objectMode: false });
     if (!this.sizes.has(wanted))
       throw new ManifestError(`${this.name}: no file ${JSON.stringify(path)} in the archive`);
     const out = new PassThrough();

@@ -34,7 +34,8 @@ export interface Coverage {
 }
 
 /** What coverage needs of an inventory: its OS, and every package found. */
-export type CoverageInput = Pick<Inventory, 'os' | 'packages'>;
+export type CoverageInput = Pick<Inventory, 'os' | 'packages'> &
+  Partial<Pick<Inventory, 'complete'>>;
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const were = (n: number) => (n === 1 ? 'was' : 'were');
@@ -122,7 +123,11 @@ export async function coverageOf(
           kind: 'nothing-found',
           ecosystems: [],
           packages: 0,
-          message: `no package was found in ${input.os === undefined ? 'this image (no operating system Bosun recognises)' : osLabel(input.os)}: nothing was checked for vulnerabilities`,
+          // A layer that could not be read may hold what was not found: say that first.
+          message:
+            input.complete === false
+              ? 'no package was found in the layers that could be read, and some could not (see the issues): nothing was checked for vulnerabilities'
+              : `no package was found in ${input.os === undefined ? 'this image (no operating system Bosun recognises)' : osLabel(input.os)}: nothing was checked for vulnerabilities`,
         },
       ],
     };

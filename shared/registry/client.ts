@@ -79,7 +79,7 @@ export class RegistryClient {
   /** Fetches a manifest or index by tag or digest, verifying its digest. */
   async getManifest(ref: ImageReference): Promise<FetchedManifest> {
     const reference = manifestReference(ref);
-    const what = `manifest ${ref.registry}/${ref.repository}@${reference}`;
+    const what = `manifest ${ref.registry}/${ref.repository}${reference.includes(':') ? '@' : ':'}${reference}`;
     const response = await this.request(
       ref,
       `/v2/${ref.repository}/manifests/${reference}`,

@@ -1,28 +1,68 @@
 /**
- * The package as users install it (scripts/packed-app.ts): `npm pack`, a new CommonJS CDK app
- * from `cdk init`, the tarball installed by npm offline. The app type-checks and synthesizes the
- * ImageScanner with the handlers the package ships; an ES module imports the same construct;
- * the installed `bosun` runs with no TypeScript tooling.
+ * The package as users install it: the README's Install commands run as written (`npm pack`,
+ * `npm install --global` into a prefix of the test's own, offline, `bosun --version`), then
+ * the same tarball installed by npm into a new CommonJS CDK app from `cdk init`
+ * (scripts/packed-app.ts). The app type-checks and synthesizes the ImageScanner with the
+ * handlers the package ships; an ES module imports the same construct; the installed `bosun`
+ * runs with no TypeScript tooling.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_CDK_ENV, type PackedApp, packAndInstall } from '../../scripts/packed-app.js';
 import { ANALYZER_VERSION } from '../../shared/pipeline/scan/run.js';
 import { BOSUN_VERSION } from '../../shared/version.js';
-import { dataDir } from '../support/fixtures.js';
+import { dataDir, PROJECT_ROOT } from '../support/fixtures.js';
+import { asScript, readmeBlock } from '../support/readme.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-package-'));
+const env = { ...process.env, ...OFFLINE_CDK_ENV };
+const prefix = path.join(work, 'global');
 let packed: PackedApp;
+let readme: ReturnType<typeof spawnSync>;
 
 beforeAll(() => {
-  packed = packAndInstall(work);
+  readme = spawnSync('bash', ['-c', asScript(readmeBlock('test/infra/package.test.ts'))], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    // `npm install --global` into the test's own prefix, whose bin/ is first on the PATH.
+    env: {
+      ...env,
+      npm_config_prefix: prefix,
+      npm_config_offline: 'true',
+      PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}`,
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  // `npm pack` wrote the tarball into the checkout: move it out before anything else runs.
+  const tarball = path.join(work, `bosun-${BOSUN_VERSION}.tgz`);
+  if (existsSync(path.join(PROJECT_ROOT, path.basename(tarball))))
+    renameSync(path.join(PROJECT_ROOT, path.basename(tarball)), tarball);
+  packed = packAndInstall(work, tarball);
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const env = { ...process.env, ...OFFLINE_CDK_ENV };
+describe("the README's Install commands", () => {
+  it('pack, install globally with no dependency to download, and run bosun', () => {
+    expect(readme.status, String(readme.stderr)).toBe(0);
+    expect(String(readme.stdout)).toContain(
+      `bosun ${BOSUN_VERSION} (analyzer ${ANALYZER_VERSION})`,
+    );
+    expect(existsSync(path.join(prefix, 'lib/node_modules/bosun/dist/cli/bosun.mjs'))).toBe(true);
+    // The CDK is an optional peer: a CLI install does not bring it.
+    expect(existsSync(path.join(prefix, 'lib/node_modules/aws-cdk-lib'))).toBe(false);
+  });
+});
 
 describe('the packed package', () => {
   it('ships the built CLI, handlers, construct and declarations, and no TypeScript source', () => {
@@ -42,6 +82,7 @@ describe('the packed package', () => {
     // Everything it runs is bundled; the CDK is the app's own.
     expect(manifest.dependencies).toBeUndefined();
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(listing.some((f) => f.startsWith('package/node_modules/'))).toBe(false);
   });
 
   it('type-checks and synthesizes a CommonJS CDK app using ImageScanner, offline', () => {

@@ -111,6 +111,25 @@ describe('coverage', () => {
     ]);
   });
 
+  it('blames the unread layers, not the image, when nothing was found in what could be read', async () => {
+    const alpine = path.join(dataDir(), 'pkgdbs/trivy/derived/alpine-310/etc/os-release');
+    const layer = await tarOf([{ path: 'etc/os-release', content: readFileSync(alpine) }]);
+    const dir = path.join(work, 'unread-layer');
+    const w = new LayoutWriter(dir);
+    const top = w.image({ architecture: 'amd64', layers: [Buffer.from('not a tar'), layer] });
+    w.finish(top, 'latest');
+    const [image] = (await new OciLayoutSource(dir, 'latest').images()).images;
+    const inventory = await buildInventory(image as NonNullable<typeof image>);
+    expect(inventory.complete).toBe(false);
+    const coverage = await coverageOf(inventory, new MemoryAdvisoryIndex());
+    expect(coverage.gaps.map((g) => [g.kind, g.message])).toEqual([
+      [
+        'nothing-found',
+        'no package was found in the layers that could be read, and some could not (see the issues): nothing was checked for vulnerabilities',
+      ],
+    ]);
+  });
+
   it('says a release is past its support end (os-release SUPPORT_END), from the day after', async () => {
     const al2023 = path.join(
       dataDir(),
