@@ -5,7 +5,6 @@
  * cli/db.ts) or advisory files given with --advisories. Loaded only when one of them runs.
  */
 import { parseArgs } from 'node:util';
-import { loadAdvisories } from '../shared/advisories/load.js';
 import { SEVERITIES } from '../shared/advisories/severity.js';
 import { openImageSource } from '../shared/image/open-source.js';
 import { type Image, type ImageSet, platformString } from '../shared/image/types.js';
@@ -36,14 +35,9 @@ import {
   summaryOf,
 } from '../shared/report/gate.js';
 import { toSarif } from '../shared/report/sarif.js';
-import { toCycloneDx } from '../shared/sbom/cyclonedx.js';
-import { toSpdx } from '../shared/sbom/spdx.js';
-import { toSpdx23 } from '../shared/sbom/spdx2.js';
-import { toSpdx23TagValue } from '../shared/sbom/spdx2-tag-value.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { BOSUN_VERSION } from '../shared/version.js';
-import { defaultDbDir } from './db.js';
-import { prepare, SOURCE_OPTIONS, UsageError } from './options.js';
+import { defaultDbDir, prepare, SOURCE_OPTIONS, UsageError } from './options.js';
 import { print } from './output.js';
 
 /**
@@ -68,17 +62,28 @@ function checkFormat(format: string, known: readonly string[]): void {
     throw new UsageError(`unknown format ${JSON.stringify(format)}; one of ${known.join(', ')}`);
 }
 
-/** An SBOM of one image; CycloneDX also carries the findings, as vulnerabilities. */
-function sbomDocument(
+/**
+ * An SBOM of one image; CycloneDX also carries the findings, as vulnerabilities. Each writer is
+ * loaded when its format is asked for: a scan printing a table parses none of them.
+ */
+async function sbomDocument(
   format: string,
   image: Image,
   inventory: Inventory,
   findings?: Finding[],
   coverage?: Coverage,
-): string {
-  if (format === 'spdx') return toSpdx23TagValue(image, inventory, TOOL);
-  if (format === 'spdx-json') return toSpdx23(image, inventory, TOOL);
-  if (format === 'spdx3-json') return toSpdx(image, inventory, TOOL);
+): Promise<string> {
+  if (format === 'spdx')
+    return (await import('../shared/sbom/spdx2-tag-value.js')).toSpdx23TagValue(
+      image,
+      inventory,
+      TOOL,
+    );
+  if (format === 'spdx-json')
+    return (await import('../shared/sbom/spdx2.js')).toSpdx23(image, inventory, TOOL);
+  if (format === 'spdx3-json')
+    return (await import('../shared/sbom/spdx.js')).toSpdx(image, inventory, TOOL);
+  const { toCycloneDx } = await import('../shared/sbom/cyclonedx.js');
   return toCycloneDx(image, inventory, TOOL, new Date(), findings, coverage);
 }
 
@@ -257,7 +262,9 @@ export async function scan(argv: string[]): Promise<number> {
       await query.close();
       return 2;
     }
-    print(sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage));
+    print(
+      await sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage),
+    );
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
       reports.map((r) => ({
@@ -371,6 +378,8 @@ async function advisoryQuery(
   dbDir: string | undefined,
 ): Promise<Advisories | undefined> {
   if (files !== undefined) {
+    // The importers of every format (XML, YAML, CSAF…) load only when files are given.
+    const { loadAdvisories } = await import('../shared/advisories/load.js');
     const advisories = loadAdvisories(files);
     const index = new MemoryAdvisoryIndex();
     for (const r of advisories.records) index.add(r);
@@ -417,6 +426,6 @@ export async function sbom(argv: string[]): Promise<number> {
   status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
   const inventory = await buildInventory(image, cache === undefined ? {} : { cache });
   status.done();
-  print(sbomDocument(values.format, image, inventory));
+  print(await sbomDocument(values.format, image, inventory));
   return inventory.complete ? 0 : 1;
 }

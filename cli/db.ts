@@ -15,11 +15,8 @@ import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE } from './help.js';
+import { defaultDbDir } from './options.js';
 import { progress } from './progress.js';
-
-export function defaultDbDir(): string {
-  return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
-}
 
 function summary(r: SyncResult, ms: number): string {
   const time = `${(ms / 1000).toFixed(1)} s`;

@@ -63,6 +63,11 @@ export function cacheDir(flag: string | undefined): string {
   return flag ?? process.env.BOSUN_CACHE_DIR ?? path.join(homedir(), '.cache', 'bosun');
 }
 
+/** The local advisory database: $BOSUN_DB_DIR, else ~/.cache/bosun/db (`--db` overrides it). */
+export function defaultDbDir(): string {
+  return process.env.BOSUN_DB_DIR ?? path.join(homedir(), '.cache', 'bosun', 'db');
+}
+
 /** Where layer results live inside the cache folder. */
 export const layersDir = (dir: string) => path.join(dir, 'layers');
 

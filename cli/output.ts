@@ -5,10 +5,12 @@
  * closes the pipe early (`| head`) ends the writing quietly; the exit code still says how the
  * scan went.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
-let file: { readonly path: string; readonly temporary: string; readonly fd: number } | undefined;
+let file:
+  | { readonly path: string; readonly temporary: string | undefined; readonly fd: number }
+  | undefined;
 let pipeClosed = false;
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -20,6 +22,13 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 /** Sends what follows to `target` (a file), or to standard output when undefined. */
 export function openOutput(target: string | undefined): void {
   if (target === undefined || target === '-') return;
+  // Only a regular file is replaced whole: a device, a FIFO or a socket (`-o /dev/null`,
+  // `-o /dev/stdout`, a named pipe) is written in place, never renamed over.
+  const existing = statSync(target, { throwIfNoEntry: false });
+  if (existing !== undefined && !existing.isFile()) {
+    file = { path: target, temporary: undefined, fd: openSync(target, 'w') };
+    return;
+  }
   const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   file = { path: target, temporary, fd: openSync(temporary, 'w') };
 }
@@ -35,6 +44,10 @@ export function closeOutput(complete: boolean): void {
   if (file === undefined) return;
   const { fd, temporary, path: target } = file;
   file = undefined;
+  if (temporary === undefined) {
+    closeSync(fd);
+    return;
+  }
   if (complete) fsyncSync(fd);
   closeSync(fd);
   if (complete) renameSync(temporary, target);

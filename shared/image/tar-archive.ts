@@ -4,11 +4,14 @@
  * file is reached by streaming the archive again up to it.
  * Tar format: https://www.gnu.org/software/tar/manual/html_node/Standard.html, PAX: POSIX.1-2001.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
+import { BosunError } from '../errors.js';
 import { openDecompressed, sniffCompression } from '../layers/decompress.js';
 import { normalizeEntryPath } from '../layers/reader.js';
 import { ManifestError } from '../registry/errors.js';
@@ -69,12 +72,13 @@ function paxPath(data: Buffer): string | undefined {
 class IndexedTarFile implements TarArchive {
   constructor(
     readonly name: string,
-    private readonly file: string,
+    private readonly file: string | FileHandle,
     private readonly index: Map<string, Located>,
   ) {}
 
-  static async build(file: string, name: string): Promise<IndexedTarFile> {
-    const handle = await open(file, 'r');
+  /** Indexes a tar file, by path (opened for each read) or held open (an unlinked file). */
+  static async build(file: string | FileHandle, name: string): Promise<IndexedTarFile> {
+    const handle = typeof file === 'string' ? await open(file, 'r') : file;
     const index = new Map<string, Located>();
     try {
       const { size: fileSize } = await handle.stat();
@@ -116,7 +120,7 @@ class IndexedTarFile implements TarArchive {
         cause: error,
       });
     } finally {
-      await handle.close();
+      if (typeof file === 'string') await handle.close();
     }
     return new IndexedTarFile(name, file, index);
   }
@@ -137,11 +141,11 @@ class IndexedTarFile implements TarArchive {
     const at = this.locate(path);
     if (at.size === 0) return Readable.from([]);
     // 1 MiB reads: a layer is read whole, and 64 KiB reads cost a system call each.
-    return createReadStream(this.file, {
-      start: at.offset,
-      end: at.offset + at.size - 1,
-      highWaterMark: 1024 * 1024,
-    });
+    const range = { start: at.offset, end: at.offset + at.size - 1, highWaterMark: 1024 * 1024 };
+    return typeof this.file === 'string'
+      ? createReadStream(this.file, range)
+      : // Positioned reads of the held file, which stays open for the next file read.
+        createReadStream('', { ...range, fd: this.file, autoClose: false, emitClose: false });
   }
   async read(path: string, maxBytes: number): Promise<Buffer> {
     const at = this.locate(path);
@@ -149,13 +153,13 @@ class IndexedTarFile implements TarArchive {
       throw new ManifestError(
         `${this.name}: ${path} is ${at.size} bytes, over the ${maxBytes}-byte limit`,
       );
-    const handle = await open(this.file, 'r');
+    const handle = typeof this.file === 'string' ? await open(this.file, 'r') : this.file;
     try {
       const data = Buffer.alloc(at.size);
       await handle.read(data, 0, at.size, at.offset);
       return data;
     } finally {
-      await handle.close();
+      if (typeof this.file === 'string') await handle.close();
     }
   }
 }
@@ -281,6 +285,57 @@ class StreamedTarFile implements TarArchive {
   }
 }
 
+/**
+ * A compressed archive is inflated once into a temporary file up to this size, and then read as
+ * a plain one; a bigger one is streamed again for each file (StreamedTarFile), as disk space is
+ * not ours to fill.
+ */
+const INFLATE_TO_DISK_MAX_BYTES = 2 * 1024 ** 3;
+
+class InflatedTooLargeError extends Error {}
+
+/**
+ * Inflated archives, held open for the life of the process: their files are unlinked as soon
+ * as they are written, so nothing is left behind even by a killed process, and an open handle
+ * is never closed by the garbage collector under a reader.
+ */
+const inflated = new Set<FileHandle>();
+
+/** Inflates `file` into an unlinked temporary tar: its open handle, or undefined if over the limit. */
+async function inflateToTemporary(file: string, name: string): Promise<FileHandle | undefined> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bosun-archive-'));
+  const target = path.join(dir, 'archive.tar');
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > INFLATE_TO_DISK_MAX_BYTES) done(new InflatedTooLargeError());
+      else done(null, chunk);
+    },
+  });
+  try {
+    const { stream } = await openDecompressed(createReadStream(file), name);
+    await pipeline(stream, counted, createWriteStream(target));
+    const handle = await open(target, 'r');
+    inflated.add(handle);
+    return handle;
+  } catch (error) {
+    if (error instanceof InflatedTooLargeError) return undefined;
+    if (error instanceof BosunError) throw error;
+    throw new ManifestError(
+      `${name}: not a readable compressed archive: ${(error as Error).message}`,
+      { cause: error },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Random access to an archive's files. A compressed one (`docker save | gzip`) is inflated once
+ * to a temporary file: reading each layer by streaming the archive again would inflate it once
+ * per layer.
+ */
 export async function openTarArchive(file: string, name: string): Promise<TarArchive> {
   const handle = await open(file, 'r');
   const head = Buffer.alloc(4);
@@ -289,7 +344,9 @@ export async function openTarArchive(file: string, name: string): Promise<TarArc
   } finally {
     await handle.close();
   }
-  return sniffCompression(head) === 'none'
-    ? IndexedTarFile.build(file, name)
-    : StreamedTarFile.build(file, name);
+  if (sniffCompression(head) === 'none') return IndexedTarFile.build(file, name);
+  const plain = await inflateToTemporary(file, name);
+  return plain === undefined
+    ? StreamedTarFile.build(file, name)
+    : IndexedTarFile.build(plain, name);
 }

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,22 @@ describe('bosun output', () => {
     const run = piped(['sbom', root(), '--format', 'cyclonedx'], 'head -c 100 > /dev/null');
     expect(run.status).toBe(0);
     expect(run.stderr).not.toMatch(/EPIPE|Error/);
+  }, 120_000);
+
+  it('writes -o into a named pipe or device in place, never renaming a file over it', () => {
+    // As `-o /dev/null` or `-o /dev/stdout` would be: a FIFO of the test's own stands in.
+    const fifo = path.join(work, 'report.fifo');
+    const got = path.join(work, 'from-fifo.json');
+    const cli = `'${process.execPath}' --import tsx cli/bosun.ts sbom '${root()}' --format spdx-json -o '${fifo}'`;
+    const run = spawnSync(
+      'bash',
+      ['-c', `mkfifo '${fifo}' && { cat '${fifo}' > '${got}' & } && ${cli} && wait`],
+      { cwd: PROJECT_ROOT, encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    const doc = JSON.parse(readFileSync(got, 'utf8')) as { spdxVersion: string };
+    expect(doc.spdxVersion).toBe('SPDX-2.3');
   }, 120_000);
 
   it('leaves no -o file when the command fails', () => {

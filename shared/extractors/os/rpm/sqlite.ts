@@ -4,7 +4,7 @@
  * with sql.js (SQLite compiled to WebAssembly, in one JavaScript file): no native module, so
  * the same code runs on Lambda's arm64 and on x86-64.
  */
-import initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
+import type initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
 import type { Extractor, ExtractResult } from '../../types.js';
 import { RpmHeaderError } from './header.js';
 import { addHeaderBlob } from './package.js';
@@ -23,7 +23,9 @@ export const rpmSqlite: Extractor = {
     path === 'var/lib/rpm/rpmdb.sqlite' || path === 'usr/lib/sysimage/rpm/rpmdb.sqlite',
   async extract(path: string, content: Buffer): Promise<ExtractResult> {
     const result: ExtractResult = { packages: [], issues: [] };
-    sqlite ??= initSqlJs();
+    // Loaded on the first SQLite database: its WebAssembly, inlined, is a megabyte of
+    // JavaScript that an image without one (most) never needs to parse.
+    sqlite ??= import('sql.js/dist/sql-wasm-inline.js').then((m) => m.default());
     const SQL = await sqlite;
     let db: InstanceType<Awaited<typeof sqlite>['Database']>;
     let rows: unknown[][];
