@@ -5,8 +5,6 @@
  *   export <file>      import <file>
  * Every subcommand takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db).
  */
-import { homedir } from 'node:os';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_OSV_ECOSYSTEMS, DEFAULT_VENDOR_SOURCES } from '../shared/ecosystems.js';
 import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
