@@ -458,7 +458,7 @@ describe('transport', () => {
         .catch((e: unknown) => e);
       expect(byTag).toBeInstanceOf(DigestMismatchError);
       expect((byTag as Error).message).toMatch(
-        /^manifest 127\.0\.0\.1:\d+\/t\d+\/oci@gzip: digest mismatch: expected sha256:/,
+        /^manifest 127\.0\.0\.1:\d+\/t\d+\/oci:gzip: digest mismatch: expected sha256:/,
       );
     } finally {
       await proxy.stop();
