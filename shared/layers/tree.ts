@@ -22,8 +22,16 @@ export interface CoalesceInput {
   readonly index?: number;
 }
 
+/**
+ * One name in the tree. Kept small on purpose (an image may have a million entries): the entry
+ * as the layer read it is referenced, not copied, a leaf has no `children` map, and the
+ * TreeEntry callers see is built when asked for.
+ */
 interface Node {
-  entry?: TreeEntry;
+  entry?: LayerEntry;
+  /** Layer index of `entry`. */
+  layer?: number;
+  content?: Buffer;
   children?: Map<string, Node>;
 }
 
@@ -37,6 +45,8 @@ function split(path: string): string[] {
 export class FileTree {
   private readonly root: Node = { children: new Map() };
   private count = 0;
+  /** Digest of each layer index, for the TreeEntry of a node. */
+  private readonly digests = new Map<number, string | undefined>();
   readonly issues: EntryError[] = [];
 
   static coalesce(layers: readonly CoalesceInput[]): FileTree {
@@ -51,7 +61,7 @@ export class FileTree {
       let child = node.children?.get(part);
       if (child === undefined) {
         if (!create) return undefined;
-        child = { children: new Map() };
+        child = {};
         node.children ??= new Map();
         node.children.set(part, child);
       }
@@ -60,10 +70,29 @@ export class FileTree {
     return node;
   }
 
+  /**
+   * Entries at and under `node`, counted with an explicit stack: a path of thousands of
+   * components (a hostile tar) must not exhaust the call stack.
+   */
   private countUnder(node: Node): number {
-    let n = node.entry === undefined ? 0 : 1;
-    for (const child of node.children?.values() ?? []) n += this.countUnder(child);
+    let n = 0;
+    const stack: Node[] = [node];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      if (next.entry !== undefined) n++;
+      for (const child of next.children?.values() ?? []) stack.push(child);
+    }
     return n;
+  }
+
+  private treeEntry(node: Node): TreeEntry | undefined {
+    const { entry, layer } = node;
+    if (entry === undefined || layer === undefined) return undefined;
+    return {
+      ...entry,
+      layer,
+      layerDigest: this.digests.get(layer),
+      ...(node.content === undefined ? {} : { content: node.content }),
+    };
   }
 
   private apply(index: number, { digest, result }: CoalesceInput): void {
@@ -84,13 +113,13 @@ export class FileTree {
         parent?.children?.delete(name);
       }
     }
+    this.digests.set(index, digest);
     for (const entry of result.entries) {
-      let placed: TreeEntry = { ...entry, layer: index, layerDigest: digest };
-      const content = result.contents.get(entry.path);
-      if (content !== undefined) placed = { ...placed, content };
+      let placed = entry;
+      let content = result.contents.get(entry.path);
       if (entry.type === 'hardlink') {
-        const target = this.get(entry.linkname ?? '');
-        if (target === undefined || target.type === 'dir') {
+        const target = this.node(split(entry.linkname ?? ''), false);
+        if (target?.entry === undefined || target.entry.type === 'dir') {
           this.issues.push(
             new DanglingHardlinkError(
               entry.path,
@@ -100,22 +129,19 @@ export class FileTree {
           continue;
         }
         // A hard link is the same file under a second name: same type, size, mode and content.
-        placed = {
-          ...target,
-          path: entry.path,
-          linkname: target.path,
-          layer: index,
-          layerDigest: digest,
-        };
+        placed = { ...target.entry, path: entry.path, linkname: target.entry.path };
+        content = target.content;
       }
       const node = this.node(split(entry.path), true) as Node;
       if (node.entry === undefined) this.count++;
       if (placed.type !== 'dir' && node.children !== undefined && node.children.size > 0) {
         // A file replacing a directory hides everything that was below it.
         this.count -= this.countUnder(node) - (node.entry === undefined ? 0 : 1);
-        node.children = new Map();
+        node.children = undefined;
       }
       node.entry = placed;
+      node.layer = index;
+      node.content = content;
     }
   }
 
@@ -131,7 +157,8 @@ export class FileTree {
 
   /** The entry at exactly this path, without following symbolic links. */
   get(path: string): TreeEntry | undefined {
-    return this.node(split(path), false)?.entry;
+    const node = this.node(split(path), false);
+    return node === undefined ? undefined : this.treeEntry(node);
   }
 
   /**
@@ -164,7 +191,8 @@ export class FileTree {
       if (target.startsWith('/')) stack.length = 0;
       queue.unshift(...split(target));
     }
-    return this.node(stack, false)?.entry;
+    const node = this.node(stack, false);
+    return node === undefined ? undefined : this.treeEntry(node);
   }
 
   /** Content of the file at `path` (symbolic links followed), if it was read. */
@@ -172,16 +200,29 @@ export class FileTree {
     return this.resolve(path)?.content;
   }
 
-  /** Every entry, parents before children, in name order. */
+  /**
+   * Every entry, parents before children, in name order. Walked with an explicit stack, not by
+   * recursion: a tar entry of ~4,000 path components overflowed the call stack (issue 17, #1).
+   */
   *entries(): IterableIterator<TreeEntry> {
-    const walk = function* (node: Node): IterableIterator<TreeEntry> {
-      const names = [...(node.children?.keys() ?? [])].sort();
-      for (const name of names) {
-        const child = node.children?.get(name) as Node;
-        if (child.entry !== undefined) yield child.entry;
-        yield* walk(child);
+    const sorted = (node: Node) =>
+      [...(node.children?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // Each frame: a directory's children in name order and the position reached among them.
+    const stack: { readonly children: [string, Node][]; next: number }[] = [
+      { children: sorted(this.root), next: 0 },
+    ];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1] as (typeof stack)[number];
+      const pair = frame.children[frame.next++];
+      if (pair === undefined) {
+        stack.pop();
+        continue;
       }
-    };
-    yield* walk(this.root);
+      const child = pair[1];
+      const entry = this.treeEntry(child);
+      if (entry !== undefined) yield entry;
+      if (child.children !== undefined && child.children.size > 0)
+        stack.push({ children: sorted(child), next: 0 });
+    }
   }
 }

@@ -95,6 +95,26 @@ describe('FileTree.coalesce', () => {
   });
 });
 
+describe('FileTree on hostile depth', () => {
+  it('lists, counts and hides a file 10,000 directories deep without exhausting the stack', async () => {
+    // Issue 17 #1: ~4,000 path components crashed the recursive walk ("Maximum call stack size
+    // exceeded") and with it the whole scan. A PAX header carries the long name, as a real tar would.
+    const deep = `${'d/'.repeat(10_000)}file`;
+    const t = await tree(
+      [
+        { path: 'etc/os-release', content: 'ID=alpine\n' },
+        { path: deep, content: 'x' },
+      ],
+      [{ path: 'd', content: 'a file replacing the deep directory' }],
+    );
+    expect(t.size).toBe(2);
+    expect(paths(t)).toEqual(['d', 'etc/os-release']);
+    const only = await tree([{ path: deep, content: 'x' }]);
+    expect([...only.entries()].map((e) => e.path.length)).toEqual([deep.length]);
+    expect(only.get(deep)?.content?.toString()).toBe('x');
+  });
+});
+
 describe('FileTree.resolve', () => {
   it('follows absolute and relative links inside the image root, never above it', async () => {
     const t = await tree([
