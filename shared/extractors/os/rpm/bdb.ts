@@ -77,6 +77,12 @@ export const rpmBdb: Extractor = {
       const type = content[base + 25];
       if (type !== P_HASH && type !== P_HASH_UNSORTED) continue;
       const entries = u16(base + 20);
+      // The index of a page's entries must fit in the page: a corrupt count read index slots
+      // past the end of the file (a RangeError that ended the scan, issue 17 #2).
+      if (PAGE_HEADER + entries * 2 > pageSize) {
+        note(`page ${page} claims ${entries} entries, more than a ${pageSize}-byte page holds`);
+        continue;
+      }
       // Index entries follow the header; even ones are keys, odd ones their values.
       for (let i = 1; i < entries; i += 2) {
         const offset = u16(base + PAGE_HEADER + i * 2);
