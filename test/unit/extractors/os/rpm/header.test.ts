@@ -44,4 +44,22 @@ describe('parseRpmHeader', () => {
     expect(() => parseRpmHeader(badOffset)).toThrow(/offset 2147418112 outside/);
     expect(() => parseRpmHeader(Buffer.alloc(4))).toThrow('header of 4 bytes is too short');
   });
+
+  it('refuses a tag of more values than any package has, before reading them', () => {
+    // Issue 17 #7: a huge header of empty file names cost 17 s and 1.1 GB as strings. The real
+    // blob's BASENAMES entry is made to claim 600,000 names over 600,000 more NUL bytes.
+    const real = blob();
+    const il = real.readUInt32BE(0);
+    const entry = Array.from({ length: il }, (_, i) => 8 + i * 16).find(
+      (at) => real.readUInt32BE(at) === TAG.BASENAMES,
+    ) as number;
+    const hostile = Buffer.concat([real, Buffer.alloc(600_000)]);
+    hostile.writeUInt32BE(real.readUInt32BE(4) + 600_000, 4);
+    hostile.writeUInt32BE(600_000, entry + 12);
+    const h = parseRpmHeader(hostile);
+    expect(h.string(TAG.NAME)).toBe('publicsuffix-list-dafsa');
+    expect(() => h.strings(TAG.BASENAMES)).toThrow(
+      new RpmHeaderError('a tag claims 600000 strings, over 500000'),
+    );
+  });
 });
