@@ -5,7 +5,13 @@
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LayerCache } from '../inventory/walk.js';
-import { decodeLayerResult, encodeLayerResult, layerObjectName } from '../layers/cache-format.js';
+import {
+  decodeLayerResult,
+  encodeLayerResult,
+  layerObjectName,
+  openLayerResult,
+  sealLayerResult,
+} from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
 
 /** Where reports and SBOMs are written. */
@@ -32,7 +38,8 @@ export const LAYER_CACHE_PREFIX = 'layer-cache/';
 
 /**
  * Layer results as gzip'd JSON objects, keyed by the walker's cache key (layer diff id and
- * extractor set). A missing or unreadable object is a miss: the layer is read again.
+ * extractor set), each sealed with its key and a SHA-256 (cache-format.ts, sealLayerResult). A
+ * missing, unreadable, corrupted or foreign object is a miss: the layer is read again.
  */
 export class S3LayerCache implements LayerCache {
   constructor(
@@ -55,7 +62,8 @@ export class S3LayerCache implements LayerCache {
       if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
       throw error;
     }
-    return bytes === undefined ? undefined : decodeLayerResult(bytes);
+    const payload = bytes === undefined ? undefined : openLayerResult(key, bytes);
+    return payload === undefined ? undefined : decodeLayerResult(payload);
   }
 
   async put(key: string, result: LayerReadResult): Promise<void> {
@@ -63,7 +71,7 @@ export class S3LayerCache implements LayerCache {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.key(key),
-        Body: encodeLayerResult(result),
+        Body: sealLayerResult(key, encodeLayerResult(result)),
         ContentType: 'application/json',
         ContentEncoding: 'gzip',
       }),
