@@ -17,9 +17,14 @@ export class BosunStack extends Stack {
     new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
     new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
     new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });
-    new CfnOutput(this, 'RegistryWebhookUrl', { value: this.scanner.webhookUrl.url });
-    new CfnOutput(this, 'RegistryWebhookSecretArn', {
-      value: this.scanner.webhookSecret.secretArn,
-    });
+    if (this.scanner.webhookUrl !== undefined)
+      new CfnOutput(this, 'RegistryWebhookUrl', { value: this.scanner.webhookUrl.url });
+    // One output per registry: `host=<secret ARN>`, the secret to configure in that registry.
+    if (this.scanner.webhookSecrets.size > 0)
+      new CfnOutput(this, 'RegistryWebhookSecretArns', {
+        value: [...this.scanner.webhookSecrets]
+          .map(([host, secret]) => `${host}=${secret.secretArn}`)
+          .join(','),
+      });
   }
 }

@@ -7,26 +7,42 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { sqsFromConfig } from '../../shared/config/clients.js';
+import { dynamoDbFromConfig, sqsFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
-import { cachedSecret } from '../../shared/config/secrets.js';
-import { handleRegistryWebhook } from '../../shared/ingest/registry-webhook.js';
+import { rotatingSecret } from '../../shared/config/secrets.js';
+import { ItemTableEventLedger } from '../../shared/ingest/event-ledger.js';
+import {
+  DEFAULT_REPLAY_WINDOW_SECONDS,
+  handleRegistryWebhook,
+  type RegistryCredentials,
+} from '../../shared/ingest/registry-webhook.js';
 import { logger } from '../../shared/observability.js';
+import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 
 const config = loadConfig([
   'scanQueueUrl',
-  'webhookSecretArn',
-  'webhookRegistries',
+  'findingsTable',
+  'webhookSecrets',
+  'webhookReplayWindow',
+  'webhookPreviousSecretGrace',
   'region',
   'sqsEndpoint',
+  'dynamodbEndpoint',
 ]);
 const sqs = sqsFromConfig(config);
+const ledger = new ItemTableEventLedger(
+  new DynamoDbItemTable(dynamoDbFromConfig(config), config.findingsTable),
+);
 const secrets = new SecretsManagerClient(
   config.region === undefined ? {} : { region: config.region },
 );
-
-// Read once per container; a failed read is retried by the next request.
-const sharedSecret = cachedSecret(secrets, config.webhookSecretArn);
+// Read once per container and again every few minutes, or sooner after a rotation.
+const registries: RegistryCredentials[] = [...config.webhookSecrets].map(([host, arn]) => ({
+  host,
+  secrets: rotatingSecret(secrets, arn, {
+    graceSeconds: config.webhookPreviousSecretGrace ?? 86_400,
+  }),
+}));
 
 export const handler = middy(
   async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
@@ -41,15 +57,17 @@ export const handler = middy(
     const out = await handleRegistryWebhook(
       { method: event.requestContext.http.method, headers, body },
       {
-        secret: await sharedSecret(),
+        registries,
+        ledger,
         sqs,
         scanQueueUrl: config.scanQueueUrl,
-        // None configured: every notification is refused (logged as skipped).
-        registries: config.webhookRegistries ?? new Set(),
+        replayWindowSeconds: config.webhookReplayWindow ?? DEFAULT_REPLAY_WINDOW_SECONDS,
       },
     );
     logger.info('registry notification', {
       status: out.statusCode,
+      registry: out.registry,
+      auth: out.auth,
       requests: out.requests,
       skipped: out.skipped,
       sourceIp: event.requestContext.http.sourceIp,

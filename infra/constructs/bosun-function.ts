@@ -39,6 +39,8 @@ export interface BosunFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   /** Ephemeral /tmp size in MiB. @default 512 */
   readonly ephemeralStorageMiB?: number;
+  /** Concurrency reserved for (and capping) this function. @default none: the account's pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** The settings every Bosun function of one deployment shares. */
@@ -78,6 +80,9 @@ export class BosunFunction extends Construct {
       timeout: props.timeout,
       memorySize: props.memorySize,
       ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB ?? 512),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

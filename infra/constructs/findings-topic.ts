@@ -1,8 +1,9 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { arnLogicalId } from './nag.js';
 
 export interface FindingsTopicProps {
   /** Applies to the topic's key. */
@@ -19,11 +20,32 @@ export function buildFindingsTopic(scope: Construct, props: FindingsTopicProps):
     enableKeyRotation: true,
     removalPolicy: props.removalPolicy,
   });
-  // Subscribed SQS queues and other AWS services read through SNS, which must decrypt.
-  key.grant(new iam.ServicePrincipal('sns.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-  return new sns.Topic(scope, 'FindingsTopic', {
+  const topic = new sns.Topic(scope, 'FindingsTopic', {
     displayName: 'Bosun findings',
     masterKey: key,
     enforceSSL: true,
   });
+  // Subscribed SQS queues and other AWS services read through SNS, which must decrypt; only on
+  // behalf of this topic, in this account (the confused-deputy conditions:
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The key policy cannot
+  // `Ref` the topic (the topic names the key: a cycle), so the ARN is matched by the name
+  // CloudFormation gives the topic, `<stack name>-<logical id>-<suffix>`.
+  const stack = Stack.of(scope);
+  const topicArnPattern = stack.formatArn({
+    service: 'sns',
+    resource: `${stack.stackName}-${arnLogicalId(topic)}-*`,
+    arnFormat: ArnFormat.NO_RESOURCE_NAME,
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': topicArnPattern },
+      },
+    }),
+  );
+  return topic;
 }

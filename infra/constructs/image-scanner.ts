@@ -59,10 +59,23 @@ export interface ImageScannerProps {
    */
   readonly feedVendorSources?: readonly string[];
   /**
-   * Registry hosts (`host[:port]`) whose push notifications the webhook accepts.
-   * @default none: the webhook refuses every notification until registries are listed
+   * Registry hosts (`host[:port]`) whose push notifications the webhook accepts, each with a
+   * secret of its own (`webhookSecrets`). Listing any builds the webhook and its function URL.
+   * @default none: no webhook, no function URL
    */
   readonly webhookRegistries?: readonly string[];
+  /**
+   * How far a request's signed timestamp (or, with a bearer secret, each event's time) may be
+   * from now; older requests are refused as replays. @default Duration.minutes(5)
+   */
+  readonly webhookReplayWindow?: Duration;
+  /**
+   * How long a registry's previous secret is still accepted after its secret is rotated.
+   * @default Duration.days(1)
+   */
+  readonly webhookPreviousSecretGrace?: Duration;
+  /** Concurrent executions reserved for, and capping, the webhook function. @default 5 */
+  readonly webhookReservedConcurrency?: number;
   /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
   readonly osvBaseUrl?: string;
   /**
@@ -120,11 +133,14 @@ export class ImageScanner extends Construct {
   readonly pushRule: events.Rule;
   readonly deleteRule: events.Rule;
   readonly feedSyncRule: events.Rule;
-  /** Receives push notifications of other registries (CNCF distribution's envelope). */
-  readonly webhookFunction: BosunFunction;
-  readonly webhookUrl: lambda.FunctionUrl;
-  /** The shared secret registries send as `Authorization: Bearer <secret>`. */
-  readonly webhookSecret: secretsmanager.Secret;
+  /**
+   * Receives push notifications of other registries (CNCF distribution's envelope); undefined
+   * when no `webhookRegistries` are configured.
+   */
+  readonly webhookFunction?: BosunFunction;
+  readonly webhookUrl?: lambda.FunctionUrl;
+  /** Each registry's secret, by registry host (empty without a webhook). */
+  readonly webhookSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -195,11 +211,18 @@ export class ImageScanner extends Construct {
       rescanQueue: rescan.queue.queue,
       eventsDlq: eventsDlq.queue,
     });
-    const webhook = buildRegistryWebhook(this, {
-      functionDefaults,
-      scanQueue: scan.queue.queue,
-      registries: settings.webhookRegistries,
-    });
+    const webhook =
+      settings.webhookRegistries.length === 0
+        ? undefined
+        : buildRegistryWebhook(this, {
+            functionDefaults,
+            scanQueue: scan.queue.queue,
+            findingsTable: tables.findings,
+            registries: settings.webhookRegistries,
+            replayWindow: settings.webhookReplayWindow,
+            previousSecretGrace: settings.webhookPreviousSecretGrace,
+            reservedConcurrency: settings.webhookReservedConcurrency,
+          });
 
     this.scanQueue = scan.queue;
     this.scanFunction = scan.function;
@@ -210,9 +233,9 @@ export class ImageScanner extends Construct {
     this.feedSyncQueue = feedSync.queue;
     this.feedSyncFunction = feedSync.function;
     this.feedSyncRule = feedSync.schedule;
-    this.webhookFunction = webhook.function;
-    this.webhookUrl = webhook.url;
-    this.webhookSecret = webhook.secret;
+    this.webhookFunction = webhook?.function;
+    this.webhookUrl = webhook?.url;
+    this.webhookSecrets = webhook?.secrets ?? new Map();
 
     this.alarms.push(
       scan.queue.dlqAlarm,
@@ -223,8 +246,8 @@ export class ImageScanner extends Construct {
       scan.function.errorsAlarm,
       rescan.function.errorsAlarm,
       feedSync.function.errorsAlarm,
-      webhook.function.errorsAlarm,
     );
+    if (webhook !== undefined) this.alarms.push(webhook.function.errorsAlarm);
     if (props.alarmTopic !== undefined) {
       const action = new cwActions.SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {

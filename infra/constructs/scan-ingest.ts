@@ -182,15 +182,48 @@ function grantEcrPull(
   }
 }
 
+/**
+ * DynamoDB actions the scan function calls, table by table (what the stores in shared/stores
+ * send for the scan use case; `grantReadWriteData` would add Scan, UpdateItem, DeleteItem where
+ * unused and ConditionCheckItem, which nothing sends). A conditional Put or Delete and each item
+ * of a TransactWriteItems are authorized as PutItem/DeleteItem
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+ * An action missing here fails the scan in AWS only: test/infra/iam.test.ts pins this table.
+ */
+export const SCAN_TABLE_ACTIONS = {
+  // getImage, repositoriesOf; recordPush/putImage/acquireLease (conditional puts and
+  // transactions); releaseLease and markDeleted delete the lease and tag items.
+  images: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  // putInventory (batch, then a conditional header put); deleteInventory (header delete, then a
+  // batch of deletes); getInventory and packagesWithKeys read.
+  inventories: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+  ],
+  // stored, suppressions and notified read; write and remove are batches; markNotified is a
+  // conditional put. Nothing in the scan deletes a single findings item.
+  findings: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+  // candidates queries the byPackage index; heads, repository CPEs and CVE facts are batch gets.
+  advisories: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+} as const;
+
 /** The scan writes images, inventories and findings, reads advisories, and writes reports. */
 function grantStores(fn: BosunFunction, props: ScanIngestProps): void {
   const { images, inventories, advisories, findings } = props.tables;
   const { reportsBucket, findingsTopic } = props;
   const scan = fn.function;
-  images.grantReadWriteData(scan);
-  inventories.grantReadWriteData(scan);
-  findings.grantReadWriteData(scan);
-  advisories.grantReadData(scan);
+  // Only the advisories table is queried by index; the scan reads its other tables by key.
+  const statements: [readonly string[], string[]][] = [
+    [SCAN_TABLE_ACTIONS.images, [images.tableArn]],
+    [SCAN_TABLE_ACTIONS.inventories, [inventories.tableArn]],
+    [SCAN_TABLE_ACTIONS.findings, [findings.tableArn]],
+    [SCAN_TABLE_ACTIONS.advisories, [advisories.tableArn, `${advisories.tableArn}/index/*`]],
+  ];
+  for (const [actions, resources] of statements)
+    scan.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
   reportsBucket.grantPut(scan);
   // The layer cache is read back; nothing else in the bucket is. Listing that prefix lets S3
   // answer a missing key with 404 (a cache miss) rather than 403.
@@ -209,7 +242,7 @@ function grantStores(fn: BosunFunction, props: ScanIngestProps): void {
   );
   findingsTopic.grantPublish(scan);
 
-  acknowledgeIndexGrants(fn, [images, inventories, findings, advisories]);
+  acknowledgeIndexGrants(fn, [advisories]);
   acknowledgePublishKey(fn, findingsTopic);
   const bucket = arnLogicalId(reportsBucket);
   acknowledgeOnRole(

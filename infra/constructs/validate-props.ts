@@ -39,13 +39,18 @@ export interface ScannerSettings {
   readonly feedVendorSources: readonly string[];
   /** `undefined`: OSV's public bucket. */
   readonly osvBaseUrl: string | undefined;
-  /** Empty: the webhook refuses every notification. */
+  /** Empty: no webhook is built. */
   readonly webhookRegistries: readonly string[];
+  readonly webhookReplayWindow: Duration;
+  readonly webhookPreviousSecretGrace: Duration;
+  readonly webhookReservedConcurrency: number;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
 const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const REPOSITORY_PREFIX = /^[a-z0-9][a-z0-9._/-]*$/;
+// What a registry event's `request.host` can be (shared/events/registry-notification.ts).
+const WEBHOOK_REGISTRY = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 function parseRepositories(repositories: readonly string[]): RepositoryFilter {
   if (repositories.length === 0) {
@@ -154,6 +159,39 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
   if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
     throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
 
+  const webhookRegistries = props.webhookRegistries ?? [];
+  for (const host of webhookRegistries)
+    if (!WEBHOOK_REGISTRY.test(host))
+      throw new Error(
+        `webhookRegistries entry ${JSON.stringify(host)} is not a registry host[:port] (e.g. "registry.example.com" or "10.0.0.5:5000")`,
+      );
+  const duplicate = webhookRegistries.find((h, i) => webhookRegistries.indexOf(h) !== i);
+  if (duplicate !== undefined)
+    throw new Error(`webhookRegistries names ${JSON.stringify(duplicate)} twice`);
+  const webhookReplayWindow = props.webhookReplayWindow ?? Duration.minutes(5);
+  checkDuration(
+    'webhookReplayWindow',
+    webhookReplayWindow,
+    Duration.seconds(30),
+    Duration.hours(1),
+  );
+  const webhookPreviousSecretGrace = props.webhookPreviousSecretGrace ?? Duration.days(1);
+  checkDuration(
+    'webhookPreviousSecretGrace',
+    webhookPreviousSecretGrace,
+    Duration.seconds(0),
+    Duration.days(30),
+  );
+  const webhookReservedConcurrency = props.webhookReservedConcurrency ?? 5;
+  if (
+    !Number.isInteger(webhookReservedConcurrency) ||
+    webhookReservedConcurrency < 1 ||
+    webhookReservedConcurrency > 100
+  )
+    throw new Error(
+      `webhookReservedConcurrency must be an integer from 1 to 100, got ${webhookReservedConcurrency}`,
+    );
+
   return {
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -172,6 +210,9 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     feedEcosystems,
     feedVendorSources,
     osvBaseUrl: props.osvBaseUrl,
-    webhookRegistries: props.webhookRegistries ?? [],
+    webhookRegistries,
+    webhookReplayWindow,
+    webhookPreviousSecretGrace,
+    webhookReservedConcurrency,
   };
 }

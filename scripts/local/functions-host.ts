@@ -91,12 +91,27 @@ export async function startFunctionsHost(
   // The handlers read their configuration when their module loads: one shared environment
   // (the functions' variables agree where they overlap), the registry host for the webhook.
   for (const env of Object.values(envs)) Object.assign(process.env, env);
-  process.env.BOSUN_WEBHOOK_REGISTRIES ??= `127.0.0.1:${state.services.registry.port}`;
-  const secretArn = envs['registry-webhook']?.BOSUN_WEBHOOK_SECRET_ARN;
+  // The template names one registry with its secret; locally that secret is the one the local
+  // registry sends, and the registry is the local one (or BOSUN_WEBHOOK_REGISTRIES, a test's).
+  const secretArns = (envs['registry-webhook']?.BOSUN_WEBHOOK_SECRETS ?? '')
+    .split(',')
+    .map((pair) => pair.split('=', 2)[1] ?? '');
+  const secretArn = secretArns[0];
+  if (secretArn === undefined || secretArn === '')
+    throw new Error('the template gives the webhook no BOSUN_WEBHOOK_SECRETS');
+  const registry =
+    process.env.BOSUN_WEBHOOK_REGISTRIES ?? `127.0.0.1:${state.services.registry.port}`;
+  process.env.BOSUN_WEBHOOK_SECRETS = `${registry}=${secretArn}`;
   const originalSend = SecretsManagerClient.prototype.send;
   SecretsManagerClient.prototype.send = async function send(command: unknown) {
-    if (command instanceof GetSecretValueCommand && command.input.SecretId === secretArn)
-      return { SecretString: state.notificationSecret, $metadata: {} };
+    if (command instanceof GetSecretValueCommand && command.input.SecretId === secretArn) {
+      // Never rotated: there is no AWSPREVIOUS version.
+      if (command.input.VersionStage === 'AWSPREVIOUS')
+        throw Object.assign(new Error('no AWSPREVIOUS version'), {
+          name: 'ResourceNotFoundException',
+        });
+      return { SecretString: state.notificationSecret, CreatedDate: new Date(0), $metadata: {} };
+    }
     throw new Error('local Secrets Manager stand-in: only the webhook secret exists');
   } as typeof originalSend;
 

@@ -56,11 +56,21 @@ export function readState(dir: string): LocalStackState | undefined {
 }
 
 /**
+ * The registry the local stack's template configures the webhook for; the functions host
+ * binds its secret to the local registry's host and port, known only once it runs.
+ */
+export const LOCAL_WEBHOOK_REGISTRY = '127.0.0.1:5000';
+
+/**
  * Synthesizes the app in-process into `outdir` and returns the stack's template file. Lambda
- * bundling is skipped: the local stack needs the resources, not the function code.
+ * bundling is skipped: the local stack needs the resources, not the function code. The webhook
+ * is built (it is only with registries configured): the local registry notifies it.
  */
 export function synthTemplate(outdir: string): string {
-  const { app, stack } = buildApp({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const { app, stack } = buildApp(
+    { outdir, context: { 'aws:cdk:bundling-stacks': [] } },
+    { scanner: { webhookRegistries: [LOCAL_WEBHOOK_REGISTRY] } },
+  );
   const assembly = app.synth();
   return path.join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile);
 }
@@ -76,11 +86,13 @@ function newestMtime(dir: string): number {
 
 /**
  * The template `cdk synth` left in `cdk.out`, when it is newer than the code that produces it
- * (`infra/`, `shared/config/`); otherwise undefined, and the caller synthesizes.
+ * (`infra/`, `shared/config/`) and has the webhook the local registry notifies; otherwise
+ * undefined, and the caller synthesizes.
  */
 export function currentCdkOutTemplate(projectRoot: string = PROJECT_ROOT): string | undefined {
   const file = path.join(projectRoot, 'cdk.out', `${STACK_NAME}.template.json`);
   if (!existsSync(file)) return undefined;
+  if (!readFileSync(file, 'utf8').includes('"bosun-registry-webhook"')) return undefined;
   const sources = Math.max(
     newestMtime(path.join(projectRoot, 'infra')),
     newestMtime(path.join(projectRoot, 'shared', 'config')),

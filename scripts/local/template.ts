@@ -84,6 +84,10 @@ function resolveValue(value: unknown, local: Record<string, LocalResource>, wher
         throw new TemplateError(`${where}: Fn::GetAtt ${getAtt.join('.')} has no local value`);
       return attribute;
     }
+    // `host=<secret ARN>` lists (the webhook's registries) are joins of strings and refs.
+    const join = obj['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
+      return join[1].map((part: unknown) => resolveValue(part, local, where)).join(join[0]);
   }
   throw new TemplateError(`${where}: cannot resolve ${JSON.stringify(value)} locally`);
 }

@@ -28,9 +28,11 @@ export const ENV_VARS = {
   feedEcosystems: 'BOSUN_FEED_ECOSYSTEMS',
   feedVendorSources: 'BOSUN_FEED_VENDOR_SOURCES',
   osvBaseUrl: 'BOSUN_OSV_BASE_URL',
-  webhookSecretArn: 'BOSUN_WEBHOOK_SECRET_ARN',
+  // The registries the webhook serves, each with its own secret: `host[:port]=<secret ARN>,...`.
+  webhookSecrets: 'BOSUN_WEBHOOK_SECRETS',
+  webhookReplayWindow: 'BOSUN_WEBHOOK_REPLAY_WINDOW',
+  webhookPreviousSecretGrace: 'BOSUN_WEBHOOK_PREVIOUS_SECRET_GRACE',
   nvdApiKeySecretArn: 'BOSUN_NVD_API_KEY_SECRET_ARN',
-  webhookRegistries: 'BOSUN_WEBHOOK_REGISTRIES',
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   rescanWindow: 'BOSUN_RESCAN_WINDOW',
@@ -47,7 +49,6 @@ export const ENV_VARS = {
 } as const;
 
 /** Days since an image's last push during which advisory changes rescan it, by default. */
-/** Days since an image's last push during which advisory changes rescan it, by default. */
 export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
 
 export type ConfigKey = keyof typeof ENV_VARS;
@@ -57,6 +58,12 @@ const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table 
 const httpUrl = z.url({ protocol: /^https?$/ });
 // S3 bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+const seconds = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,7}$/, `a whole number of seconds from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `a whole number of seconds from ${min} to ${max}`);
 const topicArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN');
@@ -85,16 +92,33 @@ const schemas = {
     .transform((s) => (s === '' ? [] : s.split(',')))
     .optional(),
   osvBaseUrl: httpUrl.optional(),
-  // Registry hosts the webhook serves, comma-separated: `registry.example.com,10.0.0.5:5000`.
-  webhookRegistries: z
+  // Registry hosts the webhook serves, each with the ARN of its own secret:
+  // `registry.example.com=arn:aws:secretsmanager:...,10.0.0.5:5000=arn:...`.
+  webhookSecrets: z
     .string()
-    .regex(
-      /^[A-Za-z0-9.-]+(:\d{1,5})?(,[A-Za-z0-9.-]+(:\d{1,5})?)*$/,
-      'a comma-separated list of host[:port]',
+    .refine(
+      (s) =>
+        s.split(',').every((pair) => {
+          const [host, arn, ...rest] = pair.split('=');
+          return (
+            rest.length === 0 &&
+            host !== undefined &&
+            /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host) &&
+            arn !== undefined &&
+            secretArn.safeParse(arn).success
+          );
+        }),
+      'a comma-separated list of host[:port]=<Secrets Manager secret ARN>',
     )
-    .transform((s) => new Set(s.split(',')))
-    .optional(),
-  webhookSecretArn: secretArn,
+    .transform(
+      (s): ReadonlyMap<string, string> =>
+        new Map(s.split(',').map((pair) => pair.split('=', 2) as [string, string])),
+    ),
+  // Seconds a signed timestamp (or, with a bearer secret, an event's own timestamp) may be
+  // away from now: older requests are replays.
+  webhookReplayWindow: seconds(30, 3600).optional(),
+  // Seconds after a rotation during which the previous secret is still accepted.
+  webhookPreviousSecretGrace: seconds(0, 30 * 86_400).optional(),
   // NVD's API key (a plain string secret): ten times NVD's request rate for the nvd feed.
   nvdApiKeySecretArn: secretArn.optional(),
   findingsTopicArn: topicArn,

@@ -1,22 +1,36 @@
 /**
- * The registry webhook's work: check the shared secret, read the notification envelope, and
- * send one scan request per pushed or deleted manifest to the scan queue. The Lambda handler
+ * The registry webhook's work: find which registry sent the request by the secret it proves,
+ * refuse replays, read the notification envelope, and send one scan request per pushed or
+ * deleted manifest of that registry to the scan queue. The Lambda handler
  * (functions/registry-webhook) only adapts the function URL event to this.
  *
- * The registry is configured to send `Authorization: Bearer <secret>` with each notification
- * (distribution's endpoint `headers` setting).
+ * Each registry has a secret of its own, and proves it one of two ways:
+ * - signed (preferred): `X-Bosun-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+ *   "<t>.<body>")>`; the timestamp is signed, so a request older than the replay window is
+ *   refused whole, and the secret never travels;
+ * - bearer, for registries that can only send fixed headers (CNCF distribution's endpoint
+ *   `headers`): `Authorization: Bearer <secret>`; each event's own `timestamp` must then be
+ *   within the replay window.
+ * Either way each event id is recorded once (a conditional put, kept longer than the window):
+ * a replayed or redelivered event queues nothing, so a replayed `delete` cannot close findings.
+ * The registry is the one whose secret matched; an event naming another host is skipped, so one
+ * registry cannot speak for another.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { mapLimit } from '../concurrency.js';
 import { InvalidEventError } from '../errors.js';
 import {
   parseRegistryNotification,
   scanRequestsFromNotification,
 } from '../events/registry-notification.js';
-import { scanRequestBody } from '../events/scan-request.js';
+import { type ScanRequest, scanRequestBody } from '../events/scan-request.js';
 import { QueueSendError, sendMessages } from '../queues/send.js';
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+/** Default replay window: Stripe's and Slack's choice for signed webhooks. */
+export const DEFAULT_REPLAY_WINDOW_SECONDS = 300;
+export const SIGNATURE_HEADER = 'x-bosun-signature';
 
 export interface WebhookRequest {
   readonly method: string;
@@ -30,11 +44,54 @@ export interface WebhookResponse {
   readonly body: string;
 }
 
+/** One registry the webhook serves and the secrets it may prove. */
+export interface RegistryCredentials {
+  /** `host[:port]`, as the registry's events name it (`request.host`). */
+  readonly host: string;
+  /**
+   * The accepted secrets: the current one, and the previous one during its grace after a
+   * rotation. `fresh` asks to read them again (after a request matched none: a rotation).
+   */
+  secrets(fresh?: boolean): Promise<readonly string[]>;
+}
+
+/** Where event ids are recorded (shared/ingest/event-ledger.ts). */
+export interface EventLedger {
+  /** Records the event until `expiresAt` (epoch seconds); false when it already was. */
+  claim(registry: string, eventId: string, expiresAt: number): Promise<boolean>;
+  /** Forgets a claim whose scan request could not be queued, so the redelivery is taken. */
+  release(registry: string, eventId: string): Promise<void>;
+}
+
+export interface WebhookDeps {
+  readonly registries: readonly RegistryCredentials[];
+  readonly ledger: EventLedger;
+  readonly sqs: SQSClient;
+  readonly scanQueueUrl: string;
+  /** @default DEFAULT_REPLAY_WINDOW_SECONDS */
+  readonly replayWindowSeconds?: number;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface WebhookOutcome extends WebhookResponse {
+  readonly registry?: string;
+  readonly auth?: 'signed' | 'bearer';
+  readonly requests?: number;
+  readonly skipped?: number;
+}
+
 /** Compares in constant time (both sides hashed first, so their lengths are equal). */
-function sameSecret(given: string, expected: string): boolean {
+function same(given: string | Buffer, expected: string | Buffer): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/** The signature a registry holding `secret` sends for `body` at `timestamp`. */
+export function signWebhookBody(secret: string, timestamp: number, body: string): string {
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${mac}`;
 }
 
 const reply = (statusCode: number, body: unknown): WebhookResponse => ({
@@ -42,22 +99,86 @@ const reply = (statusCode: number, body: unknown): WebhookResponse => ({
   body: JSON.stringify(body),
 });
 
+type Proof =
+  | { readonly kind: 'signed'; readonly timestamp: number; readonly mac: string }
+  | { readonly kind: 'bearer'; readonly secret: string };
+
+function proofOf(request: WebhookRequest): Proof | string {
+  const signature = request.headers[SIGNATURE_HEADER];
+  if (signature !== undefined) {
+    const parts = new Map(
+      signature.split(',').map((p) => {
+        const at = p.indexOf('=');
+        return [p.slice(0, at).trim(), p.slice(at + 1).trim()] as const;
+      }),
+    );
+    const t = parts.get('t') ?? '';
+    const mac = parts.get('v1') ?? '';
+    if (!/^\d{1,12}$/.test(t) || !/^[a-f0-9]{64}$/.test(mac))
+      return `${SIGNATURE_HEADER} is not t=<unix seconds>,v1=<hex HMAC-SHA256>`;
+    return { kind: 'signed', timestamp: Number(t), mac };
+  }
+  const auth = request.headers.authorization ?? '';
+  if (auth.startsWith('Bearer ') && auth.length > 7)
+    return { kind: 'bearer', secret: auth.slice(7) };
+  return `missing ${SIGNATURE_HEADER} or Authorization: Bearer`;
+}
+
+function proves(proof: Proof, secret: string, body: string): boolean {
+  if (proof.kind === 'bearer') return same(proof.secret, secret);
+  const expected = createHmac('sha256', secret).update(`${proof.timestamp}.${body}`).digest();
+  return same(Buffer.from(proof.mac, 'hex'), expected);
+}
+
+/**
+ * The registry whose secret the proof matches, 'unavailable' when none matched and a secret
+ * could not be read (the registry retries a 5xx), or undefined.
+ */
+async function matchRegistry(
+  proof: Proof,
+  body: string,
+  registries: readonly RegistryCredentials[],
+  fresh: boolean,
+): Promise<RegistryCredentials | 'unavailable' | undefined> {
+  const read = await Promise.allSettled(registries.map((r) => r.secrets(fresh)));
+  let unavailable = false;
+  for (const [i, result] of read.entries()) {
+    if (result.status === 'rejected') {
+      unavailable = true;
+      continue;
+    }
+    // Every secret is tried (no early exit), so timing does not tell which registry is near.
+    let matched = false;
+    for (const secret of result.value) if (proves(proof, secret, body)) matched = true;
+    if (matched) return registries[i];
+  }
+  return unavailable ? 'unavailable' : undefined;
+}
+
 export async function handleRegistryWebhook(
   request: WebhookRequest,
-  deps: {
-    secret: string;
-    sqs: SQSClient;
-    scanQueueUrl: string;
-    /** Registry hosts (`host[:port]`) whose notifications are accepted. */
-    registries: ReadonlySet<string>;
-  },
-): Promise<WebhookResponse & { requests?: number; skipped?: number }> {
+  deps: WebhookDeps,
+): Promise<WebhookOutcome> {
   if (request.method !== 'POST') return reply(405, { error: 'POST only' });
-  const auth = request.headers.authorization ?? '';
-  if (!auth.startsWith('Bearer ') || !sameSecret(auth.slice(7), deps.secret))
-    return reply(401, { error: 'missing or wrong shared secret' });
   if (Buffer.byteLength(request.body) > MAX_WEBHOOK_BODY_BYTES)
     return reply(413, { error: `body over ${MAX_WEBHOOK_BODY_BYTES} bytes` });
+  const proof = proofOf(request);
+  if (typeof proof === 'string') return reply(401, { error: proof });
+  const window = deps.replayWindowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS;
+  const nowMs = (deps.now ?? Date.now)();
+  const nowSeconds = Math.floor(nowMs / 1000);
+  // Checked before any secret is read: a stale signed request costs nothing.
+  if (proof.kind === 'signed' && Math.abs(nowSeconds - proof.timestamp) > window)
+    return reply(401, { error: `signed timestamp outside the ${window} s replay window` });
+
+  let registry = await matchRegistry(proof, request.body, deps.registries, false);
+  // A secret rotated since the container read it: read once more (rate-limited by the reader).
+  if (registry === undefined)
+    registry = await matchRegistry(proof, request.body, deps.registries, true);
+  if (registry === 'unavailable')
+    return reply(503, { error: 'a registry secret could not be read; try again' });
+  if (registry === undefined) return reply(401, { error: 'no registry secret matches' });
+
   let envelope: ReturnType<typeof parseRegistryNotification>;
   try {
     envelope = parseRegistryNotification(request.body);
@@ -65,17 +186,45 @@ export async function handleRegistryWebhook(
     if (error instanceof InvalidEventError) return reply(400, { error: error.message });
     throw error;
   }
-  const { requests, skipped } = scanRequestsFromNotification(envelope, deps.registries);
+  const host = registry.host;
+  const found = scanRequestsFromNotification(envelope, new Set([host]));
+  // Events naming a host other than the one whose secret matched are skipped there.
+  const skipped = [...found.skipped];
+
+  let fresh: ScanRequest[] = found.requests;
+  if (proof.kind === 'bearer') {
+    // Nothing in a bearer request is signed but the events' own times.
+    fresh = [];
+    for (const r of found.requests) {
+      const at = Date.parse(r.eventTime);
+      if (Number.isFinite(at) && Math.abs(nowMs - at) <= window * 1000) fresh.push(r);
+      else skipped.push({ id: r.eventId, reason: `event time outside the ${window} s window` });
+    }
+  }
+
+  // Kept past the last moment a replay could still pass the window check (a timestamp up to
+  // `window` ahead of now, accepted for `window` after that).
+  const expiresAt = nowSeconds + 2 * window + 60;
+  const claims = await mapLimit(fresh, 8, (r) => deps.ledger.claim(host, r.eventId, expiresAt));
+  const requests = fresh.filter((_, i) => claims[i]);
+  for (const [i, r] of fresh.entries())
+    if (!claims[i]) skipped.push({ id: r.eventId, reason: 'event id already received' });
+
   try {
     await sendMessages(deps.sqs, deps.scanQueueUrl, requests.map(scanRequestBody), 3);
   } catch (error) {
-    // The registry retries a notification it could not deliver; a 5xx makes it do so.
-    if (error instanceof QueueSendError)
+    // The registry retries a notification it could not deliver; a 5xx makes it do so, and the
+    // released ids let that retry through.
+    if (error instanceof QueueSendError) {
+      await mapLimit(requests, 8, (r) => deps.ledger.release(host, r.eventId));
       return reply(503, { error: 'scan queue did not accept every request' });
+    }
     throw error;
   }
   return {
     ...reply(202, { requests: requests.length, skipped: skipped.length }),
+    registry: host,
+    auth: proof.kind,
     requests: requests.length,
     skipped: skipped.length,
   };

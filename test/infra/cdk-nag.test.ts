@@ -5,8 +5,12 @@ import { buildApp } from '../../infra/build-app.js';
 import { SKIP_BUNDLING, synthScanner } from './support.js';
 
 describe('cdk-nag AwsSolutions checks', () => {
-  it('pass with no unacknowledged finding, for the default and a repository-scoped scanner', () => {
-    for (const props of [{}, { repositories: ['web', 'team-a/*'] }]) {
+  it('pass with no unacknowledged finding, for the default, a repository-scoped scanner and one with the webhook', () => {
+    for (const props of [
+      {},
+      { repositories: ['web', 'team-a/*'] },
+      { webhookRegistries: ['registry.example.com', '10.0.0.5:5000'] },
+    ]) {
       const { app } = synthScanner(props);
       expect(() => app.synth()).not.toThrow();
     }
@@ -24,7 +28,10 @@ describe('cdk-nag AwsSolutions checks', () => {
   });
 
   it('acknowledge each finding by its own id, with a reason', () => {
-    const { stack } = synthScanner({ repositories: ['team-a/*'] });
+    const { stack } = synthScanner({
+      repositories: ['team-a/*'],
+      webhookRegistries: ['registry.example.com'],
+    });
     const acks = stack.node
       .findAll()
       .flatMap((c) =>

@@ -23,8 +23,13 @@ function statements(
 /** Renders `Fn::Join` ARNs with pseudo parameters in angle brackets. */
 function renderArn(value: unknown): string {
   if (typeof value === 'string') return value;
-  const obj = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  const obj = value as {
+    Ref?: string;
+    'Fn::Join'?: [string, unknown[]];
+    'Fn::GetAtt'?: [string, string];
+  };
   if (obj.Ref !== undefined) return `<${obj.Ref}>`;
+  if (obj['Fn::GetAtt'] !== undefined) return `<${obj['Fn::GetAtt'].join('.')}>`;
   const join = obj['Fn::Join'];
   if (join !== undefined) return join[1].map(renderArn).join(join[0]);
   throw new Error(`unexpected ARN ${JSON.stringify(value)}`);
@@ -110,6 +115,49 @@ describe('least-privilege IAM', () => {
     expect(scan.some((s) => actionsOf(s).some((a) => a === 's3:*' || a === 's3:GetObject*'))).toBe(
       false,
     );
+  });
+
+  // What the stores send for a scan (infra/constructs/scan-ingest.ts, SCAN_TABLE_ACTIONS): no
+  // Scan or UpdateItem anywhere, no DeleteItem on findings, no index but the advisories'.
+  it('gives the scan function, table by table, only the DynamoDB actions the scan sends', () => {
+    const { template } = synthScanner();
+    const byTable = new Map<string, string[]>();
+    for (const st of statements(template, /ScannerScanRole/)) {
+      const actions = actionsOf(st).filter((a) => a.startsWith('dynamodb:'));
+      if (actions.length === 0) continue;
+      const resources = (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(renderArn);
+      for (const r of resources) byTable.set(r, [...(byTable.get(r) ?? []), ...actions].sort());
+    }
+    const table = (name: string) => `<Scanner${name}.Arn>`;
+    expect(
+      Object.fromEntries([...byTable].map(([r, a]) => [r.replace(/[0-9A-F]{8}\./, '.'), a])),
+    ).toEqual({
+      [table('TablesImages')]: [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ],
+      [table('TablesInventories')]: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ],
+      [table('TablesFindings')]: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ],
+      [table('TablesAdvisories')]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      [`${table('TablesAdvisories')}/index/*`]: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+      ],
+    });
   });
 
   it('attaches no AWS managed policy to any function role', () => {

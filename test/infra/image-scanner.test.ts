@@ -9,6 +9,8 @@ import { synthScanner } from './support.js';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
+const REGISTRY = 'registry.example.com';
+
 function onlyResource(template: Template, type: string, props: object = {}) {
   const found = Object.values(template.findResources(type, { Properties: props }) as Resources);
   expect(found).toHaveLength(1);
@@ -134,7 +136,7 @@ describe('queues', () => {
 
 describe('functions', () => {
   it('runs four arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
-    const { template } = synthScanner();
+    const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
     expect(
       fns
@@ -201,7 +203,7 @@ describe('functions', () => {
   });
 
   it('gives each function every configuration variable its handler reads', () => {
-    const { template } = synthScanner();
+    const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
     // What each handler passes to loadConfig (required keys).
     const reads: Record<string, (keyof typeof ENV_VARS)[]> = {
@@ -213,7 +215,7 @@ describe('functions', () => {
         'feedSyncQueueUrl',
         'feedEcosystems',
       ],
-      'bosun-registry-webhook': ['scanQueueUrl', 'webhookSecretArn'],
+      'bosun-registry-webhook': ['scanQueueUrl', 'findingsTable', 'webhookSecrets'],
     };
     expect(fns).toHaveLength(Object.keys(reads).length);
     for (const fn of fns) {
@@ -277,7 +279,84 @@ describe('storage', () => {
   });
 });
 
+describe('access logs', () => {
+  it('go to a bucket with ACLs disabled, written by S3 log delivery for the reports bucket only', () => {
+    const { template } = synthScanner();
+    const logs = template.findResources('AWS::S3::Bucket', {
+      Properties: {
+        LifecycleConfiguration: { Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }] },
+      },
+    }) as Resources;
+    const [logsId, logsBucket] = Object.entries(logs)[0] ?? [];
+    expect(Object.keys(logs)).toHaveLength(1);
+    expect(logsBucket?.Properties.OwnershipControls).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+    expect(logsBucket?.Properties).not.toHaveProperty('AccessControl');
+    const reports = onlyResource(template, 'AWS::S3::Bucket', {
+      VersioningConfiguration: Match.anyValue(),
+    });
+    expect(reports.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logsId },
+      LogFilePrefix: 'reports/',
+    });
+    const policy = onlyResource(template, 'AWS::S3::BucketPolicy', { Bucket: { Ref: logsId } });
+    const statements = (policy.PolicyDocument as { Statement: Record<string, unknown>[] })
+      .Statement;
+    const delivery = statements.find((st) =>
+      JSON.stringify(st.Principal).includes('logging.s3.amazonaws.com'),
+    );
+    expect(delivery).toMatchObject({
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Condition: {
+        ArnLike: {
+          'aws:SourceArn': {
+            'Fn::GetAtt': [expect.stringMatching(/^ScannerReportsBucket/), 'Arn'],
+          },
+        },
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+      },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('LogDeliveryWrite');
+  });
+});
+
 describe('findings topic', () => {
+  it("lets SNS use the topic's key only for this topic, in this account", () => {
+    const { template } = synthScanner();
+    const key = onlyResource(template, 'AWS::KMS::Key');
+    const statements = (key.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const sns = statements.filter((st) =>
+      JSON.stringify(st.Principal).includes('sns.amazonaws.com'),
+    );
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+    expect(sns).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '123456789012' },
+          // The name CloudFormation gives the topic: `<stack>-<logical id>-<suffix>`.
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:sns:eu-west-1:123456789012:Bosun-${topicId}-*`,
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+  });
+
   it('is KMS-encrypted with a rotating key and TLS-only', () => {
     const { template } = synthScanner();
     const topic = onlyResource(template, 'AWS::SNS::Topic');
@@ -319,7 +398,10 @@ describe('findings topic', () => {
 
 describe('alarms', () => {
   it('alarms on every DLQ, on each function error and on scan age', () => {
-    const { template } = synthScanner({ maxScanAge: Duration.minutes(20) });
+    const { template } = synthScanner({
+      maxScanAge: Duration.minutes(20),
+      webhookRegistries: [REGISTRY],
+    });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources).map(
       (a) => a.Properties,
     );
@@ -343,7 +425,8 @@ describe('alarms', () => {
       ),
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(9);
+    // Four DLQs, three functions (no webhook without registries), scan age.
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
@@ -375,22 +458,84 @@ describe('feed sync', () => {
 });
 
 describe('registry webhook', () => {
-  it('serves a function URL that checks the shared secret itself, and may only send to the scan queue', () => {
+  it('is not built without webhookRegistries: no function, no URL, no secret', () => {
     const { template } = synthScanner();
-    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 },
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(JSON.stringify(template.toJSON())).not.toContain('bosun-registry-webhook');
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('RegistryWebhookUrl');
+  });
+
+  it('gives each registry a secret of its own and the function each host with its secret', () => {
+    const hosts = [REGISTRY, '10.0.0.5:5000'];
+    const { template } = synthScanner({ webhookRegistries: hosts });
+    const secrets = template.findResources('AWS::SecretsManager::Secret') as Resources;
+    expect(Object.keys(secrets)).toHaveLength(2);
+    for (const secret of Object.values(secrets))
+      expect(secret.Properties.GenerateSecretString).toEqual({
+        ExcludePunctuation: true,
+        PasswordLength: 48,
+      });
+    const fn = onlyResource(template, 'AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'bosun-registry-webhook' }),
+      },
     });
-    const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter(
-      (p) => JSON.stringify(p.Properties.Roles).includes('RegistryWebhook'),
+    const vars = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    const rendered = JSON.stringify(vars[ENV_VARS.webhookSecrets]);
+    const ids = Object.keys(secrets);
+    // `registry.example.com=<secret 1>,10.0.0.5:5000=<secret 2>`, each host with its own secret.
+    expect(rendered).toMatch(
+      new RegExp(
+        `"registry\\.example\\.com=",\\{"Ref":"${ids[0]}"\\},",10\\.0\\.0\\.5:5000=",\\{"Ref":"${ids[1]}"\\}`,
+      ),
     );
-    const actions = policies.flatMap((p) =>
-      (
-        p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }
-      ).Statement.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action])),
+    expect(vars[ENV_VARS.webhookReplayWindow]).toBe('300');
+    expect(vars[ENV_VARS.webhookPreviousSecretGrace]).toBe('86400');
+  });
+
+  it('caps the public URL with reserved concurrency', () => {
+    const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    onlyResource(template, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+    const custom = synthScanner({ webhookRegistries: [REGISTRY], webhookReservedConcurrency: 2 });
+    onlyResource(custom.template, 'AWS::Lambda::Function', { ReservedConcurrentExecutions: 2 });
+  });
+
+  it('may send to the scan queue, read its secrets, and write only its own event-id items', () => {
+    const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy') as Resources)
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('RegistryWebhook'))
+      .flatMap(
+        (p) =>
+          (
+            p.Properties.PolicyDocument as {
+              Statement: { Action: string | string[]; Condition?: unknown; Resource: unknown }[];
+            }
+          ).Statement,
+      );
+    const actions = statements.flatMap((st) =>
+      Array.isArray(st.Action) ? st.Action : [st.Action],
     );
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
     expect(actions).toContain('sqs:SendMessage');
     expect(actions).toContain('secretsmanager:GetSecretValue');
+    const dynamo = statements.filter((st) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(dynamo).toEqual([
+      {
+        Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ScannerTablesFindings/), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WEBHOOK#*'] } },
+      },
+    ]);
+  });
+
+  it('refuses a registry that is not a host[:port], or one named twice', () => {
+    expect(() => synthScanner({ webhookRegistries: ['https://registry.example.com'] })).toThrow(
+      /webhookRegistries entry "https:\/\/registry.example.com" is not a registry host\[:port\]/,
+    );
+    expect(() => synthScanner({ webhookRegistries: [REGISTRY, REGISTRY] })).toThrow(
+      /names "registry.example.com" twice/,
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('validateProps', () => {
       feedVendorSources: DEFAULT_VENDOR_SOURCES,
       osvBaseUrl: undefined,
       webhookRegistries: [],
+      webhookReservedConcurrency: 5,
     });
+    expect(seconds(settings.webhookReplayWindow)).toBe(300);
+    expect(seconds(settings.webhookPreviousSecretGrace)).toBe(86_400);
     expect(seconds(settings.scanTimeout)).toBe(300);
     // 6x the scan timeout, the minimum AWS asks for.
     expect(seconds(settings.scanQueueVisibilityTimeout)).toBe(1800);
@@ -230,6 +233,21 @@ describe('validateProps', () => {
       'an OSV base URL that is not http(s)',
       { osvBaseUrl: 'ftp://mirror.example/osv' },
       'osvBaseUrl must be an http(s) URL, got "ftp://mirror.example/osv"',
+    ],
+    [
+      'a webhook replay window over an hour (a replay stays possible that long)',
+      { webhookReplayWindow: Duration.hours(2) },
+      'webhookReplayWindow must be between 30 seconds and 1 hour, got 2 hours',
+    ],
+    [
+      'a previous-secret grace over 30 days',
+      { webhookPreviousSecretGrace: Duration.days(31) },
+      'webhookPreviousSecretGrace must be between 0 seconds and 30 days, got 31 days',
+    ],
+    [
+      'a webhook reserved concurrency of 0 (the webhook would never run)',
+      { webhookReservedConcurrency: 0 },
+      'webhookReservedConcurrency must be an integer from 1 to 100, got 0',
     ],
   ])('rejects %s', (_, props, message) => {
     expect(() => validateProps(props)).toThrow(new Error(message));

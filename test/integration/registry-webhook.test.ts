@@ -1,14 +1,17 @@
 /**
  * The registry-webhook function, configured from the template, on the local stack: a real
- * notification envelope with the right shared secret puts one scan request per manifest on the
- * scan queue; a wrong secret or a malformed envelope puts nothing. Secrets Manager has no local
- * emulator, so its client is faked at the SDK boundary.
+ * notification envelope signed with the registry's secret (or carrying it as a bearer token,
+ * as CNCF distribution does) puts one scan request per manifest on the scan queue once; a
+ * replay, a wrong secret or a malformed envelope puts nothing. Event ids are recorded in the
+ * local findings table. Secrets Manager has no local emulator, so its client is faked at the
+ * SDK boundary.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
 import { functionEnv } from '../../scripts/local/stack.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
+import { SIGNATURE_HEADER, signWebhookBody } from '../../shared/ingest/registry-webhook.js';
 import { drainQueue, localClients, resourceByPrefix } from '../support/aws.js';
 import { fixtureText } from '../support/fixtures.js';
 import { lambdaContext } from '../support/lambda.js';
@@ -22,7 +25,6 @@ const secretReads: string[] = [];
 beforeAll(() => {
   for (const [name, value] of Object.entries(functionEnv(state, 'registry-webhook')))
     vi.stubEnv(name, value);
-  vi.stubEnv('BOSUN_WEBHOOK_REGISTRIES', '127.0.0.1:5000');
   vi.spyOn(SecretsManagerClient.prototype, 'send').mockImplementation(async (command) => {
     if (!(command instanceof GetSecretValueCommand)) throw new Error('unexpected command');
     secretReads.push(command.input.SecretId ?? '');
@@ -37,7 +39,24 @@ afterAll(() => {
   clients.destroy();
 });
 
-function urlEvent(body: string, authorization?: string, method = 'POST'): LambdaFunctionURLEvent {
+/** The recorded envelope with fresh event ids and times: the same images pushed again now. */
+function freshEnvelope(): string {
+  const envelope = JSON.parse(
+    fixtureText('events/registry-notification/multi-platform-push.json'),
+  ) as { events: { id: string; timestamp: string }[] };
+  for (const e of envelope.events) {
+    e.id = crypto.randomUUID();
+    e.timestamp = new Date().toISOString();
+  }
+  return JSON.stringify(envelope);
+}
+
+function urlEvent(
+  body: string,
+  authorization?: string,
+  method = 'POST',
+  signature?: string,
+): LambdaFunctionURLEvent {
   return {
     version: '2.0',
     routeKey: '$default',
@@ -46,6 +65,7 @@ function urlEvent(body: string, authorization?: string, method = 'POST'): Lambda
     headers: {
       'content-type': 'application/vnd.docker.distribution.events.v1+json',
       ...(authorization === undefined ? {} : { Authorization: authorization }),
+      ...(signature === undefined ? {} : { [SIGNATURE_HEADER]: signature }),
     },
     requestContext: {
       accountId: 'anonymous',
@@ -70,10 +90,10 @@ function urlEvent(body: string, authorization?: string, method = 'POST'): Lambda
   };
 }
 
-it('queues one scan request per manifest of a real notification, only with the shared secret', async () => {
+it('queues one scan request per manifest of a real notification, only with the registry secret, once', async () => {
   await drainQueue(clients.sqs, scanQueue);
   const { handler } = await import('../../functions/registry-webhook/index.js');
-  const body = fixtureText('events/registry-notification/multi-platform-push.json');
+  const body = freshEnvelope();
   const context = lambdaContext('registry-webhook');
 
   expect(await handler(urlEvent(body, 'Bearer wrong'), context)).toMatchObject({ statusCode: 401 });
@@ -83,6 +103,10 @@ it('queues one scan request per manifest of a real notification, only with the s
   });
   const bad = await handler(urlEvent('{"events":[{"id":1}]}', `Bearer ${SECRET}`), context);
   expect(bad).toMatchObject({ statusCode: 400 });
+  // The recorded envelope as it was sent days ago: its events are outside the replay window.
+  const recorded = fixtureText('events/registry-notification/multi-platform-push.json');
+  const stale = await handler(urlEvent(recorded, `Bearer ${SECRET}`), context);
+  expect(JSON.parse((stale as { body: string }).body)).toEqual({ requests: 0, skipped: 5 });
   expect(await drainQueue(clients.sqs, scanQueue)).toEqual([]);
 
   const ok = await handler(urlEvent(body, `Bearer ${SECRET}`), context);
@@ -98,9 +122,23 @@ it('queues one scan request per manifest of a real notification, only with the s
       .map((e) => e.target.digest)
       .sort(),
   );
-  // The secret is read once per container.
-  expect(new Set(secretReads)).toEqual(
-    new Set([functionEnv(state, 'registry-webhook').BOSUN_WEBHOOK_SECRET_ARN]),
-  );
+
+  // The same request again (a replay, or the registry's redelivery), now signed: nothing new.
+  const signature = signWebhookBody(SECRET, Math.floor(Date.now() / 1000), body);
+  const replay = await handler(urlEvent(body, undefined, 'POST', signature), context);
+  expect(JSON.parse((replay as { body: string }).body)).toEqual({ requests: 0, skipped: 5 });
+  expect(await drainQueue(clients.sqs, scanQueue)).toEqual([]);
+
+  // Another push, signed: queued.
+  const next = freshEnvelope();
+  const signed = signWebhookBody(SECRET, Math.floor(Date.now() / 1000), next);
+  const accepted = await handler(urlEvent(next, undefined, 'POST', signed), context);
+  expect(JSON.parse((accepted as { body: string }).body)).toEqual({ requests: 4, skipped: 1 });
+  expect(await drainQueue(clients.sqs, scanQueue)).toHaveLength(4);
+
+  // The secret is read once per container (its current version only: it was never rotated);
+  // the wrong secret above did not cost another read so soon after the first.
+  const arn = functionEnv(state, 'registry-webhook').BOSUN_WEBHOOK_SECRETS?.split('=')[1];
+  expect(new Set(secretReads)).toEqual(new Set([arn]));
   expect(secretReads).toHaveLength(1);
 });

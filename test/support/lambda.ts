@@ -50,8 +50,8 @@ export const DEPLOYED_ENV = {
   BOSUN_FEED_SYNC_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/Bosun-FeedSyncQueue',
   BOSUN_FEED_ECOSYSTEMS: 'Go,crates.io',
   BOSUN_SCAN_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/Bosun-ScanQueue',
-  BOSUN_WEBHOOK_SECRET_ARN:
-    'arn:aws:secretsmanager:us-east-1:123456789012:secret:BosunWebhookSecret-AbCdEf',
+  BOSUN_WEBHOOK_SECRETS:
+    'registry.example.com=arn:aws:secretsmanager:us-east-1:123456789012:secret:BosunWebhookSecret-AbCdEf',
   BOSUN_FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:Bosun-FindingsTopic',
   BOSUN_REPORTS_BUCKET: 'bosun-reportsbucket-1a2b3c',
 } as const;

@@ -107,10 +107,17 @@ describe('feed-sync handler', () => {
 });
 
 describe('registry-webhook handler', () => {
-  it('fails at cold start when the secret ARN is not one', async () => {
-    vi.stubEnv('BOSUN_WEBHOOK_SECRET_ARN', 'my-secret');
+  it('fails at cold start when a registry is not given a secret ARN', async () => {
+    vi.stubEnv('BOSUN_WEBHOOK_SECRETS', 'registry.example.com=my-secret');
     await expect(import('../../../functions/registry-webhook/index.js')).rejects.toThrow(
-      /BOSUN_WEBHOOK_SECRET_ARN="my-secret" is not valid \(a Secrets Manager secret ARN\)/,
+      /BOSUN_WEBHOOK_SECRETS="registry.example.com=my-secret" is not valid \(a comma-separated list of host\[:port\]=<Secrets Manager secret ARN>\)/,
+    );
+  });
+
+  it('fails at cold start when the replay window is out of range', async () => {
+    vi.stubEnv('BOSUN_WEBHOOK_REPLAY_WINDOW', '86400');
+    await expect(import('../../../functions/registry-webhook/index.js')).rejects.toThrow(
+      /BOSUN_WEBHOOK_REPLAY_WINDOW="86400" is not valid \(a whole number of seconds from 30 to 3600\)/,
     );
   });
 });
