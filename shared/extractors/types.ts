@@ -40,6 +40,23 @@ export interface ExtractResult {
   readonly owners?: readonly { readonly owner: string; readonly files: readonly string[] }[];
 }
 
+/**
+ * What the whole image may still spend, shared by every extractor call of one inventory
+ * (shared/layers/budget.ts): an archive bomb is bounded across all the archives of an image,
+ * not per file.
+ */
+export interface ExtractBudget {
+  /**
+   * Claims `bytes` of inflation (an archive entry about to be read): false when the image's
+   * budget is spent, after which the caller reads no more and records why.
+   */
+  inflate(bytes: number): boolean;
+}
+
+export interface ExtractContext {
+  readonly budget?: ExtractBudget;
+}
+
 export interface Extractor {
   /**
    * Stable id equal to its module path under shared/extractors, without the extension:
@@ -59,7 +76,15 @@ export interface Extractor {
   readonly packageTypes: readonly string[];
   /** A cheap check on the path, size and mode only: it sees every file of every layer. */
   required(path: string, size: number, mode?: number): boolean;
-  extract(path: string, content: Buffer): ExtractResult | Promise<ExtractResult>;
+  /**
+   * May throw on input it cannot handle: the inventory turns that into an issue naming the file
+   * and the extractor, and goes on (a bad file never ends a scan).
+   */
+  extract(
+    path: string,
+    content: Buffer,
+    context?: ExtractContext,
+  ): ExtractResult | Promise<ExtractResult>;
   /**
    * Set for extractors of files that are many and large (executables): their files are read as
    * they stream and dropped once extracted, rather than kept for the inventory.

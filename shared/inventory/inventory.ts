@@ -19,14 +19,16 @@ import {
 import { detectOs, OS_FILES, type OsInfo } from '../extractors/os/release/detect.js';
 import { EXTRACTORS } from '../extractors/registry.js';
 import type {
+  ExtractContext,
   ExtractedPackage,
   ExtractIssue,
   Extractor,
   ExtractResult,
 } from '../extractors/types.js';
 import type { Image } from '../image/types.js';
+import { ImageBudget } from '../layers/budget.js';
 import { FileTooLargeError } from '../layers/errors.js';
-import { DEFAULT_LIMITS, type LayerLimits } from '../layers/limits.js';
+import { DEFAULT_LIMITS, IMAGE_BUDGET_LIMITS, type LayerLimits } from '../layers/limits.js';
 import type { LayerEntry } from '../layers/reader.js';
 import { readerId } from '../layers/reader-id.js';
 import type { FileTree } from '../layers/tree.js';
@@ -59,6 +61,28 @@ export interface Inventory {
 /** Whether a streamed extractor wants this file: by its path, size and mode, then its first bytes. */
 function wantsStreamed(x: Extractor, e: LayerEntry, first: Buffer): boolean {
   return x.required(e.path, e.size, e.mode) && (x.head?.(first) ?? true);
+}
+
+/**
+ * One extractor over one file, isolated: whatever it throws (a RangeError on a corrupt
+ * database, issue 17 #2) becomes an issue naming the file and the extractor, and the rest of
+ * the image is still inventoried.
+ */
+async function extractSafely(
+  x: Extractor,
+  path: string,
+  content: Buffer,
+  context: ExtractContext,
+): Promise<ExtractResult> {
+  try {
+    return await x.extract(path, content, context);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return {
+      packages: [],
+      issues: [{ extractor: x.id, location: path, message: `${path}: ${x.id} failed: ${message}` }],
+    };
+  }
 }
 
 const key = (p: ExtractedPackage) =>
@@ -109,6 +133,9 @@ export function inventoryReaderId(
   limits: Partial<LayerLimits> = {},
 ): string {
   const effective: Record<string, number> = { ...DEFAULT_LIMITS, ...limits };
+  // The image's budgets do not change what a layer yields: a layer they cut short is never
+  // cached (walk.ts).
+  for (const k of IMAGE_BUDGET_LIMITS) delete effective[k];
   return readerId(extractors, {
     osFiles: [...OS_FILES].sort().join(','),
     contentManifests: `${CONTENT_MANIFEST_DIR}:${MAX_CONTENT_MANIFEST_BYTES}:${MAX_CONTENT_MANIFESTS}`,
@@ -191,6 +218,8 @@ export async function buildInventory(
   const osFiles = new Set<string>(OS_FILES);
   const kept = extractors.filter((x) => x.streamed !== true);
   const streamed = extractors.filter((x) => x.streamed === true);
+  const budget = new ImageBudget(options.limits);
+  const context: ExtractContext = { budget };
   const walk = await walkImage(
     image,
     (e) => osFiles.has(e.path) || kept.some((x) => x.required(e.path, e.size, e.mode)),
@@ -206,7 +235,8 @@ export async function buildInventory(
               read: async (e, content) => {
                 const results: ExtractResult[] = [];
                 for (const x of streamed)
-                  if (wantsStreamed(x, e, content)) results.push(await x.extract(e.path, content));
+                  if (wantsStreamed(x, e, content))
+                    results.push(await extractSafely(x, e.path, content, context));
                 return results.some((r) => r.packages.length > 0 || r.issues.length > 0)
                   ? results
                   : undefined;
@@ -214,6 +244,7 @@ export async function buildInventory(
             },
           }),
       layerWants: contentManifestWants,
+      budget,
       reader: inventoryReaderId(extractors, options.limits),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -225,7 +256,13 @@ export async function buildInventory(
   let unreadDatabase = false;
   for (const layer of walk.layers) {
     if (layer.error !== undefined)
-      issues.push({ location: `layer ${layer.index}`, message: layer.error.message });
+      issues.push({
+        location: `layer ${layer.index}`,
+        message:
+          layer.result === undefined
+            ? layer.error.message
+            : `read in part, what was read is kept: ${layer.error.message}`,
+      });
     for (const i of layer.result?.issues ?? []) {
       const database =
         i instanceof FileTooLargeError &&
@@ -242,6 +279,9 @@ export async function buildInventory(
     }
   }
   for (const i of walk.tree.issues) issues.push({ location: i.path, message: i.message });
+  // A budget spent with no layer to blame (all were read whole before it ran out): still said.
+  if (budget.exceeded !== undefined && walk.layers.every((l) => l.error === undefined))
+    issues.push({ location: 'image', message: budget.exceeded.message });
 
   // Each database file is extracted once per layer that has a version of it. Walking the layers
   // upwards gives each package the lowest layer from which it stays present; the results of
@@ -253,7 +293,7 @@ export async function buildInventory(
       const results: ExtractResult[] = [];
       for (const extractor of kept) {
         if (extractor.required(path, content.length))
-          results.push(await extractor.extract(path, content));
+          results.push(await extractSafely(extractor, path, content, context));
       }
       if (results.length === 0) continue;
       extracted.set(`${layer.index}\u0000${path}`, results);
@@ -293,7 +333,7 @@ export async function buildInventory(
       results = [];
       for (const extractor of kept) {
         if (extractor.required(entry.path, entry.size))
-          results.push(await extractor.extract(entry.path, entry.content));
+          results.push(await extractSafely(extractor, entry.path, entry.content, context));
       }
     }
     results = [...(results ?? []), ...(scanned ?? [])];
@@ -350,7 +390,7 @@ export async function buildInventory(
     ...(os === undefined ? {} : { os }),
     packages: owned,
     issues,
-    complete: walk.complete && !unreadDatabase,
+    complete: walk.complete && budget.exceeded === undefined && !unreadDatabase,
     layerErrors: walk.layers.flatMap((l) => (l.error === undefined ? [] : [l.error])),
   };
 }

@@ -6,6 +6,7 @@
 import { mapLimit } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { Image, ImageLayer } from '../image/types.js';
+import { ImageBudget } from '../layers/budget.js';
 import type { LayerLimits } from '../layers/limits.js';
 import {
   type LayerReadResult,
@@ -51,15 +52,20 @@ export interface LayerOutcome {
   readonly diffId?: string;
   readonly fromCache: boolean;
   readonly result?: LayerReadResult;
-  /** Why the layer could not be read; the other layers are still coalesced. */
+  /**
+   * Why the layer could not be read; the other layers are still coalesced. With a `result`: the
+   * image's budget ran out while it was read, and the result may be short.
+   */
   readonly error?: BosunError;
 }
 
 export interface ImageWalk {
   readonly tree: FileTree;
   readonly layers: LayerOutcome[];
-  /** True when every layer was read. */
+  /** True when every layer was read, within the image's budget. */
   readonly complete: boolean;
+  /** The image's work budget, spent or not (the inventory's extractors share it). */
+  readonly budget: ImageBudget;
 }
 
 export interface WalkOptions {
@@ -76,6 +82,8 @@ export interface WalkOptions {
    * Whatever it decides must be part of `reader` (the cache key).
    */
   readonly layerWants?: () => WantsContent;
+  /** The image's work budget; one is made from `limits` when not given. */
+  readonly budget?: ImageBudget;
 }
 
 export async function walkImage(
@@ -83,6 +91,7 @@ export async function walkImage(
   wants: WantsContent,
   options: WalkOptions,
 ): Promise<ImageWalk> {
+  const budget = options.budget ?? new ImageBudget(options.limits);
   const readOne = async (index: number, layer: ImageLayer): Promise<LayerOutcome> => {
     const ids = {
       index,
@@ -94,15 +103,23 @@ export async function walkImage(
     const cached =
       key === undefined ? undefined : await options.cache?.get(key).catch(() => undefined);
     if (cached !== undefined) return { ...ids, fromCache: true, result: cached };
+    // Once the image's budget is spent, layers not yet read are left unread, and said so.
+    const spent = budget.check();
+    if (spent !== undefined) return { ...ids, fromCache: false, error: spent };
     const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
     const more = options.layerWants?.();
     const wanted: WantsContent = more === undefined ? wants : (e) => wants(e) || more(e);
     try {
       const result = await readLayer(await layer.open(), wanted, {
         what,
+        budget,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
         ...(options.scan === undefined ? {} : { scan: options.scan }),
       });
+      // A layer read while the budget ran out (by it or by an archive in it, or by a layer read
+      // beside it) may be short of what it holds: kept for this image, never cached.
+      const cut = result.incomplete ?? budget.exceeded;
+      if (cut !== undefined) return { ...ids, fromCache: false, result, error: cut };
       if (key !== undefined) await options.cache?.put(key, result).catch(() => undefined);
       return { ...ids, fromCache: false, result };
     } catch (error) {
@@ -123,5 +140,10 @@ export async function walkImage(
         : [{ digest: l.diffId ?? l.digest, result: l.result, index: l.index }],
     ),
   );
-  return { tree, layers, complete: layers.every((l) => l.error === undefined) };
+  return {
+    tree,
+    layers,
+    complete: budget.exceeded === undefined && layers.every((l) => l.error === undefined),
+    budget,
+  };
 }

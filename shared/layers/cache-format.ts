@@ -10,14 +10,15 @@ import type { LayerReadResult } from './reader.js';
 
 interface SerializedLayer {
   readonly v: 1;
-  readonly result: Omit<LayerReadResult, 'contents' | 'issues' | 'facts'>;
+  readonly result: Omit<LayerReadResult, 'contents' | 'issues' | 'facts' | 'incomplete'>;
   readonly contents: [string, string][];
   readonly facts?: [string, unknown][];
   readonly issues: SerializedEntryError[];
 }
 
 export function encodeLayerResult(result: LayerReadResult): Buffer {
-  const { contents, issues, facts, ...rest } = result;
+  // A result cut short by the image's budget is not cached (walk.ts); never stored as whole.
+  const { contents, issues, facts, incomplete: _cut, ...rest } = result;
   const serialized: SerializedLayer = {
     v: 1,
     result: rest,

@@ -8,6 +8,11 @@ export class CorruptLayerError extends LayerError {}
 export class DecompressionBombError extends LayerError {}
 export class LayerTooLargeError extends LayerError {}
 export class TooManyEntriesError extends LayerError {}
+/**
+ * A work budget of the whole image (budget.ts) was spent: what was read before is kept, the
+ * rest is not read, and the inventory is incomplete.
+ */
+export class BudgetExceededError extends LayerError {}
 
 /** One entry that is skipped while the rest of its layer is read. */
 export class EntryError extends BosunError {

@@ -10,8 +10,10 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BosunError } from '../errors.js';
 import type { Compression } from '../registry/media-types.js';
+import type { ImageBudget } from './budget.js';
 import { openDecompressed } from './decompress.js';
 import {
+  type BudgetExceededError,
   CorruptLayerError,
   DecompressionBombError,
   type EntryError,
@@ -55,6 +57,11 @@ export interface LayerReadResult {
   readonly facts?: Map<string, unknown>;
   readonly issues: EntryError[];
   readonly stats: LayerStats;
+  /**
+   * Set when the image's budget ran out while this layer was read: the result holds what was
+   * read before, and is never cached.
+   */
+  readonly incomplete?: BudgetExceededError;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -101,15 +108,35 @@ function entryType(type: tar.Header['type']): EntryType {
   }
 }
 
-/** Counts bytes through it and enforces the total-size and ratio limits. */
+/** All-zero blocks of this size are not counted against the compression ratio. */
+const ZERO_BLOCK = Buffer.alloc(4096);
+
+/** How many bytes of `chunk` lie in all-zero 4 KiB blocks (aligned to the chunk). */
+function zeroBytes(chunk: Buffer): number {
+  let zeros = 0;
+  for (let at = 0; at + ZERO_BLOCK.length <= chunk.length; at += ZERO_BLOCK.length) {
+    // A block's first byte tells most data blocks apart without the compare.
+    if (chunk[at] === 0 && chunk.subarray(at, at + ZERO_BLOCK.length).equals(ZERO_BLOCK))
+      zeros += ZERO_BLOCK.length;
+  }
+  return zeros;
+}
+
+/** Counts bytes through it, and those outside all-zero blocks, and enforces limits on them. */
 class Meter extends Transform {
   bytes = 0;
-  constructor(private readonly check: (bytes: number) => Error | undefined) {
+  /** Bytes outside all-zero blocks: what a compression ratio is measured on. */
+  dataBytes = 0;
+  constructor(
+    private readonly check: (bytes: number, chunk: number) => Error | undefined,
+    private readonly countZeros = false,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    callback(this.check(this.bytes) ?? null, chunk);
+    this.dataBytes += this.countZeros ? chunk.length - zeroBytes(chunk) : chunk.length;
+    callback(this.check(this.bytes, chunk.length) ?? null, chunk);
   }
 }
 
@@ -136,11 +163,37 @@ const SCRATCH_KEPT_BYTES = 64 * 1024 * 1024;
 /** Scanned files are held one at a time; Go binaries of several hundred MB exist. */
 const MAX_SCANNED_FILE_BYTES = 512 * 1024 * 1024;
 
+/**
+ * Copies `chunk` into `into` at `at`, leaving out the all-zero 4 KiB blocks: `into` is freshly
+ * zeroed, and the pages never written are never backed by memory. A 500 MB sparse executable
+ * was held whole (655 MB, issue 17 #7); so it costs only its data.
+ */
+function copySparse(chunk: Buffer, into: Buffer, at: number): void {
+  let start = 0;
+  // Zero blocks aligned to the destination, so that whole pages are skipped.
+  let block = ZERO_BLOCK.length - (at % ZERO_BLOCK.length);
+  if (block === ZERO_BLOCK.length) block = 0;
+  if (block > 0) chunk.copy(into, at, 0, Math.min(block, chunk.length));
+  start = Math.min(block, chunk.length);
+  while (start < chunk.length) {
+    const end = Math.min(start + ZERO_BLOCK.length, chunk.length);
+    const piece = chunk.subarray(start, end);
+    if (!(piece.length === ZERO_BLOCK.length && piece[0] === 0 && piece.equals(ZERO_BLOCK)))
+      piece.copy(into, at + start);
+    start = end;
+  }
+}
+
 export interface ReadLayerOptions {
   readonly limits?: Partial<LayerLimits>;
   readonly scan?: LayerScan;
   /** Names the layer in errors: `layer sha256:… of registry/repo@sha256:…`. */
   readonly what: string;
+  /**
+   * The image's work budget (budget.ts), shared by its layers: when it runs out, reading stops
+   * and the result so far is returned with `incomplete` set, instead of an error.
+   */
+  readonly budget?: ImageBudget;
 }
 
 /**
@@ -154,23 +207,27 @@ export async function readLayer(
 ): Promise<LayerReadResult> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const what = options.what;
+  const budget = options.budget;
   const compressedMeter = new Meter(() => undefined);
-  const decompressedMeter = new Meter((bytes) => {
+  const decompressedMeter: Meter = new Meter((bytes, chunk): Error | undefined => {
     if (bytes > limits.maxLayerBytes) {
       return new LayerTooLargeError(
         `${what}: more than ${limits.maxLayerBytes} decompressed bytes`,
       );
     }
+    // Measured on data outside all-zero blocks: a real layer may hold a 200 MiB zero-filled
+    // file (a sparse lastlog) and was rejected whole (issue 17 #8). Zeros are still bounded by
+    // the layer's and the image's byte budgets.
     if (
-      bytes > limits.ratioFloorBytes &&
-      bytes > compressedMeter.bytes * limits.maxCompressionRatio
+      decompressedMeter.dataBytes > limits.ratioFloorBytes &&
+      decompressedMeter.dataBytes > compressedMeter.bytes * limits.maxCompressionRatio
     ) {
       return new DecompressionBombError(
-        `${what}: ${bytes} bytes decompressed from ${compressedMeter.bytes}: over the ${limits.maxCompressionRatio}:1 ratio limit`,
+        `${what}: ${decompressedMeter.dataBytes} bytes of data (${bytes} in all) decompressed from ${compressedMeter.bytes}: over the ${limits.maxCompressionRatio}:1 ratio limit`,
       );
     }
-    return undefined;
-  });
+    return budget?.decompress(chunk);
+  }, true);
   source.on('error', (error) => compressedMeter.destroy(error));
   const { stream, compression } = await openDecompressed(source.pipe(compressedMeter), what);
   const extract = tar.extract();
@@ -190,6 +247,8 @@ export async function readLayer(
       count++;
       if (count > limits.maxEntries)
         throw new TooManyEntriesError(`${what}: more than ${limits.maxEntries} entries`);
+      const spent = budget?.entry();
+      if (spent !== undefined) throw spent;
       const header = entry.header;
       let path: string;
       try {
@@ -281,12 +340,16 @@ export async function readLayer(
             keep ??= options.scan.head?.(item, chunk) ?? true;
             if (!keep) continue;
             if (filled + chunk.length > scratch.length) {
-              // Sized by the tar header; more only if the entry holds more than it said.
-              const grown = Buffer.allocUnsafe(Math.max(filled + chunk.length, item.size));
+              // Sized by the tar header; more only if the entry holds more than it said. A
+              // large one gets zeroed memory that its zero blocks never touch (copySparse).
+              const size = Math.max(filled + chunk.length, item.size);
+              const grown =
+                size > SCRATCH_KEPT_BYTES ? Buffer.alloc(size) : Buffer.allocUnsafe(size);
               scratch.copy(grown, 0, 0, filled);
               scratch = grown;
             }
-            chunk.copy(scratch, filled);
+            if (scratch.length > SCRATCH_KEPT_BYTES) copySparse(chunk, scratch, filled);
+            else chunk.copy(scratch, filled);
             filled += chunk.length;
           }
           if (keep === true) {
@@ -302,16 +365,34 @@ export async function readLayer(
     }
   })();
 
+  // The image's deadline also stops a layer whose bytes stopped coming.
+  const timer =
+    budget === undefined
+      ? undefined
+      : setTimeout(() => {
+          const late = budget.check();
+          if (late !== undefined) compressedMeter.destroy(late);
+        }, budget.remainingMs() + 1);
+  const piped = pipeline(stream, decompressedMeter, extract);
+  let incomplete: BudgetExceededError | undefined;
   try {
-    await Promise.all([pipeline(stream, decompressedMeter, extract), consume]);
+    await Promise.all([piped, consume]);
   } catch (error) {
     extract.destroy();
-    // Our own errors (limits, corrupt compression, a digest mismatch of the source) pass as they are.
-    if (error instanceof BosunError || !(error instanceof Error)) throw error;
-    // tar-stream's own messages: "Unexpected end of data", "Invalid tar header" and the like.
-    throw new CorruptLayerError(`${what}: not a valid tar stream: ${error.message}`, {
-      cause: error,
-    });
+    // Whatever error surfaced first, a spent budget means: keep what was read.
+    if (budget?.exceeded !== undefined) {
+      await Promise.allSettled([piped, consume]);
+      incomplete = budget.exceeded;
+    } else {
+      // Our own errors (limits, corrupt compression, a digest mismatch of the source) pass as they are.
+      if (error instanceof BosunError || !(error instanceof Error)) throw error;
+      // tar-stream's own messages: "Unexpected end of data", "Invalid tar header" and the like.
+      throw new CorruptLayerError(`${what}: not a valid tar stream: ${error.message}`, {
+        cause: error,
+      });
+    }
+  } finally {
+    clearTimeout(timer);
   }
   return {
     entries,
@@ -326,5 +407,6 @@ export async function readLayer(
       decompressedBytes: decompressedMeter.bytes,
       entries: count,
     },
+    ...(incomplete === undefined ? {} : { incomplete }),
   };
 }

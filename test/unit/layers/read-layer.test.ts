@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
+import * as tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { ImageBudget } from '../../../shared/layers/budget.js';
 import {
+  BudgetExceededError,
   CorruptLayerError,
   DecompressionBombError,
   FileTooLargeError,
@@ -89,6 +92,35 @@ describe('readLayer', () => {
     });
   });
 
+  it('hands a scanned file over 64 MiB whole and exact, its zero blocks never copied', async () => {
+    // Issue 17 #7: a 500 MB sparse executable was held as 655 MB. Large scanned files go into
+    // zeroed memory whose all-zero blocks are skipped; the bytes handed over must not change.
+    const size = 80 * 1024 * 1024 + 123;
+    const file = Buffer.alloc(size);
+    readFileSync('/bin/true').copy(file, 0);
+    for (const at of [4095, 4096 * 1000 + 7, 65 * 1024 * 1024 + 1, size - 10])
+      file.write('data island', Math.min(at, size - 11));
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+    const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+    pack.entry({ name: 'usr/bin/sparse', size, mode: 0o755, mtime: new Date(0) }, file);
+    pack.finalize();
+    await done;
+    let handed: string | undefined;
+    await readLayer(Readable.from(chunks), () => false, {
+      ...opts,
+      scan: {
+        wants: (e) => e.path === 'usr/bin/sparse',
+        read: async (_e, content) => {
+          handed = sha256(content);
+          return undefined;
+        },
+      },
+    });
+    expect(handed).toBe(sha256(file));
+  });
+
   it('records whiteouts and opaque directories instead of entries', async () => {
     const tarball = await tarOf([
       { path: 'etc/.wh.motd' },
@@ -138,18 +170,65 @@ describe('readLayer', () => {
     );
   });
 
-  it('stops a decompression bomb at the ratio limit', async () => {
-    const tarball = await tarOf([{ path: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) }]);
+  it('stops a decompression bomb of repeated data at the ratio limit', async () => {
+    const tarball = await tarOf([{ path: 'bomb', content: Buffer.alloc(16 * 1024 * 1024, 'A') }]);
     const bomb = gzipSync(tarball, { level: 9 });
-    expect(bomb.length).toBeLessThan(200 * 1024);
+    expect(bomb.length).toBeLessThan(64 * 1024);
     const error = await readLayer(Readable.from([bomb]), () => false, {
       ...opts,
       limits: { ratioFloorBytes: 1024 * 1024 },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DecompressionBombError);
     expect((error as Error).message).toMatch(
-      /^test layer: \d+ bytes decompressed from \d+: over the 100:1 ratio limit$/,
+      /^test layer: \d+ bytes of data \(\d+ in all\) decompressed from \d+: over the 100:1 ratio limit$/,
     );
+  });
+
+  it('reads a real layer holding a 200 MiB zero-filled file (a sparse lastlog) whole, with its packages', async () => {
+    // Issue 17 #8: the 100:1 ratio rule rejected such a layer and its packages were lost.
+    // Zeros are left out of the ratio; the layer streams through gzip, never held whole.
+    const pack = tar.pack();
+    const gzipped: Buffer[] = [];
+    const gzip = createGzip();
+    gzip.on('data', (c: Buffer) => gzipped.push(c));
+    const done = new Promise((resolve) => gzip.on('end', resolve));
+    pack.pipe(gzip);
+    for (const f of realFiles)
+      if (f.content !== undefined) pack.entry({ name: f.path, mtime: new Date(0) }, f.content);
+    const lastlog = 200 * 1024 * 1024;
+    const entry = pack.entry({ name: 'var/log/lastlog', size: lastlog, mtime: new Date(0) });
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let written = 0; written < lastlog; written += zeros.length)
+      if (!entry.write(zeros))
+        await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
+    entry.end(Buffer.alloc(0));
+    pack.finalize();
+    await done;
+    const layer = Buffer.concat(gzipped);
+    expect(layer.length * 100).toBeLessThan(lastlog);
+    const result = await readLayer(Readable.from([layer]), wantsOsRelease, opts);
+    expect(result.entries.find((e) => e.path === 'var/log/lastlog')?.size).toBe(lastlog);
+    expect(result.contents.get('lib/apk/db/installed')?.toString()).toContain('P:musl');
+    expect(result.stats.decompressedBytes).toBeGreaterThan(lastlog);
+  });
+
+  it('stops a bomb of zeros at the image budget, keeping what was read before it', async () => {
+    const tarball = await tarOf([
+      { path: 'etc/os-release', content: 'ID=alpine\n' },
+      { path: 'zeros', content: Buffer.alloc(32 * 1024 * 1024) },
+      { path: 'after', content: 'never read' },
+    ]);
+    const budget = new ImageBudget({ maxImageDecompressedBytes: 8 * 1024 * 1024 });
+    const result = await readLayer(Readable.from([gzipSync(tarball)]), () => true, {
+      ...opts,
+      budget,
+    });
+    expect(result.incomplete).toBeInstanceOf(BudgetExceededError);
+    expect(result.incomplete?.message).toBe(
+      'the image decompresses to more than 8388608 bytes; reading stopped',
+    );
+    expect(result.contents.get('etc/os-release')?.toString()).toBe('ID=alpine\n');
+    expect(result.entries.map((e) => e.path)).not.toContain('after');
   });
 
   it('stops at the decompressed size limit', async () => {
