@@ -9,6 +9,7 @@ import { BosunError } from '../errors.js';
 import { anonymous, type CredentialProvider } from './auth.js';
 import { digestOf, VerifyingStream } from './digest.js';
 import { DigestMismatchError, RegistryError } from './errors.js';
+import { HostPolicy } from './hosts.js';
 import { MANIFEST_MAX_BYTES, type Manifest, parseManifest } from './manifest.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { apiHost, type ImageReference, manifestReference } from './reference.js';
@@ -35,6 +36,33 @@ export interface RegistryClientOptions extends TransportOptions {
    * standing in for ECR in tests); credentials are still those of the registry host.
    */
   readonly endpoints?: ReadonlyMap<string, string>;
+  /**
+   * Hosts each registry may send us to besides its own and, for the known public registries,
+   * their documented token and storage hosts (hosts.ts): `host`, `host:port` or `*.suffix`,
+   * by registry name. A realm or redirect anywhere else is refused.
+   */
+  readonly allowedHosts?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The largest blob (a compressed layer) a manifest may declare; a larger one is refused before
+   * a byte is fetched. @default BLOB_MAX_BYTES
+   */
+  readonly maxBlobBytes?: number;
+}
+
+/**
+ * 8 GiB: larger than the compressed layers of the largest common images (CUDA and ML framework
+ * layers are 2-5 GiB), and what a scan function can pull and read well within Lambda's 15
+ * minutes. A manifest claiming more (10 GiB of zeros served slowly) is not read as far as it goes.
+ */
+export const BLOB_MAX_BYTES = 8 * 1024 ** 3;
+
+/**
+ * What a caller can bound a request with beyond the client's own limits: the per-image budget
+ * hook. Aborting `signal` (an image's deadline, a cancelled scan) stops the request and any
+ * transfer it started, with the signal's reason.
+ */
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
 }
 
 export interface FetchedManifest {
@@ -58,14 +86,32 @@ const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
 export class RegistryClient {
   private readonly transport: Transport;
   private readonly auth: Authenticator;
+  private readonly policies = new Map<string, HostPolicy>();
+  private readonly maxBlobBytes: number;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.transport = new Transport(options);
+    this.maxBlobBytes = options.maxBlobBytes ?? BLOB_MAX_BYTES;
     this.auth = new Authenticator({
       credentials: options.credentials ?? anonymous,
       fetch: this.transport.fetch,
       timeoutMs: this.transport.timeoutMs,
+      hosts: (registry) => this.hosts(registry),
     });
+  }
+
+  /** Where `registry` may send us (realms, redirects); hosts.ts. */
+  hosts(registry: string): HostPolicy {
+    let policy = this.policies.get(registry);
+    if (policy === undefined) {
+      policy = new HostPolicy(
+        registry,
+        new URL(this.baseUrl(registry)),
+        this.options.allowedHosts?.[registry] ?? [],
+      );
+      this.policies.set(registry, policy);
+    }
+    return policy;
   }
 
   private baseUrl(registry: string): string {
@@ -77,17 +123,34 @@ export class RegistryClient {
   }
 
   /** Fetches a manifest or index by tag or digest, verifying its digest. */
-  async getManifest(ref: ImageReference): Promise<FetchedManifest> {
+  async getManifest(ref: ImageReference, options: RequestOptions = {}): Promise<FetchedManifest> {
     const reference = manifestReference(ref);
     const what = `manifest ${ref.registry}/${ref.repository}${reference.includes(':') ? '@' : ':'}${reference}`;
-    const response = await this.request(
-      ref,
-      `/v2/${ref.repository}/manifests/${reference}`,
-      'GET',
-      { Accept: MANIFEST_ACCEPT },
-      what,
-    );
-    const bytes = await readBounded(response, MANIFEST_MAX_BYTES, what, this.transport.timeoutMs);
+    const controller = new AbortController();
+    const unlink = linkSignal(controller, options.signal);
+    let bytes: Buffer;
+    let response: Response;
+    try {
+      response = await this.request(
+        ref,
+        `/v2/${ref.repository}/manifests/${reference}`,
+        'GET',
+        { Accept: MANIFEST_ACCEPT },
+        what,
+        controller,
+      );
+      bytes = await readBounded(
+        response,
+        MANIFEST_MAX_BYTES,
+        what,
+        this.transport.timeoutMs,
+        this.transport.deadlineMs(MANIFEST_MAX_BYTES),
+      );
+    } catch (error) {
+      throw stopped(error, options.signal, what);
+    } finally {
+      unlink();
+    }
     const algorithm = ref.digest?.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = digestOf(bytes, algorithm);
     const expected = ref.digest ?? response.headers.get('docker-content-digest') ?? undefined;
@@ -99,39 +162,84 @@ export class RegistryClient {
   }
 
   /** Resolves a tag to the digest of what it points at, without downloading the manifest. */
-  async resolve(ref: ImageReference): Promise<string> {
+  async resolve(ref: ImageReference, options: RequestOptions = {}): Promise<string> {
     if (ref.digest !== undefined) return ref.digest;
     const what = `manifest ${ref.registry}/${ref.repository}:${ref.tag}`;
-    const response = await this.request(
-      ref,
-      `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
-      'HEAD',
-      { Accept: MANIFEST_ACCEPT },
-      what,
-    );
+    const controller = new AbortController();
+    const unlink = linkSignal(controller, options.signal);
+    let response: Response;
+    try {
+      response = await this.request(
+        ref,
+        `/v2/${ref.repository}/manifests/${manifestReference(ref)}`,
+        'HEAD',
+        { Accept: MANIFEST_ACCEPT },
+        what,
+        controller,
+      );
+    } catch (error) {
+      throw stopped(error, options.signal, what);
+    } finally {
+      unlink();
+    }
     const digest = response.headers.get('docker-content-digest');
     if (digest !== null) return digest;
     // Some registries omit the header on HEAD; the manifest itself is authoritative.
-    return (await this.getManifest(ref)).digest;
+    return (await this.getManifest(ref, options)).digest;
   }
 
   /** Streams a blob; the stream fails with DigestMismatchError if its content is not `blob.digest`. */
-  async openBlob(scope: Scope, blob: BlobRef): Promise<Readable> {
+  async openBlob(scope: Scope, blob: BlobRef, options: RequestOptions = {}): Promise<Readable> {
     const what = `blob ${scope.registry}/${scope.repository}@${blob.digest}`;
+    if (blob.size !== undefined && blob.size > this.maxBlobBytes)
+      throw new RegistryError(
+        `${what}: the manifest declares ${blob.size} bytes, over the ${this.maxBlobBytes}-byte limit for a blob`,
+        undefined,
+      );
     const controller = new AbortController();
-    const response = await this.request(
-      scope,
-      `/v2/${scope.repository}/blobs/${blob.digest}`,
-      'GET',
-      {},
-      what,
-      controller,
-    );
-    if (response.body === null) throw new RegistryError(`${what}: empty response`, response.status);
+    const unlink = linkSignal(controller, options.signal);
+    let response: Response;
+    try {
+      response = await this.request(
+        scope,
+        `/v2/${scope.repository}/blobs/${blob.digest}`,
+        'GET',
+        {},
+        what,
+        controller,
+      );
+    } catch (error) {
+      unlink();
+      throw stopped(error, options.signal, what);
+    }
+    // The descriptor's size is part of what its digest was computed over (the manifest): a body
+    // announced as longer is not this blob, and is refused before it is read.
+    const length = response.headers.get('content-length');
+    if (
+      blob.size !== undefined &&
+      length !== null &&
+      response.headers.get('content-encoding') === null &&
+      Number(length) !== blob.size
+    ) {
+      unlink();
+      await response.body?.cancel();
+      throw new DigestMismatchError(blob.digest, `${length} bytes instead of ${blob.size}`, what);
+    }
+    if (response.body === null) {
+      unlink();
+      throw new RegistryError(`${what}: empty response`, response.status);
+    }
     const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     const verifying = new VerifyingStream(blob.digest, what, blob.size);
-    // A stalled transfer is aborted instead of hanging the scan.
-    const done = abortWhenIdle(body, controller, this.transport.timeoutMs, what);
+    // A stalled transfer is aborted, and so is one trickling past its deadline (scaled by the
+    // size it declares), instead of holding the scan.
+    const done = abortWhenIdle(
+      body,
+      controller,
+      this.transport.timeoutMs,
+      what,
+      this.transport.deadlineMs(blob.size ?? this.maxBlobBytes),
+    );
     // A transfer that breaks off (reset, abort, stall) is a registry problem worth retrying,
     // not a corrupt layer.
     body.on('error', (error) =>
@@ -145,13 +253,19 @@ export class RegistryClient {
     );
     verifying.on('close', () => {
       done();
+      unlink();
       if (!body.destroyed) body.destroy();
     });
     return body.pipe(verifying);
   }
 
   /** Reads a small blob (an image config) whole, verified. */
-  async readBlob(scope: Scope, blob: BlobRef, maxBytes: number): Promise<Buffer> {
+  async readBlob(
+    scope: Scope,
+    blob: BlobRef,
+    maxBytes: number,
+    options: RequestOptions = {},
+  ): Promise<Buffer> {
     const what = `blob ${scope.registry}/${scope.repository}@${blob.digest}`;
     if (blob.size !== undefined && blob.size > maxBytes) {
       throw new RegistryError(
@@ -161,7 +275,7 @@ export class RegistryClient {
     }
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of await this.openBlob(scope, blob)) {
+    for await (const chunk of await this.openBlob(scope, blob, options)) {
       total += (chunk as Buffer).length;
       if (total > maxBytes)
         throw new RegistryError(`${what}: more than ${maxBytes} bytes`, undefined);
@@ -184,10 +298,38 @@ export class RegistryClient {
   ): Promise<Response> {
     return this.transport.withRetries(what, controller, async () => {
       const url = `${this.baseUrl(scope.registry)}${path}`;
+      const policy = this.hosts(scope.registry);
       const response = await this.auth.authenticate(scope, what, (authorization) =>
-        this.transport.follow(url, method, headers, authorization, controller, what),
+        this.transport.follow(url, method, headers, authorization, controller, what, policy),
       );
       return response.ok ? response : rejectResponse(response, what);
     });
   }
+}
+
+/** Aborts `controller` when `signal` does (the caller's budget); returns the unlinking function. */
+function linkSignal(controller: AbortController, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => undefined;
+  if (signal.aborted) {
+    controller.abort(signal.reason);
+    return () => undefined;
+  }
+  const abort = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', abort, { once: true });
+  return () => signal.removeEventListener('abort', abort);
+}
+
+/**
+ * The error a request stopped by the caller's signal ends with: the signal's reason when it is
+ * one of ours (a budget the caller names), else a RegistryError saying so; other errors as they are.
+ */
+function stopped(error: unknown, signal: AbortSignal | undefined, what: string): unknown {
+  if (signal?.aborted !== true) return error;
+  const reason: unknown = signal.reason;
+  if (reason instanceof BosunError) return reason;
+  return new RegistryError(
+    `${what}: stopped: ${reason instanceof Error ? reason.message : String(reason)}`,
+    undefined,
+    { cause: reason },
+  );
 }

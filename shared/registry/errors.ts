@@ -58,3 +58,9 @@ export class RegistryError extends BosunError {
 
 /** The manifest or blob does not exist (HTTP 404). */
 export class NotFoundError extends RegistryError {}
+
+/**
+ * A registry named a host it may not send us to (a Bearer realm, a redirect), or asked to go
+ * from HTTPS to plain HTTP; nothing was sent there. hosts.ts says which hosts are allowed.
+ */
+export class HostNotAllowedError extends RegistryError {}

@@ -6,6 +6,14 @@
  */
 import type { CredentialProvider, Credentials } from './auth.js';
 import { RegistryAuthError } from './errors.js';
+import type { HostPolicy } from './hosts.js';
+import { readBounded } from './transport.js';
+
+/**
+ * A token response is a JSON object with a token of a few kilobytes (JWTs of the big registries
+ * are 1-8 KiB); a larger body is not a token response, and an endless one must not fill memory.
+ */
+export const TOKEN_RESPONSE_MAX_BYTES = 1024 * 1024;
 
 /** The repository a request reads; tokens are granted per repository. */
 export interface Scope {
@@ -49,8 +57,10 @@ export interface AuthenticatorOptions {
   readonly credentials: CredentialProvider;
   /** Used for token requests only; they are neither retried nor redirected by hand. */
   readonly fetch: typeof fetch;
-  /** Time allowed for one token request. */
+  /** Time allowed for one token request, its body included. */
   readonly timeoutMs: number;
+  /** Where each registry may send us for tokens (hosts.ts). */
+  readonly hosts: (registry: string) => HostPolicy;
 }
 
 /**
@@ -131,7 +141,16 @@ export class Authenticator {
     const realm = params.realm;
     if (realm === undefined)
       throw new RegistryAuthError(`${what}: Bearer challenge without a realm`);
-    const tokenUrl = new URL(realm);
+    const tokenUrl = URL.canParse(realm) ? new URL(realm) : undefined;
+    if (tokenUrl === undefined)
+      throw new RegistryAuthError(`${what}: Bearer realm ${JSON.stringify(realm)} is not a URL`);
+    // The realm is the registry's word only: credentials go there only when it is the registry
+    // itself or a token host allowed for it, never over plain HTTP from an HTTPS registry.
+    const policy = this.options.hosts(scope.registry);
+    if (!policy.allows(tokenUrl))
+      throw new RegistryAuthError(
+        `${what}: refused the Bearer realm ${tokenUrl.origin}: not an allowed host for ${scope.registry} (allow it with the registry's allowedHosts)`,
+      );
     if (params.service !== undefined) tokenUrl.searchParams.set('service', params.service);
     tokenUrl.searchParams.set('scope', `repository:${scope.repository}:pull`);
     // An identity token is an OAuth2 refresh token: POSTed to the realm instead, as the spec's
@@ -143,10 +162,13 @@ export class Authenticator {
         ? await this.options.fetch(tokenUrl, {
             headers:
               credentials === undefined ? {} : { Authorization: basicAuthorization(credentials) },
+            // A redirect would carry the credentials to a host nobody allowed.
+            redirect: 'manual',
             signal,
           })
         : await this.options.fetch(new URL(realm), {
             method: 'POST',
+            redirect: 'manual',
             headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             body: new URLSearchParams({
               grant_type: 'refresh_token',
@@ -165,12 +187,29 @@ export class Authenticator {
     }
     // `token`, or `access_token` (its OAuth 2 name, accepted for compatibility), with optional
     // `expires_in` seconds and an RFC 3339 `issued_at`; the spec's "Token Response Fields".
-    const body = (await response.json()) as {
+    let body: {
       token?: unknown;
       access_token?: unknown;
       expires_in?: unknown;
       issued_at?: unknown;
     };
+    try {
+      const bytes = await readBounded(
+        response,
+        TOKEN_RESPONSE_MAX_BYTES,
+        `${what}: token endpoint ${tokenUrl.origin}${tokenUrl.pathname}`,
+        this.options.timeoutMs,
+        this.options.timeoutMs,
+      );
+      body = JSON.parse(bytes.toString('utf8')) ?? {};
+    } catch (cause) {
+      throw new RegistryAuthError(
+        cause instanceof SyntaxError
+          ? `${what}: token endpoint ${tokenUrl.origin}${tokenUrl.pathname} answered something other than JSON`
+          : (cause as Error).message,
+        { cause },
+      );
+    }
     const token =
       typeof body.token === 'string'
         ? body.token

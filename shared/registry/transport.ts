@@ -5,7 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NotFoundError, RegistryAuthError, RegistryError } from './errors.js';
+import { HostNotAllowedError, NotFoundError, RegistryAuthError, RegistryError } from './errors.js';
+import type { HostPolicy } from './hosts.js';
 
 export interface RetryOptions {
   /** Attempts per request, the first included. @default 5 */
@@ -18,10 +19,23 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
 }
 
+/**
+ * A total deadline for each transfer, on top of the idle timeout: a body trickling a byte every
+ * few seconds is never idle long enough to be stopped, and would hold a scan forever. The
+ * deadline is `floorMs` plus the time the transfer's size takes at `minBytesPerSecond`.
+ */
+export interface TransferDeadline {
+  /** @default 30 s */
+  readonly floorMs?: number;
+  /** The slowest rate a transfer may average. @default 1 MiB/s (8 Mbit/s) */
+  readonly minBytesPerSecond?: number;
+}
+
 export interface TransportOptions {
   readonly retry?: RetryOptions;
   /** Time to wait for response headers, and between two chunks of a body. @default 30 s */
   readonly timeoutMs?: number;
+  readonly transferDeadline?: TransferDeadline;
   readonly fetch?: typeof fetch;
   readonly userAgent?: string;
 }
@@ -108,10 +122,15 @@ export class Transport {
   readonly timeoutMs: number;
   private readonly retry: Required<RetryOptions>;
   private readonly userAgent: string;
+  private readonly deadline: Required<TransferDeadline>;
 
   constructor(options: TransportOptions = {}) {
     this.fetch = options.fetch ?? fetch;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.deadline = {
+      floorMs: options.transferDeadline?.floorMs ?? 30_000,
+      minBytesPerSecond: options.transferDeadline?.minBytesPerSecond ?? 1024 * 1024,
+    };
     this.retry = {
       maxAttempts: options.retry?.maxAttempts ?? 5,
       maxElapsedMs: options.retry?.maxElapsedMs ?? 60_000,
@@ -119,6 +138,11 @@ export class Transport {
       maxDelayMs: options.retry?.maxDelayMs ?? 10_000,
     };
     this.userAgent = options.userAgent ?? 'bosun';
+  }
+
+  /** The total time a transfer of `bytes` may take (TransferDeadline). */
+  deadlineMs(bytes: number): number {
+    return this.deadline.floorMs + Math.ceil((bytes / this.deadline.minBytesPerSecond) * 1000);
   }
 
   /**
@@ -163,6 +187,7 @@ export class Transport {
    * goes only to the registry's own host, never to the storage a blob is redirected to (ECR
    * serves layers from S3). Registries may answer a blob GET with a 307 to another service:
    * https://distribution.github.io/distribution/spec/api/#pulling-a-layer
+   * A redirect goes only where `policy` allows (hosts.ts), and never from HTTPS to plain HTTP.
    * Returns the first response that is not a redirect, whatever its status.
    */
   async follow(
@@ -172,11 +197,13 @@ export class Transport {
     authorization: string | undefined,
     controller: AbortController,
     what: string,
+    policy?: HostPolicy,
   ): Promise<Response> {
-    const origin = new URL(url).host;
+    const origin = new URL(url).origin;
     let current = url;
     for (let hop = 0; hop <= 5; hop++) {
-      const sameHost = new URL(current).host === origin;
+      // Scheme, host and port: the credentials of https://r go neither to http://r nor to r:8443.
+      const sameHost = new URL(current).origin === origin;
       const timer = setTimeout(
         () => controller.abort(new RetryableError(`no response within ${this.timeoutMs} ms`)),
         this.timeoutMs,
@@ -206,22 +233,36 @@ export class Transport {
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || location === null) return response;
       await response.body?.cancel();
-      current = new URL(location, current).toString();
+      const from = new URL(current);
+      const next = new URL(location, from);
+      const downgrade = from.protocol === 'https:' && next.protocol !== 'https:';
+      if (downgrade || (policy !== undefined && !policy.allows(next, from))) {
+        throw new HostNotAllowedError(
+          `${what}: refused a redirect to ${next.origin}: ${
+            downgrade
+              ? 'a redirect from HTTPS to plain HTTP'
+              : `not an allowed host for ${policy?.registry} (allow it with the registry's allowedHosts)`
+          }`,
+          response.status,
+        );
+      }
+      current = next.toString();
     }
     throw new RegistryError(`${what}: more than 5 redirects`, undefined);
   }
 }
 
 /**
- * Aborts `controller` when `body` has delivered no data for `idleMs`, so a stalled transfer
- * fails instead of hanging the scan. Returns the function that stops watching; it also stops
- * by itself when the body ends, fails or closes.
+ * Aborts `controller` when `body` has delivered no data for `idleMs`, or has not ended within
+ * `deadlineMs`, so a stalled or trickling transfer fails instead of holding the scan. Returns
+ * the function that stops watching; it also stops by itself when the body ends, fails or closes.
  */
 export function abortWhenIdle(
   body: Readable,
   controller: AbortController,
   idleMs: number,
   what: string,
+  deadlineMs = Number.POSITIVE_INFINITY,
 ): () => void {
   // One timer per transfer, not one per chunk: it re-arms itself from the last chunk's time.
   let lastData = Date.now();
@@ -237,21 +278,38 @@ export function abortWhenIdle(
     }
   };
   let idle = setTimeout(check, idleMs);
-  const done = () => clearTimeout(idle);
+  // setTimeout holds at most 2^31-1 ms (24.8 days); a longer deadline is none.
+  const total =
+    deadlineMs < 2 ** 31
+      ? setTimeout(
+          () =>
+            controller.abort(
+              new RegistryError(`${what}: not received within ${deadlineMs} ms`, undefined),
+            ),
+          deadlineMs,
+        )
+      : undefined;
+  const done = () => {
+    clearTimeout(idle);
+    clearTimeout(total);
+  };
   body.on('end', done).on('error', done).on('close', done);
   return done;
 }
 
 /**
- * Reads a whole response body of at most `maxBytes`, refusing a larger declared length up front
- * and failing when no chunk arrives for `idleMs`.
+ * Reads a whole response body of at most `maxBytes`, refusing a larger declared length up front,
+ * failing when no chunk arrives for `idleMs` and when the whole body has not come within
+ * `deadlineMs` (a trickle is never idle).
  */
 export async function readBounded(
   response: Response,
   maxBytes: number,
   what: string,
   idleMs: number,
+  deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<Buffer> {
+  const endAt = Date.now() + deadlineMs;
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
@@ -266,15 +324,27 @@ export async function readBounded(
   const reader = response.body.getReader();
   for (;;) {
     let timeout: NodeJS.Timeout | undefined;
+    const left = endAt - Date.now();
     const timer = new Promise<never>((_, reject) => {
       timeout = setTimeout(
-        () => reject(new RegistryError(`${what}: no data for ${idleMs} ms`, undefined)),
-        idleMs,
+        () =>
+          reject(
+            new RegistryError(
+              left < idleMs
+                ? `${what}: not received within ${deadlineMs} ms`
+                : `${what}: no data for ${idleMs} ms`,
+              undefined,
+            ),
+          ),
+        Math.max(0, Math.min(idleMs, left)),
       );
     });
     let result: Awaited<ReturnType<typeof reader.read>>;
     try {
       result = await Promise.race([reader.read(), timer]);
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      throw error;
     } finally {
       clearTimeout(timeout);
     }

@@ -13,6 +13,7 @@ import {
   EcrSdkCredentials,
 } from '../../../shared/registry/docker-config.js';
 import { RegistryAuthError } from '../../../shared/registry/errors.js';
+import { HostPolicy } from '../../../shared/registry/hosts.js';
 import { parseReference } from '../../../shared/registry/reference.js';
 import { Authenticator } from '../../../shared/registry/token-auth.js';
 import { PROJECT_ROOT } from '../../support/fixtures.js';
@@ -277,7 +278,13 @@ describe('identity tokens', () => {
       });
       return new Response(JSON.stringify({ access_token: 'access-1', expires_in: 300 }));
     };
-    const auth = new Authenticator({ credentials: fromScenario('auths'), fetch, timeoutMs: 1000 });
+    const auth = new Authenticator({
+      credentials: fromScenario('auths'),
+      fetch,
+      timeoutMs: 1000,
+      hosts: (registry) =>
+        new HostPolicy(registry, new URL(`https://${registry}`), ['auth.example.com']),
+    });
     const sent: (string | undefined)[] = [];
     const response = await auth.authenticate(
       { registry: 'registry.example.com', repository: 'team/app' },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RegistryError } from '../../../shared/registry/errors.js';
+import { HostNotAllowedError, RegistryError } from '../../../shared/registry/errors.js';
+import { HostPolicy } from '../../../shared/registry/hosts.js';
 import { Transport } from '../../../shared/registry/transport.js';
 
 const what = 'blob r.example/app@sha256:0';
@@ -70,6 +71,50 @@ describe('Transport.follow', () => {
       );
       expect(response.status).toBe(status);
     }
+  });
+
+  it('never follows a redirect from HTTPS down to plain HTTP, and sends nothing there', async () => {
+    const s = server({
+      'https://r.example/v2/app/blobs/x': redirect('http://r.example/v2/app/blobs/x'),
+    });
+    const error = await new Transport({ fetch: s.fetch })
+      .follow(
+        'https://r.example/v2/app/blobs/x',
+        'GET',
+        {},
+        'Bearer t',
+        new AbortController(),
+        what,
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostNotAllowedError);
+    expect((error as Error).message).toBe(
+      `${what}: refused a redirect to http://r.example: a redirect from HTTPS to plain HTTP`,
+    );
+    expect(s.sent.map((r) => r.url)).toEqual(['https://r.example/v2/app/blobs/x']);
+  });
+
+  it('follows redirects only to hosts the registry is allowed to name', async () => {
+    const s = server({
+      'https://r.example/v2/app/blobs/x': redirect('https://169.254.169.254/latest/meta-data/'),
+    });
+    const policy = new HostPolicy('r.example', new URL('https://r.example'));
+    const error = await new Transport({ fetch: s.fetch })
+      .follow(
+        'https://r.example/v2/app/blobs/x',
+        'GET',
+        {},
+        undefined,
+        new AbortController(),
+        what,
+        policy,
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostNotAllowedError);
+    expect((error as Error).message).toBe(
+      `${what}: refused a redirect to https://169.254.169.254: not an allowed host for r.example (allow it with the registry's allowedHosts)`,
+    );
+    expect(s.sent).toHaveLength(1);
   });
 
   it('refuses a sixth redirect', async () => {

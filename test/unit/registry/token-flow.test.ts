@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CredentialProvider, StaticCredentials } from '../../../shared/registry/auth.js';
 import { RegistryAuthError } from '../../../shared/registry/errors.js';
+import { HostPolicy } from '../../../shared/registry/hosts.js';
 import { Authenticator, type Scope } from '../../../shared/registry/token-auth.js';
 
 const REGISTRY = 'r.example';
@@ -51,6 +52,9 @@ function authenticator(fetch: typeof globalThis.fetch, credentials?: CredentialP
       credentials ?? new StaticCredentials({ [REGISTRY]: { username: 'u', password: 'p' } }),
     fetch,
     timeoutMs: 1_000,
+    // The registry's token service is on another host it is allowed to name.
+    hosts: (registry) =>
+      new HostPolicy(registry, new URL(`https://${registry}`), ['auth.r.example']),
   });
 }
 
@@ -164,6 +168,52 @@ describe('the Bearer token flow', () => {
       expect(error).toBeInstanceOf(RegistryAuthError);
       expect((error as Error).message).toBe(message);
     }
+  });
+});
+
+describe('where a Bearer realm may lead', () => {
+  it('refuses a realm on a host the registry may not name, or over plain HTTP, before any request', async () => {
+    for (const realm of [
+      'https://attacker.example/token',
+      'http://r.example/token',
+      'http://169.254.169.254/latest/meta-data/',
+      'not a url',
+    ]) {
+      const r = registry({
+        challenge: `Bearer realm="${realm}",service="r.example"`,
+        accepted: () => false,
+        tokens: [json({ token: 't' })],
+      });
+      const error = await authenticator(r.fetch)
+        .authenticate(app, what, r.send)
+        .catch((e: unknown) => e);
+      expect(error, realm).toBeInstanceOf(RegistryAuthError);
+      expect((error as Error).message, realm).toMatch(/refused the Bearer realm|is not a URL/);
+      expect(r.tokenRequests, realm).toEqual([]);
+    }
+  });
+
+  it('does not follow a redirect of the token endpoint', async () => {
+    const r = registry({
+      challenge: BEARER,
+      accepted: () => false,
+      tokens: [
+        () =>
+          new Response(null, { status: 307, headers: { location: 'https://attacker.example/' } }),
+      ],
+    });
+    const redirects: (string | undefined)[] = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      redirects.push(init?.redirect);
+      return r.fetch(input, init);
+    };
+    const error = await authenticator(fetch)
+      .authenticate(app, what, r.send)
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `${what}: token endpoint https://auth.r.example/token answered HTTP 307`,
+    );
+    expect(redirects).toEqual(['manual']);
   });
 });
 
