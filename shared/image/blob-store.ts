@@ -3,6 +3,7 @@
  * registry, an OCI layout directory, an OCI archive), walk an index down to its images.
  */
 import type { Readable } from 'node:stream';
+import { DEFAULT_LIMITS } from '../layers/limits.js';
 import { ManifestError, UnsupportedMediaTypeError } from '../registry/errors.js';
 import {
   CONFIG_MAX_BYTES,
@@ -35,6 +36,26 @@ export interface BlobStore {
 
 /** Nested indexes deeper than this are refused: a loop of indexes must not spin forever. */
 const MAX_INDEX_DEPTH = 4;
+/**
+ * Manifests (indexes and images) read below one reference. A real multi-platform index names a
+ * few dozen at most (platforms and their attestations); nested indexes of ten entries each,
+ * four deep, would otherwise cost 11,110 requests and as many image scans.
+ */
+export const MAX_MANIFESTS = 256;
+
+/**
+ * Compressed layers larger than this are not opened, whatever the source: no layer could be
+ * read within the decompressed-size limit of one layer (a compressed tar is never much larger
+ * than the tar), nor pulled within the scan function's time. See client.ts BLOB_MAX_BYTES.
+ */
+export const LAYER_MAX_BYTES = Math.min(8 * 1024 ** 3, DEFAULT_LIMITS.maxLayerBytes);
+
+/** What one walk of an index has seen, so that a manifest named twice is read once. */
+interface Walk {
+  readonly set: ImageSet;
+  readonly seen: Set<string>;
+  fetched: number;
+}
 
 export async function imagesFrom(
   store: BlobStore,
@@ -42,9 +63,13 @@ export async function imagesFrom(
   options: SelectOptions = {},
   tags?: readonly string[],
 ): Promise<ImageSet> {
-  const set: ImageSet = { images: [], skipped: [] };
-  await collect(store, top.manifest, top.digest, undefined, options, set, 0, tags);
-  return set;
+  const walk: Walk = {
+    set: { images: [], skipped: [] },
+    seen: new Set(top.digest === undefined ? [] : [top.digest]),
+    fetched: 0,
+  };
+  await collect(store, top.manifest, top.digest, undefined, options, walk, 0, tags);
+  return walk.set;
 }
 
 async function collect(
@@ -53,14 +78,15 @@ async function collect(
   digest: string | undefined,
   indexDigest: string | undefined,
   options: SelectOptions,
-  set: ImageSet,
+  walk: Walk,
   depth: number,
   tags: readonly string[] | undefined,
 ): Promise<void> {
+  const set = walk.set;
   if (manifest.kind === 'index') {
     if (depth >= MAX_INDEX_DEPTH)
       throw new ManifestError(`${store.name}: indexes nested more than ${MAX_INDEX_DEPTH} deep`);
-    await collectIndex(store, manifest, digest, options, set, depth, tags);
+    await collectIndex(store, manifest, digest, options, walk, depth, tags);
     return;
   }
   const reason = skipReasonForManifest(manifest);
@@ -85,11 +111,15 @@ async function collectIndex(
   index: ImageIndex,
   digest: string | undefined,
   options: SelectOptions,
-  set: ImageSet,
+  walk: Walk,
   depth: number,
   tags: readonly string[] | undefined,
 ): Promise<void> {
+  const set = walk.set;
   for (const descriptor of index.manifests) {
+    // The same image (or nested index) named again, or an index naming itself: read once.
+    if (walk.seen.has(descriptor.digest)) continue;
+    walk.seen.add(descriptor.digest);
     const reason = skipReasonForDescriptor(descriptor);
     if (reason !== undefined) {
       set.skipped.push({ digest: descriptor.digest, reason });
@@ -106,8 +136,16 @@ async function collectIndex(
       });
       continue;
     }
+    if (walk.fetched >= MAX_MANIFESTS) {
+      set.skipped.push({
+        digest: descriptor.digest,
+        reason: `not read: more than ${MAX_MANIFESTS} manifests below one reference`,
+      });
+      continue;
+    }
+    walk.fetched++;
     const child = await store.manifest(descriptor);
-    await collect(store, child, descriptor.digest, digest, options, set, depth + 1, tags);
+    await collect(store, child, descriptor.digest, digest, options, walk, depth + 1, tags);
   }
 }
 
@@ -137,7 +175,15 @@ async function buildImage(
       diffId: diffIds[i] as string,
       mediaType: layer.mediaType,
       size: layer.size,
-      open: () => store.openBlob(layer),
+      // Refused when opened, not here: the layer is recorded as unread with this reason and
+      // the image's other layers are still read.
+      open: async () => {
+        if (layer.size > LAYER_MAX_BYTES)
+          throw new ManifestError(
+            `layer ${i} of ${what}: the manifest declares ${layer.size} bytes, over the ${LAYER_MAX_BYTES}-byte limit for a layer`,
+          );
+        return store.openBlob(layer);
+      },
     };
   });
   return {

@@ -2,8 +2,8 @@
  * OCI image layouts, as a directory or as a tar archive of one:
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open, realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { algorithmOf, VerifyingStream, verifyBytes } from '../registry/digest.js';
@@ -115,30 +115,73 @@ export class OciLayoutSource implements ImageSource {
 
   async images(options: SelectOptions = {}): Promise<ImageSet> {
     const root = path.resolve(this.dir);
+    const realRoot = await realpath(root).catch((cause: unknown) => {
+      throw new ManifestError(`oci:${root}: cannot read the directory`, { cause });
+    });
     const files: LayoutFiles = {
       name: `oci:${root}`,
       async read(relative, maxBytes) {
-        const file = path.join(root, relative);
-        const { size } = await stat(file).catch((cause: unknown) => {
-          throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
-        });
-        if (size > maxBytes)
-          throw new ManifestError(
-            `oci:${root}: ${relative} is ${size} bytes, over the ${maxBytes}-byte limit`,
-          );
-        return readFile(file);
+        const handle = await openInside(root, realRoot, relative);
+        try {
+          return await readAtMost(handle, maxBytes, `oci:${root}: ${relative}`);
+        } finally {
+          await handle.close();
+        }
       },
       async open(relative) {
-        const file = path.join(root, relative);
-        await stat(file).catch((cause: unknown) => {
-          throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
-        });
-        return createReadStream(file, { highWaterMark: 1024 * 1024 });
+        const handle = await openInside(root, realRoot, relative);
+        return handle.createReadStream({ highWaterMark: 1024 * 1024 });
       },
     };
     await checkLayoutMarker(files);
     return new LayoutStore(files).images(options, this.refName);
   }
+}
+
+/**
+ * Opens a file of the layout for reading, refusing what a layout never holds: a symbolic link
+ * leading out of it (`oci-layout -> /dev/zero`, a config blob `-> /etc/shadow`, whose digest a
+ * mismatch message would print) and anything but a regular file (a FIFO `index.json` would
+ * block the open, a device never ends). Links inside the layout are followed; the file is
+ * checked on the open handle, and opened without following a link swapped in since.
+ */
+async function openInside(root: string, realRoot: string, relative: string): Promise<FileHandle> {
+  const where = `oci:${root}: ${relative}`;
+  const real = await realpath(path.join(root, relative)).catch((cause: unknown) => {
+    throw new ManifestError(`oci:${root}: missing ${relative}`, { cause });
+  });
+  if (real !== realRoot && !real.startsWith(`${realRoot}${path.sep}`))
+    throw new ManifestError(`${where} is a link out of the layout; not read`);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+  const handle = await open(
+    real,
+    constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW,
+  ).catch((cause: unknown) => {
+    throw new ManifestError(`${where} cannot be opened`, { cause });
+  });
+  const st = await handle.stat();
+  if (!st.isFile()) {
+    await handle.close();
+    throw new ManifestError(`${where} is not a regular file; not read`);
+  }
+  return handle;
+}
+
+/** Reads a file whole when it holds at most `maxBytes`, checking what is read, not only its size. */
+async function readAtMost(handle: FileHandle, maxBytes: number, what: string): Promise<Buffer> {
+  const { size } = await handle.stat();
+  if (size > maxBytes)
+    throw new ManifestError(`${what} is ${size} bytes, over the ${maxBytes}-byte limit`);
+  const data = Buffer.alloc(size + 1);
+  let filled = 0;
+  while (filled < data.length) {
+    const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  // One byte more than stat said: the file grew while read, and may not stop.
+  if (filled > size) throw new ManifestError(`${what} grew while it was read; not read`);
+  return data.subarray(0, filled);
 }
 
 /** A tar archive of an OCI layout (`skopeo copy … oci-archive:…`, `docker buildx --output type=oci`). */

@@ -3,7 +3,8 @@
  * front of a registry that can demand tokens, redirect blobs, fail, or corrupt what it relays.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   createServer,
   request as httpRequest,
@@ -158,4 +159,125 @@ export async function startProxy(upstream: string, intercept: Intercept): Promis
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (proxy as { port: number }).port = (server.address() as AddressInfo).port;
   return proxy;
+}
+
+/**
+ * Answers a request itself (returns true), or leaves it to the layout registry (false). `serve`
+ * answers with the layout's own content at another path, for hooks that alter only some answers.
+ */
+export type LayoutHook = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: LayoutRegistry,
+) => boolean | Promise<boolean>;
+
+export interface LayoutRegistry {
+  readonly port: number;
+  /** `127.0.0.1:<port>` */
+  readonly host: string;
+  readonly requests: RecordedRequest[];
+  /** The bytes and media type the layout serves for a tag or a blob digest, or undefined. */
+  content(reference: string): { bytes: Buffer; mediaType: string } | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * A registry in this process serving an OCI layout directory read-only through the distribution
+ * API (`/v2/<any repository>/manifests/<tag|digest>`, `/blobs/<digest>`), anonymously. Its tags
+ * are the layout's ref names. `hook` sees every request first: the hostile registries of the
+ * tests are this one with one answer changed.
+ */
+export async function startLayoutRegistry(
+  dir: string,
+  hook: LayoutHook = () => false,
+): Promise<LayoutRegistry> {
+  const blob = (digest: string): Buffer | undefined => {
+    const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+    if (m === null) return undefined;
+    try {
+      return readFileSync(path.join(dir, 'blobs', 'sha256', m[1] as string));
+    } catch {
+      return undefined;
+    }
+  };
+  const content = (reference: string) => {
+    const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; mediaType: string; annotations?: Record<string, string> }[];
+    };
+    const byTag = index.manifests.find(
+      (m) => m.annotations?.['org.opencontainers.image.ref.name'] === reference,
+    );
+    const digest = byTag?.digest ?? reference;
+    const bytes = blob(digest);
+    if (bytes === undefined) return undefined;
+    let declared: string | undefined;
+    try {
+      declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType;
+    } catch {
+      // A layer or other binary blob.
+    }
+    return { bytes, mediaType: declared ?? byTag?.mediaType ?? 'application/octet-stream' };
+  };
+  const requests: RecordedRequest[] = [];
+  const registry: LayoutRegistry = {
+    port: 0,
+    host: '',
+    requests,
+    content,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const manifest = /^\/v2\/.+\/manifests\/([^/]+)$/.exec(url.pathname);
+    const blobPath = /^\/v2\/.+\/blobs\/([^/]+)$/.exec(url.pathname);
+    if (url.pathname === '/v2/') {
+      res.writeHead(200).end('{}');
+    } else if (manifest !== null) {
+      const found = content(decodeURIComponent(manifest[1] as string));
+      if (found === undefined) res.writeHead(404).end();
+      else {
+        res.writeHead(200, {
+          'content-type': found.mediaType,
+          'content-length': String(found.bytes.length),
+          'docker-content-digest': `sha256:${createHash('sha256').update(found.bytes).digest('hex')}`,
+        });
+        res.end(req.method === 'HEAD' ? undefined : found.bytes);
+      }
+    } else if (blobPath !== null) {
+      const bytes = blob(decodeURIComponent(blobPath[1] as string));
+      if (bytes === undefined) res.writeHead(404).end();
+      else
+        res
+          .writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-length': String(bytes.length),
+          })
+          .end(req.method === 'HEAD' ? undefined : bytes);
+    } else {
+      res.writeHead(404).end();
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    requests.push({
+      method: req.method ?? '',
+      host: req.headers.host ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization === undefined
+        ? {}
+        : { authorization: req.headers.authorization }),
+    });
+    Promise.resolve(hook(req, res, registry)).then(
+      (handled) => {
+        if (!handled) answer(req, res);
+      },
+      () => res.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  Object.assign(registry, { port, host: `127.0.0.1:${port}` });
+  return registry;
 }
