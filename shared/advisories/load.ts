@@ -171,8 +171,9 @@ export function decodeAdvisoryFile(
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return 'ignored';
   const d = doc as Record<string, unknown>;
+  // The document parsed above is handed on, not the text: a file is parsed once (issue 17 #11).
   if ('distroversion' in d && 'packages' in d) {
-    bundled.alpine.add(text, source);
+    bundled.alpine.add({ doc }, source);
     return [];
   }
   if (isSecdbJson(d)) return importSecdbJson(text, source, issues);
@@ -183,11 +184,11 @@ export function decodeAdvisoryFile(
   }
   if (isRedHatVex(d)) return importRedHatVex(text, source, issues);
   if ('gem' in d) {
-    const r = importRubysec(text, source, issues);
+    const r = importRubysec({ doc }, source, issues);
     return r === undefined ? [] : [r];
   }
   if ('module_name' in d) {
-    const r = importNpmLegacy(text, source, issues);
+    const r = importNpmLegacy({ doc }, source, issues);
     return r === undefined ? [] : [r];
   }
   if ('id' in d && 'modified' in d) {

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { OsvAffected, OsvRecord } from '../osv.js';
-import { decodeFeedFile, type ImportIssue } from './decode.js';
+import { decodeFeedFile, type FeedInput, type ImportIssue } from './decode.js';
 import { secdbPackages, secfixesOf } from './secdb-json.js';
 
 export type { ImportIssue } from './decode.js';
@@ -23,8 +23,9 @@ export class AlpineSecdbImporter {
   private readonly records = new Map<string, { affected: OsvAffected[]; modified: string }>();
   readonly issues: ImportIssue[] = [];
 
-  add(text: string, source: string, modified = '1970-01-01T00:00:00Z'): void {
-    const data = decodeFeedFile(text, 'YAML', secdb, 'an Alpine secdb file', source, this.issues);
+  /** `input`: the file's YAML text, or the document already parsed from it. */
+  add(input: FeedInput, source: string, modified = '1970-01-01T00:00:00Z'): void {
+    const data = decodeFeedFile(input, 'YAML', secdb, 'an Alpine secdb file', source, this.issues);
     if (data === undefined) return;
     const ecosystem = `Alpine:${data.distroversion}`;
     // Entries are "CVE-2019-1234" or "CVE-2019-1234 CVE-2019-5678" or "XSA-123".

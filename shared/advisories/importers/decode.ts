@@ -25,11 +25,18 @@ export interface ImportIssue {
 }
 
 /**
+ * A feed file as its text, or as the document already decoded from it: the advisory loader
+ * decodes a file once to tell its format, and the importer takes that document as it is (YAML
+ * costs about as much to parse as everything else an import does).
+ */
+export type FeedInput = string | { readonly doc: unknown };
+
+/**
  * Decodes one feed file (JSON or YAML) and validates it; a file that is not readable or not of
  * the expected shape becomes an issue naming the file and the field, and undefined.
  */
 export function decodeFeedFile<T extends z.ZodType>(
-  text: string,
+  input: FeedInput,
   format: 'JSON' | 'YAML',
   schema: T,
   kind: string,
@@ -38,7 +45,12 @@ export function decodeFeedFile<T extends z.ZodType>(
 ): z.output<T> | undefined {
   let doc: unknown;
   try {
-    doc = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
+    doc =
+      typeof input !== 'string'
+        ? input.doc
+        : format === 'JSON'
+          ? JSON.parse(input)
+          : parseYaml(input);
   } catch (error) {
     issues.push({ source, message: `${source}: not ${format}: ${(error as Error).message}` });
     return undefined;

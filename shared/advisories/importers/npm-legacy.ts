@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { npm } from '../../versions/semver.js';
 import { type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';
-import { decodeFeedFile, type ImportIssue } from './decode.js';
+import { decodeFeedFile, type FeedInput, type ImportIssue } from './decode.js';
 
 const legacy = z.object({
   id: z.number().int(),
@@ -53,12 +53,13 @@ export function npmRangeIntervals(range: string): Interval[] {
   return out;
 }
 
+/** `input`: the advisory's JSON text, or the document already parsed from it. */
 export function importNpmLegacy(
-  text: string,
+  input: FeedInput,
   source: string,
   issues: ImportIssue[],
 ): OsvRecord | undefined {
-  const a = decodeFeedFile(text, 'JSON', legacy, 'a legacy npm advisory', source, issues);
+  const a = decodeFeedFile(input, 'JSON', legacy, 'a legacy npm advisory', source, issues);
   if (a === undefined) return undefined;
   const range = a.vulnerable_versions ?? '';
   if (range.trim() === '' || semverLib.validRange(range) === null) {

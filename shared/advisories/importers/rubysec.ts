@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { gemSegments, rubygems } from '../../versions/rubygems.js';
 import { complement, type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';
-import { decodeFeedFile, type ImportIssue } from './decode.js';
+import { decodeFeedFile, type FeedInput, type ImportIssue } from './decode.js';
 
 const rubysecAdvisory = z.object({
   gem: z.string().min(1),
@@ -60,12 +60,13 @@ export function requirementInterval(requirement: string): Interval | undefined {
   return intersect(rubygems, parts);
 }
 
+/** `input`: the advisory's YAML text, or the document already parsed from it. */
 export function importRubysec(
-  text: string,
+  input: FeedInput,
   source: string,
   issues: ImportIssue[],
 ): OsvRecord | undefined {
-  const a = decodeFeedFile(text, 'YAML', rubysecAdvisory, 'a RubySec advisory', source, issues);
+  const a = decodeFeedFile(input, 'YAML', rubysecAdvisory, 'a RubySec advisory', source, issues);
   if (a === undefined) return undefined;
   const safe: Interval[] = [];
   try {
