@@ -22,7 +22,11 @@ import { ecrRegionOf } from './auth.js';
  * - Microsoft: https://github.com/microsoft/containerregistry/blob/main/docs/client-firewall-rules.md
  *   (*.data.mcr.microsoft.com);
  * - Google (gcr.io, *-docker.pkg.dev): blobs from storage.googleapis.com;
- * - Amazon ECR Public: blobs from CloudFront.
+ * - Amazon ECR Public: blobs from CloudFront;
+ * - Azure (*.azurecr.io): https://learn.microsoft.com/en-us/azure/container-registry/container-registry-firewall-access-rules
+ *   (blobs from *.blob.core.windows.net, or the dedicated data endpoints *.data.azurecr.io);
+ * - GitLab.com: https://docs.gitlab.com/user/packages/container_registry/ (tokens from
+ *   gitlab.com/jwt/auth, blobs from its CDN and Google Cloud Storage).
  */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'docker.io': [
@@ -37,6 +41,8 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'mcr.microsoft.com': ['*.data.mcr.microsoft.com'],
   'gcr.io': ['storage.googleapis.com'],
   'public.ecr.aws': ['*.cloudfront.net'],
+  'azurecr.io': ['*.blob.core.windows.net', '*.data.azurecr.io'],
+  'registry.gitlab.com': ['gitlab.com', 'cdn.registry.gitlab-static.net', 'storage.googleapis.com'],
 };
 
 /** Names Docker Hub goes by; all are the one registry. */
@@ -61,6 +67,7 @@ export function knownHosts(registry: string): readonly string[] {
   if (KNOWN[name] !== undefined) return KNOWN[name];
   if (/^([a-z0-9-]+\.)?gcr\.io$/.test(name) || /^[a-z0-9-]+-docker\.pkg\.dev$/.test(name))
     return KNOWN['gcr.io'] ?? [];
+  if (/^[a-z0-9-]+\.azurecr\.io$/.test(name)) return KNOWN['azurecr.io'] ?? [];
   return ecrHosts(name);
 }
 

@@ -32,6 +32,9 @@ describe('hosts a registry may send us to', () => {
       ['mcr.microsoft.com', 'https://westus2.data.mcr.microsoft.com/x'],
       ['europe-docker.pkg.dev', 'https://storage.googleapis.com/x'],
       ['public.ecr.aws', 'https://d2glxqk2uabbnd.cloudfront.net/x'],
+      ['contoso.azurecr.io', 'https://contoso.azurecr.io/oauth2/token?service=contoso.azurecr.io'],
+      ['contoso.azurecr.io', 'https://weu1prodreg.blob.core.windows.net/x'],
+      ['registry.gitlab.com', 'https://gitlab.com/jwt/auth?service=container_registry'],
     ];
     for (const [registry, url] of cases)
       expect(allows(policy(registry), url), `${registry} -> ${url}`).toBe(true);
