@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BosunError } from '../errors.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { parseReference } from '../registry/reference.js';
 import { DockerArchiveSource } from './docker-archive.js';
 import { OciArchiveSource, OciLayoutSource } from './oci-layout.js';
@@ -51,7 +51,15 @@ function splitRef(value: string): [string, string | undefined] {
     : [value, undefined];
 }
 
-export function openImageSource(input: string, client: () => RegistryClient): ImageSource {
+/**
+ * `options.signal` bounds a registry pull as a whole (the per-image budget): aborting it stops
+ * every request and transfer of the image. Local sources have no transfer to stop.
+ */
+export function openImageSource(
+  input: string,
+  client: () => RegistryClient,
+  options: RequestOptions = {},
+): ImageSource {
   if (input.startsWith('docker-archive:'))
     return new DockerArchiveSource(input.slice('docker-archive:'.length));
   if (input.startsWith('oci-archive:'))
@@ -72,5 +80,6 @@ export function openImageSource(input: string, client: () => RegistryClient): Im
   return new RegistryImageSource(
     client(),
     parseReference(input.startsWith('docker://') ? input.slice('docker://'.length) : input),
+    options,
   );
 }
