@@ -94,6 +94,31 @@ describe('Transport.follow', () => {
     expect(s.sent.map((r) => r.url)).toEqual(['https://r.example/v2/app/blobs/x']);
   });
 
+  it("follows ECR's blob redirect to its S3 bucket by default, without the registry's Authorization", async () => {
+    const ecr = 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const s3 =
+      'https://prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com/ab/cd?X-Amz-Signature=1';
+    const s = server({
+      [`${ecr}/v2/app/blobs/x`]: redirect(s3),
+      [s3]: () => new Response('layer'),
+    });
+    const policy = new HostPolicy('123456789012.dkr.ecr.eu-west-1.amazonaws.com', new URL(ecr));
+    const response = await new Transport({ fetch: s.fetch }).follow(
+      `${ecr}/v2/app/blobs/x`,
+      'GET',
+      {},
+      'Basic QVdTOnRva2Vu',
+      new AbortController(),
+      what,
+      policy,
+    );
+    expect(await response.text()).toBe('layer');
+    expect(s.sent.map((r) => [r.url, r.headers.Authorization])).toEqual([
+      [`${ecr}/v2/app/blobs/x`, 'Basic QVdTOnRva2Vu'],
+      [s3, undefined],
+    ]);
+  });
+
   it('follows redirects only to hosts the registry is allowed to name', async () => {
     const s = server({
       'https://r.example/v2/app/blobs/x': redirect('https://169.254.169.254/latest/meta-data/'),
