@@ -74,7 +74,12 @@ export interface ImageScannerProps {
    * @default Duration.days(1)
    */
   readonly webhookPreviousSecretGrace?: Duration;
-  /** Concurrent executions reserved for, and capping, the webhook function. @default 5 */
+  /**
+   * Concurrent executions reserved for, and capping, the webhook function (a flood of requests
+   * on its public URL throttles there, not the scans). Lambda keeps 100 of the account's
+   * concurrency unreserved, so the account needs that many more
+   * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). @default 5
+   */
   readonly webhookReservedConcurrency?: number;
   /** Base URL of an OSV-layout export (a mirror). @default OSV's public bucket */
   readonly osvBaseUrl?: string;

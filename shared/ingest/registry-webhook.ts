@@ -155,6 +155,19 @@ async function matchRegistry(
   return unavailable ? 'unavailable' : undefined;
 }
 
+/**
+ * Forgets claims whose requests were not queued, so the registry's retry is taken. A release
+ * that fails too leaves its id recorded until the item expires (that event's retry is skipped
+ * as received); it is a single-item delete right after a put that succeeded.
+ */
+async function release(
+  ledger: EventLedger,
+  host: string,
+  requests: readonly ScanRequest[],
+): Promise<void> {
+  await mapLimit(requests, 8, (r) => ledger.release(host, r.eventId).catch(() => undefined));
+}
+
 export async function handleRegistryWebhook(
   request: WebhookRequest,
   deps: WebhookDeps,
@@ -205,10 +218,24 @@ export async function handleRegistryWebhook(
   // Kept past the last moment a replay could still pass the window check (a timestamp up to
   // `window` ahead of now, accepted for `window` after that).
   const expiresAt = nowSeconds + 2 * window + 60;
-  const claims = await mapLimit(fresh, 8, (r) => deps.ledger.claim(host, r.eventId, expiresAt));
-  const requests = fresh.filter((_, i) => claims[i]);
+  const claims = await mapLimit(fresh, 8, (r) =>
+    deps.ledger.claim(host, r.eventId, expiresAt).then(
+      (claimed) => ({ claimed }),
+      (error: unknown) => ({ claimed: false, error }),
+    ),
+  );
+  if (claims.some((c) => 'error' in c)) {
+    // The store failed part way: forget what was claimed, so the registry's retry is whole.
+    await release(
+      deps.ledger,
+      host,
+      fresh.filter((_, i) => claims[i]?.claimed),
+    );
+    return reply(503, { error: 'event ids could not be recorded; try again' });
+  }
+  const requests = fresh.filter((_, i) => claims[i]?.claimed);
   for (const [i, r] of fresh.entries())
-    if (!claims[i]) skipped.push({ id: r.eventId, reason: 'event id already received' });
+    if (!claims[i]?.claimed) skipped.push({ id: r.eventId, reason: 'event id already received' });
 
   try {
     await sendMessages(deps.sqs, deps.scanQueueUrl, requests.map(scanRequestBody), 3);
@@ -216,7 +243,7 @@ export async function handleRegistryWebhook(
     // The registry retries a notification it could not deliver; a 5xx makes it do so, and the
     // released ids let that retry through.
     if (error instanceof QueueSendError) {
-      await mapLimit(requests, 8, (r) => deps.ledger.release(host, r.eventId));
+      await release(deps.ledger, host, requests);
       return reply(503, { error: 'scan queue did not accept every request' });
     }
     throw error;

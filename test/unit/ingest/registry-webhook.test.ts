@@ -201,6 +201,23 @@ describe('registry webhook', () => {
     expect(sent).toHaveLength(4);
   });
 
+  it('forgets the ids it recorded when the store fails part way, so the retry is whole', async () => {
+    const { deps, sent } = setup();
+    let claims = 0;
+    const failing: typeof deps.ledger = {
+      claim: (registry, id, expiresAt) =>
+        ++claims === 3
+          ? Promise.reject(new Error('ProvisionedThroughputExceededException'))
+          : deps.ledger.claim(registry, id, expiresAt),
+      release: (registry, id) => deps.ledger.release(registry, id),
+    };
+    expect(
+      (await handleRegistryWebhook(signed(LOCAL), { ...deps, ledger: failing })).statusCode,
+    ).toBe(503);
+    expect(sent).toEqual([]);
+    expect(await handleRegistryWebhook(signed(LOCAL), deps)).toMatchObject({ requests: 4 });
+  });
+
   it('answers 503 when no secret matched and a registry secret could not be read', async () => {
     const { deps } = setup({
       registries: [
