@@ -7,7 +7,7 @@
  */
 
 import type { Extractor, ExtractResult } from '../../types.js';
-import { RpmHeaderError } from './header.js';
+import { MAX_HEADER_BYTES, RpmHeaderError } from './header.js';
 import { addHeaderBlob } from './package.js';
 
 const ID = 'os/rpm/bdb';
@@ -17,8 +17,6 @@ const P_HASH_UNSORTED = 2;
 const P_OVERFLOW = 7;
 const P_HASH = 13;
 const H_OFFPAGE = 3;
-/** An rpm header larger than this is not one. */
-const MAX_VALUE = 64 * 1024 * 1024;
 
 export const rpmBdb: Extractor = {
   id: ID,
@@ -49,7 +47,7 @@ export const rpmBdb: Extractor = {
       return result;
     }
     const overflow = (first: number, length: number): Buffer => {
-      if (length > MAX_VALUE) throw new RpmHeaderError(`value of ${length} bytes`);
+      if (length > MAX_HEADER_BYTES) throw new RpmHeaderError(`value of ${length} bytes`);
       const parts: Buffer[] = [];
       let total = 0;
       const seen = new Set<number>();

@@ -44,10 +44,18 @@ const MAX_ENTRIES = 100_000;
  * files.
  */
 export const MAX_TAG_VALUES = 500_000;
+/**
+ * A header blob larger than this is refused unread: real headers, file lists of the largest
+ * packages included, are a few MB, and a 48 MiB one (under the 64 MiB file limit) was held
+ * three times over while read (issue 17 #7).
+ */
+export const MAX_HEADER_BYTES = 32 * 1024 * 1024;
 
 export function parseRpmHeader(blob: Uint8Array): RpmHeader {
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   if (blob.length < 8) throw new RpmHeaderError(`header of ${blob.length} bytes is too short`);
+  if (blob.length > MAX_HEADER_BYTES)
+    throw new RpmHeaderError(`header of ${blob.length} bytes, over ${MAX_HEADER_BYTES}`);
   const il = view.getUint32(0);
   const dl = view.getUint32(4);
   if (il === 0 || il > MAX_ENTRIES) throw new RpmHeaderError(`header claims ${il} index entries`);

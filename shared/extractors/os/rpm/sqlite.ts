@@ -6,7 +6,7 @@
  */
 import type initSqlJs from 'sql.js/dist/sql-wasm-inline.js';
 import type { Extractor, ExtractResult } from '../../types.js';
-import { RpmHeaderError } from './header.js';
+import { MAX_HEADER_BYTES, RpmHeaderError } from './header.js';
 import { addHeaderBlob } from './package.js';
 
 export { sourceRpmName } from './package.js';
@@ -28,10 +28,13 @@ export const rpmSqlite: Extractor = {
     sqlite ??= import('sql.js/dist/sql-wasm-inline.js').then((m) => m.default());
     const SQL = await sqlite;
     let db: InstanceType<Awaited<typeof sqlite>['Database']>;
-    let rows: unknown[][];
+    let rows: ReturnType<InstanceType<Awaited<typeof sqlite>['Database']>['prepare']>;
     try {
       db = new SQL.Database(content);
-      rows = db.exec('SELECT hnum, blob FROM Packages')[0]?.values ?? [];
+      // A blob over the header limit is not even fetched (SQLite would hold it, then JS).
+      rows = db.prepare(
+        `SELECT hnum, CASE WHEN length(blob) > ${MAX_HEADER_BYTES} THEN length(blob) ELSE blob END FROM Packages`,
+      );
     } catch (error) {
       result.issues.push({
         extractor: ID,
@@ -41,13 +44,25 @@ export const rpmSqlite: Extractor = {
       return result;
     }
     try {
-      for (const [hnum, blob] of rows) {
+      // One row at a time: a database with a huge header (48 MiB passes the file limit) is
+      // then held once in SQLite and once as that row, not again as every row at once.
+      while (rows.step()) {
+        const [hnum, blob] = rows.get();
         addHeaderBlob(result, ID, path, `package ${String(hnum)}`, () => {
+          if (typeof blob === 'number')
+            throw new RpmHeaderError(`header of ${blob} bytes, over ${MAX_HEADER_BYTES}`);
           if (!(blob instanceof Uint8Array)) throw new RpmHeaderError('blob is not binary');
           return blob;
         });
       }
+    } catch (error) {
+      result.issues.push({
+        extractor: ID,
+        location: path,
+        message: `${path}: stopped reading: ${(error as Error).message}`,
+      });
     } finally {
+      rows.free();
       db.close();
     }
     return result;
