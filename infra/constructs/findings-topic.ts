@@ -3,7 +3,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { arnLogicalId } from './nag.js';
 
 export interface FindingsTopicProps {
   /** Applies to the topic's key. */
@@ -26,14 +25,17 @@ export function buildFindingsTopic(scope: Construct, props: FindingsTopicProps):
     enforceSSL: true,
   });
   // Subscribed SQS queues and other AWS services read through SNS, which must decrypt; only on
-  // behalf of this topic, in this account (the confused-deputy conditions:
+  // behalf of this stack's topics, in this account (the confused-deputy conditions:
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The key policy cannot
   // `Ref` the topic (the topic names the key: a cycle), so the ARN is matched by the name
-  // CloudFormation gives the topic, `<stack name>-<logical id>-<suffix>`.
+  // CloudFormation gives it, `<stack name>-<logical id>-<suffix>`
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html),
+  // by its stack-name prefix only, so a generated name whose logical-id part is shortened still
+  // matches (stack names have at most 128 characters, topic names up to 256).
   const stack = Stack.of(scope);
   const topicArnPattern = stack.formatArn({
     service: 'sns',
-    resource: `${stack.stackName}-${arnLogicalId(topic)}-*`,
+    resource: `${stack.stackName}-*`,
     arnFormat: ArnFormat.NO_RESOURCE_NAME,
   });
   key.addToResourcePolicy(
