@@ -271,6 +271,23 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'index of 256 manifests, each trickling (1 byte / 100 ms)',
+    async setup(f) {
+      const w = new LayoutWriter(f.layout);
+      const children = Array.from({ length: 256 }, (_, i) =>
+        w.index([{ ...f.image, annotations: { n: String(i) } }]),
+      );
+      const top = w.index(children);
+      const registry = await startLayoutRegistry(f.layout, (req, res, r) => {
+        const m = /\/manifests\/(sha256:[a-f0-9]{64})$/.exec(req.url ?? '');
+        if (m === null || m[1] === top.digest) return false;
+        trickle(res, r.content(m[1] as string)?.bytes ?? Buffer.alloc(0), 100);
+        return true;
+      });
+      return { input: `${registry.host}/bench/app@${top.digest}`, stop: () => registry.stop() };
+    },
+  },
+  {
     name: 'oci: layout with oci-layout -> /dev/zero',
     async setup(f, work) {
       const dir = path.join(work, 'dev-zero');

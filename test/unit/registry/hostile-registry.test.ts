@@ -227,6 +227,34 @@ describe('transfer deadlines', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('bounds reading the manifests of a reference as a whole, not only each one', async () => {
+    const w = new LayoutWriter(layout);
+    const children = Array.from({ length: 5 }, (_, i) =>
+      w.index([{ ...image, annotations: { n: String(i) } }]),
+    );
+    const top = w.index(children);
+    // Every manifest below the top trickles: each within its own deadline, all far beyond one.
+    const registry = await serve((req, res, r) => {
+      const m = /\/manifests\/(sha256:[a-f0-9]{64})$/.exec(req.url ?? '');
+      if (m === null || m[1] === top.digest) return false;
+      trickle(res, r.content(m[1] as string)?.bytes ?? Buffer.alloc(0), 20);
+      return true;
+    });
+    const started = Date.now();
+    const error = await new RegistryImageSource(
+      new RegistryClient({ ...fast, transferDeadline: { floorMs: 10_000 } }),
+      parseReference(`${registry.host}/team/app@${top.digest}`),
+      { resolveBudgetMs: 1_000 },
+    )
+      .images()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as Error).message).toBe(
+      `${registry.host}/team/app@${top.digest}: manifests and image configs not read within 1000 ms`,
+    );
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('stops every transfer of an image when the caller aborts its budget', async () => {
     const registry = await serve((req, res, r) => {
       if (!req.url?.includes(layer.digest)) return false;
