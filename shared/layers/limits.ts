@@ -50,7 +50,7 @@ export const DEFAULT_LIMITS: LayerLimits = {
   // every pom.properties of an application server take far less.
   maxImageInflatedBytes: 1024 * 1024 * 1024,
   // Large real images (CUDA, PyTorch, node monorepos) have a few hundred thousand entries.
-  maxImageEntries: 1_000_000,
+  maxImageEntries: 500_000,
   // The scan function's default timeout is 5 minutes (infra/constructs/validate-props.ts):
   // matching and storing need the rest, and a scan must end before Lambda ends it.
   maxImageMillis: 180_000,

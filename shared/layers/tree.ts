@@ -141,7 +141,9 @@ export class FileTree {
       }
       node.entry = placed;
       node.layer = index;
-      node.content = content;
+      // Only files whose content was read carry the property: a million others do not pay for it.
+      if (content !== undefined) node.content = content;
+      else if (node.content !== undefined) node.content = undefined;
     }
   }
 
