@@ -37,6 +37,9 @@ export function sections(b: Buffer): Section[] {
 
 function parseSections(b: Buffer): Section[] {
   const is64 = b[4] === 2;
+  // The ELF header and each section header must be whole before a field of them is read: a
+  // truncated file or a tiny e_shentsize read past the buffer (a RangeError, fuzz/targets.ts).
+  if (b.length < (is64 ? 0x40 : 0x34)) throw new ElfError('truncated ELF header');
   const le = b[5] === 1;
   const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
@@ -49,6 +52,8 @@ function parseSections(b: Buffer): Section[] {
   const shstrndx = u16(is64 ? 0x3e : 0x32);
   if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > b.length)
     throw new ElfError('no section table');
+  if (shentsize < (is64 ? 0x28 : 0x18))
+    throw new ElfError(`section header entries of ${shentsize} bytes are too short`);
   const raw = Array.from({ length: shnum }, (_, i) => {
     const at = shoff + i * shentsize;
     return {

@@ -58,11 +58,12 @@ export const dpkgStatus: Extractor = {
       // distroless status.d entries have no Status field: their presence means installed.
       const status = fields.Status;
       if (status !== undefined && status.split(/\s+/)[2] !== 'installed') continue;
-      if (name === undefined || version === undefined) {
+      // An empty value is no name or version either (a corrupt file: fuzz/targets.ts found one).
+      if (!name || !version) {
         issues.push({
           extractor: ID,
           location: path,
-          message: `${path}:${line}: paragraph without ${name === undefined ? 'Package' : 'Version'}; skipped`,
+          message: `${path}:${line}: paragraph without ${name ? 'Version' : 'Package'}; skipped`,
         });
         continue;
       }

@@ -16,8 +16,8 @@ export function packageFromHeader(h: RpmHeader, location: string): ExtractedPack
   const name = h.string(TAG.NAME);
   const version = h.string(TAG.VERSION);
   const release = h.string(TAG.RELEASE);
-  if (name === undefined || version === undefined || release === undefined)
-    throw new RpmHeaderError('no NAME, VERSION or RELEASE');
+  // Empty ones too: a corrupt header's empty NAME is no package (fuzz/targets.ts found one).
+  if (!name || !version || !release) throw new RpmHeaderError('no NAME, VERSION or RELEASE');
   if (name === 'gpg-pubkey') return undefined;
   const epoch = h.int32s(TAG.EPOCH)[0];
   const evr = `${epoch === undefined || epoch === 0 ? '' : `${epoch}:`}${version}-${release}`;
