@@ -25,6 +25,7 @@ import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
 import { RegistryClient } from '../shared/registry/client.js';
 import { cliCredentials } from '../shared/registry/docker-config.js';
+import { AllowedHostSyntaxError, parseAllowedHosts } from '../shared/registry/hosts.js';
 import { parseReference } from '../shared/registry/reference.js';
 import {
   type Gate,
@@ -98,12 +99,23 @@ function osName(content: Buffer | undefined): string | undefined {
  * as Docker finds them (shared/registry/docker-config.ts), plain HTTP for loopback and the
  * --insecure-registry hosts only.
  */
-function registryClient(input: string, insecure: readonly string[]): () => RegistryClient {
+function registryClient(
+  input: string,
+  values: { readonly 'insecure-registry'?: string[]; readonly 'allow-host'?: string[] },
+): () => RegistryClient {
+  let allowedHosts: Record<string, string[]>;
+  try {
+    allowedHosts = parseAllowedHosts(values['allow-host'] ?? []);
+  } catch (error) {
+    if (error instanceof AllowedHostSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
   return () => {
     const reference = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
     return new RegistryClient({
       credentials: cliCredentials({ registry: parseReference(reference).registry }),
-      insecureRegistries: insecure,
+      insecureRegistries: values['insecure-registry'] ?? [],
+      allowedHosts,
     });
   };
 }
@@ -115,7 +127,7 @@ export async function inspect(argv: string[]): Promise<number> {
     options: { ...SOURCE_OPTIONS, json: { type: 'boolean', default: false } },
   });
   const { input, cache } = prepare(values, positionals);
-  const client = registryClient(input, values['insecure-registry'] ?? []);
+  const client = registryClient(input, values);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
   );
@@ -215,7 +227,7 @@ export async function scan(argv: string[]): Promise<number> {
   const signalGaps = await gateSignalGaps(gate, index);
   // An empty EXPLOIT column means "not listed" only when the KEV catalog was read.
   const kevChecked = await index.hasCveFacts('kev');
-  const client = registryClient(input, values['insecure-registry'] ?? []);
+  const client = registryClient(input, values);
   const set = await openImageSource(input, client).images(
     values.platform === undefined ? {} : { platforms: values.platform },
   );
@@ -413,10 +425,9 @@ export async function sbom(argv: string[]): Promise<number> {
   });
   checkFormat(values.format, SBOM_FORMATS);
   const { input, status, cache } = prepare(values, positionals);
-  const set = await openImageSource(
-    input,
-    registryClient(input, values['insecure-registry'] ?? []),
-  ).images(values.platform === undefined ? {} : { platforms: values.platform });
+  const set = await openImageSource(input, registryClient(input, values)).images(
+    values.platform === undefined ? {} : { platforms: values.platform },
+  );
   if (noPlatform(set, values.platform, input)) return 2;
   const image = set.images[0];
   if (image === undefined || set.images.length > 1) {

@@ -31,6 +31,9 @@ const SOURCES = `sources:
 const COMMON = `  --input FILE                   the source, as a flag (as Trivy's --input)
   --platform os/arch[/variant]   the images of an index to read (repeatable; default: all)
   --insecure-registry host:port  talk plain HTTP to that registry (repeatable; loopback always is)
+  --allow-host REGISTRY=HOST     let REGISTRY send token realms and blob redirects to HOST (host,
+                                 host:port or *.suffix; repeatable): a private registry's storage.
+                                 Known registries' own token and storage hosts are always allowed
   --cache-dir DIR                the layer cache (default: $BOSUN_CACHE_DIR, else ~/.cache/bosun)
   --no-cache                     neither read nor write the layer cache
   --timeout DURATION             give up after DURATION (90s, 5m, 1h30m; default: none), exit 3

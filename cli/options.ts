@@ -14,6 +14,7 @@ export const SOURCE_OPTIONS = {
   input: { type: 'string' },
   platform: { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
+  'allow-host': { type: 'string', multiple: true },
   output: { type: 'string', short: 'o' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean', default: false },

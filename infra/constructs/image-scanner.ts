@@ -65,6 +65,14 @@ export interface ImageScannerProps {
    */
   readonly webhookRegistries?: readonly string[];
   /**
+   * Further hosts a registry may send token realms and blob redirects to, by registry host:
+   * `{ 'harbor.example.com': ['harbor-blobs.s3.eu-west-1.amazonaws.com'] }` (`host`,
+   * `host:port` or `*.suffix`). ECR's and other known registries' own token and storage hosts
+   * are always allowed; any other host is refused, and credentials never leave the registry.
+   * @default none
+   */
+  readonly registryAllowedHosts?: Readonly<Record<string, readonly string[]>>;
+  /**
    * How far a request's signed timestamp (or, with a bearer secret, each event's time) may be
    * from now; older requests are refused as replays. @default Duration.minutes(5)
    */
@@ -193,6 +201,9 @@ export class ImageScanner extends Construct {
       reportsBucket,
       findingsTopic,
       eventsDlq: eventsDlq.queue,
+      ...(settings.registryAllowedHosts === undefined
+        ? {}
+        : { registryAllowedHosts: settings.registryAllowedHosts }),
     });
     const rescan = buildRescan(this, {
       timeout: settings.rescanTimeout,

@@ -47,6 +47,8 @@ export interface ScanIngestProps {
   readonly findingsTopic: sns.ITopic;
   /** Receives the events EventBridge could not deliver to the scan queue. */
   readonly eventsDlq: sqs.IQueue;
+  /** BOSUN_REGISTRY_ALLOWED_HOSTS, already checked (`registry=host` pairs, comma-separated). */
+  readonly registryAllowedHosts?: string;
 }
 
 export interface ScanIngest {
@@ -83,6 +85,9 @@ export function buildScanIngest(scope: Construct, props: ScanIngestProps): ScanI
     environment: {
       ...props.environment,
       [ENV_VARS.scanMaxReceives]: String(props.maxReceiveCount),
+      ...(props.registryAllowedHosts === undefined
+        ? {}
+        : { [ENV_VARS.registryAllowedHosts]: props.registryAllowedHosts }),
     },
   });
   grantEcrPull(scope, fn, props.repositories);

@@ -6,6 +6,7 @@ import {
   DEFAULT_VENDOR_SOURCES,
   VENDOR_SOURCES,
 } from '../../shared/ecosystems.js';
+import { parseAllowedHosts } from '../../shared/registry/hosts.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';
@@ -44,6 +45,8 @@ export interface ScannerSettings {
   readonly webhookReplayWindow: Duration;
   readonly webhookPreviousSecretGrace: Duration;
   readonly webhookReservedConcurrency: number;
+  /** BOSUN_REGISTRY_ALLOWED_HOSTS's value, or undefined for none. */
+  readonly registryAllowedHosts: string | undefined;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -159,6 +162,16 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
   if (props.osvBaseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(props.osvBaseUrl))
     throw new Error(`osvBaseUrl must be an http(s) URL, got ${JSON.stringify(props.osvBaseUrl)}`);
 
+  const allowedPairs = Object.entries(props.registryAllowedHosts ?? {}).flatMap(
+    ([registry, hosts]) => hosts.map((host) => `${registry}=${host}`),
+  );
+  try {
+    parseAllowedHosts(allowedPairs);
+  } catch (error) {
+    throw new Error(`registryAllowedHosts: ${(error as Error).message}`);
+  }
+  const registryAllowedHosts = allowedPairs.length === 0 ? undefined : allowedPairs.join(',');
+
   const webhookRegistries = props.webhookRegistries ?? [];
   for (const host of webhookRegistries)
     if (!WEBHOOK_REGISTRY.test(host))
@@ -211,6 +224,7 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     feedVendorSources,
     osvBaseUrl: props.osvBaseUrl,
     webhookRegistries,
+    registryAllowedHosts,
     webhookReplayWindow,
     webhookPreviousSecretGrace,
     webhookReservedConcurrency,

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { VENDOR_SOURCES } from '../ecosystems.js';
+import { parseAllowedHosts } from '../registry/hosts.js';
 
 const secretArn = z
   .string()
@@ -46,6 +47,7 @@ export const ENV_VARS = {
   // Registry hosts served elsewhere, `host=http://127.0.0.1:5000,...`: the local stack's
   // registry standing in for an ECR host.
   registryEndpoints: 'BOSUN_REGISTRY_ENDPOINTS',
+  registryAllowedHosts: 'BOSUN_REGISTRY_ALLOWED_HOSTS',
 } as const;
 
 /** Days since an image's last push during which advisory changes rescan it, by default. */
@@ -147,6 +149,18 @@ const schemas = {
       'a comma-separated list of host=URL',
     )
     .transform((s) => new Map(s.split(',').map((pair) => pair.split('=', 2) as [string, string])))
+    .optional(),
+  // registry=host pairs, comma-separated: hosts a registry may redirect to (shared/registry/hosts.ts).
+  registryAllowedHosts: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return parseAllowedHosts(s.split(','));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
     .optional(),
 } satisfies Record<ConfigKey, z.ZodType>;
 

@@ -42,7 +42,12 @@ export const RESCAN_CONFIG = [
 ] as const;
 
 /** The scan function also pulls (registries, ECR) and knows its queue's last delivery. */
-export const SCAN_CONFIG = [...RESCAN_CONFIG, 'registryEndpoints', 'scanMaxReceives'] as const;
+export const SCAN_CONFIG = [
+  ...RESCAN_CONFIG,
+  'registryEndpoints',
+  'registryAllowedHosts',
+  'scanMaxReceives',
+] as const;
 
 type StoresConfig = Config<(typeof RESCAN_CONFIG)[number]>;
 
@@ -64,6 +69,9 @@ export function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): ScanDeps
   const registry = new RegistryClient({
     credentials: new EcrCredentials({ client: ecrFromConfig(config) }),
     ...(config.registryEndpoints === undefined ? {} : { endpoints: config.registryEndpoints }),
+    ...(config.registryAllowedHosts === undefined
+      ? {}
+      : { allowedHosts: config.registryAllowedHosts }),
   });
   return {
     ...stores,

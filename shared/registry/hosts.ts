@@ -124,3 +124,40 @@ export class HostPolicy {
     );
   }
 }
+
+/** A host pattern as `allowedHosts` takes it: `host`, `host:port` or `*.suffix`. */
+const HOST_PATTERN =
+  /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/** A pair of `REGISTRY=HOST` that is not one: its message names it and the expected form. */
+export class AllowedHostSyntaxError extends Error {
+  override readonly name = 'AllowedHostSyntaxError';
+}
+
+/**
+ * `REGISTRY=HOST` pairs (the CLI's repeated `--allow-host`, the service's comma-separated
+ * BOSUN_REGISTRY_ALLOWED_HOSTS) as the client's `allowedHosts`: the extra hosts each registry
+ * may send realms and redirects to (a storage host that serves its blobs).
+ */
+export function parseAllowedHosts(pairs: readonly string[]): Record<string, string[]> {
+  const byRegistry: Record<string, string[]> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const registry = pair.slice(0, eq).trim().toLowerCase();
+    const host = pair
+      .slice(eq + 1)
+      .trim()
+      .toLowerCase();
+    if (
+      eq <= 0 ||
+      !HOST_PATTERN.test(registry) ||
+      registry.startsWith('*.') ||
+      !HOST_PATTERN.test(host)
+    )
+      throw new AllowedHostSyntaxError(
+        `invalid allowed host ${JSON.stringify(pair)}: REGISTRY=HOST, HOST as host, host:port or *.suffix`,
+      );
+    byRegistry[registry] = [...(byRegistry[registry] ?? []), host];
+  }
+  return byRegistry;
+}

@@ -149,7 +149,7 @@ export class Authenticator {
     const policy = this.options.hosts(scope.registry);
     if (!policy.allows(tokenUrl))
       throw new RegistryAuthError(
-        `${what}: refused the Bearer realm ${tokenUrl.origin}: not an allowed host for ${scope.registry} (allow it with the registry's allowedHosts)`,
+        `${what}: refused the Bearer realm ${tokenUrl.origin}: not an allowed host for ${scope.registry} (allow it: bosun --allow-host REGISTRY=HOST, or the construct's registryAllowedHosts)`,
       );
     if (params.service !== undefined) tokenUrl.searchParams.set('service', params.service);
     tokenUrl.searchParams.set('scope', `repository:${scope.repository}:pull`);

@@ -241,7 +241,7 @@ export class Transport {
           `${what}: refused a redirect to ${next.origin}: ${
             downgrade
               ? 'a redirect from HTTPS to plain HTTP'
-              : `not an allowed host for ${policy?.registry} (allow it with the registry's allowedHosts)`
+              : `not an allowed host for ${policy?.registry} (allow it: bosun --allow-host REGISTRY=HOST, or the construct's registryAllowedHosts)`
           }`,
           response.status,
         );

@@ -85,6 +85,23 @@ describe('queues', () => {
     });
   });
 
+  it("gives the scan function the registries' allowed hosts, and only when some are set", () => {
+    const { template } = synthScanner({
+      registryAllowedHosts: { 'harbor.example.com': ['harbor-blobs.s3.eu-west-1.amazonaws.com'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'bosun-scan',
+          BOSUN_REGISTRY_ALLOWED_HOSTS:
+            'harbor.example.com=harbor-blobs.s3.eu-west-1.amazonaws.com',
+        }),
+      },
+    });
+    const plain = JSON.stringify(synthScanner({}).template.toJSON());
+    expect(plain).not.toContain('BOSUN_REGISTRY_ALLOWED_HOSTS');
+  });
+
   it('sets each visibility timeout to at least 6 times its consumer timeout', () => {
     const { template } = synthScanner({
       scanTimeout: Duration.minutes(4),

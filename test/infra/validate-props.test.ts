@@ -93,7 +93,25 @@ describe('validateProps', () => {
   });
 
   // Each message names the bad value and the allowed ones.
+  it('writes the allowed registry hosts as the scan function reads them', () => {
+    const settings = validateProps({
+      registryAllowedHosts: {
+        'harbor.example.com': ['harbor-blobs.s3.eu-west-1.amazonaws.com', '*.cloudfront.net'],
+        'registry.internal:5000': ['blobs.internal:9000'],
+      },
+    });
+    expect(settings.registryAllowedHosts).toBe(
+      'harbor.example.com=harbor-blobs.s3.eu-west-1.amazonaws.com,harbor.example.com=*.cloudfront.net,registry.internal:5000=blobs.internal:9000',
+    );
+    expect(validateProps({}).registryAllowedHosts).toBeUndefined();
+  });
+
   it.each<[string, ImageScannerProps, string]>([
+    [
+      'an allowed host that is not a host pattern',
+      { registryAllowedHosts: { 'harbor.example.com': ['https://blobs.example.com/'] } },
+      'registryAllowedHosts: invalid allowed host "harbor.example.com=https://blobs.example.com/": REGISTRY=HOST, HOST as host, host:port or *.suffix',
+    ],
     [
       'no repositories',
       { repositories: [] },

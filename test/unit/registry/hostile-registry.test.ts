@@ -90,7 +90,7 @@ describe('Bearer realms', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryAuthError);
     expect((error as Error).message).toBe(
-      `manifest ${registry.host}/team/app:app: refused the Bearer realm http://${foreign.host}: not an allowed host for ${registry.host} (allow it with the registry's allowedHosts)`,
+      `manifest ${registry.host}/team/app:app: refused the Bearer realm http://${foreign.host}: not an allowed host for ${registry.host} (allow it: bosun --allow-host REGISTRY=HOST, or the construct's registryAllowedHosts)`,
     );
     expect(foreign.requests).toEqual([]);
 
@@ -151,7 +151,7 @@ describe('redirects', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostNotAllowedError);
     expect((error as Error).message).toBe(
-      `blob ${registry.host}/team/app@${config.digest}: refused a redirect to http://${storage.host}: not an allowed host for ${registry.host} (allow it with the registry's allowedHosts)`,
+      `blob ${registry.host}/team/app@${config.digest}: refused a redirect to http://${storage.host}: not an allowed host for ${registry.host} (allow it: bosun --allow-host REGISTRY=HOST, or the construct's registryAllowedHosts)`,
     );
     expect(storage.requests).toEqual([]);
 

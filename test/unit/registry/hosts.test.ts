@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { HostPolicy } from '../../../shared/registry/hosts.js';
+import {
+  AllowedHostSyntaxError,
+  HostPolicy,
+  parseAllowedHosts,
+} from '../../../shared/registry/hosts.js';
 
 const policy = (registry: string, api = `https://${registry}`, extra: string[] = []) =>
   new HostPolicy(registry, new URL(api), extra);
@@ -66,5 +70,33 @@ describe('hosts a registry may send us to', () => {
     // A registry stood in for by a local endpoint: the endpoint's host is its own.
     const mapped = policy('123456789012.dkr.ecr.us-east-1.amazonaws.com', 'http://127.0.0.1:5001');
     expect(allows(mapped, 'http://127.0.0.1:5001/v2/')).toBe(true);
+  });
+});
+
+describe('allowed hosts as users write them (--allow-host, BOSUN_REGISTRY_ALLOWED_HOSTS)', () => {
+  it('groups REGISTRY=HOST pairs by registry, in lower case', () => {
+    expect(
+      parseAllowedHosts([
+        'Harbor.example.com=harbor-blobs.s3.eu-west-1.amazonaws.com',
+        'harbor.example.com=*.cloudfront.net',
+        'registry.internal:5000=blobs.internal:9000',
+      ]),
+    ).toEqual({
+      'harbor.example.com': ['harbor-blobs.s3.eu-west-1.amazonaws.com', '*.cloudfront.net'],
+      'registry.internal:5000': ['blobs.internal:9000'],
+    });
+  });
+
+  it('refuses what is not REGISTRY=HOST, naming it', () => {
+    for (const bad of [
+      'harbor.example.com',
+      '=blobs.example.com',
+      'harbor.example.com=',
+      'harbor.example.com=https://blobs.example.com',
+      'harbor.example.com=blobs.example.com/path',
+      '*.example.com=blobs.example.com',
+      'harbor.example.com=user@blobs.example.com',
+    ])
+      expect(() => parseAllowedHosts([bad]), bad).toThrow(AllowedHostSyntaxError);
   });
 });

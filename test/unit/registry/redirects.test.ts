@@ -137,7 +137,7 @@ describe('Transport.follow', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostNotAllowedError);
     expect((error as Error).message).toBe(
-      `${what}: refused a redirect to https://169.254.169.254: not an allowed host for r.example (allow it with the registry's allowedHosts)`,
+      `${what}: refused a redirect to https://169.254.169.254: not an allowed host for r.example (allow it: bosun --allow-host REGISTRY=HOST, or the construct's registryAllowedHosts)`,
     );
     expect(s.sent).toHaveLength(1);
   });
