@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
+import { readingMillisWithin } from '../../shared/layers/limits.js';
 import { logger, measureScan, metrics } from '../../shared/observability.js';
 import { SCAN_CONFIG, scanDeps } from '../../shared/pipeline/aws.js';
 import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
@@ -19,7 +20,7 @@ const config = loadConfig(SCAN_CONFIG);
 const processor = new BatchProcessor(EventType.SQS);
 const deps = scanDeps(config);
 
-async function handleRecord(record: SQSRecord): Promise<void> {
+async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const request = parseScanMessage(record.body);
   if (request === null) {
     logger.info('scan request skipped', {
@@ -31,7 +32,12 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   // The queue's last delivery before its dead-letter queue: a scan still failing then is
   // recorded as FAILED (and announced) rather than left IN_PROGRESS.
   const attempt = scanAttempt(record.attributes.ApproximateReceiveCount, config.scanMaxReceives);
-  const outcome = await measureScan(() => scanImage(request, deps, attempt));
+  // Reading the image stops in time for the scan to end, FAILED with its reason, before Lambda
+  // ends the invocation (a shorter scanTimeout than the default leaves less).
+  const budget = { maxImageMillis: readingMillisWithin(context.getRemainingTimeInMillis()) };
+  const outcome = await measureScan(() =>
+    scanImage(request, { ...deps, layerLimits: { ...deps.layerLimits, ...budget } }, attempt),
+  );
   logger.info('scan request done', {
     messageId: record.messageId,
     action: request.action,

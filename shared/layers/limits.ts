@@ -55,3 +55,16 @@ export const DEFAULT_LIMITS: LayerLimits = {
   // matching and storing need the rest, and a scan must end before Lambda ends it.
   maxImageMillis: 180_000,
 };
+
+/**
+ * The wall-time budget of reading one image when `remainingMs` is all the time left (a Lambda
+ * invocation's remaining time): the default, or two thirds of what is left, so that matching
+ * and storing still end, with the reason recorded, before Lambda stops the scan (a scanTimeout
+ * shorter than the default leaves less); never under 5 s.
+ */
+export function readingMillisWithin(remainingMs: number): number {
+  return Math.max(
+    5_000,
+    Math.min(DEFAULT_LIMITS.maxImageMillis, Math.floor((remainingMs * 2) / 3)),
+  );
+}
