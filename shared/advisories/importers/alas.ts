@@ -174,7 +174,15 @@ export function importUpdateInfo(
     });
     return [];
   }
-  const doc = parser.parse(xml) as { updates?: { update?: Attrs[] } };
+  let doc: { updates?: { update?: Attrs[] } };
+  try {
+    doc = parser.parse(xml) as typeof doc;
+  } catch (error) {
+    // The validator above and the parser disagree on some broken files (an unclosed CDATA):
+    // the parser's refusal is an issue on the file too.
+    issues.push({ source, message: `${source}: not readable XML: ${(error as Error).message}` });
+    return [];
+  }
   if (doc.updates === undefined) {
     issues.push({ source, message: `${source}: no <updates> element; not an updateinfo file` });
     return [];

@@ -147,7 +147,7 @@ export class NotOvalError extends BosunError {
 
 /** Reads the document's skeleton; the caller has checked that `xml` is well-formed. */
 export function readDocument(xml: string, maxDefinitions: number): OvalDocument {
-  const doc = topParser.parse(xml) as { oval_definitions?: unknown };
+  const doc = parsed(topParser, xml, 'the document') as { oval_definitions?: unknown };
   const root = doc.oval_definitions;
   if (root === null || typeof root !== 'object')
     throw new NotOvalError('no <oval_definitions> element; not an OVAL definitions document');
@@ -171,7 +171,7 @@ export function readDocument(xml: string, maxDefinitions: number): OvalDocument 
     // A known container arrives as raw text (a stop node); anything else was parsed in place.
     const content =
       typeof value === 'string'
-        ? (containerParser.parse(value) as Attrs)
+        ? parsed(containerParser, value, `<${key}>`)
         : value !== null && typeof value === 'object'
           ? (value as Attrs)
           : {};
@@ -233,12 +233,40 @@ function index(
   }
 }
 
-/** A definition's content: `metadata` and `criteria` as parsed elements. */
-export function definitionContent(def: RawDefinition): { metadata: Attrs; criteria?: Attrs } {
-  const parsed = definitionParser.parse(def.body) as Attrs;
-  const criteria = list(parsed.criteria)[0];
+/**
+ * The parser's own word on `xml`. The validator the callers run first and the parser disagree
+ * on some broken documents (an unclosed CDATA inside a stop node, two DOCTYPEs): what the parser
+ * refuses is a typed error, never its bare Error.
+ */
+function parsed(parser: XMLParser, xml: string, what: string): Attrs {
+  try {
+    return parser.parse(xml) as Attrs;
+  } catch (error) {
+    throw new NotOvalError(`${what} is not readable XML: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A definition's content: `metadata` and `criteria` as parsed elements; undefined, with an
+ * issue on the definition, when its XML cannot be read.
+ */
+export function definitionContent(
+  def: RawDefinition,
+  ctx: Pick<OvalContext, 'issue'>,
+): { metadata: Attrs; criteria?: Attrs } | undefined {
+  let parsedDefinition: Attrs;
+  try {
+    parsedDefinition = parsed(definitionParser, def.body, 'the definition');
+  } catch (error) {
+    if (!(error instanceof NotOvalError)) throw error;
+    ctx.issue(def.id, `${error.message}; skipped`);
+    return undefined;
+  }
+  const criteria = list(parsedDefinition.criteria)[0];
   return {
-    metadata: (list(parsed.metadata)[0] ?? {}) as Attrs,
+    metadata: (list(parsedDefinition.metadata)[0] ?? {}) as Attrs,
     ...(criteria === undefined ? {} : { criteria }),
   };
 }

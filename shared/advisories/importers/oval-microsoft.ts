@@ -112,7 +112,9 @@ export function microsoftRecords(ctx: OvalContext): OsvRecord[] {
   }
   const byRef = new Map<string, Merged>();
   for (const def of doc.definitions) {
-    const { metadata, criteria } = definitionContent(def);
+    const content = definitionContent(def, ctx);
+    if (content === undefined) continue;
+    const { metadata, criteria } = content;
     const refEl = list(metadata.reference).find((r) => attr(r, 'source') === 'CVE');
     const ref = attr(refEl, 'ref_id');
     if (ref === undefined) {

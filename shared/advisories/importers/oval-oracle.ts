@@ -140,7 +140,9 @@ function elsaId(
 export function oracleRecords(ctx: OvalContext): OsvRecord[] {
   const records: OsvRecord[] = [];
   for (const def of ctx.doc.definitions) {
-    const { metadata, criteria } = definitionContent(def);
+    const content = definitionContent(def, ctx);
+    if (content === undefined) continue;
+    const { metadata, criteria } = content;
     const id = elsaId(metadata, def.id, ctx);
     if (id === undefined) continue;
     const advisory = (list(metadata.advisory)[0] ?? {}) as Record<string, unknown>;

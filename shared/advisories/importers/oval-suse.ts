@@ -77,7 +77,9 @@ export function suseRecords(ctx: OvalContext): OsvRecord[] {
   const records: OsvRecord[] = [];
   const unknownProducts = new Set<string>();
   for (const def of ctx.doc.definitions) {
-    const { metadata, criteria } = definitionContent(def);
+    const content = definitionContent(def, ctx);
+    if (content === undefined) continue;
+    const { metadata, criteria } = content;
     const title = text(metadata.title) ?? '';
     const cve =
       CVE.exec(title)?.[0] ??
