@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { classify, loadSeeds, targetNamed } from './classify.js';
-import { buildCase, casePlans } from './mutators.js';
+import { buildCase, caseAt } from './mutators.js';
 import { SHORT_SEED } from './short.js';
 
 const { values, positionals } = parseArgs({
@@ -22,8 +22,7 @@ if (values.input !== undefined) input = readFileSync(values.input);
 else {
   const seeds = await loadSeeds(target);
   const i = Number(index);
-  const plan = casePlans(seeds.length, seed === undefined ? SHORT_SEED : Number(seed), i + 1)[i];
-  if (plan === undefined) throw new Error(`no case ${index}`);
+  const plan = caseAt(seeds.length, seed === undefined ? SHORT_SEED : Number(seed), i);
   process.stdout.write(
     `seed file: ${seeds[plan.seed]?.name}\nplan: ${JSON.stringify(plan.mutations)}\n`,
   );

@@ -7,14 +7,26 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadSeeds, targetNamed } from './classify.js';
-import { buildCase, type CasePlan, casePlans } from './mutators.js';
+import { buildCase, caseAt } from './mutators.js';
+import { PROGRESS_FIELDS, type WorkerJob, type WorkerMessage } from './protocol.js';
 import { PROJECT_ROOT } from './seeds.js';
-import type { WorkerJob, WorkerMessage } from './worker.js';
 
 export const FIXTURES_DIR = path.join(PROJECT_ROOT, 'test/fixtures/fuzz');
 /** Past this a case is a hang; real inputs of these sizes parse in milliseconds. */
@@ -77,7 +89,13 @@ const TSX_LOADER = pathToFileURL(
 ).href;
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
-type Outcome = { stopped: 'end' | 'hang' | 'died' | 'limit'; at?: string; error?: string };
+interface Outcome {
+  readonly stopped: 'end' | 'hang' | 'died';
+  readonly error?: string;
+  /** Cases of the job that started, the one that hung or died among them. */
+  readonly started: number;
+  readonly slowestMs: number;
+}
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -99,9 +117,27 @@ function cpuMicrosOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** What the watchdog last read of a job's progress file. */
+function readProgress(file: string): { started: number; cpuMicros: number; slowestMs: number } {
+  const values = new Float64Array(PROGRESS_FIELDS);
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, values, 0, values.byteLength, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Not written yet: no case has started.
+  }
+  return { started: values[0] ?? 0, cpuMicros: values[1] ?? 0, slowestMs: values[2] ?? 0 };
+}
+
 /** The child process that runs cases; replaced when a case hangs it or takes it down. */
 export class CaseRunner {
   private child: ChildProcess | undefined;
+  private dir: string | undefined;
+  private jobs = 0;
 
   private spawn(): ChildProcess {
     const child = fork(WORKER, [], {
@@ -114,72 +150,86 @@ export class CaseRunner {
     return child;
   }
 
-  /** Runs a job; past `deadline` (performance.now()) it stops before the next case starts. */
+  /**
+   * Runs a job. `started` counts the job's cases that began (the one that hung or died among
+   * them); past `deadline` (epoch ms) the process starts no further generated case.
+   */
   run(
-    job: WorkerJob,
+    job: Omit<WorkerJob, 'progressFile'>,
     budgetMs: number,
     onMessage: (m: WorkerMessage) => void,
-    deadline = Number.POSITIVE_INFINITY,
+    onProgress?: (started: number) => void,
   ): Promise<Outcome> {
+    this.dir ??= mkdtempSync(path.join(tmpdir(), 'bosun-fuzz-progress-'));
+    const progressFile = path.join(this.dir, `job-${++this.jobs}`);
     const child = this.child ?? this.spawn();
     return new Promise((resolve) => {
-      let current: string | undefined;
+      const loadingSince = performance.now();
+      let seen = 0;
       let since = performance.now();
-      let cpuAtStart = 0;
       let ready = false;
       let settled = false;
-      const finish = (r: Outcome) => {
+      const finish = (r: Omit<Outcome, 'started' | 'slowestMs'>) => {
         if (settled) return;
         settled = true;
         clearInterval(timer);
-        child.off('message', message);
         child.off('exit', exit);
-        if (r.stopped !== 'end') {
-          child.kill('SIGKILL');
-          this.child = undefined;
+        const p = readProgress(progressFile);
+        const outcome = { ...r, started: p.started, slowestMs: p.slowestMs };
+        if (r.stopped === 'end') {
+          child.off('message', message);
+          rmSync(progressFile, { force: true });
+          resolve(outcome);
+          return;
         }
-        resolve(r);
+        // Messages the process sent before it was killed are still delivered: wait for them.
+        child.once('close', () => {
+          child.off('message', message);
+          rmSync(progressFile, { force: true });
+          resolve(outcome);
+        });
+        child.kill('SIGKILL');
+        this.child = undefined;
       };
       const timer = setInterval(
         () => {
-          if (!ready && performance.now() - since > 300_000)
+          if (!ready && performance.now() - loadingSince > 300_000)
             finish({ stopped: 'died', error: 'seeds did not load within 300 s' });
-          if (current === undefined) return;
+          const p = readProgress(progressFile);
+          if (p.started !== seen) {
+            seen = p.started;
+            since = performance.now();
+            onProgress?.(seen);
+            return;
+          }
           const wall = performance.now() - since;
-          if (wall <= budgetMs) return;
+          if (seen === 0 || wall <= budgetMs) return;
           const cpu = cpuMicrosOf(child.pid);
-          const cpuMs = cpu === undefined ? wall : (cpu - cpuAtStart) / 1000;
-          if (cpuMs > budgetMs || wall > budgetMs * WALL_BUDGETS)
-            finish({ stopped: 'hang', at: current });
+          const cpuMs = cpu === undefined ? wall : (cpu - p.cpuMicros) / 1000;
+          if (cpuMs > budgetMs || wall > budgetMs * WALL_BUDGETS) finish({ stopped: 'hang' });
         },
         Math.min(250, budgetMs / 4),
       );
       const message = (m: WorkerMessage) => {
         if (m.type === 'ready') ready = true;
-        if (m.type === 'start') {
-          if (performance.now() > deadline) return finish({ stopped: 'limit' });
-          current = m.id;
-          since = performance.now();
-          cpuAtStart = m.cpuMicros;
-        }
         onMessage(m);
         if (m.type === 'end') finish({ stopped: 'end' });
       };
       const exit = (code: number | null, signal: string | null) =>
         finish({
           stopped: 'died',
-          ...(current === undefined ? {} : { at: current }),
           error: `the process running the case exited (${signal ?? `code ${code}`})`,
         });
       child.on('message', message);
       child.on('exit', exit);
-      child.send(job);
+      child.send({ ...job, progressFile } satisfies WorkerJob);
     });
   }
 
   close(): void {
     this.child?.send('exit');
     this.child = undefined;
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -233,16 +283,13 @@ export async function fuzzTarget(
   let replayed = 0;
   let generated = 0;
   // Rebuilding a case's input in this thread (after a hang or death) needs its seeds and plan.
-  let local: { seeds: Buffer[]; plans: CasePlan[] } | undefined;
+  let local: Buffer[] | undefined;
   const inputOf = async (id: string): Promise<Buffer> => {
     const fixture = replay.find((r) => r.id === id);
     if (fixture !== undefined) return fixture.bytes;
-    local ??= await (async () => {
-      const seeds = (await loadSeeds(target)).map((s) => s.bytes);
-      return { seeds, plans: casePlans(seeds.length, options.runSeed, options.cases) };
-    })();
-    const plan = local.plans[Number(id.replace('case ', ''))];
-    return plan === undefined ? Buffer.alloc(0) : buildCase(plan, local.seeds);
+    local ??= (await loadSeeds(target)).map((s) => s.bytes);
+    const index = Number(id.replace('case ', ''));
+    return buildCase(caseAt(local.length, options.runSeed, index), local);
   };
   const record = (
     kind: FindingKind,
@@ -266,50 +313,56 @@ export async function fuzzTarget(
     }
   };
 
-  const deadline = started + (options.maxSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+  // Time spent on cases (seeds loaded) so far, against --max-seconds.
+  let spentMs = 0;
   let segment: Segment = { from: 0, to: options.cases, replay };
   for (;;) {
-    const job: WorkerJob = {
-      target: name,
-      runSeed: options.runSeed,
-      from: segment.from,
-      to: segment.to,
-      replay: segment.replay.map((r) => ({ id: r.id, bytes: new Uint8Array(r.bytes) })),
-    };
+    let readyAt = performance.now();
     const outcome = await runner.run(
-      job,
+      {
+        target: name,
+        runSeed: options.runSeed,
+        from: segment.from,
+        to: segment.to,
+        replay: segment.replay.map((r) => ({ id: r.id, bytes: new Uint8Array(r.bytes) })),
+        ...(options.maxSeconds === undefined
+          ? {}
+          : { maxMs: Math.max(0, options.maxSeconds * 1000 - spentMs) }),
+      },
       budgetMs,
       (m) => {
-        if (m.type === 'ready') seedCount = m.seeds;
-        else if (m.type === 'start') {
-          if (m.id.startsWith('fixture ')) replayed++;
-          else generated++;
-          if (generated % 1000 === 0) options.onProgress?.(generated);
-        } else if (m.type === 'fail') {
+        if (m.type === 'ready') {
+          seedCount = m.seeds;
+          readyAt = performance.now();
+        } else if (m.type === 'fail')
           record(m.kind, m.id, m.error, m.stack, Buffer.from(m.input), `${m.id}: ${m.origin}`);
-          slowestMs = Math.max(slowestMs, m.ms);
-        } else if (m.type === 'end') slowestMs = Math.max(slowestMs, m.slowestMs);
       },
-      deadline,
+      (n) => options.onProgress?.(generated + Math.max(0, n - segment.replay.length)),
     );
-    if (outcome.stopped === 'end' || outcome.stopped === 'limit') break;
-    if (outcome.at === undefined) {
+    spentMs += performance.now() - readyAt;
+    slowestMs = Math.max(slowestMs, outcome.slowestMs);
+    // The job's cases in order: its replayed inputs, then generated cases from `from`.
+    const replayedNow = Math.min(outcome.started, segment.replay.length);
+    replayed += replayedNow;
+    generated += outcome.started - replayedNow;
+    if (outcome.stopped === 'end') break;
+    if (outcome.started === 0) {
       // The process died before any case: a broken setup, not a finding.
       throw new Error(`fuzz target ${name}: failed before its first case: ${outcome.error}`);
     }
-    const at = outcome.at;
+    const k = outcome.started - 1;
+    const at = segment.replay[k]?.id ?? `case ${segment.from + k - segment.replay.length}`;
     const kind: FindingKind = outcome.stopped === 'hang' ? 'hang' : 'process-died';
     const error =
       outcome.stopped === 'hang'
-        ? `no result within ${budgetMs} ms`
+        ? `no result within ${budgetMs} ms of CPU time`
         : (outcome.error ?? 'the process died');
     record(kind, at, error, '', await inputOf(at), `${at} (rebuild it with fuzz/case.ts)`);
-    // Go on after the case that stopped the worker.
-    const rest = segment.replay.findIndex((r) => r.id === at);
+    // Go on after the case that stopped the process.
     segment =
-      rest >= 0
-        ? { from: segment.from, to: segment.to, replay: segment.replay.slice(rest + 1) }
-        : { from: Number(at.replace('case ', '')) + 1, to: segment.to, replay: [] };
+      k < segment.replay.length
+        ? { from: segment.from, to: segment.to, replay: segment.replay.slice(k + 1) }
+        : { from: segment.from + k - segment.replay.length + 1, to: segment.to, replay: [] };
     if (segment.from >= segment.to && segment.replay.length === 0) break;
   }
 

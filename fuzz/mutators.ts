@@ -188,11 +188,23 @@ export function casePlan(seeds: number): fc.Arbitrary<CasePlan> {
 }
 
 /**
- * The plans of cases [0, count) for one target and run seed. fast-check's sample draws values
- * in order from one seeded stream, so a case's plan does not depend on how many are drawn.
+ * The plan of case `index` of a run: drawn by fast-check from a seed derived from the run's seed
+ * and the index, so any case is rebuilt alone, without drawing the ones before it.
  */
+export function caseAt(seeds: number, runSeed: number, index: number): CasePlan {
+  // A 32-bit mix of the two (Murmur3's finalizer), so that neighbouring cases share no seed.
+  let h = Math.imul(runSeed ^ 0x9e3779b9, 0x85ebca6b) ^ index;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  const [plan] = fc.sample(casePlan(seeds), { seed: h, numRuns: 1 });
+  if (plan === undefined) throw new Error('fast-check drew no plan');
+  return plan;
+}
+
+/** The plans of cases [0, count) of a run. */
 export function casePlans(seeds: number, runSeed: number, count: number): CasePlan[] {
-  return fc.sample(casePlan(seeds), { seed: runSeed, numRuns: count });
+  return Array.from({ length: count }, (_, i) => caseAt(seeds, runSeed, i));
 }
 
 const offset = (at: number, length: number) => Math.floor((at / FRACTION) * (length + 1));

@@ -52,6 +52,7 @@ for (const name of names) {
         ? LONG_CASES
         : shortCases(target);
   const command = `npm run fuzz -- --target ${name} --seed ${runSeed} --cases ${cases}`;
+  let printed = 0;
   const report = await fuzzTarget(
     name,
     {
@@ -62,7 +63,9 @@ for (const name of names) {
       ...(values['budget-ms'] === undefined ? {} : { budgetMs: Number(values['budget-ms']) }),
       ...(values['max-seconds'] === undefined ? {} : { maxSeconds: Number(values['max-seconds']) }),
       onProgress: (done) => {
-        if (values.long && done % 10_000 === 0) process.stderr.write(`  ${name}: ${done} cases\n`);
+        if (!values.long || done < printed + 10_000) return;
+        printed = done - (done % 10_000);
+        process.stderr.write(`  ${name}: ${printed} cases\n`);
       },
     },
     runner,

@@ -7,7 +7,9 @@
  * without a target does not pass CI.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DATA_DIR } from '../scripts/demo-data.js';
@@ -52,6 +54,9 @@ import { parseRpmHeader, RpmHeaderError, TAG } from '../shared/extractors/os/rpm
 import { rpmNdb } from '../shared/extractors/os/rpm/ndb.js';
 import { rpmSqlite } from '../shared/extractors/os/rpm/sqlite.js';
 import type { Extractor, ExtractResult } from '../shared/extractors/types.js';
+import { DockerArchiveSource } from '../shared/image/docker-archive.js';
+import { OciArchiveSource } from '../shared/image/oci-layout.js';
+import type { ImageSet, ImageSource } from '../shared/image/types.js';
 import { decodeLayerResult, encodeLayerResult } from '../shared/layers/cache-format.js';
 import { readLayer } from '../shared/layers/reader.js';
 import { FileTree } from '../shared/layers/tree.js';
@@ -476,6 +481,36 @@ export const TARGETS: readonly FuzzTarget[] = [
     allowed: [BosunError],
     shortCases: 800,
   },
+  {
+    name: 'docker-archive',
+    module: 'shared/image/docker-archive + tar-archive',
+    // trivy's real `docker save` of alpine:3.10, inflated: the tar the reader indexes.
+    seeds: () => [
+      {
+        name: `gunzip(data:${DOCKER_SAVE})`,
+        bytes: gunzip(readFileSync(`${DATA_DIR}/${DOCKER_SAVE}`)),
+      },
+    ],
+    run: async (input) => imagesOf(new DockerArchiveSource(scratchFile(input))),
+    check: imageSet,
+    allowed: [BosunError],
+    shortCases: 40,
+  },
+  {
+    name: 'oci-archive',
+    module: 'shared/image/oci-layout (OciArchiveSource)',
+    // notation's real OCI layout (an image and its signature), as `tar -c` packs it.
+    seeds: () => [
+      {
+        name: `tar -c data:${NOTATION_LAYOUT}`,
+        bytes: execFileSync('tar', ['-c', '-C', `${DATA_DIR}/${NOTATION_LAYOUT}`, '.']),
+      },
+    ],
+    run: async (input) => imagesOf(new OciArchiveSource(scratchFile(input))),
+    check: imageSet,
+    allowed: [BosunError],
+    shortCases: 300,
+  },
   // ---- layers
   {
     name: 'layer-tar',
@@ -816,6 +851,31 @@ export const TARGETS: readonly FuzzTarget[] = [
 ];
 
 const gunzip = (b: Buffer) => gunzipSync(b);
+
+const NOTATION_LAYOUT = 'provenance/notation/test/e2e/testdata/registry/oci_layout/e2e';
+
+let scratch: string | undefined;
+/** The image sources read paths: each case is written to one scratch file of this process. */
+function scratchFile(input: Buffer): string {
+  if (scratch === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bosun-fuzz-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch = path.join(dir, 'image.tar');
+  }
+  writeFileSync(scratch, input);
+  return scratch;
+}
+
+/** What a scan takes from an image source: its images, and each layer's descriptor. */
+async function imagesOf(source: ImageSource): Promise<ImageSet> {
+  return source.images();
+}
+
+function imageSet(value: unknown): string[] {
+  const set = value as ImageSet;
+  if (!Array.isArray(set.images) || !Array.isArray(set.skipped)) return ['not an image set'];
+  return set.images.some((i) => !Array.isArray(i.layers)) ? ['an image without layers'] : [];
+}
 
 function debTarList(pkg: string): string[] {
   return execFileSync('tar', ['-t'], { input: debTar(pkg).bytes, maxBuffer: 64 * 1024 * 1024 })

@@ -2,43 +2,17 @@
  * Runs targets' cases in a child process, so the harness can kill a case that hangs (a parser
  * stuck in a loop never yields to a timer on its own thread) and survive one that aborts the
  * process (V8 aborts, rather than throws, when some allocations fail: a worker thread would
- * take the harness down with it). Each case is announced before it runs; the harness's
- * watchdog measures from that message. The process serves jobs until it is told to exit.
+ * take the harness down with it). Before each case the process writes its progress (the
+ * case's number in the job, its CPU time so far) to a small file the harness's watchdog reads:
+ * a file and not a message, because a starved harness reads messages late and would time a
+ * case from a stale one. The process serves jobs until it is told to exit.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 import { classify, loadSeeds, targetNamed } from './classify.js';
-import { buildCase, type CasePlan, casePlans } from './mutators.js';
+import { buildCase, type CasePlan, caseAt } from './mutators.js';
+import { PROGRESS_FIELDS, type WorkerJob, type WorkerMessage } from './protocol.js';
 import type { Seed } from './seeds.js';
-
-export interface WorkerJob {
-  readonly target: string;
-  readonly runSeed: number;
-  readonly from: number;
-  readonly to: number;
-  /** Regression inputs to run before the generated cases. */
-  readonly replay: readonly { readonly id: string; readonly bytes: Uint8Array }[];
-}
-
-export type WorkerMessage =
-  | { readonly type: 'ready'; readonly seeds: number }
-  | {
-      readonly type: 'start';
-      readonly id: string;
-      /** This process's CPU time so far (user + system, µs), for the watchdog. */
-      readonly cpuMicros: number;
-    }
-  | {
-      readonly type: 'fail';
-      readonly id: string;
-      readonly kind: 'exception' | 'invariant';
-      readonly error: string;
-      readonly stack: string;
-      readonly input: Uint8Array;
-      /** The seed file and the mutations that made the input. */
-      readonly origin: string;
-      readonly ms: number;
-    }
-  | { readonly type: 'end'; readonly cases: number; readonly slowestMs: number };
 
 const send = (m: WorkerMessage) => {
   process.send?.(m);
@@ -57,12 +31,17 @@ async function runJob(job: WorkerJob): Promise<void> {
   const seeds = loaded.get(target.name) ?? (await loadSeeds(target));
   loaded.set(target.name, seeds);
   send({ type: 'ready', seeds: seeds.length });
-  const plans = job.to > job.from ? casePlans(seeds.length, job.runSeed, job.to) : [];
+  const deadline = performance.now() + (job.maxMs ?? Number.POSITIVE_INFINITY);
   let cases = 0;
   let slowestMs = 0;
+  const progress = new Float64Array(PROGRESS_FIELDS);
+  const fd = openSync(job.progressFile, 'w');
   const one = async (id: string, input: Buffer, origin: string) => {
     const cpu = process.cpuUsage();
-    send({ type: 'start', id, cpuMicros: cpu.user + cpu.system });
+    progress[0] = cases + 1;
+    progress[1] = cpu.user + cpu.system;
+    progress[2] = slowestMs;
+    writeSync(fd, progress, 0, progress.byteLength, 0);
     const t0 = performance.now();
     const outcome = await classify(target, input);
     const ms = performance.now() - t0;
@@ -73,9 +52,11 @@ async function runJob(job: WorkerJob): Promise<void> {
   for (const r of job.replay) await one(r.id, Buffer.from(r.bytes), r.id);
   const bytes = seeds.map((s) => s.bytes);
   for (let i = job.from; i < job.to; i++) {
-    const plan = plans[i];
-    if (plan !== undefined) await one(`case ${i}`, buildCase(plan, bytes), originOf(plan, seeds));
+    if (performance.now() > deadline) break;
+    const plan = caseAt(seeds.length, job.runSeed, i);
+    await one(`case ${i}`, buildCase(plan, bytes), originOf(plan, seeds));
   }
+  closeSync(fd);
   send({ type: 'end', cases, slowestMs });
 }
 

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../../fuzz/harness.js';
+import { PROJECT_ROOT } from '../../../fuzz/seeds.js';
 import { TARGETS } from '../../../fuzz/targets.js';
 import { EXTRACTORS } from '../../../shared/extractors/registry.js';
 
@@ -21,6 +22,13 @@ describe('the fuzz target registry', () => {
     const names = TARGETS.map((t) => t.name);
     expect(new Set(names).size).toBe(names.length);
     for (const n of names) expect(n).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+  });
+
+  it('lists every target in the long-run table of docs/reliability.md', () => {
+    const doc = readFileSync(path.join(PROJECT_ROOT, 'docs/reliability.md'), 'utf8');
+    const fuzzing = doc.slice(doc.indexOf('## Fuzzing'));
+    const listed = new Set([...fuzzing.matchAll(/^\| `([a-z0-9-]+)`\s*\|/gm)].map((m) => m[1]));
+    expect(TARGETS.map((t) => t.name).filter((n) => !listed.has(n))).toEqual([]);
   });
 
   it('keeps each regression input in the folder of a target, with a README saying how it was made', () => {
