@@ -1,8 +1,8 @@
 /**
- * Runs fuzz targets: each in a worker thread watched from this thread. A case that runs past
- * its budget is a hang and one that takes the worker down (out of memory, an error thrown
- * outside the case's promise) is a death: either way the worker is killed and a new one goes
- * on from the next case. Every target first replays its saved regression inputs
+ * Runs fuzz targets in a child process (fuzz/worker.ts) watched from this one. A case that runs
+ * past its CPU budget is a hang and one that takes the process down (out of memory, an abort,
+ * an error thrown outside the case's promise) is a death: either way the process is killed and
+ * a new one goes on from the next case. Every target first replays its saved regression inputs
  * (test/fixtures/fuzz/<target>/<case>/input), then runs its generated cases.
  */
 import { type ChildProcess, fork } from 'node:child_process';
