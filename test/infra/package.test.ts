@@ -101,7 +101,10 @@ describe('the packed package', () => {
         `export class ${className} extends cdk.Stack {`,
         '  constructor(scope: Construct, id: string, props?: cdk.StackProps) {',
         '    super(scope, id, props);',
-        "    const settings: ImageScannerProps = { repositories: ['team-a/*'] };",
+        '    const settings: ImageScannerProps = {',
+        "      repositories: ['team-a/*'],",
+        "      webhookRegistries: ['registry.example.com'],",
+        '    };',
         "    const scanner = new ImageScanner(this, 'Scanner', settings);",
         "    new cdk.CfnOutput(this, 'FindingsTopic', { value: scanner.findingsTopic.topicArn });",
         '  }',
@@ -136,6 +139,7 @@ describe('the packed package', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function',
     );
+    // Scan, rescan, feed sync and (with webhookRegistries) the registry webhook.
     expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties.Handler).toBe('index.handler');
