@@ -30,9 +30,9 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { ZipFile } from 'yazl';
 import type { Image } from '../shared/image/types.js';
 import { buildInventory } from '../shared/inventory/inventory.js';
+import { zipOf } from '../test/support/zip.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DATA = process.env.BOSUN_DATA_DIR ?? path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
@@ -129,18 +129,6 @@ const zeros = (size: number) => ({
       await sink(left >= block.length ? block : block.subarray(0, left));
   },
 });
-
-function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [name, data] of Object.entries(entries)) zip.addBuffer(data, name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
-}
 
 /** A real rpm header (go-rpmdb's blob.bin) whose BASENAMES tag claims `names` empty names. */
 function hugeHeader(names: number): Buffer {

@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZipFile } from 'yazl';
 import { EXTRACTORS } from '../../../shared/extractors/registry.js';
 import type { Image } from '../../../shared/image/types.js';
 import { buildInventory } from '../../../shared/inventory/inventory.js';
 import { MemoryLayerCache } from '../../../shared/inventory/walk.js';
 import { debFile } from '../../support/debs.js';
 import { derivedFiles, type TarFile, tarOf } from '../../support/oci.js';
+import { zipOf } from '../../support/zip.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-budgets-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -32,18 +32,6 @@ function imageOf(layers: readonly (Buffer | (() => Readable))[]): Image {
       open: async () => (Buffer.isBuffer(l) ? Readable.from([l]) : l()),
     })),
   };
-}
-
-function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [name, data] of Object.entries(entries)) zip.addBuffer(data, name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
 }
 
 const ALPINE = derivedFiles('alpine-310');

@@ -7,12 +7,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZipFile } from 'yazl';
 import { javaArchive } from '../../../../../shared/extractors/language/java/archive.js';
 import { RootfsDirSource } from '../../../../../shared/image/rootfs-dir.js';
 import type { Image } from '../../../../../shared/image/types.js';
 import { buildInventory } from '../../../../../shared/inventory/inventory.js';
 import { debField, debFile, dpkgUnpack, upstreamVersion } from '../../../../support/debs.js';
+import { zipOf } from '../../../../support/zip.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-java-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -25,19 +25,6 @@ beforeAll(() => {
   jar = readFileSync(path.join(work, 'deb/usr/share/java/commons-lang3.jar'));
   version = upstreamVersion(debField(deb, 'Version'));
 });
-
-/** A zip of the given entries, as a build tool would write a war or a fat jar. */
-function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [name, data] of Object.entries(entries)) zip.addBuffer(data, name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
-}
 
 describe('language/java/archive', () => {
   it("reads a real jar's Maven coordinates from its pom.properties", async () => {
