@@ -21,7 +21,6 @@ import {
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openImageSource } from '../shared/image/open-source.js';
 import { walkImage } from '../shared/inventory/walk.js';
@@ -32,6 +31,7 @@ import {
   type LayoutHook,
   type LayoutRegistry,
   startLayoutRegistry,
+  trickle,
 } from '../test/support/registry.js';
 
 const RSS_TARGET_MB = 256;
@@ -73,22 +73,6 @@ interface Fixture {
   readonly image: Descriptor;
   readonly config: Descriptor;
   readonly layer: Descriptor;
-}
-
-/** Sends `bytes` one byte every `everyMs` (a body never silent for the 30 s idle timeout). */
-function trickle(res: ServerResponse, bytes: Buffer, everyMs: number): void {
-  res.writeHead(200, {
-    'content-type': 'application/octet-stream',
-    'content-length': String(bytes.length),
-  });
-  void (async () => {
-    for (const byte of bytes) {
-      if (res.destroyed) return;
-      res.write(Buffer.from([byte]));
-      await sleep(everyMs);
-    }
-    res.end();
-  })();
 }
 
 /** Writes `chunk` for as long as the client reads. */

@@ -93,3 +93,13 @@ export function openLayerResult(key: string, bytes: Uint8Array): Uint8Array | un
   const expected = sealDigest(key, buffer.subarray(end + 1));
   return given.length === expected.length && timingSafeEqual(given, expected) ? bytes : undefined;
 }
+
+/** What a layer cache keeps for `key`: the result, encoded and sealed (S3 and the CLI alike). */
+export const cachedLayerBytes = (key: string, result: LayerReadResult): Buffer =>
+  sealLayerResult(key, encodeLayerResult(result));
+
+/** The result a layer cache kept for `key`; undefined for bytes not sealed for it or unreadable. */
+export function cachedLayerResult(key: string, bytes: Uint8Array): LayerReadResult | undefined {
+  const payload = openLayerResult(key, bytes);
+  return payload === undefined ? undefined : decodeLayerResult(payload);
+}

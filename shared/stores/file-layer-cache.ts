@@ -8,13 +8,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LayerCache } from '../inventory/walk.js';
-import {
-  decodeLayerResult,
-  encodeLayerResult,
-  layerObjectName,
-  openLayerResult,
-  sealLayerResult,
-} from '../layers/cache-format.js';
+import { cachedLayerBytes, cachedLayerResult, layerObjectName } from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
 
 export class FileLayerCache implements LayerCache {
@@ -22,8 +16,7 @@ export class FileLayerCache implements LayerCache {
 
   async get(key: string): Promise<LayerReadResult | undefined> {
     const bytes = await readFile(path.join(this.dir, layerObjectName(key))).catch(() => undefined);
-    const payload = bytes === undefined ? undefined : openLayerResult(key, bytes);
-    return payload === undefined ? undefined : decodeLayerResult(payload);
+    return bytes === undefined ? undefined : cachedLayerResult(key, bytes);
   }
 
   async put(key: string, result: LayerReadResult): Promise<void> {
@@ -31,7 +24,7 @@ export class FileLayerCache implements LayerCache {
     const target = path.join(this.dir, layerObjectName(key));
     const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      await writeFile(temporary, sealLayerResult(key, encodeLayerResult(result)));
+      await writeFile(temporary, cachedLayerBytes(key, result));
       await rename(temporary, target);
     } finally {
       await rm(temporary, { force: true });

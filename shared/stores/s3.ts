@@ -5,13 +5,7 @@
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LayerCache } from '../inventory/walk.js';
-import {
-  decodeLayerResult,
-  encodeLayerResult,
-  layerObjectName,
-  openLayerResult,
-  sealLayerResult,
-} from '../layers/cache-format.js';
+import { cachedLayerBytes, cachedLayerResult, layerObjectName } from '../layers/cache-format.js';
 import type { LayerReadResult } from '../layers/reader.js';
 
 /** Where reports and SBOMs are written. */
@@ -62,8 +56,7 @@ export class S3LayerCache implements LayerCache {
       if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return undefined;
       throw error;
     }
-    const payload = bytes === undefined ? undefined : openLayerResult(key, bytes);
-    return payload === undefined ? undefined : decodeLayerResult(payload);
+    return bytes === undefined ? undefined : cachedLayerResult(key, bytes);
   }
 
   async put(key: string, result: LayerReadResult): Promise<void> {
@@ -71,7 +64,7 @@ export class S3LayerCache implements LayerCache {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.key(key),
-        Body: sealLayerResult(key, encodeLayerResult(result)),
+        Body: cachedLayerBytes(key, result),
         ContentType: 'application/json',
         ContentEncoding: 'gzip',
       }),

@@ -69,6 +69,18 @@ export async function startPasswordRegistry(
   };
 }
 
+/** What a test server notes of a request it received. */
+function recorded(req: IncomingMessage): RecordedRequest {
+  return {
+    method: req.method ?? '',
+    host: req.headers.host ?? '',
+    url: req.url ?? '',
+    ...(req.headers.authorization === undefined
+      ? {}
+      : { authorization: req.headers.authorization }),
+  };
+}
+
 export interface RecordedRequest {
   readonly method: string;
   readonly host: string;
@@ -140,14 +152,7 @@ export async function startProxy(upstream: string, intercept: Intercept): Promis
     },
   };
   const server: Server = createServer((req, res) => {
-    requests.push({
-      method: req.method ?? '',
-      host: req.headers.host ?? '',
-      url: req.url ?? '',
-      ...(req.headers.authorization === undefined
-        ? {}
-        : { authorization: req.headers.authorization }),
-    });
+    requests.push(recorded(req));
     Promise.resolve(intercept(req, res, proxy)).then(
       (handled) => {
         if (!handled) proxy.relay(req, res);
@@ -261,14 +266,7 @@ export async function startLayoutRegistry(
     }
   };
   const server: Server = createServer((req, res) => {
-    requests.push({
-      method: req.method ?? '',
-      host: req.headers.host ?? '',
-      url: req.url ?? '',
-      ...(req.headers.authorization === undefined
-        ? {}
-        : { authorization: req.headers.authorization }),
-    });
+    requests.push(recorded(req));
     Promise.resolve(hook(req, res, registry)).then(
       (handled) => {
         if (!handled) answer(req, res);
@@ -280,4 +278,20 @@ export async function startLayoutRegistry(
   const port = (server.address() as AddressInfo).port;
   Object.assign(registry, { port, host: `127.0.0.1:${port}` });
   return registry;
+}
+
+/** Sends `bytes` one byte every `everyMs`: a body never silent for long, and slow to end. */
+export function trickle(res: ServerResponse, bytes: Buffer, everyMs: number): void {
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(bytes.length),
+  });
+  void (async () => {
+    for (const byte of bytes) {
+      if (res.destroyed) return;
+      res.write(Buffer.from([byte]));
+      await sleep(everyMs);
+    }
+    res.end();
+  })();
 }

@@ -4,10 +4,8 @@
  * OCI layout, with one answer changed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MANIFESTS } from '../../../shared/image/blob-store.js';
 import { RegistryImageSource } from '../../../shared/image/registry-source.js';
@@ -28,6 +26,7 @@ import {
   type LayoutHook,
   type LayoutRegistry,
   startLayoutRegistry,
+  trickle,
 } from '../../support/registry.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-hostile-registry-'));
@@ -170,21 +169,6 @@ describe('redirects', () => {
 });
 
 describe('transfer deadlines', () => {
-  /** Sends `bytes` one byte every `everyMs`: never silent for long, never done. */
-  const trickle = (res: ServerResponse, bytes: Buffer, everyMs: number) => {
-    res.writeHead(200, {
-      'content-type': 'application/octet-stream',
-      'content-length': String(bytes.length),
-    });
-    void (async () => {
-      for (const byte of bytes) {
-        if (res.destroyed) return;
-        res.write(Buffer.from([byte]));
-        await sleep(everyMs);
-      }
-      res.end();
-    })();
-  };
   const options: RegistryClientOptions = {
     ...fast,
     timeoutMs: 2_000,
