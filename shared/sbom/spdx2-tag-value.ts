@@ -50,6 +50,7 @@ export function printSpdx23TagValue(doc: Spdx23Document): string {
     single('DocumentNamespace', doc.namespace),
     ...doc.creators.map((c) => single('Creator', c)),
     single('Created', doc.created),
+    ...(doc.creatorComment === undefined ? [] : [text('CreatorComment', doc.creatorComment)]),
     '',
   ];
   for (const p of doc.packages) {

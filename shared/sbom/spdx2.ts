@@ -60,6 +60,8 @@ export interface Spdx23Document {
   readonly namespace: string;
   readonly created: string;
   readonly creators: readonly string[];
+  /** Clause 6.11: set when the inventory is incomplete, saying what could not be read. */
+  readonly creatorComment?: string;
   readonly packages: readonly Spdx23Package[];
   readonly relationships: readonly Spdx23Relationship[];
 }
@@ -149,6 +151,17 @@ export function spdx23Document(
     namespace: line(namespace),
     created: spdxDate(now),
     creators: [`Tool: ${line(`${tool.name}-${tool.version}`)}`],
+    // Never a silent gap: a package list from layers or files that could not be read whole.
+    ...(inventory.complete
+      ? {}
+      : {
+          creatorComment: text(
+            [
+              'INCOMPLETE: parts of the image could not be read, so packages may be missing:',
+              ...inventory.issues.map((i) => i.message),
+            ].join('\n'),
+          ),
+        }),
     packages,
     relationships: [
       { from: 'SPDXRef-DOCUMENT', type: 'DESCRIBES', to: 'SPDXRef-Image' },
@@ -173,7 +186,7 @@ export function toSpdx23(
       SPDXID: 'SPDXRef-DOCUMENT',
       name: doc.name,
       documentNamespace: doc.namespace,
-      creationInfo: { created: doc.created, creators: doc.creators },
+      creationInfo: { created: doc.created, creators: doc.creators, comment: doc.creatorComment },
       packages: doc.packages.map((p) => ({
         SPDXID: p.id,
         name: p.name,
