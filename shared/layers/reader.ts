@@ -291,13 +291,14 @@ export async function readLayer(
           continue;
         }
       }
-      const item: LayerEntry = {
+      // Built without a spread: kept per entry, and V8 gives spread literals a costlier shape.
+      const item: { -readonly [K in keyof LayerEntry]: LayerEntry[K] } = {
         path,
         type,
         size: header.size ?? 0,
         mode: header.mode ?? 0,
-        ...(linkname === undefined ? {} : { linkname }),
       };
+      if (linkname !== undefined) item.linkname = linkname;
       entries.push(item);
       if (type === 'file' && wants(item)) {
         if (item.size > limits.maxFileBytes) {
