@@ -9,7 +9,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parse as parseYaml } from 'yaml';
 import type { CveFact } from './cve-facts.js';
 import { importUpdateInfo, isUpdateInfoName } from './importers/alas.js';
 import { AlpineSecdbImporter } from './importers/alpine-secdb.js';
@@ -30,6 +29,7 @@ import { importRedHatVex, isRedHatVex } from './importers/redhat-vex.js';
 import { importRubysec } from './importers/rubysec.js';
 import { importSecdbJson, isSecdbJson } from './importers/secdb-json.js';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from './osv.js';
+import { parseYaml } from './yaml.js';
 
 export interface LoadedAdvisories {
   readonly records: OsvRecord[];

@@ -1,8 +1,8 @@
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { BosunError } from '../../errors.js';
 import { describeIssues } from '../../zod-issues.js';
 import { InvalidAdvisoryError, type OsvRecord, parseOsv } from '../osv.js';
+import { parseYaml } from '../yaml.js';
 
 /**
  * A feed file that cannot be read at all (not of its format, too large): the file is one issue
