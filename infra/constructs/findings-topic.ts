@@ -1,5 +1,4 @@
-import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -24,30 +23,10 @@ export function buildFindingsTopic(scope: Construct, props: FindingsTopicProps):
     masterKey: key,
     enforceSSL: true,
   });
-  // Subscribed SQS queues and other AWS services read through SNS, which must decrypt; only on
-  // behalf of this stack's topics, in this account (the confused-deputy conditions:
-  // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The key policy cannot
-  // `Ref` the topic (the topic names the key: a cycle), so the ARN is matched by the name
-  // CloudFormation gives it, `<stack name>-<logical id>-<suffix>`
-  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html),
-  // by its stack-name prefix only, so a generated name whose logical-id part is shortened still
-  // matches (stack names have at most 128 characters, topic names up to 256).
-  const stack = Stack.of(scope);
-  const topicArnPattern = stack.formatArn({
-    service: 'sns',
-    resource: `${stack.stackName}-*`,
-    arnFormat: ArnFormat.NO_RESOURCE_NAME,
-  });
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': topicArnPattern },
-      },
-    }),
-  );
+  // No statement for a service principal: SNS uses the key on behalf of whoever publishes,
+  // with that principal's own permissions (the publishers' roles get them from `grantPublish`),
+  // and subscribers need none (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+  // An AWS service that should publish here (an alarm, an EventBridge rule) needs its own
+  // statement, with `aws:SourceArn` naming that source, added by whoever wires it.
   return topic;
 }

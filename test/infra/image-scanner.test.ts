@@ -340,33 +340,35 @@ describe('access logs', () => {
 });
 
 describe('findings topic', () => {
-  it("lets SNS use the topic's key only for this stack's topics, in this account", () => {
+  it("grants the topic's key to no service principal: only the publishers' roles use it", () => {
     const { template } = synthScanner();
     const key = onlyResource(template, 'AWS::KMS::Key');
     const statements = (key.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
-    const sns = statements.filter((st) =>
-      JSON.stringify(st.Principal).includes('sns.amazonaws.com'),
-    );
-    expect(sns).toEqual([
-      {
+    // The account's own statement (IAM decides) and nothing else.
+    expect(statements).toEqual([
+      expect.objectContaining({
         Effect: 'Allow',
-        Principal: { Service: 'sns.amazonaws.com' },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        Resource: '*',
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': '123456789012' },
-          // The names CloudFormation gives this stack's topics: `<stack>-<logical id>-<suffix>`.
-          ArnLike: {
-            'aws:SourceArn': {
-              'Fn::Join': [
-                '',
-                ['arn:', { Ref: 'AWS::Partition' }, ':sns:eu-west-1:123456789012:Bosun-*'],
-              ],
-            },
+        Principal: {
+          AWS: {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']],
           },
         },
-      },
+        Action: 'kms:*',
+      }),
     ]);
+    const publishers = template.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('FindingsTopicKey'), 'Arn'] },
+            }),
+          ]),
+        },
+      },
+    });
+    expect(Object.keys(publishers).length).toBeGreaterThanOrEqual(2);
   });
 
   it('is KMS-encrypted with a rotating key and TLS-only', () => {
