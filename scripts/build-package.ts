@@ -27,6 +27,7 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { HANDLER_DIRS, LAMBDA_BUNDLING } from '../infra/lambda-bundling.js';
 import { ANALYZER_VERSION } from '../shared/pipeline/scan/run.js';
 import { BOSUN_VERSION } from '../shared/version.js';
+import { handlerBuildOptions } from './lambda-bundle.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -118,15 +119,7 @@ metafiles.push(
 
 for (const dir of HANDLER_DIRS)
   metafiles.push(
-    await bundle({
-      entryPoints: [`functions/${dir}/index.ts`],
-      outfile: path.join(DIST, 'lambda', dir, 'index.mjs'),
-      format: 'esm',
-      target: LAMBDA_BUNDLING.target,
-      minify: LAMBDA_BUNDLING.minify,
-      sourcemap: LAMBDA_BUNDLING.sourceMap,
-      banner: { js: LAMBDA_BUNDLING.banner },
-    }),
+    await bundle(handlerBuildOptions(ROOT, dir, path.join(DIST, 'lambda', dir, 'index.mjs'))),
   );
 
 // The construct library: the CDK and constructs are the app's own (one copy of each, or
