@@ -7,6 +7,10 @@ export const LAMBDA_BUNDLING = {
   target: 'node24',
   minify: true,
   sourceMap: true,
+  // The map keeps the mappings (stack traces name the TypeScript file and line) but not the
+  // sources themselves: with --enable-source-maps, Node reads and parses the whole map at
+  // import, and the sources were two thirds of it (bench/cold-start.ts).
+  sourcesContent: false,
   // ESM bundles of CommonJS dependencies need a `require`.
   banner:
     "import { createRequire as __bosunCreateRequire } from 'node:module';const require = __bosunCreateRequire(import.meta.url);",

@@ -107,6 +107,7 @@ export class BosunFunction extends Construct {
               target: LAMBDA_BUNDLING.target,
               minify: LAMBDA_BUNDLING.minify,
               sourceMap: LAMBDA_BUNDLING.sourceMap,
+              sourcesContent: LAMBDA_BUNDLING.sourcesContent,
               // Every dependency is pinned in package-lock.json; bundling the AWS SDK too keeps
               // the code that runs in Lambda the code that was tested.
               bundleAwsSDK: true,
