@@ -16,7 +16,7 @@
  * words only.
  */
 import type { CveFacts, CvssRating } from '../advisories/cve-facts.js';
-import { debianUrgency } from '../advisories/importers/debian-tracker.js';
+import { debianUrgency } from '../advisories/debian-urgency.js';
 import {
   cvssBaseScore,
   ratingOf,

@@ -33,23 +33,6 @@ import { type ImportIssue, UnreadableFeedFileError } from './decode.js';
 /** Three times the real export: more is not the tracker's file. */
 export const MAX_DEBIAN_TRACKER_CHARS = 256 * 1024 * 1024;
 
-/**
- * Debian release numbers to the codenames the tracker names releases by, for the releases it
- * tracks. 9 and 10 are as the tracker's own static/distributions.json has them; the others are
- * distro-info-data's debian.csv (https://salsa.debian.org/debian/distro-info-data/-/blob/main/debian.csv).
- * Unstable (`sid`) has no number.
- */
-export const DEBIAN_CODENAMES: Readonly<Record<string, string>> = {
-  '7': 'wheezy',
-  '8': 'jessie',
-  '9': 'stretch',
-  '10': 'buster',
-  '11': 'bullseye',
-  '12': 'bookworm',
-  '13': 'trixie',
-  '14': 'forky',
-};
-
 /** The tracker's export cannot be read at all (not JSON, not one object, too large). */
 export class DebianTrackerFileError extends UnreadableFeedFileError {}
 
@@ -221,25 +204,6 @@ export function debianTrackerFacts(
       },
     }),
   );
-}
-
-/**
- * Debian's urgency for a CVE in one source package and release (`12`, or a codename such as
- * `sid`), without the `*`/`**` marks; undefined when the tracker has none, or `not yet assigned`.
- * `end-of-life` (no security support for the package in that release) is returned as it is.
- */
-export function debianUrgency(
-  facts: DebianFacts,
-  sourcePackage: string,
-  release: string,
-): string | undefined {
-  const codename = DEBIAN_CODENAMES[/^(\d+)/.exec(release)?.[1] ?? ''] ?? release;
-  const releases = facts.packages[sourcePackage];
-  if (releases === undefined || !Object.hasOwn(releases, codename)) return undefined;
-  const urgency = releases[codename]?.urgency?.replace(/\*+$/, '');
-  return urgency === undefined || urgency === '' || urgency === 'not yet assigned'
-    ? undefined
-    : urgency;
 }
 
 // --- the top-level object, member by member (RFC 8259 §4: members are `string : value`) -------

@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DebianFacts } from '../../../shared/advisories/cve-facts.js';
+import { DEBIAN_CODENAMES, debianUrgency } from '../../../shared/advisories/debian-urgency.js';
 import {
-  DEBIAN_CODENAMES,
   DebianTrackerFileError,
   debianTrackerFacts,
-  debianUrgency,
 } from '../../../shared/advisories/importers/debian-tracker.js';
 import type { ImportIssue } from '../../../shared/advisories/importers/decode.js';
 import { dataDir } from '../../support/fixtures.js';
