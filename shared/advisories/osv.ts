@@ -3,7 +3,7 @@
  * normalized into. Records are validated with zod; a record that does not fit becomes an issue
  * naming the file and the field, never a crash.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BosunError } from '../errors.js';
 import { describeIssues } from '../zod-issues.js';
 

@@ -6,7 +6,7 @@
  * template, and every handler reads them through `loadConfig`, which fails at cold start with a
  * message naming each missing or malformed variable.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { VENDOR_SOURCES } from '../ecosystems.js';
 import { parseAllowedHosts } from '../registry/hosts.js';
 

@@ -3,7 +3,7 @@
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
  * `manifest-media-type` and `artifact-media-type` are present on newer events only.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `sha256:` and 64 lowercase hex digits; the only algorithm ECR emits. */
 export const imageDigest = z

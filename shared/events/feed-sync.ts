@@ -3,7 +3,7 @@
  * source); a sync that runs out of time sends `{"version":1,"source":"osv:PyPI"}` to continue
  * that source from its checkpoint.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const feedSyncMessage = z
   .object({ version: z.literal(1), source: z.string().min(1).max(200).optional() })

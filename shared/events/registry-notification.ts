@@ -5,7 +5,7 @@
  * Manifest pushes and deletes become ScanRequests; blobs, pulls, mounts, cosign signature /
  * attestation / SBOM tags and OCI artifact manifests do not.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isCosignArtifactTag } from '../image/select.js';
 import { MediaType } from '../registry/media-types.js';
 import { parseJsonEvent } from './parse.js';

@@ -2,7 +2,7 @@
  * The message a feed sync sends to the rescan queue: one package whose advisories changed.
  * Ecosystems are OSV's names, with the release where the ecosystem has one (`Debian:12`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const packageChange = z.object({
   ecosystem: z.string().min(1).max(100),

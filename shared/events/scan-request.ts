@@ -3,7 +3,7 @@
  * scan queue carries two kinds of message: ECR's EventBridge events as AWS sends them, and
  * Bosun's own `{"version":1,"request":{...}}` that the registry webhook sends.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidEventError } from '../errors.js';
 import { type EcrImageActionEvent, ecrImageActionEvent } from './ecr.js';
 import { parseJsonEvent } from './parse.js';

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VerifyingStream, verifyBytes } from '../registry/digest.js';
 import { ManifestError } from '../registry/errors.js';
 import { CONFIG_MAX_BYTES, MANIFEST_MAX_BYTES, parseImageConfig } from '../registry/manifest.js';

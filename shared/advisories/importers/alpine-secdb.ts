@@ -5,7 +5,7 @@
  * (`ALPINE-CVE-…`), with an `Alpine:vX.Y` entry per package: introduced 0, fixed at that version.
  * A fixed version of `0` means the package was never affected in that release: no entry.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OsvAffected, OsvRecord } from '../osv.js';
 import { decodeFeedFile, type FeedInput, type ImportIssue } from './decode.js';
 import { secdbPackages, secfixesOf } from './secdb-json.js';

@@ -25,7 +25,7 @@
  * are computed from them together with the archive's Sources indexes (which releases carry the
  * package, in which version), so a reader of the list alone would give other facts than the feed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../zod-issues.js';
 import type { CveFact, DebianFacts } from '../cve-facts.js';
 import { type ImportIssue, UnreadableFeedFileError } from './decode.js';

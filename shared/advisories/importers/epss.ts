@@ -17,7 +17,7 @@
  * score that is not a number from 0 to 1, the wrong number of fields) is an issue naming the
  * file, the line, the CVE and the value, and the rest is read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BosunError } from '../../errors.js';
 import type { CveFact } from '../cve-facts.js';
 import type { ImportIssue } from './decode.js';

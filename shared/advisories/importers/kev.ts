@@ -13,7 +13,7 @@
  * the fact is made of is wrong: a listing is the one signal that a CVE is being exploited, so a
  * malformed CWE or note never hides it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CveFact } from '../cve-facts.js';
 import type { ImportIssue } from './decode.js';
 

@@ -4,7 +4,7 @@
  * the npm scheme. Id `NSWG-ECO-<id>`, the WG's own naming; CVEs become aliases.
  */
 import semverLib from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { npm } from '../../versions/semver.js';
 import { type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';

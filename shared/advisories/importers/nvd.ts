@@ -18,7 +18,7 @@
  * a rating that cannot be read (a vector that is not of its version) is an issue and the CVE
  * keeps its other ratings. A page that cannot be read at all is an NvdPageError.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../zod-issues.js';
 import type { CveFact, CvssRating } from '../cve-facts.js';
 import { type ImportIssue, UnreadableFeedFileError } from './decode.js';

@@ -25,7 +25,7 @@
  * passed with the files that name it (the file's Last-Modified), else 1970-01-01T00:00:00Z,
  * which says "unknown".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { rpm } from '../../versions/rpm.js';
 import { describeIssues } from '../../zod-issues.js';
 import { InvalidAdvisoryError, type OsvAffected, type OsvRecord, parseOsv } from '../osv.js';

@@ -11,7 +11,7 @@
  * shape is an issue naming it, and is left out; a file that is not that object at all is one
  * issue and no mapping.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../zod-issues.js';
 import type { ImportIssue } from './decode.js';
 

@@ -4,7 +4,7 @@
  * (`~> 6.1.7, >= 6.1.7.1`); every other version is vulnerable. Converted to OSV with the
  * RubyGems scheme. Id `RUBYSEC-<gem>-<CVE, else GHSA, else OSVDB id>`; CVE and GHSA become aliases.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { gemSegments, rubygems } from '../../versions/rubygems.js';
 import { complement, type Interval, intersect, toEvents } from '../intervals.js';
 import type { OsvRecord } from '../osv.js';

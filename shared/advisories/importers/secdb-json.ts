@@ -19,7 +19,7 @@
  * The file has no date per entry: `modified` is the caller's (the file's Last-Modified), else
  * 1970-01-01T00:00:00Z, which says "unknown".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { apk } from '../../versions/apk.js';
 import type { OsvAffected, OsvRecord } from '../osv.js';
 import { decodeFeedFile, type ImportIssue, pushValid } from './decode.js';

@@ -31,7 +31,7 @@
  * requests, or the server's Retry-After) up to `maxAttempts`, then is a FeedFetchError. The API
  * key is sent as the `apiKey` header, never in a URL, and is kept out of every message.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImportIssue } from '../../advisories/importers/decode.js';
 import { type NvdPage, NvdPageError, nvdFactsOfPage } from '../../advisories/importers/nvd.js';
 import type { FeedCheckpoint } from '../../stores/advisory-store.js';

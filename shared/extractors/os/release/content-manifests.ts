@@ -8,7 +8,7 @@
  * (inventory/redhat-repositories.ts). Trivy (analyzer/buildinfo) and Syft (internal/os) read
  * the same files.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../../zod-issues.js';
 
 export const CONTENT_MANIFEST_DIR = 'root/buildinfo/content_manifests';
