@@ -7,7 +7,7 @@
  * https://maven.apache.org/shared/maven-archiver/ (pom.properties),
  * https://docs.oracle.com/en/java/javase/21/docs/specs/jar/jar.html (the manifest)
  */
-import { type ZipEntry, ZipReader } from '../../../zip.js';
+import type { ZipEntry, ZipReader } from '../../../zip.js';
 import type {
   ExtractBudget,
   ExtractContext,
@@ -40,6 +40,8 @@ interface Budget {
 }
 /** An archive held whole in memory to be read (the walker's per-file read limit): larger ones are reported, not read. */
 const MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
+
+let zipReader: Promise<typeof import('../../../zip.js')> | undefined;
 
 /** `key=value` (or `key: value`) lines of a Java properties file; comments and blanks skipped. */
 function properties(text: string): Map<string, string> {
@@ -82,6 +84,10 @@ async function readArchive(
   const issue = (message: string) => issues.push({ extractor: ID, location, message });
   let zip: ZipReader;
   try {
+    // Loaded on the first archive: the scan function imports every extractor at cold start,
+    // and most images have no jar to read with the zip reader and yauzl (issue 18).
+    zipReader ??= import('../../../zip.js');
+    const { ZipReader } = await zipReader;
     zip = await ZipReader.fromBuffer(content, location, undefined, MAX_ARCHIVE_BYTES);
   } catch (error) {
     issue((error as Error).message);
