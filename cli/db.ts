@@ -75,10 +75,17 @@ export async function db(argv: string[]): Promise<number> {
   if (sub === 'status') {
     const store = EmbeddedAdvisoryStore.open(dir, 'read');
     const stats = await store.stats();
+    const { segments } = store.files();
     await store.close();
-    if (values.json) console.log(JSON.stringify({ db: dir, ...stats }, null, 2));
+    const storage = {
+      segments: segments.length,
+      segmentBytes: segments.reduce((n, s) => n + s.bytes, 0),
+    };
+    if (values.json) console.log(JSON.stringify({ db: dir, ...stats, storage }, null, 2));
     else {
-      console.log(`${dir}: ${stats.advisories} advisories (${stats.withdrawn} withdrawn)`);
+      console.log(
+        `${dir}: ${stats.advisories} advisories (${stats.withdrawn} withdrawn), ${storage.segments} segments of ${(storage.segmentBytes / 1e6).toFixed(1)} MB`,
+      );
       for (const s of stats.sources)
         console.log(
           `  ${s.source}: ${s.completedAt === undefined ? 'never completed' : `synced ${s.completedAt}, ${s.records ?? 0} entries read`}${s.cursor === undefined ? '' : `; unfinished at entry ${s.cursor.position}`}${s.issues?.length ? `; ${s.issues.length} issues` : ''}`,

@@ -68,7 +68,7 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 /** Takes `<dir>/<name>.lock`, replacing a lock left by a process that no longer runs. */
-function lock(dir: string, name: string): string {
+export function lock(dir: string, name: string): string {
   const file = path.join(dir, `${name}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -107,19 +107,58 @@ function lock(dir: string, name: string): string {
   throw new StoreLockedError(dir, -1);
 }
 
+/** Releases a lock `lock` took. */
+export function unlock(lockFile: string): void {
+  rmSync(lockFile, { force: true });
+  held.delete(lockFile);
+}
+
 export type LogChange = readonly [key: string, value: unknown] | readonly [key: string];
+
+export interface LogFileOptions {
+  /** Appends are allowed (the caller holds the folder's lock). */
+  readonly write: boolean;
+  /**
+   * Deletes are remembered as tombstones (`state` answers null for them) until the log is
+   * flushed elsewhere: the sorted store's log sits above segments that may still hold the key.
+   */
+  readonly tombstones?: boolean;
+  /** Rewrites the file when it holds more than twice its live data (the default). */
+  readonly autoCompact?: boolean;
+}
 
 export class LogFile {
   private readonly live = new Map<string, string>();
+  private readonly tombstones: Set<string> | undefined;
   private fd: number | undefined;
   private fileBytes = 0;
   private liveBytes = 0;
   private sorted: string[] | undefined;
+  private readonly autoCompact: boolean;
 
   private constructor(
     readonly file: string,
     private readonly lockFile: string | undefined,
-  ) {}
+    options: Omit<LogFileOptions, 'write'> = {},
+  ) {
+    this.tombstones = options.tombstones === true ? new Set() : undefined;
+    this.autoCompact = options.autoCompact ?? true;
+  }
+
+  /**
+   * Opens (creating it if `write`) one log file without taking a lock: for a caller that holds
+   * its folder's lock itself (a writer) or reads a snapshot (a reader).
+   */
+  static openFile(file: string, options: LogFileOptions): LogFile {
+    const log = new LogFile(file, undefined, options);
+    try {
+      log.load(options.write);
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+    return log;
+  }
 
   /**
    * Opens (creating it if needed) `<dir>/<name>.log`. A writer takes the folder's lock for
@@ -197,6 +236,7 @@ export class LogFile {
   }
 
   private set(key: string, json: string): void {
+    if (this.tombstones?.delete(key) === true) this.sorted = undefined;
     const old = this.live.get(key);
     if (old === undefined) this.sorted = undefined;
     else this.liveBytes -= key.length + old.length;
@@ -205,6 +245,11 @@ export class LogFile {
   }
 
   private remove(key: string): void {
+    if (this.tombstones !== undefined && !this.tombstones.has(key)) {
+      this.tombstones.add(key);
+      this.liveBytes += key.length;
+      this.sorted = undefined;
+    }
     const old = this.live.get(key);
     if (old === undefined) return;
     this.liveBytes -= key.length + old.length;
@@ -214,6 +259,29 @@ export class LogFile {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** Bytes of keys and values held (tombstones count their keys). */
+  get bytes(): number {
+    return this.liveBytes;
+  }
+
+  /** The value's JSON text, null for a tombstone, undefined when the log says nothing. */
+  state(key: string): string | null | undefined {
+    const raw = this.live.get(key);
+    if (raw !== undefined) return raw;
+    return this.tombstones?.has(key) === true ? null : undefined;
+  }
+
+  /**
+   * Keys (tombstones included) starting with `prefix`, in code-unit order, with their state:
+   * what a sorted store merges with its segments.
+   */
+  entries(prefix = ''): [string, string | null][] {
+    return this.keys(prefix, true).map((k): [string, string | null] => [
+      k,
+      this.live.get(k) ?? null,
+    ]);
   }
 
   /** The value's JSON text, or undefined. */
@@ -226,9 +294,9 @@ export class LogFile {
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
-  /** Keys starting with `prefix`, in code-unit order. */
-  keys(prefix = ''): string[] {
-    this.sorted ??= [...this.live.keys()].sort();
+  /** Keys starting with `prefix`, in code-unit order (tombstones too when asked). */
+  keys(prefix = '', withTombstones = false): string[] {
+    this.sorted ??= [...this.live.keys(), ...(this.tombstones ?? [])].sort();
     const all = this.sorted;
     let lo = 0;
     let hi = all.length;
@@ -238,8 +306,11 @@ export class LogFile {
       else hi = mid;
     }
     const out: string[] = [];
-    for (let i = lo; i < all.length && (all[i] as string).startsWith(prefix); i++)
-      out.push(all[i] as string);
+    for (let i = lo; i < all.length && (all[i] as string).startsWith(prefix); i++) {
+      const key = all[i] as string;
+      if (withTombstones || this.tombstones === undefined || !this.tombstones.has(key))
+        out.push(key);
+    }
     return out;
   }
 
@@ -282,7 +353,11 @@ export class LogFile {
       if (json === undefined) this.remove(key);
       else this.set(key, json);
     }
-    if (this.fileBytes > COMPACT_MIN_BYTES && this.fileBytes > 2 * this.liveBytes) {
+    if (
+      this.autoCompact &&
+      this.fileBytes > COMPACT_MIN_BYTES &&
+      this.fileBytes > 2 * this.liveBytes
+    ) {
       try {
         this.compact();
       } catch {
@@ -291,19 +366,25 @@ export class LogFile {
     }
   }
 
-  /** Rewrites the log with only the live entries. */
+  /** Rewrites the log with only the live entries (and the tombstones it keeps). */
   compact(): void {
     if (this.fd === undefined) throw new Error(`${this.file} is open read-only`);
     const tmp = `${this.file}.compact`;
     const fd = openSync(tmp, 'w');
     let bytes = 0;
     try {
-      const keys = [...this.live.keys()];
+      const keys = [...this.live.keys(), ...(this.tombstones ?? [])];
+      const line = (k: string) => {
+        const json = this.live.get(k);
+        return json === undefined
+          ? `D\t${JSON.stringify(k)}\n`
+          : `P\t${JSON.stringify(k)}\t${json}\n`;
+      };
       // One commit per chunk keeps each write bounded; a crash before the rename leaves the
       // old file as it was.
       for (let i = 0; i < keys.length; i += 1000) {
         const chunk = keys.slice(i, i + 1000);
-        const text = `${chunk.map((k) => `P\t${JSON.stringify(k)}\t${this.live.get(k)}\n`).join('')}C\t${chunk.length}\n`;
+        const text = `${chunk.map(line).join('')}C\t${chunk.length}\n`;
         const data = Buffer.from(text);
         writeAll(fd, data);
         bytes += data.length;
@@ -328,9 +409,6 @@ export class LogFile {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.lockFile !== undefined) {
-      rmSync(this.lockFile, { force: true });
-      held.delete(this.lockFile);
-    }
+    if (this.lockFile !== undefined) unlock(this.lockFile);
   }
 }
