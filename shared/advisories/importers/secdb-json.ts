@@ -58,10 +58,16 @@ export interface Secfix {
   readonly id: string;
 }
 
+/** A vulnerability id as secdb files name them: `CVE-2019-1234`, `XSA-123`, `GHSA-…`. */
+const VULN_ID = /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
 /**
  * Every (package, fixed version, id) of a secdb file's packages. A fixed version that is not an
  * apk version is an issue and its ids are skipped. An entry may hold several ids separated by
- * spaces (`CVE-2019-1234 CVE-2019-5678`), as Alpine's older files do.
+ * spaces (`CVE-2019-1234 CVE-2019-5678`), as Alpine's older files do, and a note in parentheses
+ * after them (`CVE-2018-14466 (AFS/RX)`, `CVE-2018-10103 (SMB - partially fixed, …)`): the
+ * note is dropped (its words became advisories named `(AFS/RX)` and `fixed,`), and any other
+ * word that is not an id is an issue.
  */
 export function* secfixesOf(
   packages: SecdbPackages,
@@ -78,9 +84,18 @@ export function* secfixesOf(
         });
         continue;
       }
-      for (const raw of ids ?? [])
-        for (const id of raw.split(/\s+/).filter((x) => x !== ''))
-          yield { name: pkg.name, fixed: fixed === '0' ? null : fixed, id };
+      for (const raw of ids ?? []) {
+        const paren = raw.indexOf('(');
+        const words = (paren < 0 ? raw : raw.slice(0, paren)).split(/\s+/).filter((x) => x !== '');
+        for (const id of words) {
+          if (VULN_ID.test(id)) yield { name: pkg.name, fixed: fixed === '0' ? null : fixed, id };
+          else
+            issues.push({
+              source,
+              message: `${source}: ${pkg.name}: ${JSON.stringify(id)} in ${JSON.stringify(raw)} is not a vulnerability id; skipped`,
+            });
+        }
+      }
     }
   }
 }
