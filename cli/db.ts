@@ -6,10 +6,9 @@
  * Every subcommand takes --db DIR (default $BOSUN_DB_DIR, else ~/.cache/bosun/db).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_OSV_ECOSYSTEMS, DEFAULT_VENDOR_SOURCES } from '../shared/ecosystems.js';
-import { ExportFileSource, exportAdvisories } from '../shared/feeds/export.js';
-import { osvSources, sourceFor, vendorSources } from '../shared/feeds/registry.js';
-import { type SyncResult, syncFeed } from '../shared/feeds/sync.js';
+// The feed sources, their parsers and schemas load only for the subcommands that read feeds:
+// `db status` needs the store alone (they were most of its time).
+import type { SyncResult } from '../shared/feeds/sync.js';
 import type { FeedSource } from '../shared/feeds/types.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { DB_USAGE } from './help.js';
@@ -26,6 +25,7 @@ async function runSync(
   store: EmbeddedAdvisoryStore,
   sources: readonly FeedSource[],
 ): Promise<number> {
+  const { syncFeed } = await import('../shared/feeds/sync.js');
   let failed = 0;
   for (const source of sources) {
     const started = Date.now();
@@ -94,6 +94,7 @@ export async function db(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'export') {
+    const { exportAdvisories } = await import('../shared/feeds/export.js');
     const store = EmbeddedAdvisoryStore.open(dir, 'read');
     const count = await exportAdvisories(store, file);
     await store.close();
@@ -102,7 +103,17 @@ export async function db(argv: string[]): Promise<number> {
   }
   const store = EmbeddedAdvisoryStore.open(dir);
   try {
-    if (sub === 'import') return await runSync(store, [new ExportFileSource(file)]);
+    if (sub === 'import') {
+      const { ExportFileSource } = await import('../shared/feeds/export.js');
+      return await runSync(store, [new ExportFileSource(file)]);
+    }
+    const [
+      { DEFAULT_OSV_ECOSYSTEMS, DEFAULT_VENDOR_SOURCES },
+      { osvSources, sourceFor, vendorSources },
+    ] = await Promise.all([
+      import('../shared/ecosystems.js'),
+      import('../shared/feeds/registry.js'),
+    ]);
     const opts = values['osv-base-url'] === undefined ? {} : { baseUrl: values['osv-base-url'] };
     // NVD's API key raises its rate limit tenfold; it is read from the environment, never a flag
     // (a flag would show in the process list and shell history).
