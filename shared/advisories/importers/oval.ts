@@ -105,6 +105,12 @@ export function ovalText(content: Buffer, source: string, max = MAX_OVAL_XML_BYT
     }
   } else if (content.subarray(0, 3).toString('latin1') === 'BZh') {
     const sink = new BoundedSink(max);
+    // seek-bzip allocates with the deprecated `new Buffer(size)` (sizes only, so as safe as
+    // Buffer.alloc). Node names no culprit once it is bundled into our CLI or function, it
+    // warns as if the code were ours, and the user can do nothing about it: deprecation
+    // warnings are off for this synchronous call only.
+    const quiet = process.noDeprecation;
+    process.noDeprecation = true;
     try {
       Bunzip.decode(content, sink, true);
     } catch (error) {
@@ -115,6 +121,8 @@ export function ovalText(content: Buffer, source: string, max = MAX_OVAL_XML_BYT
           cause: error,
         },
       );
+    } finally {
+      process.noDeprecation = quiet;
     }
     xml = sink.buffer();
   } else xml = content;
