@@ -32,6 +32,9 @@ const BLOCK_BYTES = 64 * 1024;
 /** About 1% false positives (https://en.wikipedia.org/wiki/Bloom_filter#Optimal_number_of_hash_functions). */
 const BLOOM_BITS_PER_KEY = 10;
 const BLOOM_HASHES = 7;
+const PUT = 0x50; // P
+const DELETE = 0x44; // D
+const TAB = 0x09;
 /** Parsed blocks kept per segment: a scan's lookups of one package land in a few blocks. */
 const CACHED_BLOCKS = 64;
 
@@ -176,9 +179,62 @@ export function writeSegment(
   }
 }
 
-interface Block {
-  readonly keys: string[];
-  readonly values: (string | null)[];
+/**
+ * A block as read: its text and where each line's key and value lie. Keys are decoded from
+ * their JSON only when a lookup compares them (a binary search decodes about log2(lines)), not
+ * all at once: decoding every key of every block a scan touched was most of a lookup's cost.
+ */
+class Block {
+  private readonly keys: (string | undefined)[];
+
+  constructor(
+    private readonly text: string,
+    /** Per line: where it starts, where its key's JSON ends (a tab or the line's end), where it ends. */
+    private readonly starts: number[],
+    private readonly keyEnds: number[],
+    private readonly ends: number[],
+    private readonly file: string,
+  ) {
+    this.keys = new Array(starts.length);
+  }
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  key(i: number): string {
+    let key = this.keys[i];
+    if (key === undefined) {
+      try {
+        key = JSON.parse(
+          this.text.slice((this.starts[i] as number) + 2, this.keyEnds[i] as number),
+        ) as string;
+      } catch (error) {
+        throw new StoreFormatError(`${this.file}: damaged key in a block`, { cause: error });
+      }
+      this.keys[i] = key;
+    }
+    return key;
+  }
+
+  /** The value's JSON, or null for a deletion. */
+  value(i: number): string | null {
+    const start = this.starts[i] as number;
+    if (this.text.charCodeAt(start) === DELETE) return null;
+    return this.text.slice((this.keyEnds[i] as number) + 1, this.ends[i] as number);
+  }
+
+  /** The first line whose key is >= `key`. */
+  lowerBound(key: string): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.key(mid) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
 
 /** One open segment. Reads are synchronous, positional and bounded by the block size. */
@@ -235,7 +291,8 @@ export class Segment {
   }
 
   private read(offset: number, length: number): Buffer {
-    const buffer = Buffer.alloc(length);
+    // Every byte is read over (or the read fails): no need to zero it first.
+    const buffer = Buffer.allocUnsafe(length);
     for (let done = 0; done < length; ) {
       const n = readSync(this.fd, buffer, done, length - done, offset + done);
       if (n === 0) throw new StoreFormatError(`${this.file}: ends early`);
@@ -253,30 +310,27 @@ export class Segment {
       return cached;
     }
     const text = this.read(this.offsets[i] as number, this.lengths[i] as number).toString('utf8');
-    const keys: string[] = [];
-    const values: (string | null)[] = [];
-    let start = 0;
-    try {
-      while (start < text.length) {
-        const end = text.indexOf('\n', start);
-        const lineEnd = end < 0 ? text.length : end;
-        if (text.startsWith('P\t', start)) {
-          const tab = text.indexOf('\t', start + 2);
-          if (tab < 0 || tab > lineEnd) throw new Error('no value');
-          keys.push(JSON.parse(text.slice(start + 2, tab)) as string);
-          values.push(text.slice(tab + 1, lineEnd));
-        } else if (text.startsWith('D\t', start)) {
-          keys.push(JSON.parse(text.slice(start + 2, lineEnd)) as string);
-          values.push(null);
-        } else throw new Error('not a record line');
-        start = lineEnd + 1;
+    const starts: number[] = [];
+    const keyEnds: number[] = [];
+    const ends: number[] = [];
+    for (let start = 0; start < text.length; ) {
+      const end = text.indexOf('\n', start);
+      const lineEnd = end < 0 ? text.length : end;
+      const kind = text.charCodeAt(start);
+      if ((kind !== PUT && kind !== DELETE) || text.charCodeAt(start + 1) !== TAB)
+        throw new StoreFormatError(`${this.file}: damaged block at ${this.offsets[i]}`);
+      let keyEnd = lineEnd;
+      if (kind === PUT) {
+        keyEnd = text.indexOf('\t', start + 2);
+        if (keyEnd < 0 || keyEnd > lineEnd)
+          throw new StoreFormatError(`${this.file}: damaged block at ${this.offsets[i]}`);
       }
-    } catch (error) {
-      throw new StoreFormatError(`${this.file}: damaged block at ${this.offsets[i]}`, {
-        cause: error,
-      });
+      starts.push(start);
+      keyEnds.push(keyEnd);
+      ends.push(lineEnd);
+      start = lineEnd + 1;
     }
-    const block = { keys, values };
+    const block = new Block(text, starts, keyEnds, ends, this.file);
     this.cache.set(i, block);
     if (this.cache.size > CACHED_BLOCKS)
       this.cache.delete(this.cache.keys().next().value as number);
@@ -304,26 +358,20 @@ export class Segment {
   get(key: string): string | null | undefined {
     if (this.firstKeys.length === 0 || !this.bloom.has(groupOf(key))) return undefined;
     const block = this.block(this.blockFor(key));
-    let lo = 0;
-    let hi = block.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((block.keys[mid] as string) < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return block.keys[lo] === key ? (block.values[lo] as string | null) : undefined;
+    const at = block.lowerBound(key);
+    return at < block.length && block.key(at) === key ? block.value(at) : undefined;
   }
 
   /** Entries (deletions too) whose keys start with `prefix`, in key order. */
   *scan(prefix: string): IterableIterator<SegmentEntry> {
     if (this.firstKeys.length === 0) return;
-    for (let i = this.blockFor(prefix); i < this.firstKeys.length; i++) {
+    const first = this.blockFor(prefix);
+    for (let i = first; i < this.firstKeys.length; i++) {
       const block = this.block(i);
-      for (let j = 0; j < block.keys.length; j++) {
-        const key = block.keys[j] as string;
-        if (key < prefix) continue;
+      for (let j = i === first ? block.lowerBound(prefix) : 0; j < block.length; j++) {
+        const key = block.key(j);
         if (!key.startsWith(prefix)) return;
-        yield [key, block.values[j] as string | null];
+        yield [key, block.value(j)];
       }
     }
   }
