@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../zod-issues.js';
 import {
   ChainedCredentials,

@@ -3,7 +3,7 @@
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../zod-issues.js';
 import { isDigest } from './digest.js';
 import { ManifestError, UnsupportedMediaTypeError } from './errors.js';

@@ -75,9 +75,8 @@ describe('every function', () => {
 
   // With `import * as z from 'zod'` esbuild keeps only the schema builders used; one
   // `import { z }` anywhere in a function's graph bundles the whole namespace: the 40-odd
-  // locales and the JSON Schema converters. shared/registry/ still has two (its owners'
-  // change), so the scan and rescan bundles keep them for now.
-  it('imports zod as a namespace in shared/ and functions/, but for two modules', () => {
+  // locales and the JSON Schema converters.
+  it('imports zod as a namespace everywhere in shared/ and functions/', () => {
     const named = ['shared', 'functions']
       .flatMap((dir) =>
         readdirSync(path.join(PROJECT_ROOT, dir), { recursive: true, encoding: 'utf8' }).map(
@@ -90,10 +89,10 @@ describe('every function', () => {
           /^import \{ z \} from 'zod';$/m.test(readFileSync(path.join(PROJECT_ROOT, f), 'utf8')),
       )
       .sort();
-    expect(named).toEqual(['shared/registry/docker-config.ts', 'shared/registry/manifest.ts']);
+    expect(named).toEqual([]);
   });
 
-  it.each(['feed-sync', 'registry-webhook'] as const)(
+  it.each(['scan', 'rescan', 'feed-sync', 'registry-webhook'] as const)(
     '%s bundles only the English messages of zod',
     (dir) => {
       expect(matching(bundle(dir).inputs, /node_modules\/zod\/v4\/locales\//)).toEqual([
