@@ -7,9 +7,9 @@
  * Keys:
  *   r/<id>                   the OSV record
  *   h/<id>                   its head (hash, source, package keys, aliases, withdrawn)
- *   p/<package key>\0<id>    the record again, under each package it names (the package key
- *                            JSON-quoted: no raw NUL): a package's advisories lie side by side,
- *                            and a scan reads them in a block or two instead of one block each
+ *   p/<package key>\0<id>    index by package (the package key JSON-quoted: no raw NUL); not the
+ *                            record itself: advisories of a kernel name dozens of packages, and
+ *                            a copy under each made a 1.5 GB database more than 12 GB
  *   a/<alias>\0<id>          index by alias (JSON-quoted too)
  *   e/<ecosystem>            how many advisories name a package of the ecosystem
  *   meta/stats, meta/format  counts; the key layout's version
@@ -65,7 +65,7 @@ interface Stats {
 }
 
 /** The key layout this code writes; a store without it is indexed again when opened. */
-const FORMAT = 3;
+const FORMAT = 2;
 
 const packageIndexKey = (pkg: string, id: string) => `p/${JSON.stringify(pkg)}\u0000${id}`;
 const aliasIndexKey = (alias: string, id: string) => `a/${JSON.stringify(alias)}\u0000${id}`;
@@ -135,8 +135,7 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
       const head = JSON.parse(raw) as Head;
       advisories++;
       if (head.withdrawn) withdrawn++;
-      const record = store.get<OsvRecord>(`r/${id}`);
-      for (const pkg of head.packageKeys) batch.push([packageIndexKey(pkg, id), record ?? null]);
+      for (const pkg of head.packageKeys) batch.push([packageIndexKey(pkg, id), 1]);
       for (const alias of head.aliases) batch.push([aliasIndexKey(alias, id), 1]);
       for (const e of ecosystemsOf(head)) ecosystems.set(e, (ecosystems.get(e) ?? 0) + 1);
       if (batch.length >= 10_000) {
@@ -167,13 +166,8 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     const out: Candidate[] = [];
-    for (const [indexKey, raw] of this.store.scan(packageIndexKey(key, ''))) {
-      const id = idOfIndexKey(indexKey);
-      let record = this.records.get(id);
-      if (record === undefined) {
-        record = (JSON.parse(raw) as OsvRecord | null) ?? undefined;
-        if (record !== undefined) this.records.set(id, record);
-      }
+    for (const indexKey of this.store.keys(packageIndexKey(key, ''))) {
+      const record = this.record(idOfIndexKey(indexKey));
       if (record !== undefined) out.push(...candidatesOf(record, ecosystem, name));
     }
     this.cache.set(key, out);
@@ -227,7 +221,7 @@ export class EmbeddedAdvisoryStore implements AdvisoryStore {
         if (!pkgs.has(pkg)) changes.push([packageIndexKey(pkg, a.id)]);
       for (const alias of old?.aliases ?? [])
         if (!aliases.has(alias)) changes.push([aliasIndexKey(alias, a.id)]);
-      for (const pkg of pkgs) changes.push([packageIndexKey(pkg, a.id), a.record]);
+      for (const pkg of pkgs) changes.push([packageIndexKey(pkg, a.id), 1]);
       for (const alias of aliases) changes.push([aliasIndexKey(alias, a.id), 1]);
       for (const e of old === undefined ? [] : ecosystemsOf(old)) bump(e, -1);
       for (const e of ecosystemsOf(head)) bump(e, 1);
