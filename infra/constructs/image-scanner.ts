@@ -32,7 +32,7 @@ export interface ImageScannerProps {
   readonly repositories?: readonly string[];
   /** @default Duration.minutes(5) */
   readonly scanTimeout?: Duration;
-  /** @default 2048 */
+  /** @default 1769 (one vCPU: docs/cost.md) */
   readonly scanMemoryMiB?: number;
   /** Messages per scan invocation. @default 1 */
   readonly scanBatchSize?: number;

@@ -122,7 +122,8 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     Duration.seconds(scanTimeout.toSeconds() * 6),
     Duration.hours(12),
   );
-  const scanMemoryMiB = props.scanMemoryMiB ?? 2048;
+  // One full vCPU, measured as the cheapest size that does not slow a scan (docs/cost.md).
+  const scanMemoryMiB = props.scanMemoryMiB ?? 1769;
   if (!Number.isInteger(scanMemoryMiB) || scanMemoryMiB < 512 || scanMemoryMiB > 10240) {
     throw new Error(`scanMemoryMiB must be an integer from 512 to 10240, got ${scanMemoryMiB}`);
   }

@@ -21,7 +21,7 @@ describe('validateProps', () => {
       logLevel: 'INFO',
       maxReceiveCount: 3,
       repositories: undefined,
-      scanMemoryMiB: 2048,
+      scanMemoryMiB: 1769,
       scanBatchSize: 1,
       rescanWindowDays: DEFAULT_RESCAN_WINDOW_DAYS,
       feedEcosystems: DEFAULT_OSV_ECOSYSTEMS,
