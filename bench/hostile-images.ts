@@ -12,10 +12,13 @@
  *   big-rpm-header   CBL-Mariner 2.0's real rpmdb.sqlite with one more row: a real rpm header
  *                    whose file-name tag claims 48 million names over 48 MiB of NULs
  *   big-sparse-elf   esbuild's real Go executable grown with zeros to 500 MB
+ *   two-gb-image     issue 18's memory target: about 2 GB in four layers, four real fat jars
+ *                    (DynamoDB Local's jars nested), 60 real Go executables, a 1 GiB file
  *
  * Run as `node hostile.mjs --run <dir>`, it inventories one built image and prints one JSON line.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
   createWriteStream,
@@ -192,6 +195,50 @@ const BUILDERS: Record<string, (dir: string) => Promise<void>> = {
     db.close();
     await writeLayer(path.join(dir, 'layer-0.tar.gz'), [
       { name: 'var/lib/rpm/rpmdb.sqlite', content: bytes },
+    ]);
+  },
+  'two-gb-image': async (dir) => {
+    // Issue 18's memory target at size, from real files: four layers, about 2 GB in all.
+    // Layer 1: four Spring Boot-style fat jars, each DynamoDB Local's real jar with its 164
+    // real library jars nested under BOOT-INF/lib (about 64 MB a jar).
+    const dynamo = path.join(PROJECT_ROOT, '.local/tools/dynamodb-local');
+    const libs = readdirSync(path.join(dynamo, 'DynamoDBLocal_lib')).filter((f) =>
+      f.endsWith('.jar'),
+    );
+    const fat = await zipOf({
+      'BOOT-INF/classes/app.jar': readFileSync(path.join(dynamo, 'DynamoDBLocal.jar')),
+      ...Object.fromEntries(
+        libs.map((f) => [
+          `BOOT-INF/lib/${f}`,
+          readFileSync(path.join(dynamo, 'DynamoDBLocal_lib', f)),
+        ]),
+      ),
+    });
+    // Layer 2: 60 real Go executables (two esbuild releases, 8.6 and 11.4 MB, 30 copies each).
+    const go = path.join(PROJECT_ROOT, '.local/tools/go-binaries');
+    const executables = readdirSync(go).map((f) => readFileSync(path.join(go, f)));
+    // Layer 3: one 1 GiB file of incompressible bytes (a model's weights, a database file).
+    const random = (size: number) => ({
+      size,
+      async write(sink: (b: Buffer) => Promise<void>) {
+        for (let left = size; left > 0; left -= MiB) await sink(randomBytes(Math.min(MiB, left)));
+      },
+    });
+    await writeLayer(path.join(dir, 'layer-0.tar.gz'), alpine());
+    await writeLayer(
+      path.join(dir, 'layer-1.tar.gz'),
+      [1, 2, 3, 4].map((i) => ({ name: `srv/app${i}/app.jar`, content: fat })),
+    );
+    await writeLayer(
+      path.join(dir, 'layer-2.tar.gz'),
+      Array.from({ length: 60 }, (_, i) => ({
+        name: `usr/local/bin/tool${i}`,
+        mode: 0o755,
+        content: executables[i % executables.length] as Buffer,
+      })),
+    );
+    await writeLayer(path.join(dir, 'layer-3.tar.gz'), [
+      { name: 'opt/model/weights.bin', stream: random(1024 * MiB) },
     ]);
   },
   'big-sparse-elf': async (dir) => {
