@@ -86,7 +86,12 @@ export function* secfixesOf(
       }
       for (const raw of ids ?? []) {
         const paren = raw.indexOf('(');
-        const words = (paren < 0 ? raw : raw.slice(0, paren)).split(/\s+/).filter((x) => x !== '');
+        // Alpine's files also spell a CVE `CVE_2019-2426` (openjdk7) and `CVE 2018-16859`
+        // (ansible): its id all the same.
+        const words = (paren < 0 ? raw : raw.slice(0, paren))
+          .replace(/\bCVE[ _](?=\d{4}-\d+\b)/g, 'CVE-')
+          .split(/\s+/)
+          .filter((x) => x !== '');
         for (const id of words) {
           if (VULN_ID.test(id)) yield { name: pkg.name, fixed: fixed === '0' ? null : fixed, id };
           else
