@@ -42,7 +42,12 @@ describe('loading YAML advisories', () => {
     const loaded = loadAdvisories(work);
     expect(loaded.files).toBe(3);
     expect(parses.count).toBe(3);
-    expect(loaded.issues).toEqual([]);
+    // The one word of v3.10's file that is no id (a placeholder beside a Xen advisory).
+    expect(loaded.issues.map((i) => i.message)).toEqual([
+      expect.stringMatching(
+        /xen: "CVE-\?\?\?\?-\?\?\?\?\?" in .* is not a vulnerability id; skipped$/,
+      ),
+    ]);
     const ids = loaded.records.map((r) => r.id);
     expect(ids).toContain('RUBYSEC-RedCloth-CVE-2012-6684');
     expect(ids.filter((id) => id.startsWith('ALPINE-CVE-')).length).toBeGreaterThan(100);
