@@ -55,17 +55,22 @@ export class FileTree {
     return tree;
   }
 
+  /** The child named `part` of `node`, made when `create`. */
+  private static child(node: Node, part: string, create: boolean): Node | undefined {
+    let child = node.children?.get(part);
+    if (child === undefined && create) {
+      child = {};
+      node.children ??= new Map();
+      node.children.set(part, child);
+    }
+    return child;
+  }
+
   private node(parts: readonly string[], create: boolean): Node | undefined {
-    let node = this.root;
+    let node: Node | undefined = this.root;
     for (const part of parts) {
-      let child = node.children?.get(part);
-      if (child === undefined) {
-        if (!create) return undefined;
-        child = {};
-        node.children ??= new Map();
-        node.children.set(part, child);
-      }
-      node = child;
+      node = FileTree.child(node, part, create);
+      if (node === undefined) return undefined;
     }
     return node;
   }
@@ -75,22 +80,15 @@ export class FileTree {
    * lookups of a 500,000-entry image made arrays that V8 kept promoting to the old space.
    */
   private nodeAt(path: string, create: boolean): Node | undefined {
-    let node = this.root;
-    let start = 0;
-    while (start <= path.length) {
+    let node: Node | undefined = this.root;
+    for (let start = 0; start <= path.length; ) {
       let end = path.indexOf('/', start);
       if (end < 0) end = path.length;
       const part = path.slice(start, end);
       start = end + 1;
       if (part === '' || part === '.') continue;
-      let child = node.children?.get(part);
-      if (child === undefined) {
-        if (!create) return undefined;
-        child = {};
-        node.children ??= new Map();
-        node.children.set(part, child);
-      }
-      node = child;
+      node = FileTree.child(node, part, create);
+      if (node === undefined) return undefined;
     }
     return node;
   }
