@@ -115,6 +115,11 @@ export function unlock(lockFile: string): void {
 
 export type LogChange = readonly [key: string, value: unknown] | readonly [key: string];
 
+/** One line of the format above: a put of the value's JSON, or a delete when it is null. */
+export function recordLine(key: string, json: string | null): string {
+  return json === null ? `D\t${JSON.stringify(key)}\n` : `P\t${JSON.stringify(key)}\t${json}\n`;
+}
+
 export interface LogFileOptions {
   /** Appends are allowed (the caller holds the folder's lock). */
   readonly write: boolean;
@@ -236,7 +241,11 @@ export class LogFile {
   }
 
   private set(key: string, json: string): void {
-    if (this.tombstones?.delete(key) === true) this.sorted = undefined;
+    if (this.tombstones?.delete(key) === true) {
+      // A tombstone counted its key's length (remove): a put over it takes that back.
+      this.liveBytes -= key.length;
+      this.sorted = undefined;
+    }
     const old = this.live.get(key);
     if (old === undefined) this.sorted = undefined;
     else this.liveBytes -= key.length + old.length;
@@ -324,10 +333,10 @@ export class LogFile {
       const key = change[0];
       if (change.length === 2) {
         const json = JSON.stringify(change[1]);
-        lines.push(`P\t${JSON.stringify(key)}\t${json}\n`);
+        lines.push(recordLine(key, json));
         applied.push([key, json]);
       } else {
-        lines.push(`D\t${JSON.stringify(key)}\n`);
+        lines.push(recordLine(key, null));
         applied.push([key, undefined]);
       }
     }
@@ -374,12 +383,7 @@ export class LogFile {
     let bytes = 0;
     try {
       const keys = [...this.live.keys(), ...(this.tombstones ?? [])];
-      const line = (k: string) => {
-        const json = this.live.get(k);
-        return json === undefined
-          ? `D\t${JSON.stringify(k)}\n`
-          : `P\t${JSON.stringify(k)}\t${json}\n`;
-      };
+      const line = (k: string) => recordLine(k, this.live.get(k) ?? null);
       // One commit per chunk keeps each write bounded; a crash before the rename leaves the
       // old file as it was.
       for (let i = 0; i < keys.length; i += 1000) {

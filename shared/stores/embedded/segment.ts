@@ -23,7 +23,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { StoreFormatError } from './log-file.js';
+import { recordLine, StoreFormatError } from './log-file.js';
 
 const MAGIC = 'BOSUNSG1';
 const FOOTER_BYTES = MAGIC.length + 16 + 8;
@@ -103,10 +103,6 @@ function writeAll(fd: number, data: Buffer): void {
   for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
 }
 
-function line([key, value]: SegmentEntry): string {
-  return value === null ? `D\t${JSON.stringify(key)}\n` : `P\t${JSON.stringify(key)}\t${value}\n`;
-}
-
 /**
  * Writes `entries` (sorted by key, each key once) as a segment at `file`: to a temporary file
  * first, fsync'd, then renamed, so `file` is whole or absent. `expectedKeys` sizes the Bloom
@@ -146,7 +142,7 @@ export function writeSegment(
         );
       previous = key;
       first ??= key;
-      const text = line(entry);
+      const text = recordLine(entry[0], entry[1]);
       pending.push(text);
       pendingBytes += text.length;
       bloom.add(groupOf(key));
