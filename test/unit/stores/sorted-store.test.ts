@@ -3,13 +3,14 @@
  * flushes, tier merges, deletions that hide older segments, and reopening, for readers and the
  * writer. The flush size is made tiny so a few hundred changes go through many segments.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LogChange } from '../../../shared/stores/embedded/log-file.js';
 import { SortedStore } from '../../../shared/stores/embedded/sorted-store.js';
+import { PROJECT_ROOT } from '../../support/fixtures.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'bosun-sorted-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -87,5 +88,82 @@ describe('sorted store', () => {
       }),
       { numRuns: 60, seed: 7, endOnFailure: true },
     );
+  });
+
+  it('reads segments written with the JSON block index (format 1) and merges them with new ones', () => {
+    // test/fixtures/stores/segments-v1: a store written by the segment code before the binary
+    // index (commit 681a34e): two segments of three blocks, the newer deleting keys of the older.
+    const dir = path.join(work, 'v1');
+    cpSync(path.join(PROJECT_ROOT, 'test/fixtures/stores/segments-v1'), dir, { recursive: true });
+    const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Record<
+      string,
+      [number, number]
+    >;
+    const model = new Map(
+      Object.entries(expected).map(([k, [round, i]]) => [
+        k,
+        JSON.stringify({ round, i, note: 'värde ✓'.repeat(40) }),
+      ]),
+    );
+    const reader = SortedStore.open(dir, 'kv', 'read');
+    expect(reader.files().segments).toHaveLength(2);
+    expectSame(reader, model);
+    reader.close();
+    // New segments (format 2) above the old ones, then a merge of both formats into one: at
+    // this flush size the old segments are of the lowest tier, merged four at a time.
+    const writer = SortedStore.open(dir, 'kv', 'write', { flushBytes: 16_384 });
+    for (let round = 0; round < 120; round++) {
+      const changes: LogChange[] = [];
+      for (let i = 0; i < 10; i++) {
+        const k = i % 3 === 0 ? `h/ID-${(round * 13 + i) % 97}` : `r/N-${round}-${i}`;
+        if ((round + i) % 5 === 0) {
+          changes.push([k]);
+          model.delete(k);
+        } else {
+          const value = { round, i, pad: 'y'.repeat(60) };
+          changes.push([k, value]);
+          model.set(k, JSON.stringify(value));
+        }
+      }
+      writer.commit(changes);
+    }
+    const names = writer.files().segments.map((s) => s.file);
+    expect(names).not.toContain('kv-1.seg');
+    expect(names).not.toContain('kv-3.seg');
+    expectSame(writer, model);
+    writer.close();
+    const again = SortedStore.open(dir, 'kv', 'read');
+    expectSame(again, model);
+    again.close();
+  });
+
+  it('finds keys with NULs, lone surrogates and non-ASCII text that start blocks of the index', () => {
+    const dir = path.join(work, 'odd-keys');
+    const store = SortedStore.open(dir, 'kv', 'write', { flushBytes: 1 << 20, closeFlushBytes: 0 });
+    // Values of 9 KB put two lines in a 16 KB block, so most keys start a block.
+    const big = 'x'.repeat(9000);
+    const keys = [
+      'a/plain',
+      'p/"pypi#naïve"\u0000CVE-1',
+      'p/"npm#\ud800"\u0000GHSA-2',
+      'p/"npm#\udfff lone"\u0000GHSA-3',
+      'r/😀',
+      'r/日本',
+      'r/\u0000',
+      'z/\uffff',
+    ];
+    store.commit(keys.map((k, i) => [k, { i, big }] as const));
+    store.close();
+    // Written out on close: one segment of blocks.
+    const reader = SortedStore.open(dir, 'kv', 'read');
+    expect(reader.files().segments).toHaveLength(1);
+    const sorted = [...keys].sort();
+    expect(reader.keys('')).toEqual(sorted);
+    keys.forEach((k, i) => {
+      expect(JSON.parse(reader.raw(k) as string)).toEqual({ i, big });
+      expect(reader.keys(k)).toEqual(sorted.filter((s) => s.startsWith(k)));
+    });
+    expect(reader.raw('p/"npm#\ud801"\u0000GHSA-2')).toBeUndefined();
+    reader.close();
   });
 });
