@@ -13,29 +13,51 @@
  *    feed sync; the time from the sync's start to the 1,000th FINDINGS_NEW.
  *
  * BENCH_RUNS (default 3) push runs; BENCH_IMAGES (default 10000) and BENCH_AFFECTED (1000).
+ *
+ * BENCH_ADVISORIES=DIR (e.g. `.local/bench/scale/osv`, from `npm run bench:scale:generate`):
+ * first loads DIR into one advisory table through the feed sync (wall time, write units that
+ * DynamoDB Local reports with ReturnConsumedCapacity, the table's items and bytes), syncs 100 of
+ * its records again changed (an incremental sync), and then runs both measurements above with
+ * every deployment reading that table instead of a fresh one.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { debianImage } from '../scripts/debian-image.js';
 import { DEMO_IMAGE, DEMO_LOCKFILE, NPM_ADVISORIES } from '../scripts/demo-data.js';
 import { syncLocalFeed } from '../scripts/local/feed.js';
-import { createIsolatedDeployment, type IsolatedDeployment } from '../scripts/local/isolated.js';
+import {
+  createIsolatedDeployment,
+  createTableLike,
+  type IsolatedDeployment,
+} from '../scripts/local/isolated.js';
 import { receiveNotifications } from '../scripts/local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, PROJECT_ROOT } from '../scripts/local/services.js';
 import { down, type LocalStackState, up } from '../scripts/local/stack.js';
 import { loadAdvisories } from '../shared/advisories/load.js';
 import { mapLimit } from '../shared/concurrency.js';
+import { LocalFeedSource } from '../shared/feeds/sources/local.js';
+import { syncFeed } from '../shared/feeds/sync.js';
 import { RootfsDirSource } from '../shared/image/rootfs-dir.js';
 import type { Image } from '../shared/image/types.js';
 import { buildInventory, matchablePackages } from '../shared/inventory/inventory.js';
 import type { InventoryPackage } from '../shared/matcher/types.js';
 import type { Notification } from '../shared/notifications/message.js';
 import { ANALYZER_VERSION, scanIdOf } from '../shared/pipeline/scan.js';
+import { DynamoDbAdvisoryStore } from '../shared/stores/dynamodb/advisory-store.js';
 import { documentClient } from '../shared/stores/dynamodb/client.js';
 import { DynamoDbItemTable } from '../shared/stores/dynamodb/item-table.js';
 import { ImageStore } from '../shared/stores/image-store.js';
@@ -46,6 +68,7 @@ const WORK = path.join(PROJECT_ROOT, '.local', 'bench', 'pipeline');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10_000);
 const AFFECTED = Number(process.env.BENCH_AFFECTED ?? 1_000);
+const SCALE_ADVISORIES = process.env.BENCH_ADVISORIES;
 
 const log = (line: string) => console.log(line);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -105,14 +128,34 @@ async function collect(
   return { arrivals, others };
 }
 
-async function pushToFindings(state: LocalStackState, sqs: SQSClient, archive: string) {
+/** The deployment `name`, reading `advisories` (the preloaded table) when one is given. */
+async function deploy(
+  state: LocalStackState,
+  name: string,
+  advisories: string | undefined,
+): Promise<IsolatedDeployment> {
+  const deployment = await createIsolatedDeployment(state, name);
+  if (advisories === undefined) return deployment;
+  return {
+    ...deployment,
+    tables: { ...deployment.tables, advisories },
+    env: { ...deployment.env, BOSUN_ADVISORIES_TABLE: advisories },
+  };
+}
+
+async function pushToFindings(
+  state: LocalStackState,
+  sqs: SQSClient,
+  archive: string,
+  advisories: string | undefined,
+) {
   const layout = path.join(WORK, 'layout');
   rmSync(layout, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   execFileSync('skopeo', ['copy', '--quiet', `docker-archive:${archive}`, `oci:${layout}:base`]);
   const results: { cold: boolean; push: number; afterPush: number; total: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const deployment = await createIsolatedDeployment(state, `bench-push-${run}`);
+    const deployment = await deploy(state, `bench-push-${run}`, advisories);
     await syncLocalFeed(state, NPM_ADVISORIES, deployment.env);
     const host = await startHost(deployment);
     try {
@@ -170,8 +213,12 @@ async function lockfilePackages(): Promise<InventoryPackage[]> {
   }
 }
 
-async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
-  const deployment = await createIsolatedDeployment(state, 'bench-rescan');
+async function rescanThousand(
+  state: LocalStackState,
+  sqs: SQSClient,
+  advisories: string | undefined,
+) {
+  const deployment = await deploy(state, 'bench-rescan', advisories);
   const ddb = documentClient({
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
@@ -224,7 +271,12 @@ async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
   rmSync(feed, { recursive: true, force: true });
   mkdirSync(feed, { recursive: true });
   const record = loadAdvisories(path.join(NPM_ADVISORIES, '392.json')).records[0];
-  writeFileSync(path.join(feed, 'NSWG-ECO-392.json'), JSON.stringify(record));
+  if (record === undefined) throw new Error('NSWG-ECO-392 did not load');
+  // A preloaded table already holds it (the push runs synced the npm set into it): there it
+  // arrives as a change of the record, here as a new one; either way concat-stream changed.
+  const changed =
+    advisories === undefined ? record : { ...record, modified: new Date().toISOString() };
+  writeFileSync(path.join(feed, 'NSWG-ECO-392.json'), JSON.stringify(changed));
   const host = await startHost(deployment);
   try {
     const t0 = Date.now();
@@ -249,6 +301,111 @@ async function rescanThousand(state: LocalStackState, sqs: SQSClient) {
   }
 }
 
+/** Sums the write units DynamoDB reports for the writes `client` sends (ReturnConsumedCapacity). */
+function countWriteUnits(client: DynamoDBClient): { units: number; requests: number } {
+  const counts = { units: 0, requests: 0 };
+  // The document client's commands (Put, BatchWrite, …) run as the client's (PutItem, …).
+  const writes = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+  type Step = (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>;
+  (
+    client.middlewareStack as unknown as {
+      add(m: (next: Step, context: { commandName?: string }) => Step, o: object): void;
+    }
+  ).add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      if (!writes.has(operation)) return next(args);
+      counts.requests++;
+      const out = await next({
+        ...args,
+        input: { ...args.input, ReturnConsumedCapacity: 'TOTAL' },
+      });
+      const consumed = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      for (const c of (Array.isArray(consumed) ? consumed : [consumed]) as (
+        | {
+            CapacityUnits?: number;
+          }
+        | undefined
+      )[])
+        counts.units += c?.CapacityUnits ?? 0;
+      return out;
+    },
+    { step: 'initialize', name: 'benchWriteUnits' },
+  );
+  return counts;
+}
+
+/**
+ * Loads SCALE_ADVISORIES into a table of its own through the feed sync, as the feed-sync
+ * function writes, then syncs 100 of its records again, changed; returns the table's name.
+ */
+async function loadScaleTable(state: LocalStackState, dir: string): Promise<string> {
+  const table = `advisories-scale-${process.pid}`;
+  const raw = new DynamoDBClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.dynamodb.endpoint,
+  });
+  await createTableLike(state, 'ScannerTablesAdvisories', table, raw);
+  const ddb = documentClient({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: state.services.dynamodb.endpoint,
+  });
+  const counts = countWriteUnits(ddb as unknown as DynamoDBClient);
+  const store = new DynamoDbAdvisoryStore(ddb, table);
+  try {
+    const t0 = Date.now();
+    const full = await syncFeed({
+      source: new LocalFeedSource(dir, 'bench-scale'),
+      store,
+      onBatch: (p) => {
+        if (p.position % 50_000 < 200) log(`  ${p.position} read, ${seconds(Date.now() - t0)}`);
+      },
+    });
+    const fullMs = Date.now() - t0;
+    const described = (await raw.send(new DescribeTableCommand({ TableName: table }))).Table;
+    log(
+      `full load: ${full.position} records read, ${full.written} written, ${full.invalid} issues in ${seconds(fullMs)} (${Math.round(full.written / (fullMs / 1000))} records/s); ${counts.requests} write requests, ${Math.round(counts.units)} write units; table ${described?.ItemCount} items, ${((described?.TableSizeBytes ?? 0) / 1e6).toFixed(0)} MB; peak RSS of this process (the sync, and the bench under tsx) ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,
+    );
+    // 100 records as their publisher changed them: a new `modified` and one more reference.
+    const changedDir = path.join(WORK, 'scale-changed');
+    rmSync(changedDir, { recursive: true, force: true });
+    mkdirSync(changedDir, { recursive: true });
+    const ecosystems = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    for (let i = 0; i < 100; i++) {
+      const ecosystem = ecosystems[i % ecosystems.length] as string;
+      const files = readdirSync(path.join(dir, ecosystem))
+        .filter((f) => f.endsWith('.json'))
+        .sort();
+      const file = files[Math.floor(i / ecosystems.length) % files.length] as string;
+      const record = JSON.parse(readFileSync(path.join(dir, ecosystem, file), 'utf8'));
+      record.modified = new Date().toISOString();
+      record.references = [
+        ...(record.references ?? []),
+        { type: 'WEB', url: `https://example.com/bench/${i}` },
+      ];
+      writeFileSync(path.join(changedDir, `${ecosystem}-${file}`), JSON.stringify(record));
+    }
+    const before = { ...counts };
+    const t1 = Date.now();
+    const incremental = await syncFeed({
+      source: new LocalFeedSource(changedDir, 'bench-scale-changes'),
+      store,
+    });
+    log(
+      `incremental: ${incremental.written} of ${incremental.position} changed records written in ${seconds(Date.now() - t1)}, ${incremental.changes.length} package changes; ${counts.requests - before.requests} write requests, ${Math.round(counts.units - before.units)} write units`,
+    );
+    return table;
+  } finally {
+    ddb.destroy();
+    raw.destroy();
+  }
+}
+
 async function main() {
   const { state, reused } = await up();
   const sqs = new SQSClient({
@@ -257,18 +414,20 @@ async function main() {
     endpoint: state.services.fauxqs.endpoint,
     useQueueUrlAsEndpoint: false,
   });
+  const advisories =
+    SCALE_ADVISORIES === undefined ? undefined : await loadScaleTable(state, SCALE_ADVISORIES);
   const image = await debianImage(log, DEMO_IMAGE);
   log(
     `push -> FINDINGS_NEW: Debian bookworm minbase (${(image.rootfsBytes / 1e6).toFixed(0)} MB rootfs) + a lockfile layer, ${RUNS} runs`,
   );
-  const pushes = await pushToFindings(state, sqs, image.archive);
+  const pushes = await pushToFindings(state, sqs, image.archive, advisories);
   const cold = pushes.filter((p) => p.cold);
   const warm = pushes.filter((p) => !p.cold);
   log(
     `push -> FINDINGS_NEW, median: cold cache ${seconds(median(cold.map((p) => p.total)))} (after the push ${seconds(median(cold.map((p) => p.afterPush)))}), warm cache ${seconds(median(warm.map((p) => p.total)))} (after the push ${seconds(median(warm.map((p) => p.afterPush)))}); target 10 s`,
   );
   log(`rescan: ${AFFECTED} of ${IMAGES} tracked images affected by one advisory`);
-  const rescan = await rescanThousand(state, sqs);
+  const rescan = await rescanThousand(state, sqs, advisories);
   log(`rescan: feed change -> last notification ${seconds(rescan.total)}; target 60 s`);
   sqs.destroy();
   if (!reused) await down();
