@@ -404,8 +404,8 @@ function toTrustedKey(key: TrustedPublicKey) {
 }
 
 /**
- * Maps `@sigstore/verify`'s error codes to Bosun's failures. A log entry that does not match
- * the bundle is reported as INVALID_SIGNATURE when the bundle's own signature does not verify
+ * Maps `@sigstore/verify`'s error codes to Bosun's failures. A log entry or timestamp that does
+ * not match the bundle is reported as INVALID_SIGNATURE when the bundle's own signature does not verify
  * either (the envelope or signature was altered), and as TRANSPARENCY_LOG otherwise.
  */
 function translate(err: unknown, entity: SignedEntity, key: KeyObject | undefined): unknown {
@@ -435,7 +435,8 @@ function translate(err: unknown, entity: SignedEntity, key: KeyObject | undefine
       case 'CERTIFICATE_ERROR':
         return /expired|not valid for timestamp/.test(detail) ? 'EXPIRED' : 'UNTRUSTED';
       case 'TIMESTAMP_ERROR':
-        return 'UNTRUSTED';
+        // An RFC 3161 timestamp covers the signature: an altered signature breaks it first.
+        return signatureVerifies(entity, key) === false ? 'INVALID_SIGNATURE' : 'UNTRUSTED';
       default:
         return 'MALFORMED';
     }
