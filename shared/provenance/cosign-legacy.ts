@@ -11,7 +11,6 @@
  * short-lived certificate was valid when the signature was made.
  */
 import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { assertSubjectDigest, parseStatement } from './attestation.js';
 import {
   type DsseEnvelope,
@@ -20,15 +19,14 @@ import {
   keyIdOf,
   pae,
   parseDsseEnvelope,
+  pemCertificates,
   publicKeyFromPem,
   sha256Hex,
   verifiesWithKey,
-} from './cosign-crypto.js';
-import {
-  ProvenanceVerificationError,
-  type SignerIdentity,
-  type VerifiedSignature,
-} from './types.js';
+} from './crypto.js';
+import { certificateSigner, type KeylessIdentityPolicy, matchIdentity } from './identity.js';
+import type { SigstoreTrustedRoot, TrustedAuthority } from './trusted-root.js';
+import { ProvenanceVerificationError, type VerifiedSignature } from './types.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
@@ -42,90 +40,15 @@ export const ANNOTATION = {
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
 // ---------------------------------------------------------------------------------------------
-// Trusted root
-
-/** The parts of a Sigstore TrustedRoot this verifier uses. */
-export interface SigstoreTrustRoot {
-  certificateAuthorities: {
-    /** Intermediate(s) then root, as the TrustedRoot lists them. */
-    chain: X509Certificate[];
-    start: Date;
-    end?: Date;
-  }[];
-  tlogs: { baseUrl: string; logId: string; key: KeyObject; start: Date; end?: Date }[];
-}
-
-interface TimeRange {
-  start?: string;
-  end?: string;
-}
-
-/**
- * Reads a TrustedRoot JSON (https://github.com/sigstore/protobuf-specs, `TrustedRoot` message,
- * v0.1/v0.2). A small reader of our own rather than @sigstore/verify's toTrustMaterial: that
- * takes the protobuf-specs message, whose JSON decoder is a dependency we do not declare.
- * CT logs and timestamp authorities are not read: legacy signatures do not use RFC 3161, and
- * SCTs are not checked (docs/provenance-cosign.md).
- */
-export function readTrustedRoot(json: string | unknown): SigstoreTrustRoot {
-  const root = (typeof json === 'string' ? parseJson(json, 'trusted root') : json) as {
-    tlogs?: {
-      baseUrl?: string;
-      logId?: { keyId?: string };
-      publicKey?: { rawBytes?: string; validFor?: TimeRange };
-    }[];
-    certificateAuthorities?: {
-      certChain?: { certificates?: { rawBytes?: string }[] };
-      validFor?: TimeRange;
-    }[];
-  };
-  if (typeof root !== 'object' || root === null)
-    throw new ProvenanceVerificationError('MALFORMED', 'trusted root is not a JSON object');
-  const range = (v: TimeRange | undefined, what: string) => {
-    if (!v?.start) throw new ProvenanceVerificationError('MALFORMED', `${what} has no validFor`);
-    return { start: new Date(v.start), ...(v.end ? { end: new Date(v.end) } : {}) };
-  };
-  return {
-    certificateAuthorities: (root.certificateAuthorities ?? []).map((ca, i) => ({
-      chain: (ca.certChain?.certificates ?? []).map(
-        (c) => new X509Certificate(decodeBase64(c.rawBytes, `certificate authority ${i}`)),
-      ),
-      ...range(ca.validFor, `certificate authority ${i}`),
-    })),
-    tlogs: (root.tlogs ?? []).map((t, i) => ({
-      baseUrl: t.baseUrl ?? '',
-      logId: decodeBase64(t.logId?.keyId, `tlog ${i} log id`).toString('hex'),
-      key: createPublicKey({
-        key: decodeBase64(t.publicKey?.rawBytes, `tlog ${i} key`),
-        format: 'der',
-        type: 'spki',
-      }),
-      ...range(t.publicKey?.validFor, `tlog ${i} key`),
-    })),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Trust policy
-
-/**
- * One accepted keyless identity: the Fulcio certificate's OIDC issuer and subject alternative
- * name, each exact or as a regular expression that must match the whole value.
- */
-export interface KeylessIdentity {
-  issuer?: string;
-  issuerRegExp?: string;
-  subject?: string;
-  subjectRegExp?: string;
-}
 
 export interface CosignTrust {
   /** Public keys (PEM SPKI: ECDSA P-256/P-384, RSA, Ed25519) any of which may sign. */
   keys?: readonly (string | KeyObject)[];
   /** Fulcio CAs and Rekor keys, for keyless signatures and for Rekor bundles of key signatures. */
-  trustedRoot?: SigstoreTrustRoot;
+  trustedRoot?: SigstoreTrustedRoot;
   /** Keyless signatures must match one of these; none given means no keyless signer is trusted. */
-  identities?: readonly KeylessIdentity[];
+  identities?: readonly KeylessIdentityPolicy[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,7 +275,7 @@ function verifyKeyless(input: {
   chain: string | undefined;
   bundle: string | undefined;
   trust: CosignTrust;
-  trustedRoot: SigstoreTrustRoot;
+  trustedRoot: SigstoreTrustedRoot;
   tlogBody: TlogBody;
 }): Proof {
   const leaf = parseCertificate(input.certificate, 'certificate');
@@ -365,12 +288,12 @@ function verifyKeyless(input: {
       "the signature does not verify with the certificate's key",
     );
   const intermediates = input.chain
-    ? splitPem(input.chain).map((p) => parseCertificate(p, 'chain'))
+    ? pemCertificates(input.chain).map((p) => parseCertificate(p, 'chain'))
     : [];
   const { path, ca } = chainToFulcio(leaf, intermediates, input.trustedRoot);
   if (!leaf.keyUsage?.includes('1.3.6.1.5.5.7.3.3'))
     throw new ProvenanceVerificationError('UNTRUSTED', 'certificate is not for code signing');
-  const identity = certificateIdentity(leaf, path);
+  const identity = certificateSigner(path.map((c) => c.raw));
   matchIdentity(identity, input.trust.identities ?? []);
 
   if (!input.bundle)
@@ -389,15 +312,15 @@ function verifyKeyless(input: {
         'EXPIRED',
         `certificate ${(cert.subject ?? '').replaceAll('\n', ',') || '(leaf)'} valid ${cert.validFrom}..${cert.validTo}, not at ${at.toISOString()}`,
       );
-  if (at < ca.start || (ca.end && at > ca.end))
+  if (at < ca.validFor.start || at > ca.validFor.end)
     throw new ProvenanceVerificationError(
       'UNTRUSTED',
       `the Fulcio CA was not valid at ${at.toISOString()}`,
     );
-  const root = ca.chain[ca.chain.length - 1] as X509Certificate;
+  const root = ca.chain[ca.chain.length - 1] as { der: Buffer };
   return {
     signer: identity,
-    trustRoot: `sigstore:${sha256Hex(root.raw)}`,
+    trustRoot: `sigstore:${sha256Hex(root.der)}`,
     signedAt: at.toISOString(),
   };
 }
@@ -410,16 +333,17 @@ function verifyKeyless(input: {
 function chainToFulcio(
   leaf: X509Certificate,
   intermediates: X509Certificate[],
-  root: SigstoreTrustRoot,
-): { path: X509Certificate[]; ca: SigstoreTrustRoot['certificateAuthorities'][number] } {
+  root: SigstoreTrustedRoot,
+): { path: X509Certificate[]; ca: TrustedAuthority } {
   const issues = (issuer: X509Certificate, cert: X509Certificate) =>
     cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
   for (const ca of root.certificateAuthorities) {
+    const caChain = ca.chain.map((c) => new X509Certificate(c.der));
     const path = [leaf];
     for (let depth = 0; depth < 5; depth++) {
       const current = path[path.length - 1] as X509Certificate;
-      const anchored = ca.chain.findIndex((c) => issues(c, current));
-      if (anchored >= 0) return { path: [...path, ...ca.chain.slice(anchored)], ca };
+      const anchored = caChain.findIndex((c) => issues(c, current));
+      if (anchored >= 0) return { path: [...path, ...caChain.slice(anchored)], ca };
       const next = intermediates.find((c) => c.ca && !path.includes(c) && issues(c, current));
       if (!next) break;
       path.push(next);
@@ -439,7 +363,7 @@ function chainToFulcio(
  */
 export function verifyRekorBundle(
   json: string,
-  root: SigstoreTrustRoot,
+  root: SigstoreTrustedRoot,
   expected: { body: TlogBody; signature: Buffer; verifier: X509Certificate | KeyObject },
 ): Date {
   const bundle = parseJson(json, 'Rekor bundle') as {
@@ -454,7 +378,12 @@ export function verifyRekorBundle(
     typeof p.logID !== 'string'
   )
     throw new ProvenanceVerificationError('MALFORMED', 'Rekor bundle payload is incomplete');
-  const log = root.tlogs.find((t) => t.logId === p.logID);
+  // A Rekor v1 log id is the SHA-256 of its key (RFC 6962 §3.2); roots name it as `logId`.
+  const log = root.material.tlogs.find(
+    (t) =>
+      t.logID.toString('hex') === p.logID ||
+      sha256Hex(t.publicKey.export({ type: 'spki', format: 'der' })) === p.logID,
+  );
   if (!log)
     throw new ProvenanceVerificationError(
       'TRANSPARENCY_LOG',
@@ -468,16 +397,16 @@ export function verifyRekorBundle(
     logIndex: p.logIndex,
   });
   const set = decodeBase64(bundle.SignedEntryTimestamp, 'SignedEntryTimestamp');
-  if (!verifiesWithKey(log.key, Buffer.from(canonical, 'utf8'), set))
+  if (!verifiesWithKey(log.publicKey, Buffer.from(canonical, 'utf8'), set))
     throw new ProvenanceVerificationError(
       'TRANSPARENCY_LOG',
-      `SignedEntryTimestamp does not verify with ${log.baseUrl}'s key`,
+      `SignedEntryTimestamp does not verify with ${log.baseURL}'s key`,
     );
   const at = new Date(p.integratedTime * 1000);
-  if (at < log.start || (log.end && at > log.end))
+  if (at < log.validFor.start || at > log.validFor.end)
     throw new ProvenanceVerificationError(
       'TRANSPARENCY_LOG',
-      `${log.baseUrl}'s key was not valid at ${at.toISOString()}`,
+      `${log.baseURL}'s key was not valid at ${at.toISOString()}`,
     );
   checkTlogBody(decodeBase64(p.body, 'Rekor entry body'), expected);
   return at;
@@ -558,107 +487,6 @@ function recordedVerifierDer(b64: string): Buffer | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Certificates and identities
-
-/** Fulcio's certificate extensions (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md). */
-const FULCIO_EXTENSIONS: Readonly<Record<string, string>> = {
-  '1.3.6.1.4.1.57264.1.1': 'issuer',
-  '1.3.6.1.4.1.57264.1.2': 'githubWorkflowTrigger',
-  '1.3.6.1.4.1.57264.1.3': 'githubWorkflowSha',
-  '1.3.6.1.4.1.57264.1.4': 'githubWorkflowName',
-  '1.3.6.1.4.1.57264.1.5': 'githubWorkflowRepository',
-  '1.3.6.1.4.1.57264.1.6': 'githubWorkflowRef',
-  '1.3.6.1.4.1.57264.1.8': 'issuerV2',
-  '1.3.6.1.4.1.57264.1.9': 'buildSignerURI',
-  '1.3.6.1.4.1.57264.1.10': 'buildSignerDigest',
-  '1.3.6.1.4.1.57264.1.11': 'runnerEnvironment',
-  '1.3.6.1.4.1.57264.1.12': 'sourceRepositoryURI',
-  '1.3.6.1.4.1.57264.1.13': 'sourceRepositoryDigest',
-  '1.3.6.1.4.1.57264.1.14': 'sourceRepositoryRef',
-  '1.3.6.1.4.1.57264.1.15': 'sourceRepositoryIdentifier',
-  '1.3.6.1.4.1.57264.1.16': 'sourceRepositoryOwnerURI',
-  '1.3.6.1.4.1.57264.1.17': 'sourceRepositoryOwnerIdentifier',
-  '1.3.6.1.4.1.57264.1.18': 'buildConfigURI',
-  '1.3.6.1.4.1.57264.1.19': 'buildConfigDigest',
-  '1.3.6.1.4.1.57264.1.20': 'buildTrigger',
-  '1.3.6.1.4.1.57264.1.21': 'runInvocationURI',
-  '1.3.6.1.4.1.57264.1.22': 'sourceRepositoryVisibilityAtSigning',
-};
-
-/**
- * Extension values: the legacy 1.1-1.6 OIDs hold raw UTF-8, the newer ones a DER UTF8String
- * (tag 0x0c), whose short or long form length we strip.
- */
-function extensionText(value: Uint8Array, legacy: boolean): string {
-  const bytes = Buffer.from(value);
-  if (legacy || bytes[0] !== 0x0c) return bytes.toString('utf8');
-  const first = bytes[1] ?? 0;
-  const offset = first < 0x80 ? 2 : 2 + (first & 0x7f);
-  return bytes.subarray(offset).toString('utf8');
-}
-
-function certificateIdentity(leaf: X509Certificate, path: X509Certificate[]): SignerIdentity {
-  // @sigstore/core's parser, because node:crypto does not expose extensions by OID (and
-  // @peculiar/x509 needs a reflect-metadata polyfill we do not load).
-  let cert: SigstoreCertificate;
-  try {
-    cert = SigstoreCertificate.parse(leaf.raw);
-  } catch (cause) {
-    throw new ProvenanceVerificationError('MALFORMED', 'certificate does not parse', { cause });
-  }
-  const extensions: Record<string, string> = {};
-  for (const [oid, name] of Object.entries(FULCIO_EXTENSIONS)) {
-    const ext = cert.extension(oid);
-    if (ext) extensions[name] = extensionText(ext.value, /\.1\.[1-6]$/.test(oid));
-  }
-  const san = cert.extSubjectAltName;
-  // Fulcio puts one identity in the SAN: an email, a URI, or its own otherName (username).
-  const sans = [san?.rfc822Name, san?.uri, san?.otherName('1.3.6.1.4.1.57264.1.7')].filter(
-    (v): v is string => typeof v === 'string',
-  );
-  const oidcIssuer = extensions.issuerV2 ?? extensions.issuer;
-  return {
-    kind: 'certificate',
-    // node prints the DN one attribute a line, most significant first; RFC 4514 reverses it.
-    subject: (leaf.subject ?? '').split('\n').filter(Boolean).reverse().join(','),
-    sans,
-    ...(oidcIssuer ? { oidcIssuer } : {}),
-    extensions,
-    chain: path.map((c) => `sha256:${sha256Hex(c.raw)}`),
-  };
-}
-
-function wholeMatch(pattern: string, value: string): boolean {
-  return new RegExp(`^(?:${pattern})$`).test(value);
-}
-
-/** Throws IDENTITY_MISMATCH unless one of `identities` accepts the certificate. */
-export function matchIdentity(
-  signer: SignerIdentity,
-  identities: readonly KeylessIdentity[],
-): void {
-  if (signer.kind !== 'certificate') return;
-  const issuer = signer.oidcIssuer ?? '';
-  const ok = identities.some(
-    (id) =>
-      (id.issuer === undefined || id.issuer === issuer) &&
-      (id.issuerRegExp === undefined || wholeMatch(id.issuerRegExp, issuer)) &&
-      (id.issuer !== undefined || id.issuerRegExp !== undefined) &&
-      (id.subject !== undefined || id.subjectRegExp !== undefined) &&
-      signer.sans.some(
-        (san) =>
-          (id.subject === undefined || id.subject === san) &&
-          (id.subjectRegExp === undefined || wholeMatch(id.subjectRegExp, san)),
-      ),
-  );
-  if (!ok)
-    throw new ProvenanceVerificationError(
-      'IDENTITY_MISMATCH',
-      `signer ${JSON.stringify(signer.sans)} from ${JSON.stringify(issuer)} matches none of the expected identities`,
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers
 
 function checkBlob(layer: CosignLayer, blob: Uint8Array): void {
@@ -683,10 +511,6 @@ function parseCertificate(pem: string, what: string): X509Certificate {
       cause,
     });
   }
-}
-
-function splitPem(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 function parseJson(text: string, what: string): unknown {

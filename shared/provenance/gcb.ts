@@ -21,7 +21,7 @@ import {
   pae,
   parseDsseEnvelope,
   verifiesWithKey,
-} from './cosign-crypto.js';
+} from './crypto.js';
 import { ProvenanceVerificationError, type VerifiedSignature } from './types.js';
 
 /** Cloud Build's public keys by name: `us-west2`, `global`, `global-pae-provenanceSigner_1`... */

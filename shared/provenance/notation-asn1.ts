@@ -57,6 +57,11 @@ function expect(node: DerNode | undefined, tag: number, what: string): DerNode {
   return node;
 }
 
+/** The OID of an AlgorithmIdentifier (RFC 5280 §4.1.1.2: SEQUENCE { algorithm OID, ... }). */
+function algorithmOid(node: DerNode | undefined, what: string): string {
+  return derOid(expect(derChildren(expect(node, 0x30, what))[0], 0x06, 'OID'));
+}
+
 export function derOid(node: DerNode): string {
   const c = node.content;
   if (c.length === 0) throw new DerError('empty OID');
@@ -129,15 +134,20 @@ const HASH_BY_OID: Readonly<Record<string, string>> = {
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
 
-/** Signature algorithms of the TSA's SignerInfo we verify, with the hash they imply (if any). */
-const SIGNATURE_BY_OID: Readonly<Record<string, string | undefined>> = {
-  '1.2.840.113549.1.1.1': undefined, // rsaEncryption: the SignerInfo's digestAlgorithm says
+/** RSA PKCS#1 v1.5 and ECDSA signature algorithms (RFC 4055, RFC 5758) and their hashes. */
+const SIGNATURE_HASH: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.1.11': 'sha256',
   '1.2.840.113549.1.1.12': 'sha384',
   '1.2.840.113549.1.1.13': 'sha512',
   '1.2.840.10045.4.3.2': 'sha256',
   '1.2.840.10045.4.3.3': 'sha384',
   '1.2.840.10045.4.3.4': 'sha512',
+};
+
+/** Signature algorithms of the TSA's SignerInfo we verify, with the hash they imply (if any). */
+const SIGNATURE_BY_OID: Readonly<Record<string, string | undefined>> = {
+  '1.2.840.113549.1.1.1': undefined, // rsaEncryption: the SignerInfo's digestAlgorithm says
+  ...SIGNATURE_HASH,
 };
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -206,25 +216,19 @@ function parseToken(der: Uint8Array): ParsedToken {
     if (signerInfos.length !== 1)
       throw new TimestampError(`timestamp token has ${signerInfos.length} signers, want 1`);
     const si = derChildren(expect(signerInfos[0], 0x30, 'SignerInfo'));
-    const digestAlg = derOid(
-      expect(derChildren(expect(si[2], 0x30, 'digestAlgorithm'))[0], 0x06, 'OID'),
-    );
+    const digestAlg = algorithmOid(si[2], 'digestAlgorithm');
     const digestHash = HASH_BY_OID[digestAlg];
     if (digestHash === undefined)
       throw new TimestampError(`unsupported digest algorithm ${digestAlg}`);
     let j = 3;
     let signedAttrs: DerNode | undefined;
     if (si[j]?.tag === 0xa0) signedAttrs = si[j++];
-    const signatureAlgorithm = derOid(
-      expect(derChildren(expect(si[j], 0x30, 'signatureAlgorithm'))[0], 0x06, 'OID'),
-    );
+    const signatureAlgorithm = algorithmOid(si[j], 'signatureAlgorithm');
     const signature = expect(si[j + 1], 0x04, 'signature').content;
 
     const tst = derChildren(expect(readDer(eContent), 0x30, 'TSTInfo'));
     const imprint = derChildren(expect(tst[2], 0x30, 'messageImprint'));
-    const imprintAlg = derOid(
-      expect(derChildren(expect(imprint[0], 0x30, 'hashAlgorithm'))[0], 0x06, 'OID'),
-    );
+    const imprintAlg = algorithmOid(imprint[0], 'hashAlgorithm');
     const hashAlgorithm = HASH_BY_OID[imprintAlg];
     if (hashAlgorithm === undefined)
       throw new TimestampError(`unsupported messageImprint algorithm ${imprintAlg}`);
@@ -393,14 +397,10 @@ export interface Crl {
   signature: Uint8Array;
 }
 
+/** CRLs may still be signed with sha1WithRSAEncryption. */
 const CRL_SIGNATURE_HASH: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.1.5': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
+  ...SIGNATURE_HASH,
 };
 
 /** Parses a DER (or PEM `X509 CRL`) certificate revocation list. */

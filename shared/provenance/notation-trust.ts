@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BosunError } from '../errors.js';
+import { pemCertificates } from './crypto.js';
 import { splitDerSequence } from './notation-asn1.js';
 
 /**
@@ -504,9 +505,7 @@ export function certificatesFromBytes(bytes: Uint8Array, source: string): X509Ce
   const text = Buffer.from(bytes).toString('latin1');
   try {
     if (text.includes('-----BEGIN CERTIFICATE-----')) {
-      const blocks =
-        text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-      return blocks.map((b) => new X509Certificate(b));
+      return pemCertificates(text).map((b) => new X509Certificate(b));
     }
     const certs = splitDerSequence(bytes).map((der) => new X509Certificate(der));
     if (certs.length === 0) throw new Error('no certificate');

@@ -5,6 +5,7 @@ import {
   type KeyObject,
   X509Certificate,
 } from 'node:crypto';
+import { sha256Hex } from './crypto.js';
 import {
   type Crl,
   certificateIssuerName,
@@ -403,8 +404,6 @@ export function checkEnvelopeSignature(env: NotationEnvelope): X509Certificate[]
   return chain;
 }
 
-const sha256 = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
-
 // --- Verification ------------------------------------------------------------------------
 
 /** The AWS Signer client boundary: the SDK's SignerClient satisfies it. */
@@ -538,11 +537,11 @@ export async function evaluateNotationSignature(
         sans,
         extensions: {},
         chain: [
-          ...chain.slice(0, anchor.index).map((c) => `sha256:${sha256(c.raw)}`),
-          `sha256:${sha256(anchor.cert.raw)}`,
+          ...chain.slice(0, anchor.index).map((c) => `sha256:${sha256Hex(c.raw)}`),
+          `sha256:${sha256Hex(anchor.cert.raw)}`,
         ],
       },
-      trustRoot: `x509:sha256:${sha256(anchor.cert.raw)}`,
+      trustRoot: `x509:sha256:${sha256Hex(anchor.cert.raw)}`,
       ...(signedAt !== undefined ? { signedAt: signedAt.toISOString() } : {}),
     },
     logged,

@@ -21,7 +21,7 @@ import {
   bundleFromJSON,
   type TransparencyLogEntry,
 } from '@sigstore/bundle';
-import { ASN1Obj, dsse, type X509Certificate } from '@sigstore/core';
+import { dsse, type X509Certificate } from '@sigstore/core';
 import {
   type SignedEntity,
   type TrustMaterial,
@@ -29,7 +29,15 @@ import {
   VerificationError,
   Verifier,
 } from '@sigstore/verify';
-import { UnsupportedPrehashError, verifyPrehashed } from './prehash.js';
+import {
+  BASE64,
+  IN_TOTO_PAYLOAD_TYPE,
+  keyIdOf,
+  sha256Hex,
+  UnsupportedPrehashError,
+  verifyPrehashed,
+} from './crypto.js';
+import { certificateSigner, type KeylessIdentityPolicy, matchIdentity } from './identity.js';
 import type { SigstoreTrustedRoot } from './trusted-root.js';
 import {
   type InTotoStatement,
@@ -38,53 +46,6 @@ import {
   type SignerIdentity,
   type VerifiedSignature,
 } from './types.js';
-
-/** An exact string, or a regular expression that must match the whole value. */
-export type StringMatch = string | { readonly regex: string };
-
-/**
- * Fulcio's certificate extensions by name, under 1.3.6.1.4.1.57264.1
- * (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md). 1.1-1.6 are the deprecated
- * raw-string forms; 1.8 onwards are DER UTF8Strings.
- */
-const FULCIO_EXTENSIONS = {
-  issuer: '1.3.6.1.4.1.57264.1.8',
-  buildSignerURI: '1.3.6.1.4.1.57264.1.9',
-  buildSignerDigest: '1.3.6.1.4.1.57264.1.10',
-  runnerEnvironment: '1.3.6.1.4.1.57264.1.11',
-  sourceRepositoryURI: '1.3.6.1.4.1.57264.1.12',
-  sourceRepositoryDigest: '1.3.6.1.4.1.57264.1.13',
-  sourceRepositoryRef: '1.3.6.1.4.1.57264.1.14',
-  sourceRepositoryIdentifier: '1.3.6.1.4.1.57264.1.15',
-  sourceRepositoryOwnerURI: '1.3.6.1.4.1.57264.1.16',
-  sourceRepositoryOwnerIdentifier: '1.3.6.1.4.1.57264.1.17',
-  buildConfigURI: '1.3.6.1.4.1.57264.1.18',
-  buildConfigDigest: '1.3.6.1.4.1.57264.1.19',
-  buildTrigger: '1.3.6.1.4.1.57264.1.20',
-  runInvocationURI: '1.3.6.1.4.1.57264.1.21',
-  sourceRepositoryVisibilityAtSigning: '1.3.6.1.4.1.57264.1.22',
-} as const;
-const FULCIO_LEGACY_EXTENSIONS = {
-  issuerV1: '1.3.6.1.4.1.57264.1.1',
-  githubWorkflowTrigger: '1.3.6.1.4.1.57264.1.2',
-  githubWorkflowSha: '1.3.6.1.4.1.57264.1.3',
-  githubWorkflowName: '1.3.6.1.4.1.57264.1.4',
-  githubWorkflowRepository: '1.3.6.1.4.1.57264.1.5',
-  githubWorkflowRef: '1.3.6.1.4.1.57264.1.6',
-} as const;
-export type FulcioExtension =
-  | Exclude<keyof typeof FULCIO_EXTENSIONS, 'issuer'>
-  | Exclude<keyof typeof FULCIO_LEGACY_EXTENSIONS, 'issuerV1'>;
-
-/** Who may have signed a keyless bundle. */
-export interface KeylessIdentityPolicy {
-  /** The OIDC issuer Fulcio recorded (extension 1.3.6.1.4.1.57264.1.8, or .1.1). */
-  readonly issuer: StringMatch;
-  /** The certificate's subject alternative name: a workflow URI, an email, an otherName. */
-  readonly subject: StringMatch;
-  /** Further Fulcio extensions that must match; an absent extension never matches. */
-  readonly extensions?: Partial<Readonly<Record<FulcioExtension, StringMatch>>>;
-}
 
 /** A public key trusted to sign bundles (cosign `--key`, npm's registry key). */
 export interface TrustedPublicKey {
@@ -114,7 +75,6 @@ const BUNDLE_MEDIA_TYPES = new Set([
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
   BUNDLE_V03_MEDIA_TYPE,
 ]);
-const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** HashAlgorithm of sigstore_common.proto: 0 (unspecified) means SHA2_256. */
 const HASH_ALGORITHMS: Record<number, string> = {
   0: 'sha256',
@@ -176,17 +136,14 @@ export function verifySigstoreBundle(
   if (keyless && options.identity !== undefined) {
     const leaf = leafCertificate(bundle);
     const path = anchoredPath(leaf, options.trustedRoot, signedAt);
-    const identity = certificateIdentity(leaf, path);
-    checkIdentity(identity, options.identity);
+    const identity = certificateSigner([leaf.der, ...path]);
+    matchIdentity(identity, [options.identity]);
     signer = identity;
     trustRoot = `sigstore:${sha256Hex(path.at(-1) ?? leaf.der)}`;
   } else {
-    const spki = (trustedKey?.publicKey ?? fail('UNTRUSTED', 'no public key')).export({
-      format: 'der',
-      type: 'spki',
-    });
-    signer = { kind: 'key', keyId: `sha256:${sha256Hex(spki)}` };
-    trustRoot = `key:sha256:${sha256Hex(spki)}`;
+    const keyId = keyIdOf(trustedKey?.publicKey ?? fail('UNTRUSTED', 'no public key'));
+    signer = { kind: 'key', keyId };
+    trustRoot = `key:${keyId}`;
   }
   return {
     format: 'sigstore-bundle',
@@ -218,7 +175,7 @@ function parseBundle(json: string | object): Bundle {
   // "repaired" that way (sigstore-conformance bundle-invalid-base64-signature_fail).
   const signature = (value as { messageSignature?: { signature?: unknown } }).messageSignature
     ?.signature;
-  if (typeof signature === 'string' && !/^[A-Za-z0-9+/]*={0,2}$/.test(signature))
+  if (typeof signature === 'string' && !BASE64.test(signature))
     fail('MALFORMED', 'the message signature is not valid base64');
   try {
     // bundleFromJSON checks the shape each version requires (an inclusion proof with a
@@ -522,158 +479,4 @@ function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {
   } catch {
     return false;
   }
-}
-
-function certificateIdentity(leaf: Certificate, path: Buffer[]): CertificateSigner {
-  const extensions: Record<string, string> = {};
-  let oidcIssuer: string | undefined;
-  for (const ext of leaf.parsed.extensions) {
-    const oid = ext.subs[0]?.toOID();
-    const value = ext.subs.at(-1)?.value;
-    if (oid === undefined || value === undefined) continue;
-    for (const [name, known] of Object.entries(FULCIO_EXTENSIONS)) {
-      if (known !== oid) continue;
-      const text = derString(value);
-      if (name === 'issuer') oidcIssuer = text;
-      else extensions[name] = text;
-    }
-    for (const [name, known] of Object.entries(FULCIO_LEGACY_EXTENSIONS)) {
-      if (known !== oid) continue;
-      const text = value.toString('utf8');
-      if (name === 'issuerV1') oidcIssuer ??= text;
-      else extensions[name] = text;
-    }
-  }
-  return {
-    kind: 'certificate',
-    subject: distinguishedName(leaf.parsed),
-    sans: subjectAltNames(leaf.parsed),
-    ...(oidcIssuer === undefined ? {} : { oidcIssuer }),
-    extensions,
-    chain: [leaf.der, ...path].map((der) => `sha256:${sha256Hex(der)}`),
-  };
-}
-
-/** The inner value of a DER UTF8String (Fulcio's v2 extensions). */
-function derString(value: Buffer): string {
-  try {
-    return ASN1Obj.parseBuffer(Buffer.from(value)).value.toString('utf8');
-  } catch {
-    return value.toString('utf8');
-  }
-}
-
-/** SubjectAltName (RFC 5280 §4.2.1.6): email, DNS, URI, IP and otherName values as strings. */
-function subjectAltNames(cert: X509Certificate): string[] {
-  const ext = cert.extSubjectAltName;
-  if (!ext) return [];
-  const names: string[] = [];
-  for (const name of ext.valueObj.subs[0]?.subs ?? []) {
-    if (
-      name.tag.isContextSpecific(1) ||
-      name.tag.isContextSpecific(2) ||
-      name.tag.isContextSpecific(6)
-    )
-      names.push(name.value.toString('ascii'));
-    else if (name.tag.isContextSpecific(7)) names.push(ipAddress(name.value));
-    else if (name.tag.isContextSpecific(0)) {
-      // otherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }; Fulcio's username
-      // (1.3.6.1.4.1.57264.1.7) is a UTF8String.
-      const inner = name.subs[1]?.subs[0];
-      if (inner) names.push(inner.value.toString('utf8'));
-    }
-  }
-  return names;
-}
-
-function ipAddress(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i + 1 < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return groups.join(':');
-}
-
-const NAME_ATTRIBUTES: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '0.9.2342.19200300.100.1.1': 'UID',
-};
-
-/** The subject Name of a certificate as an RFC 4514 string (last RDN first, specials escaped). */
-function distinguishedName(cert: X509Certificate): string {
-  // TBSCertificate (RFC 5280 §4.1): [0] version, serial, signature, issuer, validity, subject.
-  const tbs = cert.tbsCertificate.subs;
-  const name = tbs[tbs[0]?.tag.isContextSpecific(0) ? 5 : 4];
-  if (!name) return '';
-  return name.subs
-    .map((rdn) =>
-      rdn.subs
-        .map((atv) => {
-          const oid = atv.subs[0]?.toOID() ?? '';
-          const value = (atv.subs[1]?.value ?? Buffer.alloc(0)).toString('utf8');
-          const escaped = value.replace(/[,+"\\<>;=]/g, '\\$&').replace(/^[ #]|[ ]$/g, '\\$&');
-          return `${NAME_ATTRIBUTES[oid] ?? oid}=${escaped}`;
-        })
-        .join('+'),
-    )
-    .reverse()
-    .join(',');
-}
-
-/**
- * The identity policy. A regular expression must match the whole value: it is compiled as
- * `^(?:regex)$`, so `https://github\.com/org/.*` cannot be satisfied by
- * `https://github.com/org.evil/...` nor by a value that merely contains it.
- */
-type CertificateSigner = Extract<SignerIdentity, { kind: 'certificate' }>;
-
-function checkIdentity(signer: CertificateSigner, policy: KeylessIdentityPolicy): void {
-  if (!matches(policy.issuer, signer.oidcIssuer))
-    fail(
-      'IDENTITY_MISMATCH',
-      `OIDC issuer ${signer.oidcIssuer ?? '(none)'} does not match ${describe(policy.issuer)}`,
-    );
-  if (!signer.sans.some((san) => matches(policy.subject, san)))
-    fail(
-      'IDENTITY_MISMATCH',
-      `subject ${signer.sans.join(', ') || '(none)'} does not match ${describe(policy.subject)}`,
-    );
-  for (const [name, wanted] of Object.entries(policy.extensions ?? {})) {
-    if (wanted === undefined) continue;
-    const actual = signer.extensions[name];
-    if (!matches(wanted, actual))
-      fail(
-        'IDENTITY_MISMATCH',
-        `certificate extension ${name} ${actual ?? '(absent)'} does not match ${describe(wanted)}`,
-      );
-  }
-}
-
-export function matches(pattern: StringMatch, value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (typeof pattern === 'string') return pattern === value;
-  let regex: RegExp;
-  try {
-    regex = new RegExp(`^(?:${pattern.regex})$`, 'u');
-  } catch (err) {
-    return fail(
-      'MALFORMED',
-      `identity pattern /${pattern.regex}/ is not a valid regular expression`,
-      err,
-    );
-  }
-  return regex.test(value);
-}
-
-function describe(pattern: StringMatch): string {
-  return typeof pattern === 'string' ? JSON.stringify(pattern) : `/^(?:${pattern.regex})$/`;
-}
-
-function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }

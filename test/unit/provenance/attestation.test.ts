@@ -11,29 +11,17 @@ import {
 } from '../../../shared/provenance/attestation.js';
 import {
   type CosignLayer,
-  readTrustedRoot,
   verifyAttestationLayer,
 } from '../../../shared/provenance/cosign-legacy.js';
 import { verifyGcbProvenance } from '../../../shared/provenance/gcb.js';
-import {
-  ProvenanceVerificationError,
-  type VerifiedSignature,
-} from '../../../shared/provenance/types.js';
+import { parseTrustedRoot } from '../../../shared/provenance/trusted-root.js';
+import type { VerifiedSignature } from '../../../shared/provenance/types.js';
 import { dataDir } from '../../support/fixtures.js';
+import { failureOf } from './failure-of.js';
 
 const DATA = path.join(dataDir(), 'provenance');
 const text = (relative: string) => readFileSync(path.join(DATA, relative), 'utf8');
 const TESTDATA = 'slsa-verifier/cli/slsa-verifier/testdata';
-
-function failureOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ProvenanceVerificationError) return error.failure;
-    throw error;
-  }
-  return 'OK';
-}
 
 /**
  * The conditions only read the statement and `signedAt`; these real statements are taken from
@@ -239,11 +227,13 @@ describe('verified attestations: age from the log time or the build finish time'
       readFileSync(path.join(DATA, layout, layer.digest.replace('sha256:', ''))),
       image,
       {
-        trustedRoot: readTrustedRoot(text('sigstore-root-signing/targets/trusted_root.json')),
+        trustedRoot: parseTrustedRoot(text('sigstore-root-signing/targets/trusted_root.json')),
         identities: [
           {
             issuer: 'https://token.actions.githubusercontent.com',
-            subjectRegExp: `${GENERATOR.replaceAll('.', '\\.')}/generator_container_slsa3\\.yml@refs/tags/v.*`,
+            subject: {
+              regex: `${GENERATOR.replaceAll('.', '\\.')}/generator_container_slsa3\\.yml@refs/tags/v.*`,
+            },
           },
         ],
       },

@@ -6,25 +6,23 @@ import {
   ANNOTATION,
   type CosignLayer,
   type CosignTrust,
-  readTrustedRoot,
   SIMPLE_SIGNING_MEDIA_TYPE,
   verifyAttestationLayer,
   verifyCosignManifest,
   verifyDsseEnvelope,
   verifySimpleSigningLayer,
 } from '../../../shared/provenance/cosign-legacy.js';
-import {
-  ProvenanceVerificationError,
-  type VerifiedSignature,
-} from '../../../shared/provenance/types.js';
+import { parseTrustedRoot } from '../../../shared/provenance/trusted-root.js';
+import type { VerifiedSignature } from '../../../shared/provenance/types.js';
 import { dataDir } from '../../support/fixtures.js';
+import { failureOf } from './failure-of.js';
 
 const DATA = path.join(dataDir(), 'provenance');
 const read = (relative: string) => readFileSync(path.join(DATA, relative));
 const text = (relative: string) => read(relative).toString('utf8');
 
-const PROD = readTrustedRoot(text('sigstore-root-signing/targets/trusted_root.json'));
-const STAGING = readTrustedRoot(text('sigstore-root-signing-staging/targets/trusted_root.json'));
+const PROD = parseTrustedRoot(text('sigstore-root-signing/targets/trusted_root.json'));
+const STAGING = parseTrustedRoot(text('sigstore-root-signing-staging/targets/trusted_root.json'));
 /** The current production Fulcio root (v1), as the TUF repository publishes it on its own. */
 const PROD_FULCIO_ROOT = `sigstore:${createHash('sha256')
   .update(new X509Certificate(text('sigstore-root-signing/targets/fulcio_v1.crt.pem')).raw)
@@ -46,16 +44,6 @@ function connaisseurBlob(digest: string): Buffer | undefined {
 /** Flips the lowest bit of one byte. */
 function flip(bytes: Buffer, at: number): void {
   bytes[at] = (bytes[at] as number) ^ 1;
-}
-
-function failureOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ProvenanceVerificationError) return error.failure;
-    throw error;
-  }
-  return 'OK';
 }
 
 interface IndexRow {
@@ -273,9 +261,13 @@ describe("connaisseur's signatures, as its own tests expect them", () => {
         trust: { trustedRoot: PROD, ...(identities ? { identities } : {}) },
       })[0];
     // Connaisseur's regexes are unanchored; ours must match the whole value.
-    expect(verify([{ issuerRegExp: '.*github.*', subjectRegExp: '.*philipp.*' }])?.ok).toBe(true);
-    expect(verify([{ issuerRegExp: 'github', subjectRegExp: 'philipp' }])?.ok).toBe(false);
-    const bob = verify([{ issuerRegExp: '.*github.*', subject: 'bob@gmail.com' }]);
+    expect(
+      verify([{ issuer: { regex: '.*github.*' }, subject: { regex: '.*philipp.*' } }])?.ok,
+    ).toBe(true);
+    expect(verify([{ issuer: { regex: 'github' }, subject: { regex: 'philipp' } }])?.ok).toBe(
+      false,
+    );
+    const bob = verify([{ issuer: { regex: '.*github.*' }, subject: 'bob@gmail.com' }]);
     expect(bob?.ok === false && bob.error.failure).toBe('IDENTITY_MISMATCH');
     const nobody = verify(undefined);
     expect(nobody?.ok === false && nobody.error.failure).toBe('IDENTITY_MISMATCH');

@@ -3,14 +3,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAttestation } from '../../../shared/provenance/attestation.js';
-import { parseDsseEnvelope } from '../../../shared/provenance/cosign-crypto.js';
+import { parseDsseEnvelope } from '../../../shared/provenance/crypto.js';
 import {
   type GcbSigningMode,
   gcbSignatureVerifies,
   verifyGcbProvenance,
 } from '../../../shared/provenance/gcb.js';
-import { ProvenanceVerificationError } from '../../../shared/provenance/types.js';
 import { dataDir } from '../../support/fixtures.js';
+import { failureOf } from './failure-of.js';
 
 const DATA = path.join(dataDir(), 'provenance');
 const KEYS_DIR = path.join(DATA, 'slsa-verifier/verifiers/internal/gcb/keys/materials');
@@ -29,16 +29,6 @@ const ROWS = readFileSync(path.join(DATA, 'index/gcb-provenance-checks.tsv'), 'u
     const [file = '', summary = '', checks = ''] = line.split('\t');
     return { file, summary, checks };
   });
-
-function failureOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ProvenanceVerificationError) return error.failure;
-    throw error;
-  }
-  return 'OK';
-}
 
 /** `prov0.sig1 ... verifies_with=a(PAE),b(raw payload)` → {'0.1': ['a(PAE)', 'b(raw payload)']} */
 function indexedVerifiers(checks: string): Map<string, string[]> {

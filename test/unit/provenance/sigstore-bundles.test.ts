@@ -7,10 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  type KeylessIdentityPolicy,
-  verifySigstoreBundle,
-} from '../../../shared/provenance/sigstore.js';
+import type { KeylessIdentityPolicy } from '../../../shared/provenance/identity.js';
+import { verifySigstoreBundle } from '../../../shared/provenance/sigstore.js';
 import type { ProvenanceFailure, VerifiedSignature } from '../../../shared/provenance/types.js';
 import { ProvenanceVerificationError } from '../../../shared/provenance/types.js';
 import { type BundleCase, bundleCase, bundleRows, dataFile } from './sigstore-bundle-cases.js';

@@ -6,12 +6,9 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedPrehashError, verifyPrehashed } from '../../../shared/provenance/prehash.js';
-import {
-  type KeylessIdentityPolicy,
-  matches,
-  verifySigstoreBundle,
-} from '../../../shared/provenance/sigstore.js';
+import { UnsupportedPrehashError, verifyPrehashed } from '../../../shared/provenance/crypto.js';
+import { type KeylessIdentityPolicy, matches } from '../../../shared/provenance/identity.js';
+import { verifySigstoreBundle } from '../../../shared/provenance/sigstore.js';
 import { ProvenanceVerificationError } from '../../../shared/provenance/types.js';
 import { CONFORMANCE_IDENTITY, dataFile, root } from './sigstore-bundle-cases.js';
 
