@@ -78,3 +78,33 @@ export class ProvenanceVerificationError extends BosunError {
     super(`${failure}: ${message}`, options);
   }
 }
+
+/** How discovery (discovery.ts) found an artifact for an image. */
+export type DiscoveryRoute = 'cosign-tag' | 'referrers-api' | 'referrers-tag' | 'ecr-api';
+
+/** A signature or attestation found for an image, with what verification needs, fetched. */
+export interface DiscoveredArtifact {
+  /** The image digest it is for. */
+  readonly subject: string;
+  readonly via: DiscoveryRoute;
+  /** The artifact manifest's digest, checked against `manifestBytes`. */
+  readonly digest: string;
+  /**
+   * `manifest.artifactType ?? config.mediaType`, the rule of the image spec:
+   * https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#guidelines-for-artifact-usage
+   */
+  readonly artifactType: string;
+  /** The manifest as parsed JSON, every field kept. */
+  readonly manifest: unknown;
+  readonly manifestBytes: Uint8Array;
+  /** Each layer with its bytes, checked against its digest and size. */
+  readonly layers: readonly {
+    descriptor: {
+      mediaType: string;
+      digest: string;
+      size: number;
+      annotations?: Record<string, string>;
+    };
+    bytes: Uint8Array;
+  }[];
+}

@@ -8,10 +8,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BosunError } from '../errors.js';
 import { anonymous, type CredentialProvider } from './auth.js';
 import { digestOf, VerifyingStream } from './digest.js';
-import { DigestMismatchError, RegistryError } from './errors.js';
+import { DigestMismatchError, ManifestError, RegistryError } from './errors.js';
 import { HostPolicy } from './hosts.js';
-import { MANIFEST_MAX_BYTES, type Manifest, parseManifest } from './manifest.js';
-import { MANIFEST_ACCEPT } from './media-types.js';
+import { type ImageIndex, MANIFEST_MAX_BYTES, type Manifest, parseManifest } from './manifest.js';
+import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
 import { apiHost, type ImageReference, manifestReference } from './reference.js';
 import { Authenticator, type Scope } from './token-auth.js';
 import {
@@ -70,6 +70,15 @@ export interface FetchedManifest {
   readonly mediaType: string;
   readonly bytes: Buffer;
   readonly manifest: Manifest;
+}
+
+/** One page of a referrers list (OCI distribution spec 1.1, "Listing Referrers"). */
+export interface ReferrersPage {
+  readonly index: ImageIndex;
+  /** The filters the registry says it applied (`OCI-Filters-Applied`), e.g. `artifactType`. */
+  readonly filtersApplied: readonly string[];
+  /** The path and query of the next page (the `Link` header's `rel="next"`), on this registry. */
+  readonly next?: string;
 }
 
 export interface BlobRef {
@@ -186,6 +195,70 @@ export class RegistryClient {
     if (digest !== null) return digest;
     // Some registries omit the header on HEAD; the manifest itself is authoritative.
     return (await this.getManifest(ref, options)).digest;
+  }
+
+  /**
+   * Lists the manifests whose `subject` is `subject`:
+   * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers
+   * A registry without the API answers 404 (NotFoundError); the caller then reads the referrers
+   * tag. The answer is an image index read with the bounds of a manifest (4 MiB). `page` is a
+   * `next` of an earlier page; a `Link` to another host is not followed.
+   */
+  async getReferrers(
+    scope: Scope,
+    subject: string,
+    options: RequestOptions & { readonly artifactType?: string; readonly page?: string } = {},
+  ): Promise<ReferrersPage> {
+    const base = `/v2/${scope.repository}/referrers/${subject}`;
+    const path =
+      options.page ??
+      (options.artifactType === undefined
+        ? base
+        : `${base}?artifactType=${encodeURIComponent(options.artifactType)}`);
+    if (!path.startsWith(`${base}?`) && path !== base)
+      throw new RegistryError(
+        `referrers ${scope.registry}${base}: next page ${path} is not a page of this list`,
+        undefined,
+      );
+    const what = `referrers ${scope.registry}/${scope.repository}@${subject}`;
+    const controller = new AbortController();
+    const unlink = linkSignal(controller, options.signal);
+    let bytes: Buffer;
+    let response: Response;
+    try {
+      response = await this.request(
+        scope,
+        path,
+        'GET',
+        { Accept: MediaType.ociIndex },
+        what,
+        controller,
+      );
+      bytes = await readBounded(
+        response,
+        MANIFEST_MAX_BYTES,
+        what,
+        this.transport.timeoutMs,
+        this.transport.deadlineMs(MANIFEST_MAX_BYTES),
+      );
+    } catch (error) {
+      throw stopped(error, options.signal, what);
+    } finally {
+      unlink();
+    }
+    const index = parseManifest(bytes, response.headers.get('content-type') ?? undefined, what);
+    if (index.kind !== 'index')
+      throw new ManifestError(`${what}: the answer is not an image index`);
+    const filtersApplied = (response.headers.get('oci-filters-applied') ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== '');
+    const next = nextPage(response.headers.get('link'), `${this.baseUrl(scope.registry)}${path}`);
+    return {
+      index,
+      filtersApplied,
+      ...(next !== undefined && (next === base || next.startsWith(`${base}?`)) ? { next } : {}),
+    };
   }
 
   /** Streams a blob; the stream fails with DigestMismatchError if its content is not `blob.digest`. */
@@ -305,6 +378,26 @@ export class RegistryClient {
       return response.ok ? response : rejectResponse(response, what);
     });
   }
+}
+
+/**
+ * The path and query of a `Link: <url>; rel="next"` header (RFC 8288) resolved against the
+ * request, when it stays on the request's origin; undefined otherwise.
+ */
+export function nextPage(link: string | null, requestUrl: string): string | undefined {
+  if (link === null) return undefined;
+  for (const part of link.split(',')) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m === null || !/(^|;)\s*rel="?next"?\s*(;|$)/i.test(m[2] as string)) continue;
+    let url: URL;
+    try {
+      url = new URL(m[1] as string, requestUrl);
+    } catch {
+      return undefined;
+    }
+    return url.origin === new URL(requestUrl).origin ? `${url.pathname}${url.search}` : undefined;
+  }
+  return undefined;
 }
 
 /** Aborts `controller` when `signal` does (the caller's budget); returns the unlinking function. */
