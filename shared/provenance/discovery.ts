@@ -340,7 +340,7 @@ class Discovery {
       this.problems.push({
         where: via,
         code: 'TOO_MANY',
-        message: `${selected.length + dropped}${listed.length > this.limits.maxArtifacts ? ' or more' : ''} referrers listed; only the first ${this.limits.maxArtifacts} are read`,
+        message: `${selected.length + dropped} referrers listed; only the first ${this.limits.maxArtifacts} are read`,
       });
     for (const descriptor of selected) {
       this.read.add(descriptor.digest);
