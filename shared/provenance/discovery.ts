@@ -101,7 +101,10 @@ export interface ReferrerLister {
 }
 
 export interface DiscoveryOptions {
-  /** Only artifacts of these types (the manifest's artifactType rule); all when absent. */
+  /**
+   * Only referrers of these types (the manifest's artifactType rule); all when absent. The list
+   * is filtered here whatever the registry says it applied. cosign's tags are chosen by name.
+   */
   readonly artifactTypes?: readonly string[];
   /** Which cosign tags to read. @default all three */
   readonly cosignTags?: readonly CosignTagSuffix[];
@@ -291,7 +294,16 @@ class Discovery {
         } catch (error) {
           // No referrers API: the caller reads the referrers tag, as the spec says.
           if (n === 0 && error instanceof NotFoundError) return undefined;
-          throw error;
+          if (n === 0) throw error;
+          // A later page that fails loses only itself: the pages read are kept.
+          if (this.limits.signal?.aborted === true || (error instanceof BosunError && error.fatal))
+            throw error;
+          this.problems.push({
+            where: 'referrers-api',
+            code: codeOf(error),
+            message: `page ${n + 1}: ${messageOf(error)}`,
+          });
+          return all;
         }
         all.push(...answer.index.manifests);
         page = answer.next;

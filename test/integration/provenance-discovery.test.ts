@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { ListImageReferrersCommand } from '@aws-sdk/client-ecr';
 import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder } from '@sigstore/sign';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   type DiscoveryProblem,
   type DiscoveryResult,
   discoverArtifacts,
+  ecrReferrers,
   MAX_ARTIFACTS,
 } from '../../shared/provenance/discovery.js';
 import { RegistryClient } from '../../shared/registry/client.js';
@@ -155,6 +157,8 @@ interface Store {
   readonly blobs: Map<string, Buffer>;
   /** The referrers API's list for a subject; undefined answers 404 (no API). */
   referrers?(subject: string): Descriptor[] | undefined;
+  /** Pages of this many entries, linked by `Link: <…?last=<digest>>; rel="next"`. */
+  readonly pageSize?: number;
 }
 
 interface Front {
@@ -203,15 +207,22 @@ function serveStore(
     if (listed === undefined) return void res.writeHead(404).end();
     const wanted = url.searchParams.get('artifactType');
     const filtered = wanted !== null && front.filters;
-    const body = json({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: filtered ? listed.filter((d) => d.artifactType === wanted) : listed,
-    });
+    let manifests = filtered ? listed.filter((d) => d.artifactType === wanted) : listed;
+    let link: string | undefined;
+    if (store.pageSize !== undefined) {
+      const last = url.searchParams.get('last');
+      const from = last === null ? 0 : manifests.findIndex((d) => d.digest === last) + 1;
+      const page = manifests.slice(from, from + store.pageSize);
+      if (from + store.pageSize < manifests.length)
+        link = `<${url.pathname}?last=${page.at(-1)?.digest}>; rel="next"`;
+      manifests = page;
+    }
+    const body = json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests });
     res.writeHead(200, {
       'content-type': OCI_INDEX,
       'content-length': String(body.length),
       ...(filtered ? { 'oci-filters-applied': 'artifactType' } : {}),
+      ...(link === undefined ? {} : { link }),
     });
     return void res.end(body);
   }
@@ -518,6 +529,51 @@ describe('distribution 2.8 (no referrers API)', () => {
   });
 });
 
+describe("ECR's ListImageReferrers", () => {
+  // No ECR runs locally: a stand-in ECRClient answers ListImageReferrers (the SDK's response
+  // shape) with the descriptor the real registry holds; the manifests come from the registry.
+  it('lists by the AWS API and fetches from the registry; a failing API falls back to the registry', async () => {
+    const sent: ListImageReferrersCommand['input'][] = [];
+    const answer = (referrers: unknown) =>
+      ecrReferrers(
+        {
+          async send(command: ListImageReferrersCommand) {
+            sent.push(command.input);
+            if (referrers instanceof Error) throw referrers;
+            return { $metadata: {}, referrers } as never;
+          },
+        },
+        '123456789012',
+      );
+    const client = new RegistryClient(fast);
+    const ref = { registry: REGISTRY, repository: APP };
+    const listed = upstreamReferrers.get(image.digest) ?? [];
+    const viaEcr = await discoverArtifacts(client, ref, image.digest, {
+      cosignTags: [],
+      ecr: answer(listed.map((d) => ({ ...d, artifactStatus: 'ACTIVE' }))),
+    });
+    expect(viaEcr.problems).toEqual([]);
+    expect(viaEcr.artifacts.map((a) => [a.via, a.digest])).toEqual([
+      ['ecr-api', bundleManifest.digest],
+    ]);
+    expect(sent[0]).toEqual({
+      registryId: '123456789012',
+      repositoryName: APP,
+      subjectId: { imageDigest: image.digest },
+    });
+    const refused = await discoverArtifacts(client, ref, image.digest, {
+      cosignTags: [],
+      ecr: answer(
+        new Error('AccessDeniedException: not authorized to perform ecr:ListImageReferrers'),
+      ),
+    });
+    expect(codes(refused.problems)).toEqual(['REGISTRY ecr-api']);
+    expect(refused.artifacts.map((a) => [a.via, a.digest])).toEqual([
+      ['referrers-tag', bundleManifest.digest],
+    ]);
+  });
+});
+
 describe('the OCI 1.1 referrers API (a loopback front of the real registry)', () => {
   it('lists the bundle by the API, filtered by the registry when it says so, and by us when not', async () => {
     const client = new RegistryClient(fast);
@@ -555,6 +611,43 @@ describe('the OCI 1.1 referrers API (a loopback front of the real registry)', ()
     } finally {
       front.filters = true;
     }
+  });
+
+  it('follows the Link pages of a referrers list', async () => {
+    const manifests = new Map<string, Buffer>();
+    const paged = `sha256:${'4'.repeat(64)}`;
+    for (const name of ['one', 'two', 'three']) {
+      const bytes = json({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: ArtifactType.sigstoreBundleV03,
+        config: {
+          mediaType: 'application/vnd.oci.empty.v1+json',
+          digest: sha256(EMPTY_JSON),
+          size: 2,
+        },
+        layers: [],
+        subject: { mediaType: OCI_MANIFEST, digest: paged, size: 500 },
+        annotations: { name },
+      });
+      manifests.set(sha256(bytes), bytes);
+    }
+    stores.set('paged/app', {
+      manifests,
+      blobs: new Map(),
+      referrers: (s) => referrersAmong(manifests, s),
+      pageSize: 1,
+    });
+    const result = await discoverArtifacts(
+      new RegistryClient(fast),
+      { registry: front.host, repository: 'paged/app' },
+      paged,
+    );
+    expect(result.problems).toEqual([]);
+    expect(result.artifacts.map((a) => a.digest)).toEqual([...manifests.keys()]);
+    expect(
+      front.proxy.requests.filter((r) => r.url.startsWith('/v2/paged/app/referrers/')),
+    ).toHaveLength(3);
   });
 
   it("finds connaisseur's real Notation signature by the API, byte for byte", async () => {
