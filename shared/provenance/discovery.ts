@@ -520,7 +520,8 @@ export interface EcrReferrersClient {
 }
 
 /**
- * ECR's ListImageReferrers (in @aws-sdk/client-ecr since 2025): the referrers of an image
+ * ECR's ListImageReferrers (ListImageReferrersCommand of the installed @aws-sdk/client-ecr,
+ * 3.1169.0): the referrers of an image
  * through the AWS API, with IAM credentials instead of a registry token. `registryId` is the
  * account of the ECR host when not given. Pages are read until `limit + 1` entries are known.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html
