@@ -521,9 +521,9 @@ export interface EcrReferrersClient {
 
 /**
  * ECR's ListImageReferrers (ListImageReferrersCommand of the installed @aws-sdk/client-ecr,
- * 3.1169.0): the referrers of an image
- * through the AWS API, with IAM credentials instead of a registry token. `registryId` is the
- * account of the ECR host when not given. Pages are read until `limit + 1` entries are known.
+ * 3.1169.0): the referrers of an image through the AWS API, with IAM credentials instead of a
+ * registry token. `registryId` is the account of the ECR host when not given. Pages are read
+ * until `limit + 1` entries are known.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html
  */
 export function ecrReferrers(client: EcrReferrersClient, registryId?: string): ReferrerLister {
