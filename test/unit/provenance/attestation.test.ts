@@ -51,6 +51,18 @@ const subjectOf = (s: VerifiedSignature, i = 0) =>
 
 const GENERATOR = 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows';
 
+/** `conditions` hold for the statement, and changing `broken` of them fails by identity. */
+function expectMetThenBroken(
+  sig: VerifiedSignature,
+  conditions: AttestationConditions,
+  broken: AttestationConditions,
+): void {
+  expect(failureOf(() => checkAttestation(sig, subjectOf(sig), conditions))).toBe('OK');
+  expect(failureOf(() => checkAttestation(sig, subjectOf(sig), { ...conditions, ...broken }))).toBe(
+    'IDENTITY_MISMATCH',
+  );
+}
+
 describe('SLSA v0.2: slsa-github-generator statements', () => {
   const sig = unsigned(
     text(
@@ -139,15 +151,9 @@ describe('SLSA v1: slsa-github-generator and slsa-verifier statements', () => {
       builderIds: [`${GENERATOR}/builder_container-based_slsa3.yml@refs/tags/v2.1.0`],
       sourceRepositories: ['https://github.com/slsa-framework/example-package'],
     };
-    expect(failureOf(() => checkAttestation(sig, subjectOf(sig), conditions))).toBe('OK');
-    expect(
-      failureOf(() =>
-        checkAttestation(sig, subjectOf(sig), {
-          ...conditions,
-          builderIds: [`${GENERATOR}/builder_container-based_slsa3.yml@refs/tags/v2.0.0`],
-        }),
-      ),
-    ).toBe('IDENTITY_MISMATCH');
+    expectMetThenBroken(sig, conditions, {
+      builderIds: [`${GENERATOR}/builder_container-based_slsa3.yml@refs/tags/v2.0.0`],
+    });
   });
 
   it('delegator: the source is the first resolved dependency', () => {
@@ -164,15 +170,9 @@ describe('SLSA v1: slsa-github-generator and slsa-verifier statements', () => {
       ],
       sourceRepositories: ['https://github.com/slsa-framework/example-package'],
     };
-    expect(failureOf(() => checkAttestation(sig, subjectOf(sig), conditions))).toBe('OK');
-    expect(
-      failureOf(() =>
-        checkAttestation(sig, subjectOf(sig), {
-          ...conditions,
-          sourceRepositories: ['https://github.com/slsa-framework/example-trw'],
-        }),
-      ),
-    ).toBe('IDENTITY_MISMATCH');
+    expectMetThenBroken(sig, conditions, {
+      sourceRepositories: ['https://github.com/slsa-framework/example-trw'],
+    });
   });
 
   it('docker builder statement (v1.0 predicate type) and its build type', () => {
@@ -186,15 +186,7 @@ describe('SLSA v1: slsa-github-generator and slsa-verifier statements', () => {
         'git+https://github.com/slsa-framework/slsa-github-generator@refs/heads/main',
       ],
     };
-    expect(failureOf(() => checkAttestation(sig, subjectOf(sig), ok))).toBe('OK');
-    expect(
-      failureOf(() =>
-        checkAttestation(sig, subjectOf(sig), {
-          ...ok,
-          buildTypes: ['https://slsa.dev/container-based-build/v0.2'],
-        }),
-      ),
-    ).toBe('IDENTITY_MISMATCH');
+    expectMetThenBroken(sig, ok, { buildTypes: ['https://slsa.dev/container-based-build/v0.2'] });
   });
 
   it('a statement without provenance cannot meet SLSA conditions', () => {

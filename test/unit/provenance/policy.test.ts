@@ -44,7 +44,7 @@ function parses(text: string): string {
 
 describe('docs/provenance-policy.md examples: schema and parser agree', () => {
   it('has valid, invalid and schema-blind examples', () => {
-    expect(EXAMPLES.filter((e) => e.kind === 'valid')).toHaveLength(2);
+    expect(EXAMPLES.filter((e) => e.kind === 'valid')).toHaveLength(4);
     expect(EXAMPLES.filter((e) => e.kind === 'invalid')).toHaveLength(5);
     expect(EXAMPLES.filter((e) => e.kind === 'semantic')).toHaveLength(2);
   });

@@ -329,3 +329,26 @@ describe('verifyImage on real signatures', () => {
     expect((await verify('reg.example/app', ALICE_ONLY, [notSignature])).status).toBe('UNSIGNED');
   });
 });
+
+describe("docs/provenance-policy.md: Connaisseur's multi-signature example, translated", () => {
+  const docs = readFileSync(
+    path.join(import.meta.dirname, '../../../docs/provenance-policy.md'),
+    'utf8',
+  );
+  const block = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1] as string)
+    .find((b) => b.includes('charlie:'));
+  const policy = parseProvenancePolicy(block as string);
+  const check = (layers: number[]) =>
+    verifyImage(MULTI, [sig(MULTI, layers)], policy, TRUST, { repository: 'any/repo', now: NOW });
+
+  it.each([
+    [[0, 1, 2], 'VERIFIED'],
+    [[0, 2], 'VERIFIED'],
+    [[1, 2], 'POLICY_FAILED'],
+    [[0, 0], 'POLICY_FAILED'],
+    [[0], 'POLICY_FAILED'],
+  ])('layers %j (0 alice, 1 bob, 2 charlie): %s', async (layers, status) => {
+    expect((await check(layers)).status).toBe(status);
+  });
+});
