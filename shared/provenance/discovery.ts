@@ -31,8 +31,9 @@ import { algorithmOf, digestOf, isDigest } from '../registry/digest.js';
 import {
   DigestMismatchError,
   ManifestError,
+  ManifestTooLargeError,
   NotFoundError,
-  RegistryError,
+  TooLargeError,
   UnsupportedMediaTypeError,
 } from '../registry/errors.js';
 import type { Descriptor, ImageManifest } from '../registry/manifest.js';
@@ -487,22 +488,13 @@ function describe(layer: Descriptor): DiscoveredArtifact['layers'][number]['desc
   };
 }
 
-/**
- * The problem code of a failure. The registry client reports an oversized answer as a
- * RegistryError whose message says so (transport.ts readBounded, client.ts readBlob); that
- * wording is what tells it from other registry errors.
- */
+/** The problem code of a failure. */
 function codeOf(error: unknown): DiscoveryProblemCode {
   if (error instanceof ArtifactProblem) return error.code;
   if (error instanceof DigestMismatchError) return 'DIGEST_MISMATCH';
   if (error instanceof UnsupportedMediaTypeError) return 'UNSUPPORTED';
-  if (error instanceof ManifestError)
-    return /over the \d+-byte limit/.test(error.message) ? 'TOO_LARGE' : 'MALFORMED';
-  if (
-    error instanceof RegistryError &&
-    /over the \d+-byte limit|: more than \d+ bytes$/.test(error.message)
-  )
-    return 'TOO_LARGE';
+  if (error instanceof TooLargeError || error instanceof ManifestTooLargeError) return 'TOO_LARGE';
+  if (error instanceof ManifestError) return 'MALFORMED';
   if (error instanceof SyntaxError) return 'MALFORMED';
   return 'REGISTRY';
 }

@@ -8,7 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BosunError } from '../errors.js';
 import { anonymous, type CredentialProvider } from './auth.js';
 import { digestOf, VerifyingStream } from './digest.js';
-import { DigestMismatchError, ManifestError, RegistryError } from './errors.js';
+import { DigestMismatchError, ManifestError, RegistryError, TooLargeError } from './errors.js';
 import { HostPolicy } from './hosts.js';
 import { type ImageIndex, MANIFEST_MAX_BYTES, type Manifest, parseManifest } from './manifest.js';
 import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
@@ -265,7 +265,7 @@ export class RegistryClient {
   async openBlob(scope: Scope, blob: BlobRef, options: RequestOptions = {}): Promise<Readable> {
     const what = `blob ${scope.registry}/${scope.repository}@${blob.digest}`;
     if (blob.size !== undefined && blob.size > this.maxBlobBytes)
-      throw new RegistryError(
+      throw new TooLargeError(
         `${what}: the manifest declares ${blob.size} bytes, over the ${this.maxBlobBytes}-byte limit for a blob`,
         undefined,
       );
@@ -341,7 +341,7 @@ export class RegistryClient {
   ): Promise<Buffer> {
     const what = `blob ${scope.registry}/${scope.repository}@${blob.digest}`;
     if (blob.size !== undefined && blob.size > maxBytes) {
-      throw new RegistryError(
+      throw new TooLargeError(
         `${what}: ${blob.size} bytes is over the ${maxBytes}-byte limit`,
         undefined,
       );
@@ -351,7 +351,7 @@ export class RegistryClient {
     for await (const chunk of await this.openBlob(scope, blob, options)) {
       total += (chunk as Buffer).length;
       if (total > maxBytes)
-        throw new RegistryError(`${what}: more than ${maxBytes} bytes`, undefined);
+        throw new TooLargeError(`${what}: more than ${maxBytes} bytes`, undefined);
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);

@@ -28,6 +28,9 @@ export class ManifestError extends BosunError {
   readonly fatal = false;
 }
 
+/** A manifest or index larger than its reader's limit. */
+export class ManifestTooLargeError extends ManifestError {}
+
 /** A media type Bosun does not know how to read. */
 export class UnsupportedMediaTypeError extends BosunError {
   readonly fatal = false;
@@ -55,6 +58,9 @@ export class RegistryError extends BosunError {
     super(message, options);
   }
 }
+
+/** An answer (a manifest, a blob, a referrers list) larger than the limit its reader allows. */
+export class TooLargeError extends RegistryError {}
 
 /** The manifest or blob does not exist (HTTP 404). */
 export class NotFoundError extends RegistryError {}

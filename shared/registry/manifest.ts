@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { describeIssues } from '../zod-issues.js';
 import { isDigest } from './digest.js';
-import { ManifestError, UnsupportedMediaTypeError } from './errors.js';
+import { ManifestError, ManifestTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { MediaType } from './media-types.js';
 
 /** The distribution spec lets registries refuse manifests over 4 MiB; so do we. */
@@ -73,7 +73,9 @@ function baseType(contentType: string | undefined): string | undefined {
 
 function parseJson(bytes: Uint8Array, maxBytes: number, what: string): unknown {
   if (bytes.length > maxBytes)
-    throw new ManifestError(`${what}: ${bytes.length} bytes is over the ${maxBytes}-byte limit`);
+    throw new ManifestTooLargeError(
+      `${what}: ${bytes.length} bytes is over the ${maxBytes}-byte limit`,
+    );
   try {
     return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
   } catch (cause) {

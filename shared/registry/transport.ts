@@ -5,7 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HostNotAllowedError, NotFoundError, RegistryAuthError, RegistryError } from './errors.js';
+import {
+  HostNotAllowedError,
+  NotFoundError,
+  RegistryAuthError,
+  RegistryError,
+  TooLargeError,
+} from './errors.js';
 import type { HostPolicy } from './hosts.js';
 
 export interface RetryOptions {
@@ -313,7 +319,7 @@ export async function readBounded(
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
-    throw new RegistryError(
+    throw new TooLargeError(
       `${what}: ${declared} bytes is over the ${maxBytes}-byte limit`,
       response.status,
     );
@@ -353,7 +359,7 @@ export async function readBounded(
     total += value.length;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new RegistryError(`${what}: more than ${maxBytes} bytes`, response.status);
+      throw new TooLargeError(`${what}: more than ${maxBytes} bytes`, response.status);
     }
     chunks.push(Buffer.from(value));
   }

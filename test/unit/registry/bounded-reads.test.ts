@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { RegistryError } from '../../../shared/registry/errors.js';
+import { TooLargeError } from '../../../shared/registry/errors.js';
 import { abortWhenIdle, readBounded } from '../../../shared/registry/transport.js';
 
 const what = 'manifest r.example/app:1';
@@ -26,7 +26,7 @@ describe('readBounded', () => {
   it('refuses a declared Content-Length over the limit before reading', async () => {
     const response = streamed(['abcdef'], false, { 'content-length': '6' });
     await expect(readBounded(response, 4, what, 1_000)).rejects.toThrow(
-      new RegistryError(`${what}: 6 bytes is over the 4-byte limit`, 200),
+      new TooLargeError(`${what}: 6 bytes is over the 4-byte limit`, 200),
     );
     expect(response.bodyUsed).toBe(true);
   });
@@ -35,7 +35,7 @@ describe('readBounded', () => {
     const error = await readBounded(streamed(['abc', 'def']), 4, what, 1_000).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toBeInstanceOf(TooLargeError);
     expect((error as Error).message).toBe(`${what}: more than 4 bytes`);
   });
 
