@@ -39,7 +39,8 @@ export interface ChangedFeed {
 export type FeedFetch = { readonly kind: 'unchanged'; readonly fingerprint: string } | ChangedFeed;
 
 /** A whole feed already in hand (a folder's files, a parsed updateinfo): nothing to release. */
-export function wholeFeed(fingerprint: string, entries: readonly FeedEntry[]): ChangedFeed {
+/** A feed read whole; `entries` is iterated once per read (an array, or entries made as read). */
+export function wholeFeed(fingerprint: string, entries: Iterable<FeedEntry>): ChangedFeed {
   return {
     kind: 'changed',
     fingerprint,
