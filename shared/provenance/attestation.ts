@@ -58,12 +58,18 @@ export function parseStatement(payload: Uint8Array | string): InTotoStatement {
     typeof json.predicateType !== 'string' ||
     !Array.isArray(subject) ||
     !subject.every(
-      (s) => typeof s === 'object' && s !== null && typeof s.digest === 'object' && s.digest,
+      (s) =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof s.digest === 'object' &&
+        s.digest !== null &&
+        !Array.isArray(s.digest) &&
+        Object.values(s.digest).every((hex) => typeof hex === 'string'),
     )
   )
     throw new ProvenanceVerificationError(
       'MALFORMED',
-      'payload is not an in-toto statement (_type, predicateType, subject[].digest)',
+      'payload is not an in-toto statement (_type, predicateType, subject[].digest of strings)',
     );
   // GCB v0.1 statements carry the predicate as `slsaProvenance`.
   const predicate = json.predicate ?? json.slsaProvenance;

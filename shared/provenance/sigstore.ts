@@ -29,6 +29,7 @@ import {
   VerificationError,
   Verifier,
 } from '@sigstore/verify';
+import { parseStatement } from './attestation.js';
 import {
   BASE64,
   IN_TOTO_PAYLOAD_TYPE,
@@ -259,16 +260,11 @@ function bindArtifact(bundle: Bundle, artifact: SigstoreArtifact): BoundArtifact
   const envelope = bundle.content.dsseEnvelope;
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
     fail('UNSUPPORTED', `DSSE payloadType ${envelope.payloadType} is not an in-toto statement`);
-  let statement: InTotoStatement;
-  try {
-    statement = JSON.parse(envelope.payload.toString('utf8')) as InTotoStatement;
-  } catch (err) {
-    return fail('MALFORMED', 'the DSSE payload is not JSON', err);
-  }
-  if (typeof statement !== 'object' || statement === null || !Array.isArray(statement.subject))
-    fail('MALFORMED', 'the in-toto statement has no subject list');
+  // The same checks as every other verifier's statements: a subject that is not an object of
+  // digest strings would otherwise reach the verdict and throw there.
+  const statement = parseStatement(envelope.payload);
   for (const subject of statement.subject) {
-    for (const [algorithm, hex] of Object.entries(subject?.digest ?? {})) {
+    for (const [algorithm, hex] of Object.entries(subject.digest)) {
       if (DIGEST_LENGTHS[algorithm] === undefined) continue;
       if (digestOf(algorithm) === hex.toLowerCase())
         return { subjectDigest: `${algorithm}:${hex.toLowerCase()}`, statement };
@@ -276,7 +272,7 @@ function bindArtifact(bundle: Bundle, artifact: SigstoreArtifact): BoundArtifact
   }
   const wanted = given ? given[0] : `sha256:${digestOf('sha256')}`;
   const named = statement.subject
-    .flatMap((s) => Object.entries(s?.digest ?? {}).map(([a, h]) => `${a}:${h}`))
+    .flatMap((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`))
     .join(', ');
   return fail(
     'DIGEST_MISMATCH',

@@ -286,6 +286,21 @@ describe('verified attestations: age from the log time or the build finish time'
   });
 });
 
+describe('parseStatement', () => {
+  it('refuses subjects that are not objects of digest strings (MALFORMED)', () => {
+    const statement = (subject: unknown) =>
+      JSON.stringify({
+        _type: 'https://in-toto.io/Statement/v1',
+        predicateType: 'https://slsa.dev/provenance/v1',
+        subject,
+        predicate: {},
+      });
+    expect(failureOf(() => parseStatement(statement([{ digest: { sha256: 'ab' } }])))).toBe('OK');
+    for (const subject of [[null], [{ digest: { sha256: 1 } }], [{ digest: ['ab'] }]])
+      expect(failureOf(() => parseStatement(statement(subject)))).toBe('MALFORMED');
+  });
+});
+
 describe('normalizeSourceUri', () => {
   it.each([
     ['git+https://github.com/o/r@refs/tags/v1', 'https://github.com/o/r'],

@@ -138,6 +138,19 @@ describe.each(subjects)('tampering with a $name', ({ bundle: file, options }) =>
     }
   });
 
+  it('fails MALFORMED, before any verdict sees it, when a subject of the statement is hostile', () => {
+    const bundle = load(file);
+    if (!bundle.dsseEnvelope) return;
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
+    // A null subject, or a digest that is not a string, before the real subject.
+    for (const hostile of [null, { digest: { sha256: 1 } }]) {
+      bundle.dsseEnvelope.payload = Buffer.from(
+        JSON.stringify({ ...statement, subject: [hostile, ...statement.subject] }),
+      ).toString('base64');
+      expect(failure(bundle, options())).toBe('MALFORMED');
+    }
+  });
+
   it('fails DIGEST_MISMATCH when one hex digit of the artifact digest changes', () => {
     const hex = createHash('sha256').update(A_TXT()).digest('hex');
     const other = `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}`;
