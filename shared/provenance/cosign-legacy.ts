@@ -361,7 +361,7 @@ function chainToFulcio(
  * over the canonical JSON of {body, integratedTime, logID, logIndex}; the body must record
  * this very signature, signer and payload hash.
  */
-export function verifyRekorBundle(
+function verifyRekorBundle(
   json: string,
   root: SigstoreTrustedRoot,
   expected: { body: TlogBody; signature: Buffer; verifier: X509Certificate | KeyObject },

@@ -35,9 +35,7 @@ const GLOBAL_PAE_KEY =
   /^projects\/verified-builder\/locations\/global\/keyRings\/attestor\/cryptoKeys\/(provenanceSigner|google-hosted-worker)\/cryptoKeyVersions\/(\d+)$/;
 
 /** The key a GCB signature's keyid names, and what that key signs. */
-export function gcbKeyOf(
-  keyid: string | undefined,
-): { name: string; mode: GcbSigningMode } | undefined {
+function gcbKeyOf(keyid: string | undefined): { name: string; mode: GcbSigningMode } | undefined {
   if (!keyid) return undefined;
   const pae = GLOBAL_PAE_KEY.exec(keyid);
   if (pae) return { name: `global-pae-${pae[1]}_${pae[2]}`, mode: 'pae' };

@@ -84,7 +84,7 @@ export function matches(pattern: StringMatch, value: string | undefined): boolea
 }
 
 /** Why `policy` refuses `signer`, or undefined when it accepts it. */
-export function identityMismatch(
+function identityMismatch(
   signer: CertificateSigner,
   policy: KeylessIdentityPolicy,
 ): string | undefined {
@@ -122,7 +122,7 @@ export function matchIdentity(
   );
 }
 
-export function describe(pattern: StringMatch): string {
+function describe(pattern: StringMatch): string {
   return typeof pattern === 'string' ? JSON.stringify(pattern) : `/^(?:${pattern.regex})$/`;
 }
 

@@ -186,10 +186,6 @@ interface ParsedToken extends TimestampToken {
  * Parses an RFC 3161 TimeStampToken: a CMS ContentInfo of SignedData whose encapsulated content
  * is a TSTInfo (RFC 3161 section 2.4.2). Throws TimestampError naming what is wrong.
  */
-export function parseTimestampToken(der: Uint8Array): TimestampToken {
-  return parseToken(der);
-}
-
 function parseToken(der: Uint8Array): ParsedToken {
   try {
     const contentInfo = derChildren(expect(readDer(der), 0x30, 'ContentInfo'));

@@ -269,7 +269,7 @@ function parseStatement(
 }
 
 /** A level with its `override` applied ("Custom Verification Level" in the specification). */
-export function verificationLevel(sv: Record<string, unknown>): {
+function verificationLevel(sv: Record<string, unknown>): {
   level: VerificationLevelName;
   enforcement: Enforcement;
 } {
