@@ -34,8 +34,12 @@ import { decideVerdict, type SignatureOutcome, type Verdict } from './verdict.js
 
 /** `artifactType` of Notary Project signatures (signature-specification.md "Storage"). */
 export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
-/** Sigstore bundle media types as layers and artifact types: `...bundle.v0.3+json` and older. */
-const SIGSTORE_BUNDLE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.\d+)?\+json/;
+/**
+ * Sigstore bundle media types as layers and artifact types: `...bundle.v0.3+json`, and the older
+ * `...bundle+json;version=0.2`; nothing after them.
+ */
+const SIGSTORE_BUNDLE =
+  /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.\d+\+json|\+json(;version=0\.\d+)?)$/;
 
 /** Trust material the policy's authorities name: Sigstore roots by name, Notation's stores. */
 export interface ProvenanceTrust {

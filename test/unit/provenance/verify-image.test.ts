@@ -13,7 +13,11 @@ import { certificatesFromBytes, trustStoreOf } from '../../../shared/provenance/
 import { parseProvenancePolicy } from '../../../shared/provenance/policy.js';
 import { parseTrustedRoot } from '../../../shared/provenance/trusted-root.js';
 import type { DiscoveredArtifact } from '../../../shared/provenance/types.js';
-import { type ProvenanceTrust, verifyImage } from '../../../shared/provenance/verify-image.js';
+import {
+  type ProvenanceTrust,
+  signatureKind,
+  verifyImage,
+} from '../../../shared/provenance/verify-image.js';
 import { dataDir } from '../../support/fixtures.js';
 
 const DATA = path.join(dataDir(), 'provenance');
@@ -350,5 +354,16 @@ describe("docs/provenance-policy.md: Connaisseur's multi-signature example, tran
     [[0], 'POLICY_FAILED'],
   ])('layers %j (0 alice, 1 bob, 2 charlie): %s', async (layers, status) => {
     expect((await check(layers)).status).toBe(status);
+  });
+});
+
+describe('signatureKind', () => {
+  it('takes the Sigstore bundle media types whole, nothing after them', () => {
+    const kind = (mediaType: string) => signatureKind({ artifactType: 'x' }, mediaType);
+    expect(kind('application/vnd.dev.sigstore.bundle.v0.3+json')).toBe('sigstore-bundle');
+    expect(kind('application/vnd.dev.sigstore.bundle+json;version=0.2')).toBe('sigstore-bundle');
+    expect(kind('application/vnd.dev.sigstore.bundle+json')).toBe('sigstore-bundle');
+    expect(kind('application/vnd.dev.sigstore.bundle.v0.3+jsonx')).toBeUndefined();
+    expect(kind('application/vnd.dev.sigstore.bundle+json.evil')).toBeUndefined();
   });
 });
