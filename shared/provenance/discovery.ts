@@ -59,11 +59,20 @@ export const ARTIFACT_MAX_BYTES = MANIFEST_MAX_BYTES;
 export const MAX_ARTIFACTS = 64;
 /** Layers read per artifact (cosign appends one per signature to the `.sig` manifest). */
 export const MAX_LAYERS = 64;
+/**
+ * Bytes of manifests and blobs kept for one image, all artifacts together: 64 artifacts of 64
+ * layers of 4 MiB each would otherwise be 16 GiB held from one hostile registry. Real signatures
+ * of an image are a few KiB each.
+ */
+export const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Pages of a referrers list read before giving up on the rest. */
 const MAX_PAGES = 16;
 
 export type DiscoveryProblemCode =
-  /** A manifest or blob over `maxBytes`, or an artifact with more than MAX_LAYERS layers. */
+  /**
+   * A manifest or blob over `maxBytes`, an artifact with more than MAX_LAYERS layers, or one that
+   * would take the image's artifacts past `maxTotalBytes`.
+   */
   | 'TOO_LARGE'
   /** More referrers than `maxArtifacts`: the rest were not read. */
   | 'TOO_MANY'
@@ -117,6 +126,8 @@ export interface DiscoveryOptions {
   readonly maxBytes?: number;
   /** @default MAX_ARTIFACTS */
   readonly maxArtifacts?: number;
+  /** @default MAX_TOTAL_BYTES */
+  readonly maxTotalBytes?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -192,6 +203,7 @@ export async function discoverArtifacts(
   const run = new Discovery(client, scope, subject, {
     maxBytes: options.maxBytes ?? ARTIFACT_MAX_BYTES,
     maxArtifacts: options.maxArtifacts ?? MAX_ARTIFACTS,
+    maxTotalBytes: options.maxTotalBytes ?? MAX_TOTAL_BYTES,
     ...(options.artifactTypes === undefined ? {} : { artifactTypes: options.artifactTypes }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
@@ -218,6 +230,7 @@ class ArtifactProblem extends Error {
 interface Limits {
   readonly maxBytes: number;
   readonly maxArtifacts: number;
+  readonly maxTotalBytes: number;
   readonly artifactTypes?: readonly string[];
   readonly signal?: AbortSignal;
 }
@@ -228,6 +241,8 @@ class Discovery {
   readonly problems: DiscoveryProblem[] = [];
   private readonly read = new Set<string>();
   private readonly blobs = new Map<string, Buffer>();
+  /** Bytes of the manifests and blobs kept so far (a blob shared by artifacts counts once). */
+  private held = 0;
 
   constructor(
     private readonly client: RegistryClient,
@@ -394,6 +409,7 @@ class Discovery {
         'TOO_LARGE',
         `${fetched.bytes.length} bytes, over the ${this.limits.maxBytes}-byte limit`,
       );
+    this.hold(fetched.bytes.length, fetched.digest);
     if (manifest.kind !== 'image')
       throw new ArtifactProblem(
         'UNSUPPORTED',
@@ -419,8 +435,14 @@ class Discovery {
         `${manifest.layers.length} layers, over the limit of ${MAX_LAYERS}`,
       );
     const layers: DiscoveredArtifact['layers'][number][] = [];
-    for (const layer of manifest.layers) {
-      layers.push({ descriptor: describe(layer), bytes: await this.blob(layer) });
+    try {
+      for (const layer of manifest.layers) {
+        layers.push({ descriptor: describe(layer), bytes: await this.blob(layer) });
+      }
+    } catch (error) {
+      // An artifact not returned gives its manifest's bytes back (its blobs stay cached).
+      this.held -= fetched.bytes.length;
+      throw error;
     }
     return {
       subject: this.subject,
@@ -442,12 +464,19 @@ class Discovery {
         'TOO_LARGE',
         `blob ${layer.digest}: the manifest declares ${layer.size} bytes, over the ${this.limits.maxBytes}-byte limit`,
       );
-    const bytes = await this.client.readBlob(
-      this.scope,
-      { digest: layer.digest, size: layer.size },
-      this.limits.maxBytes,
-      this.request(),
-    );
+    this.hold(layer.size, `blob ${layer.digest}`);
+    let bytes: Buffer;
+    try {
+      bytes = await this.client.readBlob(
+        this.scope,
+        { digest: layer.digest, size: layer.size },
+        this.limits.maxBytes,
+        this.request(),
+      );
+    } catch (error) {
+      this.held -= layer.size;
+      throw error;
+    }
     // readBlob has checked the digest while streaming; this repeats it on the bytes we keep.
     if (digestOf(bytes, algorithmOf(layer.digest)) !== layer.digest)
       throw new DigestMismatchError(
@@ -457,6 +486,16 @@ class Discovery {
       );
     this.blobs.set(layer.digest, bytes);
     return bytes;
+  }
+
+  /** Counts `bytes` against the image's budget, or refuses them before they are read. */
+  private hold(bytes: number, what: string): void {
+    if (this.held + bytes > this.limits.maxTotalBytes)
+      throw new ArtifactProblem(
+        'TOO_LARGE',
+        `${what}: ${bytes} more bytes would take this image's signatures and attestations past ${this.limits.maxTotalBytes} bytes`,
+      );
+    this.held += bytes;
   }
 
   private request(): { signal?: AbortSignal } {

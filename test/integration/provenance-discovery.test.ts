@@ -835,6 +835,28 @@ describe('a hostile registry', () => {
     expect(result.problems).toHaveLength(MAX_ARTIFACTS);
   });
 
+  it('keeps no more bytes of signatures for one image than its budget, and says so', async () => {
+    // connaisseur's real three-signature image: its .sig manifest and three payloads.
+    const subject = sha256(
+      readFileSync(path.join(COSIGN_DATA, 'manifests', 'multi-cosigned-alice-bob-charlie.json')),
+    );
+    const sig = readFileSync(
+      path.join(COSIGN_DATA, 'manifests', `sha256-${subject.slice(7)}.sig.json`),
+    );
+    const where = { registry: front.host, repository: 'securesystemsengineering/testimage' };
+    const tight = await discoverArtifacts(new RegistryClient(fast), where, subject, {
+      maxTotalBytes: sig.length + 10,
+    });
+    expect(tight.artifacts).toEqual([]);
+    expect(codes(tight.problems)).toEqual([`TOO_LARGE cosign-tag sha256-${subject.slice(7)}.sig`]);
+    expect(tight.problems[0]?.message).toMatch(/past \d+ bytes$/);
+    const enough = await discoverArtifacts(new RegistryClient(fast), where, subject, {
+      maxTotalBytes: 64 * 1024,
+    });
+    expect(enough.problems).toEqual([]);
+    expect(enough.artifacts[0]?.layers).toHaveLength(3);
+  });
+
   it('reports a referrers list over the manifest limit as one problem', async () => {
     const result = await discoverArtifacts(
       new RegistryClient(fast),
