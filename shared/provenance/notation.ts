@@ -550,8 +550,11 @@ export async function evaluateNotationSignature(
 
 /**
  * Verifies one Notation signature envelope and returns what it proves, or throws
- * ProvenanceVerificationError naming the failure. Unlike Notation's `audit` level, a signature
- * whose authenticity failed never returns: it has no trust root to count.
+ * ProvenanceVerificationError naming the failure. Unlike Notation's `audit` and `permissive`
+ * levels, no failure is only logged here: a signature whose authenticity failed has no trust
+ * root to count, and one whose expiry or revocation check failed would count toward a verdict
+ * that says nothing of it. Those levels change what evaluateNotationSignature logs; a policy
+ * that must report without enforcing says `mode: audit`.
  */
 export async function verifyNotationSignature(
   envelopeBytes: Uint8Array,
@@ -569,6 +572,8 @@ export async function verifyNotationSignature(
       result.logged.find((e) => e.failure === 'UNTRUSTED' || e.failure === 'IDENTITY_MISMATCH') ??
       new ProvenanceVerificationError('UNTRUSTED', 'authenticity was not established')
     );
+  const [logged] = result.logged;
+  if (logged !== undefined) throw logged;
   return result.signature;
 }
 

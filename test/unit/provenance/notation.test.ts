@@ -348,6 +348,16 @@ describe('verification levels (Notation e2e expectations)', () => {
       expect(result.outcome === 'passed' && result.signature?.trustRoot).toMatch(
         /^x509:sha256:[0-9a-f]{64}$/,
       );
+      // What Notation only logs never counts toward a verdict.
+      const options = {
+        digest: E2E_TARGET,
+        policy: e2ePolicy(policy),
+        trustStore: e2eStore(),
+        now: NOW,
+      };
+      expect(
+        (await failureOf(verifyNotationSignature(EXPIRED_SIG, JWS_MEDIA_TYPE, options))).failure,
+      ).toBe('EXPIRED');
     }
   });
 
