@@ -131,35 +131,44 @@ export class RegistryClient {
     return `${plain ? 'http' : 'https'}://${host}`;
   }
 
-  /** Fetches a manifest or index by tag or digest, verifying its digest. */
-  async getManifest(ref: ImageReference, options: RequestOptions = {}): Promise<FetchedManifest> {
-    const reference = manifestReference(ref);
-    const what = `manifest ${ref.registry}/${ref.repository}${reference.includes(':') ? '@' : ':'}${reference}`;
+  /** GETs a JSON document of the registry API (a manifest, a referrers list), bounded. */
+  private async getDocument(
+    scope: Scope,
+    path: string,
+    accept: string,
+    what: string,
+    options: RequestOptions,
+  ): Promise<{ bytes: Buffer; response: Response }> {
     const controller = new AbortController();
     const unlink = linkSignal(controller, options.signal);
-    let bytes: Buffer;
-    let response: Response;
     try {
-      response = await this.request(
-        ref,
-        `/v2/${ref.repository}/manifests/${reference}`,
-        'GET',
-        { Accept: MANIFEST_ACCEPT },
-        what,
-        controller,
-      );
-      bytes = await readBounded(
+      const response = await this.request(scope, path, 'GET', { Accept: accept }, what, controller);
+      const bytes = await readBounded(
         response,
         MANIFEST_MAX_BYTES,
         what,
         this.transport.timeoutMs,
         this.transport.deadlineMs(MANIFEST_MAX_BYTES),
       );
+      return { bytes, response };
     } catch (error) {
       throw stopped(error, options.signal, what);
     } finally {
       unlink();
     }
+  }
+
+  /** Fetches a manifest or index by tag or digest, verifying its digest. */
+  async getManifest(ref: ImageReference, options: RequestOptions = {}): Promise<FetchedManifest> {
+    const reference = manifestReference(ref);
+    const what = `manifest ${ref.registry}/${ref.repository}${reference.includes(':') ? '@' : ':'}${reference}`;
+    const { bytes, response } = await this.getDocument(
+      ref,
+      `/v2/${ref.repository}/manifests/${reference}`,
+      MANIFEST_ACCEPT,
+      what,
+      options,
+    );
     const algorithm = ref.digest?.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = digestOf(bytes, algorithm);
     const expected = ref.digest ?? response.headers.get('docker-content-digest') ?? undefined;
@@ -221,31 +230,13 @@ export class RegistryClient {
         undefined,
       );
     const what = `referrers ${scope.registry}/${scope.repository}@${subject}`;
-    const controller = new AbortController();
-    const unlink = linkSignal(controller, options.signal);
-    let bytes: Buffer;
-    let response: Response;
-    try {
-      response = await this.request(
-        scope,
-        path,
-        'GET',
-        { Accept: MediaType.ociIndex },
-        what,
-        controller,
-      );
-      bytes = await readBounded(
-        response,
-        MANIFEST_MAX_BYTES,
-        what,
-        this.transport.timeoutMs,
-        this.transport.deadlineMs(MANIFEST_MAX_BYTES),
-      );
-    } catch (error) {
-      throw stopped(error, options.signal, what);
-    } finally {
-      unlink();
-    }
+    const { bytes, response } = await this.getDocument(
+      scope,
+      path,
+      MediaType.ociIndex,
+      what,
+      options,
+    );
     const index = parseManifest(bytes, response.headers.get('content-type') ?? undefined, what);
     if (index.kind !== 'index')
       throw new ManifestError(`${what}: the answer is not an image index`);
