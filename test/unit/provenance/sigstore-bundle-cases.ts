@@ -4,7 +4,7 @@
  * verifies what"), the artifact, the identity and, for key-signed bundles, the key. Read only;
  * nothing is copied out of the data folder.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type {
   SigstoreArtifact,
@@ -200,7 +200,14 @@ function keyOf(row: BundleRow, dir: string) {
 
 /** npm's attestation key from the production TUF repository, with its validity window. */
 export function npmRegistryKey() {
-  const keys = JSON.parse(text('sigstore-root-signing/targets/registry.npmjs.org/keys.json')) as {
+  // npm publishes its keys.json in the one target folder of the TUF repository (named after
+  // its registry's host).
+  const targets = dataFile('sigstore-root-signing/targets');
+  const folder = readdirSync(targets, { withFileTypes: true }).find(
+    (d) => d.isDirectory() && existsSync(path.join(targets, d.name, 'keys.json')),
+  );
+  if (folder === undefined) throw new Error(`no keys.json in a folder of ${targets}`);
+  const keys = JSON.parse(text(`sigstore-root-signing/targets/${folder.name}/keys.json`)) as {
     keys: {
       keyId: string;
       publicKey: { rawBytes: string; validFor: { start: string; end?: string } };
