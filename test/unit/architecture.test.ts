@@ -29,6 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'advisories',
   ],
   ['registry'],
+  ['provenance'],
   ['layers'],
   ['image'],
   ['extractors'],
