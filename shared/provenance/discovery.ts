@@ -39,15 +39,9 @@ import {
 import type { Descriptor, ImageManifest } from '../registry/manifest.js';
 import { MANIFEST_MAX_BYTES } from '../registry/manifest.js';
 import type { Scope } from '../registry/token-auth.js';
-import type { DiscoveredArtifact, DiscoveryRoute } from './types.js';
+import { ArtifactType, type DiscoveredArtifact, type DiscoveryRoute } from './types.js';
 
-/** Artifact types discovery is usually asked for (pass them as `artifactTypes`). */
-export const ArtifactType = {
-  notationSignature: 'application/vnd.cncf.notary.signature',
-  sigstoreBundleV03: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-  /** What a cosign `.sig`/`.att`/`.sbom` manifest has: no artifactType, an image config. */
-  cosignLegacy: 'application/vnd.oci.image.config.v1+json',
-} as const;
+export { ArtifactType };
 
 /** The suffixes of cosign's tags: signatures, attestations, attached SBOMs. */
 export const COSIGN_TAG_SUFFIXES = ['sig', 'att', 'sbom'] as const;

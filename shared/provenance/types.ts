@@ -55,6 +55,18 @@ export interface VerifiedSignature {
   statement?: InTotoStatement;
 }
 
+/**
+ * Artifact types of signatures and attestations: what discovery can be asked for, and what
+ * verification tells formats apart by (kept here, apart from discovery and its AWS SDK import).
+ */
+export const ArtifactType = {
+  /** Notary Project signatures (signature-specification.md "Storage"). */
+  notationSignature: 'application/vnd.cncf.notary.signature',
+  sigstoreBundleV03: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+  /** What a cosign `.sig`/`.att`/`.sbom` manifest has: no artifactType, an image config. */
+  cosignLegacy: 'application/vnd.oci.image.config.v1+json',
+} as const;
+
 /** Why a signature did not verify. */
 export type ProvenanceFailure =
   | 'MALFORMED'

@@ -56,6 +56,12 @@ export interface Verdict {
   /** Why the verdict is what it is, most telling first; empty when VERIFIED. */
   readonly reasons: readonly string[];
   readonly requirements: readonly RequirementResult[];
+  /**
+   * Signatures or attestations that were listed for the image but could not be read (discovery's
+   * problems): present only when there were some, and then named in `reasons`, so that an image
+   * whose signature could not be fetched never reads as merely unsigned.
+   */
+  readonly unread?: readonly UnreadArtifact[];
   /** Every outcome that did not verify, with its failure. */
   readonly failures: readonly {
     readonly source: string;
@@ -63,6 +69,12 @@ export interface Verdict {
     readonly failure: ProvenanceFailure;
     readonly message: string;
   }[];
+}
+
+/** A signature or attestation found but not read (a discovery problem). */
+export interface UnreadArtifact {
+  readonly where: string;
+  readonly message: string;
 }
 
 /** Failures that say the signature itself is broken, whoever is trusted. */
@@ -81,6 +93,7 @@ export function decideVerdict(input: {
   readonly policy: ProvenancePolicy;
   readonly rule: PolicyRule;
   readonly outcomes: readonly SignatureOutcome[];
+  readonly unread?: readonly UnreadArtifact[];
   readonly now?: Date;
 }): Verdict {
   const { rule, outcomes, subjectDigest } = input;
@@ -148,11 +161,19 @@ export function decideVerdict(input: {
           : failures.some((f) => INVALID_FAILURES.has(f.failure))
             ? 'INVALID'
             : 'UNTRUSTED';
+  const unread = input.unread ?? [];
+  const unreadReasons = unread.map((u) => `not read: ${u.where}: ${u.message}`);
   const reasons =
     status === 'VERIFIED'
       ? []
       : status === 'UNSIGNED'
-        ? [`no signature or attestation found for ${subjectDigest}`, ...unmet]
+        ? [
+            unread.length === 0
+              ? `no signature or attestation found for ${subjectDigest}`
+              : `no signature or attestation of ${subjectDigest} could be read (${unread.length} found but not read)`,
+            ...unreadReasons,
+            ...unmet,
+          ]
         : status === 'POLICY_FAILED'
           ? unmet
           : [
@@ -168,8 +189,10 @@ export function decideVerdict(input: {
     mode: rule.mode,
     rule: rule.name,
     policyVersion: input.policy.version,
-    reasons,
+    reasons:
+      status === 'UNSIGNED' || status === 'VERIFIED' ? reasons : [...reasons, ...unreadReasons],
     requirements,
+    ...(unread.length === 0 ? {} : { unread }),
     failures,
   };
 }

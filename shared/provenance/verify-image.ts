@@ -26,14 +26,18 @@ import { type Authority, type ProvenancePolicy, ruleAuthorities, selectRule } fr
 import { verifySigstoreBundle } from './sigstore.js';
 import type { SigstoreTrustedRoot } from './trusted-root.js';
 import {
+  ArtifactType,
   type DiscoveredArtifact,
   ProvenanceVerificationError,
   type VerifiedSignature,
 } from './types.js';
-import { decideVerdict, type SignatureOutcome, type Verdict } from './verdict.js';
+import {
+  decideVerdict,
+  type SignatureOutcome,
+  type UnreadArtifact,
+  type Verdict,
+} from './verdict.js';
 
-/** `artifactType` of Notary Project signatures (signature-specification.md "Storage"). */
-export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
 /**
  * Sigstore bundle media types as layers and artifact types: `...bundle.v0.3+json`, and the older
  * `...bundle+json;version=0.2`; nothing after them.
@@ -55,6 +59,8 @@ export interface VerifyImageOptions {
   /** CRLs for Notation certificates that name a distribution point. */
   readonly crls?: readonly Uint8Array[];
   readonly awsSigner?: { client: SignerRevocationClient };
+  /** What discovery found but could not read (its `problems`): the verdict names them. */
+  readonly unread?: readonly UnreadArtifact[];
 }
 
 type SignatureKind = 'cosign-sig' | 'cosign-att' | 'sigstore-bundle' | 'notation';
@@ -68,7 +74,7 @@ export function signatureKind(
   if (layerMediaType === DSSE_MEDIA_TYPE) return 'cosign-att';
   if (SIGSTORE_BUNDLE.test(layerMediaType)) return 'sigstore-bundle';
   if (
-    artifact.artifactType === NOTATION_ARTIFACT_TYPE &&
+    artifact.artifactType === ArtifactType.notationSignature &&
     (layerMediaType === JWS_MEDIA_TYPE || layerMediaType === COSE_MEDIA_TYPE)
   )
     return 'notation';
@@ -130,6 +136,7 @@ export async function verifyImage(
     policy,
     rule,
     outcomes,
+    ...(options.unread === undefined ? {} : { unread: options.unread }),
     ...(options.now ? { now: options.now } : {}),
   });
 }

@@ -265,4 +265,26 @@ describe('decideVerdict', () => {
       'sha256:sig#0 (alice): DIGEST_MISMATCH: digest_mismatch test',
     );
   });
+
+  it('never reads as merely unsigned when a signature was found but could not be read', () => {
+    const unread = [{ where: 'cosign-tag sha256-aa.sig', message: 'blob over the limit' }];
+    const input = {
+      subjectDigest: IMAGE,
+      repository: 'r/one',
+      policy,
+      rule: selectRule(policy, 'r/one'),
+      now: NOW,
+      unread,
+    };
+    const none = decideVerdict({ ...input, outcomes: [] });
+    expect(none.status).toBe('UNSIGNED');
+    expect(none.reasons.slice(0, 2)).toEqual([
+      `no signature or attestation of ${IMAGE} could be read (1 found but not read)`,
+      'not read: cosign-tag sha256-aa.sig: blob over the limit',
+    ]);
+    expect(none.unread).toEqual(unread);
+    const broken = decideVerdict({ ...input, outcomes: [bad('alice', 'DIGEST_MISMATCH')] });
+    expect(broken.reasons).toContain('not read: cosign-tag sha256-aa.sig: blob over the limit');
+    expect(verdict('r/one', []).unread).toBeUndefined();
+  });
 });
