@@ -19,6 +19,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { READS, unitsOf, WRITES } from './dynamodb-capacity.js';
 
 export type Service = 'dynamodb' | 's3' | 'sns' | 'sqs';
 
@@ -93,28 +94,12 @@ export const emptyUsage = (): Usage => ({
   logBytes: 0,
 });
 
-// Operations that take ReturnConsumedCapacity, and which kind of unit each consumes.
-// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ConsumedCapacity.html
-const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
-const WRITES = new Set([
-  'PutItem',
-  'UpdateItem',
-  'DeleteItem',
-  'BatchWriteItem',
-  'TransactWriteItems',
-]);
 const CHUNK = 64 * 1024;
 
 let usage = emptyUsage();
 const bump = (map: Record<string, number>, key: string, by = 1) => {
   map[key] = (map[key] ?? 0) + by;
 };
-
-interface Capacity {
-  CapacityUnits?: number;
-  ReadCapacityUnits?: number;
-  WriteCapacityUnits?: number;
-}
 
 type Input = Record<string, unknown>;
 
@@ -145,19 +130,7 @@ function minimumUnits(operation: string, input: Input): number {
 }
 
 function addCapacity(operation: string, input: Input, consumed: unknown): void {
-  const list = (
-    consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed]
-  ) as Capacity[];
-  let reads = 0;
-  let writes = 0;
-  for (const c of list) {
-    // TOTAL gives CapacityUnits; the read/write split is by operation when it is not given.
-    if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
-      reads += c.ReadCapacityUnits ?? 0;
-      writes += c.WriteCapacityUnits ?? 0;
-    } else if (READS.has(operation)) reads += c.CapacityUnits ?? 0;
-    else writes += c.CapacityUnits ?? 0;
-  }
+  const { reads, writes } = unitsOf(operation, consumed);
   usage.readUnits += reads;
   usage.writeUnits += writes;
   bump(usage.unitsByOperation, operation, reads + writes);

@@ -62,6 +62,7 @@ import { documentClient } from '../shared/stores/dynamodb/client.js';
 import { DynamoDbItemTable } from '../shared/stores/dynamodb/item-table.js';
 import { ImageStore } from '../shared/stores/image-store.js';
 import { InventoryStore } from '../shared/stores/inventory-store.js';
+import { unitsOf, WRITES } from './dynamodb-capacity.js';
 import { median } from './stats.js';
 
 const WORK = path.join(PROJECT_ROOT, '.local', 'bench', 'pipeline');
@@ -305,7 +306,6 @@ async function rescanThousand(
 function countWriteUnits(client: DynamoDBClient): { units: number; requests: number } {
   const counts = { units: 0, requests: 0 };
   // The document client's commands (Put, BatchWrite, …) run as the client's (PutItem, …).
-  const writes = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
   type Step = (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>;
   (
     client.middlewareStack as unknown as {
@@ -314,20 +314,16 @@ function countWriteUnits(client: DynamoDBClient): { units: number; requests: num
   ).add(
     (next, context) => async (args) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
-      if (!writes.has(operation)) return next(args);
+      if (!WRITES.has(operation)) return next(args);
       counts.requests++;
       const out = await next({
         ...args,
         input: { ...args.input, ReturnConsumedCapacity: 'TOTAL' },
       });
-      const consumed = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      for (const c of (Array.isArray(consumed) ? consumed : [consumed]) as (
-        | {
-            CapacityUnits?: number;
-          }
-        | undefined
-      )[])
-        counts.units += c?.CapacityUnits ?? 0;
+      counts.units += unitsOf(
+        operation,
+        (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity,
+      ).writes;
       return out;
     },
     { step: 'initialize', name: 'benchWriteUnits' },
