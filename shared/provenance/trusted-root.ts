@@ -11,6 +11,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
+import { BASE64 } from './crypto.js';
 import { ProvenanceVerificationError } from './types.js';
 
 const MEDIA_TYPE =
@@ -86,6 +87,8 @@ export function parseTrustedRoot(
   };
   const bytes = (value: unknown, where: string): Buffer => {
     if (typeof value !== 'string' || value === '') return fail(`${where} is missing`);
+    // Strict: Buffer.from(…, 'base64') would skip characters that are not base64.
+    if (!BASE64.test(value)) return fail(`${where} is not base64`);
     return Buffer.from(value, 'base64');
   };
   const authority = (value: unknown, where: string): TrustedAuthority => {
