@@ -19,11 +19,26 @@ export const EVENT_TYPES = [
   'SEVERITY_CHANGED',
   'SCAN_FAILED',
   'TAG_MOVED',
+  'PROVENANCE_VERIFIED',
+  'PROVENANCE_FAILED',
+  'PROVENANCE_UNSIGNED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** What caused the event: a push (scan), an advisory change (rescan), an image deletion, the rescan window. */
-export type Trigger = 'push' | 'rescan' | 'deleted' | 'out-of-window';
+/**
+ * What caused the event: a push (scan), an advisory change (rescan), an image deletion, the
+ * rescan window; for provenance, a signature or attestation pushed after its image
+ * (`signature`), a change of the policy or trust material (`policy`), the daily pass for expiry
+ * and revocation (`reverify`).
+ */
+export type Trigger =
+  | 'push'
+  | 'rescan'
+  | 'deleted'
+  | 'out-of-window'
+  | 'signature'
+  | 'policy'
+  | 'reverify';
 
 export interface NotificationImage {
   readonly digest: string;
@@ -97,6 +112,32 @@ export interface Notification {
    * story: never read `complete: false` with no findings as clean.
    */
   readonly coverage?: NotifiedCoverage;
+  /** On PROVENANCE_* events: the verdict on the digest as pushed to one repository. */
+  readonly provenance?: NotifiedProvenance;
+}
+
+/** A provenance verdict as messages carry it (bounded like the rest of the body). */
+export interface NotifiedProvenance {
+  readonly status: 'VERIFIED' | 'UNSIGNED' | 'INVALID' | 'UNTRUSTED' | 'POLICY_FAILED';
+  /** The status announced before for this digest and repository, when there was one. */
+  readonly previousStatus?: NotifiedProvenance['status'];
+  /** `audit`: reported, not meant to block. */
+  readonly mode: 'enforce' | 'audit';
+  /** `<registry host>/<repository>` the rule was chosen for. */
+  readonly repository: string;
+  readonly rule: string;
+  readonly policyVersion: string;
+  readonly trustVersion: string;
+  readonly checkedAt: string;
+  readonly reasons: readonly string[];
+  readonly requirements: readonly {
+    readonly requirement: string;
+    readonly met: boolean;
+    readonly satisfiedBy: readonly { source: string; authority: string; trustRoot: string }[];
+    readonly reason?: string;
+  }[];
+  /** A tag moved onto this digest from one whose provenance was verified. */
+  readonly tagMove?: { readonly tag: string; readonly previousDigest: string };
 }
 
 export interface NotifiedCoverage {
@@ -120,6 +161,9 @@ export interface OutgoingMessage {
     readonly kev: 'true' | 'false';
     /** SCAN_COMPLETED only: `incomplete` when some packages could not be checked. */
     readonly coverage?: 'complete' | 'incomplete';
+    /** PROVENANCE_* only: the verdict's status and the rule's mode. */
+    readonly provenance?: NotifiedProvenance['status'];
+    readonly provenanceMode?: NotifiedProvenance['mode'];
   };
   readonly dedupeKey: string;
 }
@@ -236,6 +280,25 @@ export interface MessageInput {
   readonly tagMove?: Notification['tagMove'];
   readonly failure?: Notification['failure'];
   readonly coverage?: NotifiedCoverage;
+  readonly provenance?: NotifiedProvenance;
+}
+
+/** Reasons and requirements listed in a provenance message at most, and their length. */
+const MAX_PROVENANCE_ENTRIES = 20;
+const MAX_PROVENANCE_TEXT = 1_000;
+
+function boundedProvenance(p: NotifiedProvenance): NotifiedProvenance {
+  const text = (s: string) => s.slice(0, MAX_PROVENANCE_TEXT);
+  return {
+    ...p,
+    reasons: p.reasons.slice(0, MAX_PROVENANCE_ENTRIES).map(text),
+    requirements: p.requirements.slice(0, MAX_PROVENANCE_ENTRIES).map((r) => ({
+      requirement: text(r.requirement),
+      met: r.met,
+      satisfiedBy: r.satisfiedBy.slice(0, MAX_PROVENANCE_ENTRIES),
+      ...(r.reason === undefined ? {} : { reason: text(r.reason) }),
+    })),
+  };
 }
 
 function boundedCoverage(coverage: NotifiedCoverage): NotifiedCoverage {
@@ -275,6 +338,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       ? {}
       : { failure: { reason: input.failure.reason.slice(0, MAX_REASON_CHARS) } }),
     ...(input.coverage === undefined ? {} : { coverage: boundedCoverage(input.coverage) }),
+    ...(input.provenance === undefined ? {} : { provenance: boundedProvenance(input.provenance) }),
   };
   const listed: NotifiedFinding[] = [];
   // Size of the message without findings, with room for the omitted count's digits.
@@ -306,6 +370,9 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       ...(input.coverage === undefined
         ? {}
         : { coverage: input.coverage.complete ? 'complete' : 'incomplete' }),
+      ...(input.provenance === undefined
+        ? {}
+        : { provenance: input.provenance.status, provenanceMode: input.provenance.mode }),
     },
   };
 }

@@ -33,6 +33,12 @@ export class SnsNotifier implements Notifier {
           ...(a.coverage === undefined
             ? {}
             : { coverage: { DataType: 'String', StringValue: a.coverage } }),
+          ...(a.provenance === undefined
+            ? {}
+            : { provenance: { DataType: 'String', StringValue: a.provenance } }),
+          ...(a.provenanceMode === undefined
+            ? {}
+            : { provenanceMode: { DataType: 'String', StringValue: a.provenanceMode } }),
         },
       }),
     );

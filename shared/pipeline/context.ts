@@ -12,6 +12,7 @@ import type { FindingsStore, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, ImageStore } from '../stores/image-store.js';
 import type { InventoryStore } from '../stores/inventory-store.js';
 import type { ReportStore } from '../stores/s3.js';
+import type { ProvenanceDeps } from './provenance.js';
 
 export interface PipelineDeps {
   readonly images: ImageStore;
@@ -20,6 +21,8 @@ export interface PipelineDeps {
   readonly advisories: AdvisoryQuery;
   readonly notifier: Notifier;
   readonly reports?: ReportStore;
+  /** Provenance verdicts by policy (issue 19); absent when no policy is configured. */
+  readonly provenance?: ProvenanceDeps;
   readonly analyzerVersion?: string;
   readonly now?: () => Date;
   /** How long a digest's lease lasts; longer than one scan can take. @default 15 minutes */

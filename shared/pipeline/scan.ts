@@ -20,6 +20,7 @@ import type { ScanRequest } from '../events/scan-request.js';
 import { pushedKind } from '../image/select.js';
 import { announcePending } from './announce.js';
 import { nowOf, withImageLease } from './context.js';
+import { announceProvenance } from './provenance.js';
 import { checkScanned } from './scan/check-scanned.js';
 import { commitScan } from './scan/commit.js';
 import { deleteImage } from './scan/delete.js';
@@ -28,6 +29,7 @@ import { matchInventory } from './scan/match.js';
 import { planFindings } from './scan/plan-findings.js';
 import { pullAndInventory } from './scan/pull-inventory.js';
 import { recordPush } from './scan/record-push.js';
+import { subjectOfPush, verifySubject } from './scan/referrer.js';
 import { writeReports } from './scan/report.js';
 import {
   ANALYZER_VERSION,
@@ -38,6 +40,7 @@ import {
   type ScanStep,
   scanIdOf,
 } from './scan/run.js';
+import { verifyProvenance } from './scan/verify-provenance.js';
 import { writeInventory } from './scan/write-inventory.js';
 
 export {
@@ -54,6 +57,7 @@ export const SCAN_STEPS: readonly (readonly [name: string, step: ScanStep])[] = 
   ['check already scanned', checkScanned],
   ['mark in progress', markInProgress],
   ['pull and inventory', pullAndInventory],
+  ['verify provenance', verifyProvenance],
   ['match', matchInventory],
   ['write inventory', writeInventory],
   ['plan and write findings', planFindings],
@@ -80,15 +84,65 @@ export async function scanImage(
 ): Promise<ScanOutcome> {
   if (request.action === 'DELETE') return deleteImage(request, deps);
   const moved = await recordPush(request, deps);
-  // Indexes and artifacts are recorded (tags, moves) but not scanned.
+  // Indexes and artifacts are recorded (tags, moves) but not scanned. A signature or attestation
+  // pushed after its image has the image's provenance decided again; an index (what a
+  // multi-platform tag points at, and what cosign signs) gets its own verdict.
   const pushed = pushedKind(request);
-  if (pushed.kind !== 'image')
-    return { status: pushed.kind === 'index' ? 'index' : 'skipped', messages: moved };
-  return withImageLease(deps, request.digest, async () => {
-    const pending = (await announcePending(deps, request.digest)).sent;
-    const outcome = await runSteps(newRun(request, deps, attempt));
-    return { ...outcome, messages: moved + pending + outcome.messages };
+  if (pushed.kind === 'artifact') {
+    const subject = await subjectOfPush(request, deps);
+    const sent = subject === undefined ? 0 : await verifySubject(request, subject, deps, attempt);
+    return { status: 'skipped', messages: moved + sent };
+  }
+  if (pushed.kind === 'index') {
+    const sent = await withImageLease(deps, request.digest, async () =>
+      deps.provenance === undefined ? 0 : await verifyProvenanceAlone(request, deps, attempt),
+    );
+    return { status: 'index', messages: moved + sent };
+  }
+  const { outcome, notImage } = await withImageLease(deps, request.digest, async () => {
+    const pending =
+      (await announcePending(deps, request.digest)).sent + (await provenancePending(deps, request));
+    const run = newRun(request, deps, attempt);
+    const outcome = await runSteps(run);
+    let sent = 0;
+    // Already scanned (a new tag or repository): its verdicts are still decided.
+    if (outcome.status === 'unchanged' && run.image?.status === 'COMPLETE')
+      await verifyProvenance(run);
+    sent += await provenancePending(deps, request);
+    return {
+      outcome: { ...outcome, messages: moved + pending + outcome.messages + sent },
+      notImage:
+        outcome.status === 'unsupported' ||
+        (outcome.status === 'unchanged' && run.image?.status === 'UNSUPPORTED'),
+    };
   });
+  // A manifest that is no image may be a signature pushed by the referrers API (a webhook
+  // cannot tell): its subject's provenance is decided again.
+  if (notImage) {
+    const subject = await subjectOfPush(request, deps);
+    if (subject !== undefined)
+      return {
+        ...outcome,
+        messages: outcome.messages + (await verifySubject(request, subject, deps, attempt)),
+      };
+  }
+  return outcome;
+}
+
+async function provenancePending(deps: ScanDeps, request: ScanRequest): Promise<number> {
+  return deps.provenance === undefined
+    ? 0
+    : announceProvenance(deps, deps.provenance.store, request.digest);
+}
+
+/** The provenance step alone, for a digest that is not scanned (an index). */
+async function verifyProvenanceAlone(
+  request: ScanRequest,
+  deps: ScanDeps,
+  attempt: ScanAttempt,
+): Promise<number> {
+  await verifyProvenance(newRun(request, deps, attempt));
+  return provenancePending(deps, request);
 }
 
 function newRun(request: ScanRequest, deps: ScanDeps, attempt: ScanAttempt): ScanRun {

@@ -82,6 +82,14 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
   return v;
 }
 
+/** A provenance verdict as the SBOM states it. */
+export interface SbomProvenance {
+  readonly repository: string;
+  readonly status: string;
+  readonly mode: string;
+  readonly policyVersion: string;
+}
+
 export function toCycloneDx(
   image: Image,
   inventory: Inventory,
@@ -89,9 +97,18 @@ export function toCycloneDx(
   now = new Date(),
   findings: readonly Finding[] = [],
   coverage?: Coverage,
+  provenance: readonly SbomProvenance[] = [],
 ): string {
   const bom = new Models.Bom();
   bom.metadata.timestamp = now;
+  // The provenance verdict per repository the image was checked for (issue 19): who built it
+  // travels with what is in it.
+  for (const p of provenance) {
+    bom.metadata.properties.add(
+      new Models.Property('bosun:provenance', `${p.repository} ${p.status} (${p.mode})`),
+    );
+    bom.metadata.properties.add(new Models.Property('bosun:provenance:policy', p.policyVersion));
+  }
   // Findings are only as complete as the advisories asked: say so where they are listed.
   if (coverage !== undefined) {
     bom.metadata.properties.add(

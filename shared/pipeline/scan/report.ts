@@ -27,6 +27,16 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
       scannedAt: now,
       packages: inventory.packages.length,
       coverage: run.coverage,
+      // Present when a provenance policy is configured: the verdict per repository.
+      ...(run.provenance === undefined
+        ? {}
+        : {
+            provenance: run.provenance.map((r) => ({
+              ...r.verdict,
+              trustVersion: r.trustVersion,
+              checkedAt: r.checkedAt,
+            })),
+          }),
       issues: [...inventory.issues, ...match.issues],
       findings: need(run.plan, 'the plan')
         .writes.filter((f) => f.status !== 'CLOSED')
@@ -43,6 +53,12 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
       new Date(now),
       match.findings,
       run.coverage,
+      (run.provenance ?? []).map((r) => ({
+        repository: r.repository,
+        status: r.status,
+        mode: r.verdict.mode,
+        policyVersion: r.policyVersion,
+      })),
     ),
     'application/vnd.cyclonedx+json',
   );

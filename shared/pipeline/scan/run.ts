@@ -14,6 +14,7 @@ import type { LayerLimits } from '../../layers/limits.js';
 import type { Coverage } from '../../matcher/coverage.js';
 import type { InventoryPackage, MatchResult } from '../../matcher/types.js';
 import type { ImageRecord, RepositoryRecord } from '../../stores/image-store.js';
+import type { ProvenanceRecord } from '../../stores/provenance-store.js';
 import { BOSUN_VERSION } from '../../version.js';
 import type { PipelineDeps } from '../context.js';
 import type { FindingDraft, GenerationPlan } from '../lifecycle.js';
@@ -32,6 +33,11 @@ export interface ScanDeps extends PipelineDeps {
    * release's BaseOS and AppStream stand in.
    */
   readonly repositoryCpes?: RepositoryCpeLookup;
+  /**
+   * The subject of a pushed artifact (its manifest's `subject`), when a signature or attestation
+   * is pushed by the referrers API rather than under a cosign tag.
+   */
+  subjectOf?(request: ScanRequest): Promise<string | undefined>;
 }
 
 export type ScanOutcome =
@@ -86,6 +92,8 @@ export interface ScanRun {
   drafts?: FindingDraft[];
   plan?: GenerationPlan;
   reportKeys?: { readonly reportKey: string; readonly sbomKey: string };
+  /** The provenance verdicts, one per repository, when a policy is configured. */
+  provenance?: ProvenanceRecord[];
 }
 
 /** A step's result: the scan's outcome when the step ends the run, undefined to go on. */
