@@ -14,14 +14,14 @@
  *
  * What is announced: PROVENANCE_VERIFIED, PROVENANCE_FAILED (INVALID, UNTRUSTED, POLICY_FAILED)
  * or PROVENANCE_UNSIGNED, when the status differs from the one last announced for the digest
- * and repository, and never for a rule that asks nothing. A tag that moves from a verified
+ * and repository (every rule asks for something: no repository is unchecked by omission). A tag that moves from a verified
  * digest onto one that is not is PROVENANCE_FAILED whatever the new status: a look-alike pushed
  * under a trusted tag is the case provenance exists for. The decision is written with the
  * verdict (`pending`) before it is published, so a run that stops in between is finished by the
  * next run on the digest.
  */
 import { buildMessage, dedupeKey, type EventType, type Trigger } from '../notifications/message.js';
-import { type ProvenanceChecker, requiresProvenance } from '../provenance/check.js';
+import type { ProvenanceChecker } from '../provenance/check.js';
 import { selectRule } from '../provenance/policy.js';
 import { decideVerdict, type Verdict } from '../provenance/verdict.js';
 import type { ProvenanceRecord, ProvenanceStore } from '../stores/provenance-store.js';
@@ -93,8 +93,7 @@ export async function decideProvenance(
       move !== undefined &&
       verdict.status !== 'VERIFIED' &&
       (await store.get(move.previousDigest, repository))?.status === 'VERIFIED';
-    const announce =
-      requiresProvenance(verdict) && (regressed || prior?.announcedStatus !== verdict.status);
+    const announce = regressed || prior?.announcedStatus !== verdict.status;
     const record: ProvenanceRecord = {
       digest: request.digest,
       repository,

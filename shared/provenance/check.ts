@@ -12,7 +12,7 @@ import type { RegistryClient } from '../registry/client.js';
 import { type DiscoveryOptions, discoverArtifacts, type ReferrerLister } from './discovery.js';
 import type { SignerRevocationClient } from './notation.js';
 import { certificatesFromBytes, type TrustStore, trustStoreOf } from './notation-trust.js';
-import { type ProvenancePolicy, selectRule } from './policy.js';
+import type { ProvenancePolicy } from './policy.js';
 import { parseTrustedRoot } from './trusted-root.js';
 import type { Verdict } from './verdict.js';
 import { type ProvenanceTrust, verifyImage } from './verify-image.js';
@@ -103,17 +103,13 @@ export function provenanceChecker(options: CheckerOptions): ProvenanceChecker {
     trustVersion: options.trust.version,
     async check(registry, repository, digest, check = {}) {
       const full = `${registry}/${repository}`;
-      const rule = selectRule(options.policy, full);
       const ecr = options.ecrReferrers?.(registry);
-      // A rule that asks for nothing is decided without reading the registry.
-      const asks = rule.signatures !== undefined || rule.attestations.length > 0;
-      const found = asks
-        ? await discoverArtifacts(options.registry, { registry, repository }, digest, {
-            ...options.discovery,
-            ...(ecr === undefined ? {} : { ecr }),
-            ...(check.signal === undefined ? {} : { signal: check.signal }),
-          })
-        : { artifacts: [], problems: [] };
+      // Every rule asks for something (policy.ts): there is always something to look for.
+      const found = await discoverArtifacts(options.registry, { registry, repository }, digest, {
+        ...options.discovery,
+        ...(ecr === undefined ? {} : { ecr }),
+        ...(check.signal === undefined ? {} : { signal: check.signal }),
+      });
       return verifyImage(digest, found.artifacts, options.policy, options.trust.trust, {
         repository: full,
         ...(check.now === undefined ? {} : { now: check.now }),
@@ -123,11 +119,6 @@ export function provenanceChecker(options: CheckerOptions): ProvenanceChecker {
       });
     },
   };
-}
-
-/** Whether a verdict asks anything of the image: a rule with no requirements is no news. */
-export function requiresProvenance(verdict: Pick<Verdict, 'requirements'>): boolean {
-  return verdict.requirements.length > 0;
 }
 
 function cmp(a: string, b: string): number {

@@ -8,7 +8,7 @@
  * - A loopback server in front of it that adds the OCI 1.1 referrers API, and that serves
  *   connaisseur's real cosign `.sig` manifests and blobs byte for byte, and hostile artifacts.
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,16 @@ import {
 import { RegistryClient } from '../../shared/registry/client.js';
 import { MANIFEST_MAX_BYTES } from '../../shared/registry/manifest.js';
 import { parseReference } from '../../shared/registry/reference.js';
+import {
+  cosignConfig,
+  json,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  putBlob,
+  putManifest,
+  sha256,
+  simpleSigning,
+} from '../support/cosign.js';
 import { dataDir } from '../support/fixtures.js';
 import { type Descriptor, LayoutWriter, pushLayout, tarOf } from '../support/oci.js';
 import { startProxy, type TestProxy } from '../support/registry.js';
@@ -45,63 +55,15 @@ const NOTATION_DATA = path.join(connaisseur, 'notation', 'sse-secure-systems', '
 const NOTATION_SUBJECT = 'sha256:a136cc4e785798e5e8483047cf621cf0a0300a93d47703a3f066c340c070f5cf';
 const NOTATION_SIGNATURE =
   'sha256:d397b30282982b80818b2705f8d542d35158bc59d8bf42549f3e898f23d55a77';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const EMPTY_JSON = Buffer.from('{}');
 
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const codes = (problems: readonly DiscoveryProblem[]) =>
   problems.map((p) => `${p.code} ${p.where}`);
-
-// --- pushing to the real registry, as cosign and notation do (distribution spec "Pushing") ---
-
-async function putBlob(repository: string, bytes: Buffer): Promise<string> {
-  const digest = sha256(bytes);
-  const start = await fetch(`${ENDPOINT}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
-  await start.body?.cancel();
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location') as string, ENDPOINT);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, {
-    method: 'PUT',
-    body: bytes,
-    headers: { 'content-type': 'application/octet-stream' },
-  });
-  await put.body?.cancel();
-  expect(put.status, `blob ${digest}`).toBe(201);
-  return digest;
-}
-
-async function putManifest(repository: string, reference: string, bytes: Buffer): Promise<string> {
-  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType: string }).mediaType;
-  const put = await fetch(`${ENDPOINT}/v2/${repository}/manifests/${reference}`, {
-    method: 'PUT',
-    body: bytes,
-    headers: { 'content-type': mediaType },
-  });
-  const answer = await put.text();
-  expect(put.status, `manifest ${reference}: ${answer}`).toBe(201);
-  return sha256(bytes);
-}
 
 // --- signing at test time (no network, a key made here) ---
 
 const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const publicPem = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-
-/** cosign's simple-signing payload (cosign/specs/SIGNATURE_SPEC.md), signed as `cosign sign --key` signs it. */
-function simpleSigning(reference: string, digest: string, privateKey: KeyObject) {
-  const payload = json({
-    critical: {
-      identity: { 'docker-reference': reference },
-      image: { 'docker-manifest-digest': digest },
-      type: 'cosign container image signature',
-    },
-    optional: null,
-  });
-  return { payload, signature: sign('sha256', payload, privateKey).toString('base64') };
-}
 
 /** A Sigstore bundle v0.3 with a DSSE in-toto statement about `digest`, built by @sigstore/sign. */
 async function dsseBundle(digest: string) {
@@ -133,21 +95,6 @@ function pae(payloadType: string, payload: Buffer): Buffer {
     Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `),
     payload,
   ]);
-}
-
-/**
- * The image config cosign writes for a `.sig`/`.att` manifest (go-containerregistry's empty
- * image with the layers appended); 233 bytes for one layer, as in connaisseur's real ones.
- */
-function cosignConfig(layers: readonly string[]): Buffer {
-  return json({
-    architecture: '',
-    created: '0001-01-01T00:00:00Z',
-    history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
-    os: '',
-    rootfs: { type: 'layers', diff_ids: layers },
-    config: {},
-  });
 }
 
 // --- a loopback registry front: the referrers API, and repositories served from memory ---
@@ -319,10 +266,11 @@ beforeAll(async () => {
 
   // cosign sign --key: one simple-signing layer with the signature annotation, tag `.sig`.
   sigLayer = simpleSigning(`${REGISTRY}/${APP}`, image.digest, key.privateKey);
-  const payloadDigest = await putBlob(APP, sigLayer.payload);
+  const payloadDigest = await putBlob(ENDPOINT, APP, sigLayer.payload);
   const sigConfig = cosignConfig([payloadDigest]);
-  await putBlob(APP, sigConfig);
+  await putBlob(ENDPOINT, APP, sigConfig);
   await putManifest(
+    ENDPOINT,
     APP,
     `sha256-${hex}.sig`,
     json({
@@ -347,10 +295,11 @@ beforeAll(async () => {
   // cosign attest --key: a DSSE envelope layer (signed by @sigstore/sign), tag `.att`.
   const bundle = await dsseBundle(image.digest);
   attEnvelope = json(bundle.dsseEnvelope);
-  const attDigest = await putBlob(APP, attEnvelope);
+  const attDigest = await putBlob(ENDPOINT, APP, attEnvelope);
   const attConfig = cosignConfig([attDigest]);
-  await putBlob(APP, attConfig);
+  await putBlob(ENDPOINT, APP, attConfig);
   await putManifest(
+    ENDPOINT,
     APP,
     `sha256-${hex}.att`,
     json({
@@ -378,8 +327,8 @@ beforeAll(async () => {
   // cosign v3: the bundle as a referrer (cosign/specs/BUNDLE_SPEC.md), and, the registry having
   // no referrers API, the referrers tag index that lists it.
   bundleJson = json(bundle);
-  await putBlob(APP, bundleJson);
-  await putBlob(APP, EMPTY_JSON);
+  await putBlob(ENDPOINT, APP, bundleJson);
+  await putBlob(ENDPOINT, APP, EMPTY_JSON);
   const annotations = {
     'dev.sigstore.bundle.content': 'dsse-envelope',
     'dev.sigstore.bundle.predicateType': 'https://slsa.dev/provenance/v1',
@@ -400,7 +349,7 @@ beforeAll(async () => {
     annotations,
   });
   bundleManifest = {
-    digest: await putManifest(APP, sha256(bundleBytes), bundleBytes),
+    digest: await putManifest(ENDPOINT, APP, sha256(bundleBytes), bundleBytes),
     bytes: bundleBytes,
   };
   const bundleDescriptor = {
@@ -411,6 +360,7 @@ beforeAll(async () => {
     annotations,
   };
   await putManifest(
+    ENDPOINT,
     APP,
     `sha256-${hex}`,
     json({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [bundleDescriptor] }),
@@ -419,15 +369,17 @@ beforeAll(async () => {
 
   // connaisseur's real Notation signature and its real referrers-tag index, byte for byte. The
   // signed image's own layers are not in the data; distribution 2.8 does not check a subject.
-  await putBlob(NOTATION_REPO, EMPTY_JSON);
+  await putBlob(ENDPOINT, NOTATION_REPO, EMPTY_JSON);
   for (const file of readdirSync(path.join(NOTATION_DATA, 'blobs')))
-    await putBlob(NOTATION_REPO, readFileSync(path.join(NOTATION_DATA, 'blobs', file)));
+    await putBlob(ENDPOINT, NOTATION_REPO, readFileSync(path.join(NOTATION_DATA, 'blobs', file)));
   await putManifest(
+    ENDPOINT,
     NOTATION_REPO,
     NOTATION_SIGNATURE,
     readFileSync(path.join(NOTATION_DATA, 'manifests', `${NOTATION_SIGNATURE}.json`)),
   );
   await putManifest(
+    ENDPOINT,
     NOTATION_REPO,
     `sha256-${NOTATION_SUBJECT.slice(7)}`,
     readFileSync(path.join(NOTATION_DATA, 'manifests', `sha256-${NOTATION_SUBJECT.slice(7)}.json`)),
