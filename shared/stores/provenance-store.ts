@@ -10,6 +10,7 @@
  * repository can be, sorted by `pushedAt` = `checkedAt`): the daily pass reads the oldest first.
  */
 
+import { BosunError } from '../errors.js';
 import type { Verdict, VerdictStatus } from '../provenance/verdict.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
@@ -21,6 +22,29 @@ export const PROVENANCE_INDEX_KEY = '#provenance';
 /** Listed failures and reasons kept in a stored verdict (a DynamoDB item holds 400 KB). */
 const MAX_STORED_ENTRIES = 50;
 const MAX_STORED_TEXT = 1_000;
+/**
+ * The verdict attribute's share of the 400 KB item limit (names and UTF-8 values count:
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html#ItemSizeCalculations);
+ * the rest of the item is keys, versions and the pending announcement, a few hundred bytes.
+ */
+export const MAX_STORED_VERDICT_BYTES = 300 * 1024;
+
+/** A time a verdict store was given that is not an instant. */
+export class InvalidInstantError extends BosunError {
+  readonly fatal = true;
+}
+
+/**
+ * The instant in one form (`toISOString`, always milliseconds and `Z`): the index sorts its
+ * sort key as a string, and `…T00:00:00.500Z` sorts before `…T00:00:00Z`
+ * (shared/instants.ts: times are compared as instants, never as strings).
+ */
+function canonicalInstant(time: string, what: string): string {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms))
+    throw new InvalidInstantError(`${what} ${JSON.stringify(time)} is not an instant`);
+  return new Date(ms).toISOString();
+}
 
 export interface ProvenanceRecord {
   readonly digest: string;
@@ -65,7 +89,8 @@ export class ProvenanceStore {
 
   /** Verdicts checked at or before `before` (ISO instant), oldest first. */
   async checkedBefore(before: string): Promise<ProvenanceRecord[]> {
-    return (await this.table.queryIndex(INDEX, PROVENANCE_INDEX_KEY, { to: before })).map(fromItem);
+    const to = canonicalInstant(before, 'bound');
+    return (await this.table.queryIndex(INDEX, PROVENANCE_INDEX_KEY, { to })).map(fromItem);
   }
 
   /** Writes the record (the caller holds the digest's lease: last writer wins). */
@@ -91,7 +116,7 @@ function toItem(r: ProvenanceRecord): Item {
     ...(r.announcedStatus === undefined ? {} : { announcedStatus: r.announcedStatus }),
     ...(r.pending === undefined ? {} : { pending: JSON.stringify(r.pending) }),
     [INDEX.partitionKey]: PROVENANCE_INDEX_KEY,
-    [INDEX.sortKey]: r.checkedAt,
+    [INDEX.sortKey]: canonicalInstant(r.checkedAt, 'checkedAt'),
   };
 }
 
@@ -113,26 +138,57 @@ function fromItem(item: Item): ProvenanceRecord {
   };
 }
 
-/** The verdict cut to what an item can hold: the first reasons and failures, each shortened. */
+/**
+ * The verdict cut to what an item can hold: the first reasons and failures, each shortened.
+ * Fifty entries of 1,000 characters are not a size: JSON spells a control character in 6
+ * bytes and UTF-8 a CJK character in 3, and a failure's message can quote what a hostile
+ * registry or certificate says. So the cut is halved (entries and characters) until the JSON
+ * is under MAX_STORED_VERDICT_BYTES; the first entries, the most telling, are the ones kept.
+ */
 export function storedVerdict(v: Verdict): Verdict {
-  const text = (s: string) => (s.length > MAX_STORED_TEXT ? `${s.slice(0, MAX_STORED_TEXT)}…` : s);
+  let entries = MAX_STORED_ENTRIES;
+  let chars = MAX_STORED_TEXT;
+  for (;;) {
+    const cut = cutVerdict(v, entries, chars);
+    // At one entry of 16 characters, what is left is the verdict's own names (digest, rule).
+    if (Buffer.byteLength(JSON.stringify(cut)) <= MAX_STORED_VERDICT_BYTES || chars <= 16)
+      return cut;
+    entries = Math.ceil(entries / 2);
+    chars = Math.ceil(chars / 2);
+  }
+}
+
+function cutVerdict(v: Verdict, entries: number, chars: number): Verdict {
+  const text = (s: string) => {
+    if (s.length <= chars) return s;
+    // Never half of a surrogate pair.
+    const end = /[\uD800-\uDBFF]/.test(s.charAt(chars - 1)) ? chars - 1 : chars;
+    return `${s.slice(0, end)}…`;
+  };
   return {
     ...v,
-    reasons: v.reasons.slice(0, MAX_STORED_ENTRIES).map(text),
-    requirements: v.requirements.slice(0, MAX_STORED_ENTRIES).map((r) => ({
+    reasons: v.reasons.slice(0, entries).map(text),
+    requirements: v.requirements.slice(0, entries).map((r) => ({
       ...r,
       requirement: text(r.requirement),
-      satisfiedBy: r.satisfiedBy.slice(0, MAX_STORED_ENTRIES),
+      satisfiedBy: r.satisfiedBy.slice(0, entries).map((s) => ({
+        source: text(s.source),
+        authority: text(s.authority),
+        trustRoot: text(s.trustRoot),
+      })),
       ...(r.reason === undefined ? {} : { reason: text(r.reason) }),
     })),
-    failures: v.failures
-      .slice(0, MAX_STORED_ENTRIES)
-      .map((f) => ({ ...f, message: text(f.message) })),
+    failures: v.failures.slice(0, entries).map((f) => ({
+      ...f,
+      source: text(f.source),
+      authority: text(f.authority),
+      message: text(f.message),
+    })),
     ...(v.unread === undefined
       ? {}
       : {
           unread: v.unread
-            .slice(0, MAX_STORED_ENTRIES)
+            .slice(0, entries)
             .map((u) => ({ where: text(u.where), message: text(u.message) })),
         }),
   };

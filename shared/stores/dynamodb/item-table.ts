@@ -58,11 +58,22 @@ function keyCondition(
     names['#s'] = sortAttr;
     values[':prefix'] = range.prefix;
     expression += ' AND begins_with(#s, :prefix)';
-  } else if (range.from !== undefined || range.to !== undefined) {
+  } else if (range.from !== undefined && range.to !== undefined) {
     names['#s'] = sortAttr;
-    values[':from'] = range.from ?? '';
-    values[':to'] = range.to ?? '\uffff';
+    values[':from'] = range.from;
+    values[':to'] = range.to;
     expression += ' AND #s BETWEEN :from AND :to';
+  } else if (range.from !== undefined || range.to !== undefined) {
+    // One bound: DynamoDB refuses an empty string for an index key (no `'' BETWEEN`), and no
+    // string stands above every other (UTF-8 sorts four-byte characters after U+FFFF).
+    names['#s'] = sortAttr;
+    if (range.from !== undefined) {
+      values[':from'] = range.from;
+      expression += ' AND #s >= :from';
+    } else {
+      values[':to'] = range.to;
+      expression += ' AND #s <= :to';
+    }
   }
   return {
     KeyConditionExpression: expression,
