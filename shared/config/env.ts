@@ -48,6 +48,14 @@ export const ENV_VARS = {
   // registry standing in for an ECR host.
   registryEndpoints: 'BOSUN_REGISTRY_ENDPOINTS',
   registryAllowedHosts: 'BOSUN_REGISTRY_ALLOWED_HOSTS',
+  // Provenance (issue 19, shared/config/provenance.ts): the policy from one of three places (none:
+  // provenance is not checked), the trust material it names, and how long a verdict stands.
+  provenancePolicy: 'BOSUN_PROVENANCE_POLICY',
+  provenancePolicyS3: 'BOSUN_PROVENANCE_POLICY_S3',
+  provenancePolicySsm: 'BOSUN_PROVENANCE_POLICY_SSM',
+  provenanceTrustedRoots: 'BOSUN_PROVENANCE_TRUSTED_ROOTS',
+  provenanceNotationTrustStore: 'BOSUN_PROVENANCE_NOTATION_TRUST_STORE',
+  provenanceMaxAgeHours: 'BOSUN_PROVENANCE_MAX_AGE_HOURS',
 } as const;
 
 /** Days since an image's last push during which advisory changes rescan it, by default. */
@@ -66,6 +74,34 @@ const seconds = (min: number, max: number) =>
     .regex(/^\d{1,7}$/, `a whole number of seconds from ${min} to ${max}`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `a whole number of seconds from ${min} to ${max}`);
+/** An S3 object (`key` non-empty) or, with `prefix`, a folder (`key` empty or ending in `/`). */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
+
+/** `s3://bucket/key` as bucket and key; undefined when it is not one. */
+export function parseS3Uri(uri: string): S3Location | undefined {
+  const match = S3_URI.exec(uri);
+  if (match === null) return undefined;
+  return { bucket: match[1] as string, key: match[2] as string };
+}
+
+const s3Object = z.string().transform((s, ctx) => {
+  const location = parseS3Uri(s);
+  if (location === undefined || location.key === '' || location.key.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'an S3 object URI, s3://bucket/key' });
+    return z.NEVER;
+  }
+  return location;
+});
+// Parameter Store names: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-parameter-name-constraints.html
+const ssmParameterName = z
+  .string()
+  .regex(/^(\/?[A-Za-z0-9_.-]+)+$/, 'a Parameter Store parameter name (/bosun/provenance-policy)')
+  .max(2048);
 const topicArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN');
@@ -161,6 +197,56 @@ const schemas = {
         return z.NEVER;
       }
     })
+    .optional(),
+  // The policy itself, YAML.
+  provenancePolicy: z.string().optional(),
+  provenancePolicyS3: s3Object.optional(),
+  provenancePolicySsm: ssmParameterName.optional(),
+  // Sigstore TrustedRoot documents by the name policies give them: {"public-good":"s3://b/k"}.
+  provenanceTrustedRoots: z
+    .string()
+    .transform((s, ctx) => {
+      const problem = 'a JSON object of trusted root names to s3://bucket/key URIs';
+      let raw: unknown;
+      try {
+        raw = JSON.parse(s);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      const parsed = z.record(z.string().min(1), s3Object).safeParse(raw);
+      if (!parsed.success || Array.isArray(raw)) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      return parsed.data as Readonly<Record<string, S3Location>>;
+    })
+    .optional(),
+  // Notation's trust store layout (x509/<type>/<name>/<files>) under an S3 prefix ending in `/`,
+  // or in one zip object (a CDK asset of a local folder).
+  provenanceNotationTrustStore: z
+    .string()
+    .transform((s, ctx) => {
+      const location = parseS3Uri(s);
+      if (
+        location === undefined ||
+        !(location.key === '' || location.key.endsWith('/') || location.key.endsWith('.zip'))
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'an S3 prefix ending in "/" (s3://bucket/prefix/) or a zip object (.zip)',
+        });
+        return z.NEVER;
+      }
+      return location;
+    })
+    .optional(),
+  // Hours a stored verdict stands before it is decided again (expiry, revocation).
+  provenanceMaxAgeHours: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'a whole number of hours from 1 to 8760')
+    .transform(Number)
+    .refine((n) => n <= 8760, 'a whole number of hours from 1 to 8760')
     .optional(),
 } satisfies Record<ConfigKey, z.ZodType>;
 
