@@ -2,20 +2,12 @@
  * Contract of the provenance verdict store (shared/stores/provenance-store.ts), run on every
  * item-table adapter of the images table (the embedded one in the unit project, DynamoDB Local
  * in the integration project). The verdicts are decided by verifyImage on connaisseur's real
- * cosign `.sig` manifest signed with alice's key (docs/provenance.md), under a policy parsed from
- * YAML: nothing is signed or written by hand here.
+ * cosign `.sig` manifest signed with alice's key (test/support/provenance-verdicts.ts): nothing
+ * is signed or written by hand here.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseProvenancePolicy } from '../../shared/provenance/policy.js';
-import {
-  type DiscoveredArtifact,
-  ProvenanceVerificationError,
-} from '../../shared/provenance/types.js';
+import { ProvenanceVerificationError } from '../../shared/provenance/types.js';
 import { decideVerdict, type Verdict } from '../../shared/provenance/verdict.js';
-import { verifyImage } from '../../shared/provenance/verify-image.js';
 import { TABLE_KEYS } from '../../shared/stores/dynamodb/keys.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import type { Item, ItemTable } from '../../shared/stores/item-table.js';
@@ -27,64 +19,19 @@ import {
   ProvenanceStore,
   storedVerdict,
 } from '../../shared/stores/provenance-store.js';
-import { dataDir } from '../support/fixtures.js';
+import {
+  POLICY,
+  REPO,
+  REPO_BOB,
+  SIGNED,
+  sha256,
+  TRUST_VERSION,
+  verdictOn,
+} from '../support/provenance-verdicts.js';
 
-// --- connaisseur's mock registry: a `.sig` manifest and its blobs, signed with alice's key -----
-const COSIGN = path.join(dataDir(), 'provenance/connaisseur/test/testdata/cosign');
-const TESTIMAGE = path.join(COSIGN, 'securesystemsengineering/testimage');
-/** The image connaisseur's `.sig` signs with alice's key alone. */
-const SIGNED = 'sha256:071bf7a986f1ca9cb2a1f0bc8392822a7777f90d58f2d2c6f271913e08de7c81';
 const OTHER = `sha256:${'2'.repeat(64)}`;
-const REGISTRY = '127.0.0.1:5000';
-const REPO = `${REGISTRY}/team/app`;
-const REPO_BOB = `${REGISTRY}/team/bob`;
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const key = (name: string) =>
-  JSON.stringify(readFileSync(path.join(COSIGN, `${name}.key`), 'utf8'));
-
-const POLICY = parseProvenancePolicy(`
-apiVersion: provenance.bosun.dev/v1
-authorities:
-  alice: { key: ${key('alice')} }
-  bob: { key: ${key('bob')} }
-rules:
-  - name: bob-signs
-    repositories: [${REPO_BOB}]
-    signatures: bob
-default:
-  signatures: alice
-`);
-const TRUST_VERSION = `sha256:${'7'.repeat(64)}`;
-
-type Descriptor = DiscoveredArtifact['layers'][number]['descriptor'];
-
-/** The `.sig` of SIGNED as discovery returns it; `tamper` flips one bit of its payload. */
-function signatureOf(tamper = false): DiscoveredArtifact {
-  const manifestBytes = readFileSync(
-    path.join(TESTIMAGE, 'manifests', `${SIGNED.replace(':', '-')}.sig.json`),
-  );
-  const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
-    config: { mediaType: string };
-    layers: Descriptor[];
-  };
-  return {
-    subject: SIGNED,
-    via: 'cosign-tag',
-    digest: sha256(manifestBytes),
-    artifactType: manifest.config.mediaType,
-    manifest,
-    manifestBytes,
-    layers: manifest.layers.map((descriptor, i) => {
-      const bytes = readFileSync(path.join(TESTIMAGE, 'blobs', `${descriptor.digest}.json`));
-      if (tamper && i === 0) bytes[10] = (bytes[10] as number) ^ 1;
-      return { descriptor, bytes };
-    }),
-  };
-}
-
 const verify = (repository: string, tamper = false) =>
-  verifyImage(SIGNED, [signatureOf(tamper)], POLICY, {}, { repository });
+  verdictOn(repository, tamper ? 'tampered' : 'signed');
 
 function recordOf(
   verdict: Verdict,
