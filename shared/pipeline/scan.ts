@@ -105,15 +105,14 @@ export async function scanImage(
     const run = newRun(request, deps, attempt);
     const outcome = await runSteps(run);
     let sent = 0;
+    // An image record without layers is a manifest found to be no image (pull-inventory.ts).
+    const image = run.target !== undefined || run.image?.layers !== undefined;
     // Already scanned (a new tag or repository): its verdicts are still decided.
-    if (outcome.status === 'unchanged' && run.image?.status === 'COMPLETE')
-      await verifyProvenance(run);
+    if (outcome.status === 'unchanged' && image) await verifyProvenance(run);
     sent += await provenancePending(deps, request);
     return {
       outcome: { ...outcome, messages: moved + pending + outcome.messages + sent },
-      notImage:
-        outcome.status === 'unsupported' ||
-        (outcome.status === 'unchanged' && run.image?.status === 'UNSUPPORTED'),
+      notImage: !image && (outcome.status === 'unsupported' || outcome.status === 'unchanged'),
     };
   });
   // A manifest that is no image may be a signature pushed by the referrers API (a webhook
