@@ -33,8 +33,11 @@ export interface TrustRefreshSource {
   readonly location: string;
   /** The TUF repository it is published in. */
   readonly mirrorUrl: string;
-  /** The TUF root.json trusted first (shippedTufRoot for the public-good instance). */
-  readonly tufRoot: Uint8Array;
+  /**
+   * The TUF root.json trusted first: its bytes (shippedTufRoot for the public-good instance), or
+   * the location of an object holding it (a private Sigstore's root, read through `objects`).
+   */
+  readonly tufRoot: Uint8Array | string;
 }
 
 export interface TrustRefreshOptions {
@@ -82,14 +85,28 @@ export async function refreshTrustedRoot(
   source: TrustRefreshSource,
   options: TrustRefreshOptions,
 ): Promise<TrustRefreshOutcome> {
-  const fail = (failure: TrustRefreshFailure, message: string, cause?: unknown): never => {
-    throw new TrustRefreshError(source.name, failure, message, { cause });
+  const fail = (failure: TrustRefreshFailure, why: string, cause?: unknown): never => {
+    throw new TrustRefreshError(source.name, failure, why, { cause });
   };
+  let tufRoot: Uint8Array | undefined;
+  if (typeof source.tufRoot === 'string') {
+    try {
+      tufRoot = await options.objects.get(source.tufRoot);
+    } catch (error) {
+      return fail(
+        'STORE',
+        `TUF root ${source.tufRoot} could not be read: ${message(error)}`,
+        error,
+      );
+    }
+    if (tufRoot === undefined) return fail('STORE', `TUF root ${source.tufRoot} does not exist`);
+  } else tufRoot = source.tufRoot;
+
   let fetched: Awaited<ReturnType<typeof fetchTufTarget>>;
   try {
     fetched = await fetchTufTarget({
       mirrorUrl: source.mirrorUrl,
-      trustedRoot: source.tufRoot,
+      trustedRoot: tufRoot,
       target: TRUSTED_ROOT_TARGET,
       cacheDir: options.cacheDir,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -97,7 +114,7 @@ export async function refreshTrustedRoot(
     });
   } catch (error) {
     if (error instanceof TufFetchError) return fail(error.failure, error.message, error);
-    return fail('VERIFICATION', `${source.mirrorUrl}: ${(error as Error).message}`, error);
+    return fail('VERIFICATION', `${source.mirrorUrl}: ${message(error)}`, error);
   }
   const text = utf8(fetched.bytes);
   if (text === undefined) return fail('REFUSED', `${TRUSTED_ROOT_TARGET} is not UTF-8`);
@@ -105,18 +122,14 @@ export async function refreshTrustedRoot(
     // The same parse the verifiers load it with: what it refuses would refuse every verdict.
     parseTrustedRoot(text, `${source.mirrorUrl} ${TRUSTED_ROOT_TARGET}`);
   } catch (error) {
-    return fail('REFUSED', (error as Error).message, error);
+    return fail('REFUSED', message(error), error);
   }
 
   let current: Uint8Array | undefined;
   try {
     current = await options.objects.get(source.location);
   } catch (error) {
-    return fail(
-      'STORE',
-      `${source.location} could not be read: ${(error as Error).message}`,
-      error,
-    );
+    return fail('STORE', `${source.location} could not be read: ${message(error)}`, error);
   }
   const digest = sha256(fetched.bytes);
   const previousDigest = current === undefined ? undefined : sha256(current);
@@ -132,11 +145,7 @@ export async function refreshTrustedRoot(
   try {
     await options.objects.put(source.location, fetched.bytes);
   } catch (error) {
-    return fail(
-      'STORE',
-      `${source.location} could not be written: ${(error as Error).message}`,
-      error,
-    );
+    return fail('STORE', `${source.location} could not be written: ${message(error)}`, error);
   }
   return { ...base, status: 'written' };
 }
@@ -174,4 +183,8 @@ function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

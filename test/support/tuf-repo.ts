@@ -244,7 +244,7 @@ export function recordConnections(): { readonly hosts: string[]; stop(): void } 
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
     const options = typeof first === 'object' && first !== null ? first : {};
     const { host, path } = options as { host?: string; path?: string };
-    hosts.push(path !== undefined ? `unix:${path}` : (host ?? 'localhost'));
+    hosts.push(typeof path === 'string' ? `unix:${path}` : (host ?? 'localhost'));
     return (original as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof original;
   return {

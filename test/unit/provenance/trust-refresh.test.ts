@@ -286,6 +286,20 @@ describe('a refresh that fails leaves the object as it was', () => {
     expect(objects.objects.size).toBe(0);
   });
 
+  it('trusts a TUF root kept in an object, and reports one that is missing', async () => {
+    objects.objects.set('s3://bosun-trust/tuf/root.json', repo.root(1));
+    const outcome = await refreshTrustedRoot(
+      source({ tufRoot: 's3://bosun-trust/tuf/root.json' }),
+      options(),
+    );
+    expect(outcome.status).toBe('written');
+    const error = await refused(
+      refreshTrustedRoot(source({ tufRoot: 's3://bosun-trust/tuf/missing.json' }), options()),
+    );
+    expect(error.failure).toBe('STORE');
+    expect(error.message).toContain('TUF root s3://bosun-trust/tuf/missing.json does not exist');
+  });
+
   it('refreshes every root even when one of them fails', async () => {
     const other = 's3://bosun-trust/sigstore/other.json';
     const run = await refreshTrustedRoots(
