@@ -6,8 +6,9 @@
  * required attestations with conditions), a `default` rule for every other repository, and a
  * `mode` (`enforce` or `audit`).
  *
- * Thresholds count distinct trust roots, never signatures: one key that signs twice is one
- * root (Connaisseur's CVE-2026-102884 let a single key meet a threshold of two).
+ * Thresholds count distinct signers, never signatures (verdict.ts signerOf): one key that
+ * signs twice is one signer (Connaisseur's CVE-2026-102884 let a single key meet a threshold of
+ * two).
  */
 import { createPublicKey } from 'node:crypto';
 import * as z from 'zod';
@@ -51,7 +52,7 @@ export type Requirement =
   | string
   | { readonly anyOf: readonly Requirement[] }
   | { readonly allOf: readonly Requirement[] }
-  /** Signatures from at least `threshold` distinct trust roots among the named authorities. */
+  /** Signatures from at least `threshold` distinct signers among the named authorities. */
   | { readonly threshold: number; readonly of: readonly string[] };
 
 export interface AttestationRequirement {

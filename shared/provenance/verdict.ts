@@ -200,9 +200,23 @@ export function decideVerdict(input: {
 type Verified = SignatureOutcome & { result: VerifiedSignature };
 
 /**
+ * Who a threshold counts a signature for: its trust root, and under a certificate authority
+ * (Fulcio, a Notation CA) the identity the certificate was issued to. The same key signing
+ * twice, two authority names for one key, or one identity's two certificates count once; two
+ * people certified by one Fulcio (keyless `alice@` and `bob@`) count twice, since neither can
+ * sign as the other (with the root alone, a threshold of two keyless signers could never be
+ * met).
+ */
+export function signerOf(result: VerifiedSignature): string {
+  const s = result.signer;
+  if (s.kind === 'key') return result.trustRoot;
+  const names = [...s.sans].sort().join(',');
+  return `${result.trustRoot}|${s.oidcIssuer ?? ''}|${names === '' ? s.subject : names}`;
+}
+
+/**
  * A signature requirement against the verified image signatures. A threshold counts distinct
- * `trustRoot`s among the named authorities' signatures: the same key signing twice, or two
- * authority names for one key, count once.
+ * signers (signerOf) among the named authorities' signatures.
  */
 export function evaluate(r: Requirement, signatures: readonly Verified[]): RequirementResult {
   if (typeof r === 'string') {
@@ -216,7 +230,7 @@ export function evaluate(r: Requirement, signatures: readonly Verified[]): Requi
   }
   if ('threshold' in r) {
     const by = signatures.filter((o) => r.of.includes(o.authority));
-    const roots = new Set(by.map((o) => o.result.trustRoot));
+    const roots = new Set(by.map((o) => signerOf(o.result)));
     const met = roots.size >= r.threshold;
     const text = `threshold ${r.threshold} of ${list(r.of)}`;
     return {
@@ -226,7 +240,7 @@ export function evaluate(r: Requirement, signatures: readonly Verified[]): Requi
       ...(met
         ? {}
         : {
-            reason: `${text}: signatures from ${roots.size} distinct trust root${roots.size === 1 ? '' : 's'} (${by.length} signature${by.length === 1 ? '' : 's'})`,
+            reason: `${text}: signatures from ${roots.size} distinct signer${roots.size === 1 ? '' : 's'} (${by.length} signature${by.length === 1 ? '' : 's'})`,
           }),
     };
   }

@@ -40,7 +40,18 @@ authorities:
     keyless:
       trustedRoot: public-good
       identities: [{ issuer: https://token.actions.githubusercontent.com, subject: { regex: ".*" } }]
+  release-alice:
+    keyless:
+      trustedRoot: public-good
+      identities: [{ issuer: https://accounts.google.com, subject: alice@example.com }]
+  release-bob:
+    keyless:
+      trustedRoot: public-good
+      identities: [{ issuer: https://accounts.google.com, subject: bob@example.com }]
 rules:
+  - name: keyless-two
+    repositories: [r/keyless]
+    signatures: { threshold: 2, of: [release-alice, release-bob] }
   - name: one
     repositories: [r/one]
     signatures: alice
@@ -219,10 +230,44 @@ describe('decideVerdict', () => {
     });
   });
 
-  it('names the distinct roots a threshold counted', () => {
+  it('counts two keyless signers certified by one Fulcio as two, and one signer twice as one', () => {
+    const keyless = (authority: string, email: string, layer: number): SignatureOutcome => ({
+      source: `sha256:sig#${layer}`,
+      authority,
+      result: {
+        format: 'sigstore-bundle',
+        subjectDigest: IMAGE,
+        signer: {
+          kind: 'certificate',
+          subject: '',
+          sans: [email],
+          oidcIssuer: 'https://accounts.google.com',
+          extensions: {},
+          chain: [`sha256:${layer}`, 'sha256:fulcio'],
+        },
+        trustRoot: ROOT.ci,
+      },
+    });
+    const both = [
+      keyless('release-alice', 'alice@example.com', 0),
+      keyless('release-bob', 'bob@example.com', 1),
+    ];
+    expect(verdict('r/keyless', both).status).toBe('VERIFIED');
+    const aliceTwice = [
+      keyless('release-alice', 'alice@example.com', 0),
+      keyless('release-alice', 'alice@example.com', 1),
+    ];
+    const twice = verdict('r/keyless', aliceTwice);
+    expect(twice.status).toBe('POLICY_FAILED');
+    expect(twice.reasons).toEqual([
+      'threshold 2 of [release-alice, release-bob]: signatures from 1 distinct signer (2 signatures)',
+    ]);
+  });
+
+  it('names the distinct signers a threshold counted', () => {
     const v = verdict('r/two', [ok('alice', ROOT.alice, 0), ok('alice', ROOT.alice, 1)]);
     expect(v.reasons).toEqual([
-      'threshold 2 of [alice, alice-again, bob]: signatures from 1 distinct trust root (2 signatures)',
+      'threshold 2 of [alice, alice-again, bob]: signatures from 1 distinct signer (2 signatures)',
     ]);
   });
 

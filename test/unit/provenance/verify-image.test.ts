@@ -248,7 +248,7 @@ describe('verifyImage on real signatures', () => {
   it('threshold 2 of distinct roots: alice signing twice fails, alice and bob pass', async () => {
     const twice = await verify('reg.example/two', MULTI, [sig(MULTI, [0, 0])]);
     expect(twice.status).toBe('POLICY_FAILED');
-    expect(twice.reasons[0]).toMatch(/1 distinct trust root \(2 signatures\)/);
+    expect(twice.reasons[0]).toMatch(/1 distinct signer \(2 signatures\)/);
     // The same `.sig` found twice (tag and referrers) is still one root.
     const found = await verify('reg.example/two', MULTI, [
       sig(MULTI, [0]),
