@@ -2,6 +2,7 @@
  * Bosun's command line. This module only dispatches: each command's code (and help) is loaded
  * when it runs, so `bosun --version` and `bosun --help` answer without loading the scanner.
  *   scan, sbom, inspect   cli/commands.ts
+ *   verify                cli/verify.ts
  *   db                    cli/db.ts
  *   cache                 cli/cache.ts
  */
@@ -12,6 +13,7 @@ const COMMANDS = {
   inspect: async (argv: string[]) => (await import('./commands.js')).inspect(argv),
   sbom: async (argv: string[]) => (await import('./commands.js')).sbom(argv),
   scan: async (argv: string[]) => (await import('./commands.js')).scan(argv),
+  verify: async (argv: string[]) => (await import('./verify.js')).verify(argv),
   db: async (argv: string[]) => (await import('./db.js')).db(argv),
   cache: async (argv: string[]) => (await import('./cache.js')).cache(argv),
 } as const;
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     if (!code.startsWith('ERR_PARSE_ARGS') && !usage) throw error;
     const line =
       usage && command !== 'db' && command !== 'cache'
-        ? `\nusage: bosun ${command} <source> [flags]`
+        ? `\nusage: bosun ${command} ${command === 'verify' ? '<image> --policy FILE' : '<source>'} [flags]`
         : '';
     console.error(
       `bosun: ${(error as Error).message.split('. ')[0]}${line}\nTry 'bosun ${command} --help'.`,

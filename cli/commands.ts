@@ -23,10 +23,6 @@ import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
-import { RegistryClient } from '../shared/registry/client.js';
-import { cliCredentials } from '../shared/registry/docker-config.js';
-import { AllowedHostSyntaxError, parseAllowedHosts } from '../shared/registry/hosts.js';
-import { parseReference } from '../shared/registry/reference.js';
 import {
   type Gate,
   GateSyntaxError,
@@ -38,8 +34,17 @@ import {
 import { toSarif } from '../shared/report/sarif.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { BOSUN_VERSION } from '../shared/version.js';
-import { defaultDbDir, prepare, SOURCE_OPTIONS, UsageError } from './options.js';
+import {
+  defaultDbDir,
+  PROVENANCE_OPTIONS,
+  prepare,
+  SOURCE_OPTIONS,
+  sourceInput,
+  UsageError,
+} from './options.js';
 import { print } from './output.js';
+import { registryClient } from './registry.js';
+import type { ProvenanceReport } from './verify.js';
 
 /**
  * Whether `--platform` asked for platforms the image does not have: then nothing is read, and
@@ -73,6 +78,7 @@ async function sbomDocument(
   inventory: Inventory,
   findings?: Finding[],
   coverage?: Coverage,
+  provenance?: ProvenanceReport,
 ): Promise<string> {
   if (format === 'spdx')
     return (await import('../shared/sbom/spdx2-tag-value.js')).toSpdx23TagValue(
@@ -85,39 +91,30 @@ async function sbomDocument(
   if (format === 'spdx3-json')
     return (await import('../shared/sbom/spdx.js')).toSpdx(image, inventory, TOOL);
   const { toCycloneDx } = await import('../shared/sbom/cyclonedx.js');
-  return toCycloneDx(image, inventory, TOOL, new Date(), findings, coverage);
+  return toCycloneDx(
+    image,
+    inventory,
+    TOOL,
+    new Date(),
+    findings,
+    coverage,
+    provenance === undefined
+      ? []
+      : [
+          {
+            repository: provenance.repository,
+            status: provenance.verdict.status,
+            mode: provenance.verdict.mode,
+            policyVersion: provenance.verdict.policyVersion,
+          },
+        ],
+  );
 }
 
 const OS_RELEASE = new Set(['etc/os-release', 'usr/lib/os-release']);
 
 function osName(content: Buffer | undefined): string | undefined {
   return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(content?.toString('utf8') ?? '')?.[1];
-}
-
-/**
- * The registry client of a reference, created only when the source is a registry: credentials
- * as Docker finds them (shared/registry/docker-config.ts), plain HTTP for loopback and the
- * --insecure-registry hosts only.
- */
-function registryClient(
-  input: string,
-  values: { readonly 'insecure-registry'?: string[]; readonly 'allow-host'?: string[] },
-): () => RegistryClient {
-  let allowedHosts: Record<string, string[]>;
-  try {
-    allowedHosts = parseAllowedHosts(values['allow-host'] ?? []);
-  } catch (error) {
-    if (error instanceof AllowedHostSyntaxError) throw new UsageError(error.message);
-    throw error;
-  }
-  return () => {
-    const reference = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
-    return new RegistryClient({
-      credentials: cliCredentials({ registry: parseReference(reference).registry }),
-      insecureRegistries: values['insecure-registry'] ?? [],
-      allowedHosts,
-    });
-  };
 }
 
 export async function inspect(argv: string[]): Promise<number> {
@@ -202,6 +199,7 @@ export async function scan(argv: string[]): Promise<number> {
       'ignore-unfixed': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       'fail-on-epss': { type: 'string' },
+      ...PROVENANCE_OPTIONS,
     },
   });
   let gate: Gate;
@@ -220,6 +218,17 @@ export async function scan(argv: string[]): Promise<number> {
   if (values.advisories !== undefined && values.db !== undefined)
     throw new UsageError('--advisories and --db both name where advisories come from: give one');
   checkFormat(values.format, ['table', 'json', 'sarif', ...SBOM_FORMATS]);
+  // The provenance verdict (cli/verify.ts, loaded only when asked for): the policy, the trust
+  // material and a registry source are checked before anything is read.
+  const asksProvenance = (Object.keys(PROVENANCE_OPTIONS) as (keyof ProvenanceFlags)[]).some(
+    (f) => values[f] !== undefined,
+  );
+  const provenance = asksProvenance ? await import('./verify.js') : undefined;
+  const setup = provenance?.provenanceSetup(values, sourceInput(values, positionals));
+  if (setup !== undefined && SBOM_FORMATS.includes(values.format) && values.format !== 'cyclonedx')
+    throw new UsageError(
+      `--policy with --format ${values.format}: only table, json, sarif and cyclonedx carry the provenance verdict`,
+    );
   const { input, status, cache } = prepare(values, positionals);
   const query = await advisoryQuery(values.advisories, values.db);
   if (query === undefined) return 3;
@@ -267,6 +276,17 @@ export async function scan(argv: string[]): Promise<number> {
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
   }
+  let verdict: ProvenanceReport | undefined;
+  if (provenance !== undefined && setup !== undefined) {
+    // The digest the reference named: the index of a multi-platform tag (what cosign signs),
+    // else the image's manifest; the registry is asked only when no image was read.
+    const first = set.images[0];
+    const digest =
+      first?.indexDigest ?? first?.manifestDigest ?? (await client().resolve(setup.reference));
+    status.update(`${input}: verifying provenance of ${digest}`);
+    verdict = await provenance.checkProvenance(setup, client(), input, digest);
+    status.done();
+  }
   if (SBOM_FORMATS.includes(values.format)) {
     const only = reports[0];
     if (only === undefined || reports.length > 1) {
@@ -275,7 +295,14 @@ export async function scan(argv: string[]): Promise<number> {
       return 2;
     }
     print(
-      await sbomDocument(values.format, only.image, only.inventory, only.findings, only.coverage),
+      await sbomDocument(
+        values.format,
+        only.image,
+        only.inventory,
+        only.findings,
+        only.coverage,
+        verdict,
+      ),
     );
   } else if (values.format === 'sarif') {
     const sarif = toSarif(
@@ -287,7 +314,7 @@ export async function scan(argv: string[]): Promise<number> {
       })),
       TOOL,
     );
-    print(JSON.stringify(sarif, null, 2));
+    print(JSON.stringify(verdict === undefined ? sarif : withProvenance(sarif, verdict), null, 2));
   } else if (values.format === 'json') {
     print(
       JSON.stringify(
@@ -319,6 +346,7 @@ export async function scan(argv: string[]): Promise<number> {
             issues: r.issues,
           })),
           skipped: set.skipped,
+          ...(verdict === undefined ? {} : { provenance: verdict }),
         },
         null,
         2,
@@ -370,11 +398,64 @@ export async function scan(argv: string[]): Promise<number> {
       }
       for (const issue of r.issues) print(`  issue: ${issue}`);
     }
+    if (verdict !== undefined && provenance !== undefined) {
+      print('');
+      for (const line of provenance.provenanceLines(verdict)) print(line);
+    }
   }
   const failing = reports.some((r) => r.findings.some((f) => gateReasons(f, gate).length > 0));
   await query.close();
-  if (failing || !complete) return 1;
-  return reports.every((r) => r.coverage.complete) ? 0 : 4;
+  // A verdict fails the scan as a finding over --fail-on does when its rule is enforced; under
+  // an audit rule, a signature found and not read leaves the results incomplete (exit 4).
+  const refused =
+    verdict !== undefined && verdict.outcome !== 'pass' && verdict.verdict.mode === 'enforce';
+  if (failing || !complete || refused) return 1;
+  return reports.every((r) => r.coverage.complete) && verdict?.outcome !== 'undecided' ? 0 : 4;
+}
+
+type ProvenanceFlags = typeof PROVENANCE_OPTIONS;
+
+/** A SARIF log with the provenance verdict as a run property and, unless VERIFIED, a notification. */
+function withProvenance(sarif: ReturnType<typeof toSarif>, report: ProvenanceReport) {
+  const v = report.verdict;
+  return {
+    ...sarif,
+    runs: sarif.runs.map((run) => ({
+      ...run,
+      invocations: run.invocations.map((inv) => ({
+        ...inv,
+        toolExecutionNotifications: [
+          ...inv.toolExecutionNotifications,
+          ...(report.outcome === 'pass'
+            ? []
+            : [
+                {
+                  level: report.outcome === 'audit' ? 'warning' : 'error',
+                  descriptor: { id: `provenance/${v.status}` },
+                  message: {
+                    text: `${report.repository}@${report.digest}: provenance ${v.status} (rule ${v.rule}, mode ${v.mode})${v.reasons.length === 0 ? '' : `: ${v.reasons.join('; ')}`}`,
+                  },
+                },
+              ]),
+        ],
+      })),
+      properties: {
+        ...run.properties,
+        provenance: {
+          image: report.image,
+          repository: report.repository,
+          digest: report.digest,
+          status: v.status,
+          mode: v.mode,
+          outcome: report.outcome,
+          rule: v.rule,
+          policyVersion: v.policyVersion,
+          trustVersion: report.trustVersion,
+          reasons: v.reasons,
+        },
+      },
+    })),
+  };
 }
 
 interface Advisories {

@@ -44,10 +44,25 @@ const COMMON = `  --input FILE                   the source, as a flag (as Trivy
 
 export const EXIT_CODES = `exit codes:
   0  done, no finding fails --fail-on
-  1  a finding fails --fail-on, or an image could not be read whole
+  1  a finding fails --fail-on, an image could not be read whole, or (with --policy) a
+     provenance verdict other than VERIFIED under an enforce rule
   2  usage error (an unknown flag or value, a missing source)
   3  any other failure (registry, network, database, --timeout)
-  4  results incomplete: some packages could not be checked (coverage gaps are listed)`;
+  4  results incomplete: some packages could not be checked (coverage gaps are listed), or a
+     signature under an audit rule was found and not read`;
+
+export const VERIFY_EXIT_CODES = `exit codes:
+  0  VERIFIED, or any verdict under a rule whose mode is audit (the output says so)
+  1  a verdict other than VERIFIED (UNSIGNED, INVALID, UNTRUSTED, POLICY_FAILED) under an enforce rule
+  2  usage error: an unknown flag or value, a local image, a policy or trust file that cannot be read
+  3  could not decide: the registry failed, or a signature was found and could not be read`;
+
+const TRUST = `  --policy FILE                  the provenance policy (YAML or JSON; docs/provenance-policy.md)
+  --trusted-root NAME=FILE       a Sigstore trusted_root.json under the name the policy's
+                                 authorities give it (repeatable)
+  --notation-trust-store DIR     Notation trust stores, laid out as notation keeps them:
+                                 DIR/x509/{ca,signingAuthority,tsa}/<name>/<certificates>
+  --crl FILE                     a CRL (DER or PEM) for Notation certificates (repeatable)`;
 
 export const HELP = {
   inspect: `bosun inspect <source> [flags]: what an image is made of (platforms, layers, OS, package counts)
@@ -90,14 +105,48 @@ flags:
                                  exit 1 when a finding is that severity or worse, known exploited (kev),
                                  or rated by no source (unknown)
   --fail-on-epss 0..1            exit 1 when a finding's EPSS score reaches it
+  with a registry reference, its provenance verdict too (as bosun verify; exit 1 when an
+  enforce rule's verdict is not VERIFIED):
+${TRUST}
 ${COMMON}
 
 examples:
   bosun db sync && bosun scan registry.example.com/team/app:1.4
   bosun scan app.tar --fail-on HIGH,kev --format sarif -o bosun.sarif
   bosun scan 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --severity HIGH,CRITICAL
+  bosun scan registry.example.com/team/app:1.4 --policy provenance.yaml --format json
 
 ${EXIT_CODES}`,
+
+  verify: `bosun verify <image> --policy FILE [flags]: who signed the image, checked against a policy
+
+  The image is a registry reference (registry/repository:tag or @sha256:...; a tag is resolved
+  and the digest reported). Its signatures and attestations are found in its registry (cosign
+  .sig/.att tags, OCI referrers and their tag fallback, ECR's referrers for ECR hosts) and
+  verified offline: no request is made to anything but the registry. The verdict: VERIFIED,
+  UNSIGNED, INVALID, UNTRUSTED or POLICY_FAILED, with the rule, its mode, each requirement and
+  what satisfied it, the failures, and what was found but not read (docs/provenance.md).
+
+flags:
+${TRUST}
+  --format FORMAT                table (default) or json
+  --insecure-registry host:port  talk plain HTTP to that registry (repeatable; loopback always is)
+  --allow-host REGISTRY=HOST     let REGISTRY send token realms and redirects to HOST (repeatable)
+  --timeout DURATION             give up after DURATION (90s, 5m, 1h30m; default: none), exit 3
+  -o, --output FILE              write the verdict to FILE (complete, or not at all)
+  -q, --quiet                    no progress line; errors still show
+  --no-progress                  no progress line
+  -h, --help                     this help
+
+  credentials as for scan: $DOCKER_CONFIG or ~/.docker/config.json, ECR through your AWS
+  credentials, or BOSUN_REGISTRY_USERNAME/_PASSWORD
+
+examples:
+  bosun verify registry.example.com/team/app:1.4 --policy provenance.yaml
+  bosun verify ghcr.io/org/app@sha256:... --policy provenance.yaml \\
+      --trusted-root public-good=trusted_root.json --format json
+
+${VERIFY_EXIT_CODES}`,
 
   db: `${DB_USAGE}
 
@@ -123,9 +172,11 @@ commands:
   scan <source>     the image's vulnerabilities, with what could not be checked
   sbom <source>     the image's software bill of materials (CycloneDX, SPDX)
   inspect <source>  what the image is made of
+  verify <image>    who signed the image, against a provenance policy
   db <subcommand>   the local advisory database: sync, status, export, import
   cache clean       empty the layer cache
 
 bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
 
-${EXIT_CODES}`;
+${EXIT_CODES}
+(bosun verify's own: bosun verify --help)`;

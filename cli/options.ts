@@ -23,6 +23,24 @@ export const SOURCE_OPTIONS = {
   'no-progress': { type: 'boolean', default: false },
 } as const;
 
+/**
+ * The provenance policy and its trust material, for `verify` and `scan` (cli/verify.ts reads
+ * them; it is loaded only when one is given).
+ */
+export const PROVENANCE_OPTIONS = {
+  policy: { type: 'string' },
+  'trusted-root': { type: 'string', multiple: true },
+  'notation-trust-store': { type: 'string' },
+  crl: { type: 'string', multiple: true },
+} as const;
+
+export interface ProvenanceValues {
+  readonly policy?: string | undefined;
+  readonly 'trusted-root'?: string[] | undefined;
+  readonly 'notation-trust-store'?: string | undefined;
+  readonly crl?: string[] | undefined;
+}
+
 export interface SourceValues {
   readonly input?: string | undefined;
   readonly output?: string | undefined;
@@ -72,16 +90,22 @@ export function defaultDbDir(): string {
 /** Where layer results live inside the cache folder. */
 export const layersDir = (dir: string) => path.join(dir, 'layers');
 
+/** The one image source: the positional or --input; throws UsageError for none or several. */
+export function sourceInput(values: SourceValues, positionals: readonly string[]): string {
+  const given = [...positionals, ...(values.input === undefined ? [] : [values.input])];
+  if (given.length === 0) throw new UsageError('no image source given');
+  if (given.length > 1)
+    throw new UsageError(`one image source, not ${given.length}: ${given.join(' ')}`);
+  return given[0] as string;
+}
+
 /**
  * Checks the shared flags and sets them up: the output target, the deadline (on expiry the
  * report is dropped, a message says why, exit 3), the progress line and the layer cache.
  * Throws UsageError for a missing or doubled source or a bad duration.
  */
 export function prepare(values: SourceValues, positionals: readonly string[]): Prepared {
-  const given = [...positionals, ...(values.input === undefined ? [] : [values.input])];
-  if (given.length === 0) throw new UsageError('no image source given');
-  if (given.length > 1)
-    throw new UsageError(`one image source, not ${given.length}: ${given.join(' ')}`);
+  const input = sourceInput(values, positionals);
   const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
   openOutput(values.output);
   if (timeoutMs !== undefined) {
@@ -94,7 +118,7 @@ export function prepare(values: SourceValues, positionals: readonly string[]): P
   }
   const quietProgress = values.quiet === true || values['no-progress'] === true;
   return {
-    input: given[0] as string,
+    input,
     status: quietProgress ? { update() {}, done() {} } : progress(),
     ...(values['no-cache'] === true
       ? {}
