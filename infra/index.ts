@@ -5,3 +5,4 @@
  */
 export { BosunStack, type BosunStackProps } from './bosun-stack.js';
 export { ImageScanner, type ImageScannerProps } from './constructs/image-scanner.js';
+export type { ProvenanceProps, S3ObjectLocation } from './constructs/provenance.js';

@@ -21,5 +21,11 @@ export const LAMBDA_BUNDLING = {
 } as const;
 
 /** The handler folders under functions/, each with an index.ts exporting `handler`. */
-export const HANDLER_DIRS = ['scan', 'rescan', 'feed-sync', 'registry-webhook'] as const;
+export const HANDLER_DIRS = [
+  'scan',
+  'rescan',
+  'feed-sync',
+  'registry-webhook',
+  'provenance',
+] as const;
 export type HandlerDir = (typeof HANDLER_DIRS)[number];

@@ -18,7 +18,8 @@ import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
 
 const config = loadConfig(SCAN_CONFIG);
 const processor = new BatchProcessor(EventType.SQS);
-const deps = scanDeps(config);
+// The provenance policy, when one is configured, is read before the first scan.
+const deps = await scanDeps(config);
 
 async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const request = parseScanMessage(record.body);

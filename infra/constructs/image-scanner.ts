@@ -14,11 +14,17 @@ import type { BosunFunction, BosunFunctionDefaults } from './bosun-function.js';
 import { buildEventsDlq } from './events-dlq.js';
 import { buildFeedSync } from './feed-sync.js';
 import { buildFindingsTopic } from './findings-topic.js';
+import {
+  buildProvenancePass,
+  grantSignerRevocation,
+  type ProvenanceProps,
+  provenanceWiring,
+} from './provenance.js';
 import type { QueueWithDlq } from './queue-with-dlq.js';
 import { buildRegistryWebhook } from './registry-webhook.js';
 import { buildReportsBucket } from './reports-bucket.js';
 import { buildRescan } from './rescan.js';
-import { buildScanIngest } from './scan-ingest.js';
+import { buildScanIngest, grantEcrPull } from './scan-ingest.js';
 import { BosunTables } from './tables.js';
 import { validateProps } from './validate-props.js';
 
@@ -121,6 +127,13 @@ export interface ImageScannerProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Applies to tables, bucket, keys and log groups. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Provenance (issue 19): each pushed image's signatures and attestations checked against a
+   * policy, PROVENANCE_VERIFIED / FAILED / UNSIGNED published on change, and a re-verification
+   * function run daily and when the policy or trust material changes.
+   * @default none: provenance is not checked
+   */
+  readonly provenance?: ProvenanceProps;
 }
 
 /**
@@ -154,6 +167,9 @@ export class ImageScanner extends Construct {
   readonly webhookUrl?: lambda.FunctionUrl;
   /** Each registry's secret, by registry host (empty without a webhook). */
   readonly webhookSecrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** The re-verification function; undefined without `provenance`. */
+  readonly provenanceFunction?: BosunFunction;
+  readonly provenanceSchedule?: events.Rule;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -185,6 +201,10 @@ export class ImageScanner extends Construct {
       [ENV_VARS.reportsBucket]: reportsBucket.bucketName,
       [ENV_VARS.rescanWindow]: String(settings.rescanWindowDays),
     };
+    const provenance =
+      settings.provenance === undefined ? undefined : provenanceWiring(this, settings.provenance);
+    // Only Notation signatures can be AWS Signer's, and only a Notation trust store verifies them.
+    const signerRevocation = settings.provenance?.notationTrustStore !== undefined;
     // Order matters beyond data flow: the events DLQ's policy lists the ECR rules' statements
     // before the schedule's, as deployed stacks have them.
     const scan = buildScanIngest(this, {
@@ -204,6 +224,7 @@ export class ImageScanner extends Construct {
       ...(settings.registryAllowedHosts === undefined
         ? {}
         : { registryAllowedHosts: settings.registryAllowedHosts }),
+      ...(provenance === undefined ? {} : { provenance, signerRevocation }),
     });
     const rescan = buildRescan(this, {
       timeout: settings.rescanTimeout,
@@ -240,6 +261,26 @@ export class ImageScanner extends Construct {
             reservedConcurrency: settings.webhookReservedConcurrency,
           });
 
+    const pass =
+      settings.provenance === undefined || provenance === undefined
+        ? undefined
+        : buildProvenancePass(this, {
+            provenance: settings.provenance,
+            wiring: provenance,
+            functionDefaults,
+            environment,
+            ...(settings.registryAllowedHosts === undefined
+              ? {}
+              : { registryAllowedHosts: settings.registryAllowedHosts }),
+            tables,
+            findingsTopic,
+            eventsDlq: eventsDlq.queue,
+          });
+    if (pass !== undefined) {
+      grantEcrPull(this, pass.function, settings.repositories, 'ProvenanceEcrPullPolicy');
+      if (signerRevocation) grantSignerRevocation(pass.function);
+    }
+
     this.scanQueue = scan.queue;
     this.scanFunction = scan.function;
     this.pushRule = scan.pushRule;
@@ -252,6 +293,8 @@ export class ImageScanner extends Construct {
     this.webhookFunction = webhook?.function;
     this.webhookUrl = webhook?.url;
     this.webhookSecrets = webhook?.secrets ?? new Map();
+    this.provenanceFunction = pass?.function;
+    this.provenanceSchedule = pass?.schedule;
 
     this.alarms.push(
       scan.queue.dlqAlarm,
@@ -264,6 +307,7 @@ export class ImageScanner extends Construct {
       feedSync.function.errorsAlarm,
     );
     if (webhook !== undefined) this.alarms.push(webhook.function.errorsAlarm);
+    if (pass !== undefined) this.alarms.push(pass.function.errorsAlarm);
     if (props.alarmTopic !== undefined) {
       const action = new cwActions.SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {

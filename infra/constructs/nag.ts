@@ -23,6 +23,8 @@ export function renderForNag(stack: Stack, value: string): string {
     if (node !== null && typeof node === 'object') {
       const obj = node as Record<string, unknown>;
       if (typeof obj.Ref === 'string') return `<${obj.Ref}>`;
+      const att = obj['Fn::GetAtt'];
+      if (Array.isArray(att)) return `<${att.join('.')}>`;
       const join = obj['Fn::Join'];
       if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
         return join[1].map(render).join(join[0]);

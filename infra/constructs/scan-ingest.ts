@@ -18,6 +18,7 @@ import {
   arnLogicalId,
   renderForNag,
 } from './nag.js';
+import { grantSignerRevocation, type ProvenanceWiring } from './provenance.js';
 import { QueueWithDlq } from './queue-with-dlq.js';
 import type { BosunTables } from './tables.js';
 import type { RepositoryFilter } from './validate-props.js';
@@ -49,6 +50,10 @@ export interface ScanIngestProps {
   readonly eventsDlq: sqs.IQueue;
   /** BOSUN_REGISTRY_ALLOWED_HOSTS, already checked (`registry=host` pairs, comma-separated). */
   readonly registryAllowedHosts?: string;
+  /** The provenance policy's variables and reads, when one is configured. */
+  readonly provenance?: ProvenanceWiring;
+  /** Notation signatures may be AWS Signer's: the scan checks their revocation. */
+  readonly signerRevocation?: boolean;
 }
 
 export interface ScanIngest {
@@ -88,10 +93,13 @@ export function buildScanIngest(scope: Construct, props: ScanIngestProps): ScanI
       ...(props.registryAllowedHosts === undefined
         ? {}
         : { [ENV_VARS.registryAllowedHosts]: props.registryAllowedHosts }),
+      ...props.provenance?.environment,
     },
   });
   grantEcrPull(scope, fn, props.repositories);
   grantStores(fn, props);
+  props.provenance?.grantRead(fn);
+  if (props.signerRevocation === true) grantSignerRevocation(fn);
 
   fn.function.addEventSource(
     new SqsEventSource(queue.queue, {
@@ -143,11 +151,18 @@ export function buildScanIngest(scope: Construct, props: ScanIngestProps): ScanI
   return { queue, function: fn, pushRule, deleteRule, ageAlarm };
 }
 
-/** Pull access, scoped to the configured repositories, in a policy of its own. */
-function grantEcrPull(
+/**
+ * Pull access, scoped to the configured repositories, in a policy of its own (`id`): the scan's,
+ * and the provenance pass's, which reads signature manifests and blobs beside the images. ECR's
+ * ListImageReferrers (provenance discovery) is authorized by ecr:BatchGetImage on the repository
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html), so it
+ * needs no action of its own.
+ */
+export function grantEcrPull(
   scope: Construct,
   fn: BosunFunction,
   filter: RepositoryFilter | undefined,
+  id = 'EcrPullPolicy',
 ): void {
   const stack = Stack.of(scope);
   // https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html
@@ -157,7 +172,7 @@ function grantEcrPull(
     filter === undefined
       ? [repositoryArn('*')]
       : [...filter.exact.map(repositoryArn), ...filter.prefixes.map((p) => repositoryArn(`${p}*`))];
-  const pullPolicy = new iam.Policy(scope, 'EcrPullPolicy', {
+  const pullPolicy = new iam.Policy(scope, id, {
     statements: [
       new iam.PolicyStatement({
         actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImages'],

@@ -9,6 +9,7 @@ import {
 import { parseAllowedHosts } from '../../shared/registry/hosts.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
+import { checkProvenanceProps, type ProvenanceProps } from './provenance.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';
 
 /** ECR repositories to scan, split the way EventBridge patterns and IAM ARNs need them. */
@@ -47,6 +48,8 @@ export interface ScannerSettings {
   readonly webhookReservedConcurrency: number;
   /** BOSUN_REGISTRY_ALLOWED_HOSTS's value, or undefined for none. */
   readonly registryAllowedHosts: string | undefined;
+  /** `undefined`: provenance is not checked. */
+  readonly provenance: ProvenanceProps | undefined;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -206,6 +209,13 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
       `webhookReservedConcurrency must be an integer from 1 to 100, got ${webhookReservedConcurrency}`,
     );
 
+  if (props.provenance !== undefined) {
+    checkProvenanceProps(props.provenance);
+    const timeout = props.provenance.timeout;
+    if (timeout !== undefined)
+      checkDuration('provenance.timeout', timeout, Duration.seconds(30), Duration.minutes(15));
+  }
+
   return {
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -229,5 +239,6 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     webhookReplayWindow,
     webhookPreviousSecretGrace,
     webhookReservedConcurrency,
+    provenance: props.provenance,
   };
 }

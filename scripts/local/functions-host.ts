@@ -3,14 +3,16 @@
  * them: the registry webhook's function URL (an HTTP server on loopback, which the local
  * registry's notification sink forwards to), and the SQS event source mappings of the scan,
  * rescan and feed-sync queues (long polls that invoke the handler with the batch and delete
- * what it did not report as failed). Each handler gets the environment the synthesized template
+ * what it did not report as failed), and, with provenance on, EventBridge's invocations of the
+ * provenance function (`invokeProvenance`). Each handler gets the environment the synthesized template
  * gives its function.
  *
  * Secrets Manager has no local emulator: its client is faked at the SDK boundary with the
  * shared secret the local registry sends.
  *
  * `tsx scripts/local/functions-host.ts` runs it until interrupted; BOSUN_* variables set in its
- * environment override the template's (bench:pipeline points it at an isolated deployment).
+ * environment override the template's (bench:pipeline points it at an isolated deployment), and
+ * BOSUN_HOST_PROVENANCE=1 turns provenance on.
  */
 
 import { rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,8 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
+import { ENV_VARS } from '../../shared/config/env.js';
+import type { ReverifySummary } from '../../shared/pipeline/provenance.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, WEBHOOK_FORWARD_FILE } from './services.js';
 import { DEFAULT_LOCAL_DIR, functionEnv, type LocalStackState, readState } from './stack.js';
 
@@ -47,6 +51,13 @@ type QueueFunction = (typeof QUEUE_FUNCTIONS)[number];
 export interface FunctionsHostOptions {
   /** Extra environment for every handler (e.g. BOSUN_REGISTRY_ENDPOINTS in a test). */
   readonly env?: Record<string, string>;
+  /**
+   * Check provenance: the template's BOSUN_PROVENANCE_* variables (its policy is the object
+   * LOCAL_PROVENANCE_POLICY in fauxqs) go to the scan and provenance functions, and `invoke`
+   * runs the provenance function. Off by default: a policy asks every image for signatures.
+   * Setting a BOSUN_PROVENANCE_POLICY* variable in `env` turns it on too.
+   */
+  readonly provenance?: boolean;
   /** Invocation log; defaults to one JSON line per invocation on stdout. */
   readonly log?: (entry: Record<string, unknown>) => void;
 }
@@ -54,6 +65,11 @@ export interface FunctionsHostOptions {
 export interface FunctionsHost {
   /** The webhook's local function URL. */
   readonly url: string;
+  /**
+   * Runs the provenance function with an EventBridge event (its schedule's, an S3 "Object
+   * Created", a Parameter Store change), as EventBridge would; only with provenance on.
+   */
+  invokeProvenance(event: unknown): Promise<ReverifySummary>;
   stop(): Promise<void>;
 }
 
@@ -77,17 +93,41 @@ function context(name: string, timeoutMs: number): Context {
 
 const forwardFile = (state: LocalStackState) => path.join(state.dir, WEBHOOK_FORWARD_FILE);
 
+const PROVENANCE_VARIABLES = Object.values(ENV_VARS).filter((v) =>
+  v.startsWith('BOSUN_PROVENANCE_'),
+);
+const POLICY_VARIABLES: readonly string[] = [
+  ENV_VARS.provenancePolicy,
+  ENV_VARS.provenancePolicyS3,
+  ENV_VARS.provenancePolicySsm,
+];
+
+/** A function's template environment, its provenance variables left out unless provenance is on. */
+function withoutProvenance(env: Record<string, string>, on: boolean): Record<string, string> {
+  if (on) return env;
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => !(PROVENANCE_VARIABLES as string[]).includes(name)),
+  );
+}
+
 export async function startFunctionsHost(
   state: LocalStackState,
   options: FunctionsHostOptions = {},
 ): Promise<FunctionsHost> {
   const log = options.log ?? ((e) => console.log(JSON.stringify(e)));
+  const overrides = options.env ?? {};
+  const provenanceOn =
+    options.provenance === true ||
+    POLICY_VARIABLES.some((v) => overrides[v] !== undefined && overrides[v] !== '');
   const envs = Object.fromEntries(
-    [...QUEUE_FUNCTIONS, 'registry-webhook'].map((f) => [
+    [...QUEUE_FUNCTIONS, 'registry-webhook', ...(provenanceOn ? ['provenance'] : [])].map((f) => [
       f,
-      { ...functionEnv(state, f as QueueFunction), ...(options.env ?? {}) },
+      { ...withoutProvenance(functionEnv(state, f as QueueFunction), provenanceOn), ...overrides },
     ]),
   );
+  // A host started earlier in this process may have left provenance on.
+  if (!provenanceOn)
+    for (const name of PROVENANCE_VARIABLES) if (!(name in overrides)) delete process.env[name];
   // The handlers read their configuration when their module loads: one shared environment
   // (the functions' variables agree where they overlap), the registry host for the webhook.
   for (const env of Object.values(envs)) Object.assign(process.env, env);
@@ -123,6 +163,12 @@ export async function startFunctionsHost(
   };
   const webhook = (await import('../../functions/registry-webhook/index.js'))
     .handler as unknown as UrlHandler;
+  const provenance = provenanceOn
+    ? ((await import('../../functions/provenance/index.js')).handler as unknown as (
+        event: unknown,
+        context: Context,
+      ) => Promise<ReverifySummary>)
+    : undefined;
 
   const sqs = new SQSClient({
     region: LOCAL_REGION,
@@ -286,6 +332,16 @@ export async function startFunctionsHost(
 
   return {
     url,
+    async invokeProvenance(event) {
+      if (provenance === undefined)
+        throw new Error(
+          'provenance is off in this functions host (start it with provenance: true)',
+        );
+      const started = Date.now();
+      const summary = await provenance(event, context('provenance', 900_000));
+      log({ function: 'provenance', ms: Date.now() - started, ...summary });
+      return summary;
+    },
     async stop() {
       running = false;
       rmSync(forwardFile(state), { force: true });
@@ -309,13 +365,15 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(proc
     Object.entries(process.env).filter(
       (e): e is [string, string] =>
         e[0].startsWith('BOSUN_') &&
-        !['BOSUN_LOCAL_DIR', 'BOSUN_HOST_QUIET'].includes(e[0]) &&
+        !['BOSUN_LOCAL_DIR', 'BOSUN_HOST_QUIET', 'BOSUN_HOST_PROVENANCE'].includes(e[0]) &&
         e[1] !== undefined,
     ),
   );
   const host = await startFunctionsHost(state, {
     env: { ...env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO' },
     ...(process.env.BOSUN_HOST_QUIET === '1' ? { log: () => undefined } : {}),
+    // BOSUN_HOST_PROVENANCE=1: the template's provenance policy (LOCAL_PROVENANCE_POLICY).
+    provenance: process.env.BOSUN_HOST_PROVENANCE === '1',
   });
   console.log(JSON.stringify({ message: 'functions host running', webhook: host.url }));
   for (const signal of ['SIGTERM', 'SIGINT'] as const)

@@ -62,14 +62,31 @@ export function readState(dir: string): LocalStackState | undefined {
 export const LOCAL_WEBHOOK_REGISTRY = '127.0.0.1:5000';
 
 /**
+ * Where the local stack's provenance policy is read from: an object in a local S3 bucket
+ * (fauxqs), which the local stack creates empty. The template gives the scan and provenance
+ * functions its variables as in AWS; the functions host passes them on only when provenance is
+ * turned on (FunctionsHostOptions.provenance), since a policy asks every pushed image for
+ * signatures. Turning it on: put a policy at this key (and any trust material in that bucket),
+ * then start the functions host with `provenance: true` (`env` may add
+ * BOSUN_PROVENANCE_TRUSTED_ROOTS / _NOTATION_TRUST_STORE / _MAX_AGE_HOURS).
+ */
+export const LOCAL_PROVENANCE_POLICY = { bucket: 'bosun-local-provenance', key: 'policy.yaml' };
+
+/**
  * Synthesizes the app in-process into `outdir` and returns the stack's template file. Lambda
  * bundling is skipped: the local stack needs the resources, not the function code. The webhook
- * is built (it is only with registries configured): the local registry notifies it.
+ * is built (it is only with registries configured): the local registry notifies it; so is
+ * provenance, with its policy in a local bucket (LOCAL_PROVENANCE_POLICY).
  */
 export function synthTemplate(outdir: string): string {
   const { app, stack } = buildApp(
     { outdir, context: { 'aws:cdk:bundling-stacks': [] } },
-    { scanner: { webhookRegistries: [LOCAL_WEBHOOK_REGISTRY] } },
+    {
+      scanner: {
+        webhookRegistries: [LOCAL_WEBHOOK_REGISTRY],
+        provenance: { policy: { s3: LOCAL_PROVENANCE_POLICY } },
+      },
+    },
   );
   const assembly = app.synth();
   return path.join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile);
@@ -86,13 +103,16 @@ function newestMtime(dir: string): number {
 
 /**
  * The template `cdk synth` left in `cdk.out`, when it is newer than the code that produces it
- * (`infra/`, `shared/config/`) and has the webhook the local registry notifies; otherwise
+ * (`infra/`, `shared/config/`) and has the webhook the local registry notifies and the
+ * provenance function; otherwise
  * undefined, and the caller synthesizes.
  */
 export function currentCdkOutTemplate(projectRoot: string = PROJECT_ROOT): string | undefined {
   const file = path.join(projectRoot, 'cdk.out', `${STACK_NAME}.template.json`);
   if (!existsSync(file)) return undefined;
-  if (!readFileSync(file, 'utf8').includes('"bosun-registry-webhook"')) return undefined;
+  const template = readFileSync(file, 'utf8');
+  if (!template.includes('"bosun-registry-webhook"') || !template.includes('"bosun-provenance"'))
+    return undefined;
   const sources = Math.max(
     newestMtime(path.join(projectRoot, 'infra')),
     newestMtime(path.join(projectRoot, 'shared', 'config')),
@@ -199,7 +219,7 @@ export async function down(dir: string = DEFAULT_LOCAL_DIR): Promise<ServiceStat
 /** The environment a function gets locally, for running its handler in this process. */
 export function functionEnv(
   state: LocalStackState,
-  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook',
+  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook' | 'provenance',
 ): Record<string, string> {
   const env = state.local.functions[fn];
   if (env === undefined)

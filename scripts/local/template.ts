@@ -17,7 +17,7 @@ import {
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV_VARS } from '../../shared/config/env.js';
+import { ENV_VARS, parseS3Uri } from '../../shared/config/env.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './services.js';
 
 interface CfnResource {
@@ -274,6 +274,39 @@ function functionEnvironments(
   return out;
 }
 
+/**
+ * The buckets the provenance variables name (the policy's, the trusted roots', the trust
+ * store's): in AWS they exist before the stack; locally they are created empty, for a test to
+ * put the policy and trust material in.
+ */
+async function createProvenanceBuckets(
+  functions: Record<string, Record<string, string>>,
+  client: S3Client,
+): Promise<void> {
+  const buckets = new Set<string>();
+  for (const env of Object.values(functions)) {
+    const uris = [
+      env[ENV_VARS.provenancePolicyS3],
+      env[ENV_VARS.provenanceNotationTrustStore],
+      ...Object.values(
+        JSON.parse(env[ENV_VARS.provenanceTrustedRoots] ?? '{}') as Record<string, string>,
+      ),
+    ];
+    for (const uri of uris) {
+      const bucket = uri === undefined ? undefined : parseS3Uri(uri)?.bucket;
+      if (bucket !== undefined) buckets.add(bucket);
+    }
+  }
+  for (const bucket of buckets) {
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      if (!(error instanceof Error && /BucketAlready(OwnedByYou|Exists)/.test(error.name)))
+        throw error;
+    }
+  }
+}
+
 /** Creates every table, queue, topic and bucket of the template; safe to run again. */
 /**
  * Secrets Manager has no local emulator: a secret gets an ARN of the local account so that the
@@ -307,7 +340,9 @@ export async function createLocalResources(
     await createTopics(template, sns, local);
     await createBuckets(template, s3, local);
     nameSecrets(template, local);
-    return { resources: local, functions: functionEnvironments(template, local, endpoints) };
+    const functions = functionEnvironments(template, local, endpoints);
+    await createProvenanceBuckets(functions, s3);
+    return { resources: local, functions };
   } finally {
     for (const client of [dynamodb, sqs, sns, s3]) client.destroy();
   }

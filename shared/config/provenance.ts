@@ -21,7 +21,6 @@ import {
   type TrustSources,
 } from '../provenance/check.js';
 import { type ProvenancePolicy, parseProvenancePolicy } from '../provenance/policy.js';
-import { ZipReader } from '../zip.js';
 import { type Config, ConfigError, ENV_VARS, type S3Location } from './env.js';
 
 /** The variables of provenance, for `loadConfig`. */
@@ -208,6 +207,8 @@ async function notationStores(
     stores[store] = [...(stores[store] ?? []), bytes];
   };
   if (location.key.endsWith('.zip')) {
+    // Loaded on first use: the scan function's other readers of zips are too (cold start).
+    const { ZipReader } = await import('../zip.js');
     const zip = await ZipReader.fromBuffer(await readObject(s3, location), uri(location));
     try {
       for await (const entry of zip.entries()) add(entry.name, await entry.read(), uri(location));

@@ -1,8 +1,9 @@
 /**
- * The scan and rescan use cases wired to AWS from the validated configuration: DynamoDB
- * tables, the reports bucket (reports, SBOMs, the layer cache), the findings topic, and the
- * registry client with ECR credentials (the scan's only). Handlers build theirs once per cold
- * start.
+ * The scan, rescan and provenance use cases wired to AWS from the validated configuration:
+ * DynamoDB tables, the reports bucket (reports, SBOMs, the layer cache), the findings topic, the
+ * registry client with ECR credentials (the scan's and the provenance pass's), and, when a
+ * provenance policy is configured, the provenance checker (shared/config/provenance.ts reads the
+ * policy and trust material). Handlers build theirs once per cold start.
  */
 import {
   dynamoDbFromConfig,
@@ -11,10 +12,21 @@ import {
   snsFromConfig,
 } from '../config/clients.js';
 import type { Config } from '../config/env.js';
+import {
+  cachedProvenance,
+  type LoadedProvenance,
+  PROVENANCE_CONFIG,
+  type ProvenanceSettings,
+  provenanceSettings,
+  refreshingChecker,
+} from '../config/provenance.js';
 import type { ScanRequest } from '../events/scan-request.js';
 import { RegistryImageSource } from '../image/registry-source.js';
 import { SnsNotifier } from '../notifications/sns-notifier.js';
-import { EcrCredentials } from '../registry/auth.js';
+import { type ProvenanceChecker, provenanceChecker } from '../provenance/check.js';
+import { ecrReferrers, type ReferrerLister } from '../provenance/discovery.js';
+import type { SignerRevocationClient } from '../provenance/notation.js';
+import { EcrCredentials, ecrRegionOf } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { parseReference } from '../registry/reference.js';
 import { DynamoDbAdvisoryStore } from '../stores/dynamodb/advisory-store.js';
@@ -22,7 +34,10 @@ import { DynamoDbItemTable } from '../stores/dynamodb/item-table.js';
 import { FindingsStore } from '../stores/findings-store.js';
 import { ImageStore } from '../stores/image-store.js';
 import { InventoryStore } from '../stores/inventory-store.js';
+import { ProvenanceStore } from '../stores/provenance-store.js';
 import { S3LayerCache, S3ReportStore } from '../stores/s3.js';
+import type { PipelineDeps } from './context.js';
+import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
 
@@ -41,38 +56,146 @@ export const RESCAN_CONFIG = [
   's3Endpoint',
 ] as const;
 
-/** The scan function also pulls (registries, ECR) and knows its queue's last delivery. */
-export const SCAN_CONFIG = [
+/**
+ * The provenance function reads registries like the scan (signatures are beside the image) and
+ * the provenance policy; it never pulls a layer.
+ */
+export const PROVENANCE_FUNCTION_CONFIG = [
   ...RESCAN_CONFIG,
   'registryEndpoints',
   'registryAllowedHosts',
-  'scanMaxReceives',
+  ...PROVENANCE_CONFIG,
 ] as const;
 
-type StoresConfig = Config<(typeof RESCAN_CONFIG)[number]>;
+/** The scan function also pulls (registries, ECR), knows its queue's last delivery, and decides provenance. */
+export const SCAN_CONFIG = [...PROVENANCE_FUNCTION_CONFIG, 'scanMaxReceives'] as const;
 
-/** The stores and the notifier both use cases share. */
+type StoresConfig = Config<(typeof RESCAN_CONFIG)[number]>;
+type RegistryConfig = Config<(typeof PROVENANCE_FUNCTION_CONFIG)[number]>;
+
+/** The stores and the notifier every use case shares. */
 function pipelineStores(config: StoresConfig) {
   const ddb = dynamoDbFromConfig(config);
+  const images = new DynamoDbItemTable(ddb, config.imagesTable);
   return {
-    images: new ImageStore(new DynamoDbItemTable(ddb, config.imagesTable)),
+    images: new ImageStore(images),
     inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
     findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
+    // Verdicts live in the images table, beside the image record (stores/provenance-store.ts).
+    provenanceStore: new ProvenanceStore(images),
   };
 }
 
-export function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): ScanDeps {
-  const s3 = s3FromConfig(config);
-  const stores = pipelineStores(config);
-  const registry = new RegistryClient({
+function registryFromConfig(config: RegistryConfig): RegistryClient {
+  return new RegistryClient({
     credentials: new EcrCredentials({ client: ecrFromConfig(config) }),
     ...(config.registryEndpoints === undefined ? {} : { endpoints: config.registryEndpoints }),
     ...(config.registryAllowedHosts === undefined
       ? {}
       : { allowedHosts: config.registryAllowedHosts }),
   });
+}
+
+/** The policy's source and its cached reader; undefined when no policy is configured. */
+export interface ProvenanceSource {
+  readonly settings: ProvenanceSettings;
+  /** The policy and trust material, read again after 5 minutes, or at once with `fresh`. */
+  readonly load: (fresh?: boolean) => Promise<LoadedProvenance>;
+}
+
+export function provenanceSource(config: RegistryConfig): ProvenanceSource | undefined {
+  const settings = provenanceSettings(config);
+  if (settings === undefined) return undefined;
+  let ssm: import('@aws-sdk/client-ssm').SSMClient | undefined;
+  const load = cachedProvenance(settings, {
+    s3: s3FromConfig(config),
+    // Parameter Store has no local endpoint: the client is the one AWS region's, built on first use.
+    ssm: {
+      async send(command) {
+        if (ssm === undefined) {
+          const { SSMClient } = await import('@aws-sdk/client-ssm');
+          ssm = new SSMClient(config.region === undefined ? {} : { region: config.region });
+        }
+        return ssm.send(command);
+      },
+    } as Pick<import('@aws-sdk/client-ssm').SSMClient, 'send'>,
+  });
+  return { settings, load };
+}
+
+/**
+ * How a checker reaches signatures: the scan's own registry client; ECR's ListImageReferrers for
+ * ECR hosts (in the host's region) that no endpoint override serves elsewhere (the local stack's
+ * registry stands in for an ECR host and has no ECR API); AWS Signer's revocation check when a
+ * Notation trust store is configured (only Notation signatures are AWS Signer's).
+ */
+function checkerFactory(
+  config: RegistryConfig,
+  registry: RegistryClient,
+  settings: ProvenanceSettings,
+): (loaded: LoadedProvenance) => ProvenanceChecker {
+  const listers = new Map<string, ReferrerLister>();
+  const ecr = (host: string): ReferrerLister | undefined => {
+    const region = ecrRegionOf(host);
+    if (region === undefined || config.registryEndpoints?.has(host) === true) return undefined;
+    let lister = listers.get(region);
+    if (lister === undefined) {
+      lister = ecrReferrers(ecrFromConfig({ region }));
+      listers.set(region, lister);
+    }
+    return lister;
+  };
+  let signer: import('@aws-sdk/client-signer').SignerClient | undefined;
+  const signerClient: SignerRevocationClient = {
+    async send(command) {
+      if (signer === undefined) {
+        const { SignerClient } = await import('@aws-sdk/client-signer');
+        signer = new SignerClient(config.region === undefined ? {} : { region: config.region });
+      }
+      return signer.send(command);
+    },
+  };
+  return (loaded) =>
+    provenanceChecker({
+      policy: loaded.policy,
+      trust: loaded.trust,
+      registry,
+      ecrReferrers: ecr,
+      ...(settings.notationTrustStore === undefined ? {} : { awsSigner: { client: signerClient } }),
+    });
+}
+
+/** The subject a pushed artifact's manifest names (OCI image spec v1.1 `subject`). */
+function subjectReader(registry: RegistryClient) {
+  return async (request: ScanRequest): Promise<string | undefined> => {
+    const { manifest } = await registry.getManifest(
+      parseReference(`${request.registry}/${request.repository}@${request.digest}`),
+    );
+    return 'subject' in manifest ? manifest.subject?.digest : undefined;
+  };
+}
+
+/**
+ * The scan's dependencies. With a provenance policy configured, it is read before the first
+ * scan (a policy that cannot be read fails the cold start, loudly), and followed afterwards: each
+ * check uses the policy read within the last 5 minutes.
+ */
+export async function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): Promise<ScanDeps> {
+  const s3 = s3FromConfig(config);
+  const { provenanceStore, ...stores } = pipelineStores(config);
+  const registry = registryFromConfig(config);
+  const source = provenanceSource(config);
+  let provenance: ProvenanceDeps | undefined;
+  if (source !== undefined) {
+    const make = checkerFactory(config, registry, source.settings);
+    provenance = {
+      checker: refreshingChecker(() => source.load(), await source.load(), make),
+      store: provenanceStore,
+      ...(source.settings.maxAgeMs === undefined ? {} : { maxAgeMs: source.settings.maxAgeMs }),
+    };
+  }
   return {
     ...stores,
     // The advisory table also holds Red Hat's repository-to-CPE mapping (feed data).
@@ -84,13 +207,46 @@ export function scanDeps(config: Config<(typeof SCAN_CONFIG)[number]>): ScanDeps
         registry,
         parseReference(`${request.registry}/${request.repository}@${request.digest}`),
       ).images(),
+    ...(provenance === undefined ? {} : { provenance, subjectOf: subjectReader(registry) }),
+  };
+}
+
+/** What the re-verification pass needs; `provenance` reads the policy as of now. */
+export interface ProvenancePassDeps {
+  readonly pipeline: PipelineDeps;
+  /** The verdicts' dependencies with the policy and trust material read again (`fresh`) or as cached. */
+  provenance(fresh: boolean): Promise<ProvenanceDeps>;
+}
+
+/**
+ * The provenance function's dependencies; undefined when no policy is configured (the
+ * construct builds that function only with one). One checker per pass: a pass decides every
+ * verdict under one policy and trust version.
+ */
+export function provenancePassDeps(
+  config: Config<(typeof PROVENANCE_FUNCTION_CONFIG)[number]>,
+): ProvenancePassDeps | undefined {
+  const source = provenanceSource(config);
+  if (source === undefined) return undefined;
+  const { provenanceStore, ...stores } = pipelineStores(config);
+  const make = checkerFactory(config, registryFromConfig(config), source.settings);
+  return {
+    pipeline: stores,
+    async provenance(fresh) {
+      return {
+        checker: make(await source.load(fresh)),
+        store: provenanceStore,
+        ...(source.settings.maxAgeMs === undefined ? {} : { maxAgeMs: source.settings.maxAgeMs }),
+      };
+    },
   };
 }
 
 /** No registry client: a rescan never pulls. */
 export function rescanDeps(config: StoresConfig): RescanDeps {
+  const { provenanceStore: _unused, ...stores } = pipelineStores(config);
   return {
-    ...pipelineStores(config),
+    ...stores,
     reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
   };
