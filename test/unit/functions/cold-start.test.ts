@@ -61,8 +61,10 @@ describe('the scan function at cold start', () => {
 
   it("bundles no advisory importer's parsers: matching reads stored facts, never feed files", () => {
     const { inputs } = bundle('scan');
+    // `yaml` is in the scan now, as the provenance policy's parser (issue 19); the feeds' XML
+    // parser and decoders are not.
     expect(
-      matching(inputs, /node_modules\/(yaml|fast-xml-parser)\/|advisories\/importers\/decode/),
+      matching(inputs, /node_modules\/fast-xml-parser\/|advisories\/importers\/decode/),
     ).toEqual([]);
   });
 });
