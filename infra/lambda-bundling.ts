@@ -27,5 +27,6 @@ export const HANDLER_DIRS = [
   'feed-sync',
   'registry-webhook',
   'provenance',
+  'trust-refresh',
 ] as const;
 export type HandlerDir = (typeof HANDLER_DIRS)[number];

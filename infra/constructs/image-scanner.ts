@@ -16,6 +16,7 @@ import { buildFeedSync } from './feed-sync.js';
 import { buildFindingsTopic } from './findings-topic.js';
 import {
   buildProvenancePass,
+  buildTrustRefresh,
   grantSignerRevocation,
   type ProvenanceProps,
   provenanceWiring,
@@ -170,6 +171,8 @@ export class ImageScanner extends Construct {
   /** The re-verification function; undefined without `provenance`. */
   readonly provenanceFunction?: BosunFunction;
   readonly provenanceSchedule?: events.Rule;
+  /** Keeps trusted roots with `refresh` fresh through TUF; undefined without any. */
+  readonly trustRefreshFunction?: BosunFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -280,6 +283,15 @@ export class ImageScanner extends Construct {
       grantEcrPull(this, pass.function, settings.repositories, 'ProvenanceEcrPullPolicy');
       if (signerRevocation) grantSignerRevocation(pass.function);
     }
+    const trustRefresh =
+      settings.provenance === undefined || provenance === undefined
+        ? undefined
+        : buildTrustRefresh(this, {
+            provenance: settings.provenance,
+            wiring: provenance,
+            functionDefaults,
+            eventsDlq: eventsDlq.queue,
+          });
 
     this.scanQueue = scan.queue;
     this.scanFunction = scan.function;
@@ -295,6 +307,7 @@ export class ImageScanner extends Construct {
     this.webhookSecrets = webhook?.secrets ?? new Map();
     this.provenanceFunction = pass?.function;
     this.provenanceSchedule = pass?.schedule;
+    this.trustRefreshFunction = trustRefresh?.function;
 
     this.alarms.push(
       scan.queue.dlqAlarm,

@@ -11,8 +11,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { TRUST_REFRESH_ENV_VARS, trustRefreshSchema } from '../../shared/config/trust-refresh.js';
 import { loadTrust } from '../../shared/provenance/check.js';
 import { parseProvenancePolicy } from '../../shared/provenance/policy.js';
+import { shippedTufRoot } from '../../shared/provenance/tuf-client.js';
 import { BosunFunction, type BosunFunctionDefaults } from './bosun-function.js';
 import { acknowledgeOnRole, acknowledgePublishKey, arnLogicalId, renderForNag } from './nag.js';
 import type { BosunTables } from './tables.js';
@@ -44,7 +46,20 @@ export interface ProvenanceProps {
    * refresh writes those). @default none
    */
   readonly trustedRoots?: Readonly<
-    Record<string, { readonly file: string } | { readonly s3: S3ObjectLocation }>
+    Record<
+      string,
+      | { readonly file: string }
+      | {
+          readonly s3: S3ObjectLocation;
+          /**
+           * Keep the object fresh from a Sigstore TUF repository (docs/provenance-trust-refresh.md):
+           * the trust-refresh function fetches `trusted_root.json` with TUF verification on
+           * `trustRefreshSchedule` and writes it only when it changed, which re-verifies. The
+           * public-good mirror's TUF root ships with Bosun; any other needs `tufRoot`.
+           */
+          readonly refresh?: { readonly mirror: string; readonly tufRoot?: S3ObjectLocation };
+        }
+    >
   >;
   /**
    * A Notation trust store (`x509/{ca,signingAuthority,tsa}/<name>/<certificates>`): a local
@@ -55,6 +70,8 @@ export interface ProvenanceProps {
     | { readonly s3: { readonly bucket: s3.IBucket | string; readonly prefix: string } };
   /** When every verdict is decided again (expiry, revocation). @default every day */
   readonly reverifySchedule?: events.Schedule;
+  /** When trusted roots with `refresh` are fetched again. @default every day */
+  readonly trustRefreshSchedule?: events.Schedule;
   /** Hours a verdict stands before a push decides it again. @default 24 */
   readonly maxAgeHours?: number;
   /** @default Duration.minutes(15) */
@@ -115,8 +132,11 @@ export function checkProvenanceProps(props: ProvenanceProps): void {
       if (!existsSync(root.file))
         throw new Error(`provenance.trustedRoots.${name}: ${root.file} does not exist`);
       sigstoreRoots[name] = readFileSync(root.file, 'utf8');
-    } else if (root.s3.key === '' || root.s3.key.endsWith('/'))
-      throw new Error(`provenance.trustedRoots.${name}: the S3 key must name an object`);
+    } else {
+      if (root.s3.key === '' || root.s3.key.endsWith('/'))
+        throw new Error(`provenance.trustedRoots.${name}: the S3 key must name an object`);
+      if (root.refresh !== undefined) checkRefresh(name, root.refresh);
+    }
   }
   const store = props.notationTrustStore;
   const notationStores =
@@ -449,4 +469,113 @@ export function grantSignerRevocation(fn: BosunFunction): void {
     ['AwsSolutions-IAM5[Resource::*]'],
     'signer:GetRevocationStatus supports no resource-level permission (AWS Signer in the Service Authorization Reference); it only reads whether a signing profile, job or certificate was revoked.',
   );
+}
+
+/** A refresh the function could not run: refused at synth rather than failing every day. */
+function checkRefresh(name: string, refresh: { mirror: string; tufRoot?: S3ObjectLocation }): void {
+  const parsed = trustRefreshSchema.safeParse({ [name]: { mirror: refresh.mirror } });
+  if (!parsed.success)
+    throw new Error(
+      `provenance.trustedRoots.${name}.refresh.mirror must be an http(s) URL, got ${JSON.stringify(refresh.mirror)}`,
+    );
+  if (refresh.tufRoot === undefined && shippedTufRoot(refresh.mirror) === undefined)
+    throw new Error(
+      `provenance.trustedRoots.${name}.refresh: no TUF root ships for ${refresh.mirror}; give its root.json as tufRoot`,
+    );
+}
+
+/** Trusted roots the props ask to keep fresh, by name. */
+function refreshedRoots(props: ProvenanceProps) {
+  return Object.entries(props.trustedRoots ?? {}).flatMap(([name, root]) =>
+    's3' in root && root.refresh !== undefined
+      ? [{ name, object: root.s3, refresh: root.refresh }]
+      : [],
+  );
+}
+
+export interface TrustRefreshProps {
+  readonly provenance: ProvenanceProps;
+  readonly wiring: ProvenanceWiring;
+  readonly functionDefaults: BosunFunctionDefaults;
+  readonly eventsDlq: sqs.IQueue;
+}
+
+/**
+ * The trust-refresh function (functions/trust-refresh) for the trusted roots with `refresh`, on
+ * its schedule: it reads and writes exactly those objects (and reads their TUF roots), and
+ * reaches the mirrors over HTTPS. Undefined when no root asks for a refresh. Writing a root is
+ * an S3 change the re-verification rules already watch.
+ */
+export function buildTrustRefresh(
+  scope: Construct,
+  props: TrustRefreshProps,
+): { function: BosunFunction; schedule: events.Rule } | undefined {
+  const roots = refreshedRoots(props.provenance);
+  if (roots.length === 0) return undefined;
+  const stack = Stack.of(scope);
+  const refresh = Object.fromEntries(
+    roots.map((r) => [
+      r.name,
+      {
+        mirror: r.refresh.mirror,
+        ...(r.refresh.tufRoot === undefined
+          ? {}
+          : { tufRoot: `s3://${nameOf(r.refresh.tufRoot.bucket)}/${r.refresh.tufRoot.key}` }),
+      },
+    ]),
+  );
+  const fn = new BosunFunction(scope, 'TrustRefresh', {
+    ...props.functionDefaults,
+    handlerDir: 'trust-refresh',
+    timeout: Duration.minutes(2),
+    memorySize: 512,
+    environment: {
+      [ENV_VARS.provenanceTrustedRoots]: props.wiring.environment[
+        ENV_VARS.provenanceTrustedRoots
+      ] as string,
+      [TRUST_REFRESH_ENV_VARS.trustRefresh]: stack.toJsonString(refresh),
+    },
+  });
+  const role = fn.function;
+  role.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resources: roots.map((r) => objectArn(r.object.bucket, r.object.key)),
+    }),
+  );
+  const tufRoots = roots.flatMap((r) =>
+    r.refresh.tufRoot === undefined ? [] : [r.refresh.tufRoot],
+  );
+  if (tufRoots.length > 0)
+    role.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: tufRoots.map((o) => objectArn(o.bucket, o.key)),
+      }),
+    );
+  // A bucket of this app with its own key: writing needs the key too.
+  const keys = [...roots.map((r) => r.object), ...tufRoots].flatMap((o) =>
+    typeof o.bucket !== 'string' && o.bucket.encryptionKey !== undefined
+      ? [o.bucket.encryptionKey]
+      : [],
+  );
+  if (keys.length > 0)
+    role.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: keys.map((k) => k.keyArn),
+      }),
+    );
+  const schedule = new events.Rule(scope, 'TrustRefreshSchedule', {
+    description: 'Sigstore trusted roots fetched again through TUF',
+    schedule: props.provenance.trustRefreshSchedule ?? events.Schedule.rate(Duration.days(1)),
+    targets: [
+      new targets.LambdaFunction(fn.function, {
+        deadLetterQueue: props.eventsDlq,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    ],
+  });
+  return { function: fn, schedule };
 }

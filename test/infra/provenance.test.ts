@@ -271,6 +271,72 @@ describe('provenance in the construct', () => {
     expect(statements.flatMap(actions)).toContain('sns:Publish');
   });
 
+  it('keeps a refreshed trusted root fresh: its own function, reading and writing that object alone, daily', () => {
+    const { template, stack, app } = synthScanner({
+      provenance: {
+        policy: { s3: { bucket: 'acme-policies', key: 'policy.yaml' } },
+        trustedRoots: {
+          'public-good': {
+            s3: { bucket: 'acme-trust', key: 'roots/public-good.json' },
+            refresh: { mirror: 'https://tuf-repo-cdn.sigstore.dev' },
+          },
+          corp: {
+            s3: { bucket: 'acme-trust', key: 'roots/corp.json' },
+            refresh: {
+              mirror: 'https://tuf.corp.example',
+              tufRoot: { bucket: 'acme-trust', key: 'tuf/corp-root.json' },
+            },
+          },
+          pinned: { s3: { bucket: 'acme-trust', key: 'roots/pinned.json' } },
+        },
+      },
+    });
+    const env = functionEnv(template, 'bosun-trust-refresh');
+    expect(JSON.parse(stack.resolve(env.BOSUN_PROVENANCE_TRUST_REFRESH))).toEqual({
+      'public-good': { mirror: 'https://tuf-repo-cdn.sigstore.dev' },
+      corp: { mirror: 'https://tuf.corp.example', tufRoot: 's3://acme-trust/tuf/corp-root.json' },
+    });
+    expect(JSON.parse(stack.resolve(env.BOSUN_PROVENANCE_TRUSTED_ROOTS))).toMatchObject({
+      'public-good': 's3://acme-trust/roots/public-good.json',
+      pinned: 's3://acme-trust/roots/pinned.json',
+    });
+    const statements = roleStatements(template, /ScannerTrustRefreshRole/);
+    const arn = (key: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::acme-trust/${key}`]],
+    });
+    // Written: the two refreshed roots, never the pinned one; read: their TUF root.
+    expect(withAction(statements, 's3:PutObject').map((s) => stack.resolve(s.Resource))).toEqual([
+      [arn('roots/public-good.json'), arn('roots/corp.json')],
+    ]);
+    expect(
+      withAction(statements, 's3:GetObject').flatMap((s) => stack.resolve(s.Resource)),
+    ).toEqual([arn('roots/public-good.json'), arn('roots/corp.json'), arn('tuf/corp-root.json')]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 day)',
+      Description: 'Sigstore trusted roots fetched again through TUF',
+    });
+    // A written root is an S3 change the re-verification already watches.
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: {
+          bucket: { name: ['acme-trust'] },
+          object: { key: ['roots/public-good.json', 'roots/corp.json', 'roots/pinned.json'] },
+        },
+      }),
+    });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('builds no trust-refresh function when no root asks for one', () => {
+    const { template } = synthScanner({
+      provenance: {
+        policy: { s3: { bucket: 'acme-policies', key: 'policy.yaml' } },
+        trustedRoots: { 'public-good': { s3: { bucket: 'acme-trust', key: 'pg.json' } } },
+      },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('bosun-trust-refresh');
+  });
+
   it('passes cdk-nag with every kind of source', () => {
     const bucketStack = new Stack();
     for (const provenance of [
@@ -331,6 +397,19 @@ describe('provenance props', () => {
       }),
     ).toThrow(
       /trust-store-with-cert-symlinks is not x509\/ca, x509\/signingAuthority or x509\/tsa/,
+    );
+  });
+
+  it('refuse a refresh the function could not run', () => {
+    const root = (refresh: { mirror: string }) => ({
+      policy: { ssmParameter: '/bosun/policy' },
+      trustedRoots: { corp: { s3: { bucket: 'b', key: 'corp.json' }, refresh } },
+    });
+    expect(check(root({ mirror: 'ftp://tuf.corp.example' }))).toThrow(
+      'provenance.trustedRoots.corp.refresh.mirror must be an http(s) URL, got "ftp://tuf.corp.example"',
+    );
+    expect(check(root({ mirror: 'https://tuf.corp.example' }))).toThrow(
+      'provenance.trustedRoots.corp.refresh: no TUF root ships for https://tuf.corp.example; give its root.json as tufRoot',
     );
   });
 
