@@ -39,7 +39,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['events'],
   ['stores'],
   ['notifications', 'queues'],
-  ['feeds', 'ingest'],
+  ['feeds', 'ingest', 'workloads'],
   ['config'],
   ['pipeline'],
   ['observability.ts'],
