@@ -35,6 +35,8 @@ export interface InjectedError {
   readonly type: string;
   readonly message: string;
   readonly status?: number;
+  /** Only for a call whose request body this accepts. */
+  readonly when?: (body: Record<string, unknown>) => boolean;
 }
 
 export interface EcrCall {
@@ -136,7 +138,7 @@ export function fakeEcr(content: EcrContent, options: { region?: string } = {}) 
       calls.push({ action, body });
       let status = 200;
       let payload: unknown;
-      const i = inject.findIndex((e) => e.action === action);
+      const i = inject.findIndex((e) => e.action === action && (e.when?.(body) ?? true));
       try {
         if (i >= 0) {
           const [e] = inject.splice(i, 1);
