@@ -58,6 +58,12 @@ export interface FunctionsHostOptions {
    * Setting a BOSUN_PROVENANCE_POLICY* variable in `env` turns it on too.
    */
   readonly provenance?: boolean;
+  /**
+   * Whether the local registry's push notifications come to this host's webhook. @default true.
+   * A test that sends ECR's events itself turns it off, so that its pushes are not also scanned
+   * under the local registry's own name (and another host's forwarding is left alone).
+   */
+  readonly forwardRegistryNotifications?: boolean;
   /** Invocation log; defaults to one JSON line per invocation on stdout. */
   readonly log?: (entry: Record<string, unknown>) => void;
 }
@@ -328,7 +334,8 @@ export async function startFunctionsHost(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  writeFileSync(forwardFile(state), url);
+  const forwarding = options.forwardRegistryNotifications ?? true;
+  if (forwarding) writeFileSync(forwardFile(state), url);
 
   return {
     url,
@@ -344,7 +351,7 @@ export async function startFunctionsHost(
     },
     async stop() {
       running = false;
-      rmSync(forwardFile(state), { force: true });
+      if (forwarding) rmSync(forwardFile(state), { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled(consumers);
       sqs.destroy();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
@@ -24,7 +24,7 @@ import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 import { FindingsStore } from '../../shared/stores/findings-store.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import { InventoryStore } from '../../shared/stores/inventory-store.js';
-import { localClients, localDynamoDb } from '../support/aws.js';
+import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { fixtureJson } from '../support/fixtures.js';
 import { notificationErrors } from '../support/notification-schema.js';
 import { pushLayout } from '../support/oci.js';
@@ -115,22 +115,7 @@ const of = (eventType: string, digest?: string) =>
   );
 
 /** Waits until the queue has nothing visible or in flight (the host finished its work). */
-async function settled(queueUrl: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const out = await clients.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    const a = out.Attributes ?? {};
-    if (a.ApproximateNumberOfMessages === '0' && a.ApproximateNumberOfMessagesNotVisible === '0')
-      return;
-    if (Date.now() > deadline) throw new Error(`queue ${queueUrl} did not drain`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const settled = (queueUrl: string) => queueSettled(clients.sqs, queueUrl);
 
 /** The digest a registry serves for `host/repository:tag` (what the push produced). */
 async function pushedDigest(destination: string, authorization?: string): Promise<string> {

@@ -1,6 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableLike } from '../../scripts/local/isolated.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
@@ -86,4 +91,22 @@ export function localDynamoDb(state: LocalStackState) {
       tables.destroy();
     },
   };
+}
+
+/** Waits until a queue has nothing visible or in flight: its consumer finished its work. */
+export async function queueSettled(sqs: SQSClient, queueUrl: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const a = out.Attributes ?? {};
+    if (a.ApproximateNumberOfMessages === '0' && a.ApproximateNumberOfMessagesNotVisible === '0')
+      return;
+    if (Date.now() > deadline) throw new Error(`queue ${queueUrl} did not drain`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
