@@ -130,9 +130,11 @@ export async function startBackfill(
   request: BackfillRequest,
 ): Promise<BackfillStatus> {
   const at = iso((deps.now ?? Date.now)());
+  // Sorted and once each, as the message parser leaves them, so a scope compares as a value.
+  const norm = (list: readonly string[]) => [...new Set(list)].sort();
   const scope: BackfillScope = {
-    ...(request.repositories === undefined ? {} : { repositories: request.repositories }),
-    ...(request.prefixes === undefined ? {} : { prefixes: request.prefixes }),
+    ...(request.repositories === undefined ? {} : { repositories: norm(request.repositories) }),
+    ...(request.prefixes === undefined ? {} : { prefixes: norm(request.prefixes) }),
   };
   const fresh: BackfillStatus = {
     id: request.id,
