@@ -17,16 +17,13 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
-import { receiveNotifications } from '../../scripts/local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
-import type { Notification } from '../../shared/notifications/message.js';
 import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 import { FindingsStore } from '../../shared/stores/findings-store.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import { InventoryStore } from '../../shared/stores/inventory-store.js';
 import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { fixtureJson } from '../support/fixtures.js';
-import { notificationErrors } from '../support/notification-schema.js';
 import { pushLayout } from '../support/oci.js';
 import { OsvFeedServer, type RawRecord } from '../support/osv-feed.js';
 import {
@@ -42,6 +39,7 @@ import {
   type TestProxy,
   type TestRegistry,
 } from '../support/registry.js';
+import { type Delivered, TopicCollector } from '../support/topic.js';
 
 const state = inject('localStack');
 const clients = localClients(state);
@@ -65,7 +63,6 @@ let subscription: string;
 let tables: IsolatedDeployment['tables'];
 let queues: IsolatedDeployment['queues'];
 let bucket: string;
-const received: { body: Notification; attributes: Record<string, string> }[] = [];
 const digests: Partial<Record<TestImageKind, string>> = {};
 const ecrTokens: string[][] = [];
 
@@ -77,42 +74,12 @@ function npmRecords(): RawRecord[] {
   }));
 }
 
-/** One long poll of the subscribed queue: what the topic delivered, collected; how many. */
-async function receiveOnce(): Promise<number> {
-  const got = await receiveNotifications(clients.sqs, subscription);
-  for (const r of got) {
-    expect(notificationErrors(r.message)).toEqual([]);
-    received.push({ body: r.body, attributes: r.attributes });
-  }
-  return got.length;
-}
-
-/** Collects what the topic delivered to the subscribed queue until `done` holds. */
-async function waitFor(
-  done: (all: typeof received) => boolean,
-  what: string,
-  timeoutMs = 45_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done(received)) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}; received ${received.map((r) => `${r.body.eventType} ${r.body.image.digest.slice(7, 19)}`).join(', ')}`,
-      );
-    await receiveOnce();
-  }
-}
-
-/** Collects until a poll finds the subscribed queue empty: nothing more is on its way. */
-async function drain(): Promise<void> {
-  while ((await receiveOnce()) > 0);
-}
-
-const of = (eventType: string, digest?: string) =>
-  received.filter(
-    (r) =>
-      r.body.eventType === eventType && (digest === undefined || r.body.image.digest === digest),
-  );
+// What the topic delivered to the subscribed queue (set once the deployment exists).
+let topic: TopicCollector;
+const waitFor = (done: (all: Delivered[]) => boolean, what: string, timeoutMs?: number) =>
+  topic.waitFor(done, what, timeoutMs);
+const drain = () => topic.drain();
+const of = (eventType: string, digest?: string) => topic.of(eventType, digest);
 
 /** Waits until the queue has nothing visible or in flight (the host finished its work). */
 const settled = (queueUrl: string) => queueSettled(clients.sqs, queueUrl);
@@ -150,6 +117,7 @@ async function push(kind: TestImageKind, destination: string, creds?: string): P
 beforeAll(async () => {
   deployment = await createIsolatedDeployment(state, 'pipeline-e2e');
   ({ tables, queues, subscription, bucket } = deployment);
+  topic = new TopicCollector(clients.sqs, subscription);
   feed = await OsvFeedServer.start();
   feed.publish('npm', npmRecords());
   // Pulls from the local registry go through a proxy that counts them.
@@ -362,12 +330,12 @@ describe('the pipeline on the local stack', () => {
     await settled(queues.scan);
     const affected = [digests['app-310'], digests['app-311']].sort();
     // Other test files push to the same registry, whose notifications reach this host too.
-    const ours = (all: typeof received) =>
+    const ours = (all: Delivered[]) =>
       all.filter((r) => [...affected, base].includes(r.body.image.digest));
     const pulls = proxy.requests.length;
     /** Publishes a version of the advisory, syncs the feed, and returns our two messages. */
     const change = async (published: RawRecord, eventType: string) => {
-      const before = received.length;
+      const before = topic.received.length;
       feed.publish('npm', [published]);
       await clients.sqs.send(
         new SendMessageCommand({ QueueUrl: queues.feedSync, MessageBody: '{"version":1}' }),
@@ -377,7 +345,7 @@ describe('the pipeline on the local stack', () => {
         `two ${eventType}`,
       );
       await settled(queues.rescan);
-      return ours(received.slice(before));
+      return ours(topic.received.slice(before));
     };
 
     const record = feed.record('npm', CONCAT_STREAM_ADVISORY);

@@ -22,18 +22,16 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
-import { receiveNotifications } from '../../scripts/local/notifications.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
-import type { Notification } from '../../shared/notifications/message.js';
 import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import { ProvenanceStore } from '../../shared/stores/provenance-store.js';
 import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { pushCosignSignature } from '../support/cosign.js';
 import { fixtureJson } from '../support/fixtures.js';
-import { notificationErrors } from '../support/notification-schema.js';
 import { derivedFiles, LayoutWriter, pushLayout, tarOf } from '../support/oci.js';
 import { startProxy, type TestProxy } from '../support/registry.js';
+import { TopicCollector } from '../support/topic.js';
 
 const state = inject('localStack');
 const clients = localClients(state);
@@ -71,30 +69,9 @@ default:
 let host: FunctionsHost;
 let proxy: TestProxy;
 let deployment: IsolatedDeployment;
-const received: { body: Notification; attributes: Record<string, string> }[] = [];
-
-async function receiveOnce(): Promise<number> {
-  const got = await receiveNotifications(clients.sqs, deployment.subscription);
-  for (const r of got) {
-    expect(notificationErrors(r.message)).toEqual([]);
-    received.push({ body: r.body, attributes: r.attributes });
-  }
-  return got.length;
-}
-
-async function waitFor(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}; received ${received.map((r) => `${r.body.eventType} ${r.body.image.digest.slice(7, 19)}`).join(', ')}`,
-      );
-    await receiveOnce();
-  }
-}
-
-const of = (eventType: string, digest: string) =>
-  received.filter((r) => r.body.eventType === eventType && r.body.image.digest === digest);
+let topic: TopicCollector;
+const waitFor = (done: () => boolean, what: string) => topic.waitFor(done, what, 60_000);
+const of = (eventType: string, digest: string) => topic.of(eventType, digest);
 
 /** An image of a real Alpine base and a layer of its own, pushed with skopeo. */
 async function pushImage(repository: string, tag: string, content: string): Promise<string> {
@@ -137,6 +114,7 @@ const blobReads = (digest: string) =>
 
 beforeAll(async () => {
   deployment = await createIsolatedDeployment(state, 'provenance-e2e');
+  topic = new TopicCollector(clients.sqs, deployment.subscription);
   await s3.send(
     new PutObjectCommand({
       Bucket: deployment.bucket,
