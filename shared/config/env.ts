@@ -37,6 +37,8 @@ export const ENV_VARS = {
   findingsTopicArn: 'BOSUN_FINDINGS_TOPIC_ARN',
   reportsBucket: 'BOSUN_REPORTS_BUCKET',
   rescanWindow: 'BOSUN_RESCAN_WINDOW',
+  // What the rescan window counts from: `push` (the last push) or `use` (the last push or use).
+  rescanWindowFrom: 'BOSUN_RESCAN_WINDOW_FROM',
   scanMaxReceives: 'BOSUN_SCAN_MAX_RECEIVES',
   region: 'AWS_REGION',
   // Endpoint overrides exist for the local stack only; in AWS they are unset.
@@ -60,6 +62,13 @@ export const ENV_VARS = {
 
 /** Days since an image's last push during which advisory changes rescan it, by default. */
 export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
+
+/**
+ * What the rescan window counts from: the last push, or the later of the last push and the last
+ * time a workload ran the image (Amazon Inspector's two rescan durations).
+ */
+export const RESCAN_WINDOW_FROM = ['push', 'use'] as const;
+export type RescanWindowFrom = (typeof RESCAN_WINDOW_FROM)[number];
 
 export type ConfigKey = keyof typeof ENV_VARS;
 
@@ -167,6 +176,8 @@ const schemas = {
     .regex(/^(LIFETIME|[1-9]\d{0,4})$/, 'a number of days (1-99999) or LIFETIME')
     .transform((s): number | 'LIFETIME' => (s === 'LIFETIME' ? s : Number(s)))
     .optional(),
+  // push (default) or use.
+  rescanWindowFrom: z.enum(RESCAN_WINDOW_FROM, { message: 'push or use' }).optional(),
   // The scan queue's maxReceiveCount: the delivery that is the last before the dead-letter queue.
   scanMaxReceives: z
     .string()

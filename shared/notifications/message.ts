@@ -22,6 +22,10 @@ export const EVENT_TYPES = [
   'PROVENANCE_VERIFIED',
   'PROVENANCE_FAILED',
   'PROVENANCE_UNSIGNED',
+  'RUNNING_UNSCANNED',
+  'RUNNING_VULNERABLE',
+  'RUNNING_STALE',
+  'RUNNING_DELETED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -29,7 +33,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
  * What caused the event: a push (scan), an advisory change (rescan), an image deletion, the
  * rescan window; for provenance, a signature or attestation pushed after its image
  * (`signature`), a change of the policy or trust material (`policy`), the daily pass for expiry
- * and revocation (`reverify`).
+ * and revocation (`reverify`); for a judgement of a running workload, an observation or
+ * reconcile of the workload inventory (`workload`).
  */
 export type Trigger =
   | 'push'
@@ -38,7 +43,8 @@ export type Trigger =
   | 'out-of-window'
   | 'signature'
   | 'policy'
-  | 'reverify';
+  | 'reverify'
+  | 'workload';
 
 export interface NotificationImage {
   readonly digest: string;
@@ -114,6 +120,22 @@ export interface Notification {
   readonly coverage?: NotifiedCoverage;
   /** On PROVENANCE_* events: the verdict on the digest as pushed to one repository. */
   readonly provenance?: NotifiedProvenance;
+  /** On RUNNING_* events: the workload that runs the digest, and why it is judged so. */
+  readonly workload?: NotifiedWorkload;
+}
+
+/** A running workload as RUNNING_* messages carry it (issue 20, pipeline/audit.ts). */
+export interface NotifiedWorkload {
+  readonly source: 'ecs' | 'lambda' | 'eks';
+  /** `<task ARN>#<container>`, the function ARN, `<cluster ARN>/<namespace>/<pod>/<container>`. */
+  readonly workload: string;
+  /** The image as the workload names it. */
+  readonly image: string;
+  readonly reason: string;
+  readonly account?: string;
+  readonly region?: string;
+  /** When the judgement started to hold. */
+  readonly since: string;
 }
 
 /** A provenance verdict as messages carry it (bounded like the rest of the body). */
@@ -164,6 +186,8 @@ export interface OutgoingMessage {
     /** PROVENANCE_* only: the verdict's status and the rule's mode. */
     readonly provenance?: NotifiedProvenance['status'];
     readonly provenanceMode?: NotifiedProvenance['mode'];
+    /** RUNNING_* only: where the workload runs, `ecs`, `lambda` or `eks`. */
+    readonly workloadSource?: NotifiedWorkload['source'];
   };
   readonly dedupeKey: string;
 }
@@ -180,6 +204,8 @@ export const MAX_LISTED_FINDINGS = 100;
 /** Repositories and tags listed at most (a digest can be pushed to very many). */
 export const MAX_LISTED_NAMES = 50;
 const MAX_REASON_CHARS = 2_000;
+/** A workload id or image string longer than this is cut (ARNs and references are far shorter). */
+const MAX_WORKLOAD_TEXT = 2_000;
 /** Coverage gaps listed at most, and the length of each message (a gap per ecosystem). */
 const MAX_COVERAGE_GAPS = 20;
 const MAX_GAP_CHARS = 500;
@@ -281,6 +307,7 @@ export interface MessageInput {
   readonly failure?: Notification['failure'];
   readonly coverage?: NotifiedCoverage;
   readonly provenance?: NotifiedProvenance;
+  readonly workload?: NotifiedWorkload;
 }
 
 /** Reasons and requirements listed in a provenance message at most, and their length. */
@@ -339,6 +366,16 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       : { failure: { reason: input.failure.reason.slice(0, MAX_REASON_CHARS) } }),
     ...(input.coverage === undefined ? {} : { coverage: boundedCoverage(input.coverage) }),
     ...(input.provenance === undefined ? {} : { provenance: boundedProvenance(input.provenance) }),
+    ...(input.workload === undefined
+      ? {}
+      : {
+          workload: {
+            ...input.workload,
+            workload: input.workload.workload.slice(0, MAX_WORKLOAD_TEXT),
+            image: input.workload.image.slice(0, MAX_WORKLOAD_TEXT),
+            reason: input.workload.reason.slice(0, MAX_REASON_CHARS),
+          },
+        }),
   };
   const listed: NotifiedFinding[] = [];
   // Size of the message without findings, with room for the omitted count's digits.
@@ -373,6 +410,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
       ...(input.provenance === undefined
         ? {}
         : { provenance: input.provenance.status, provenanceMode: input.provenance.mode }),
+      ...(input.workload === undefined ? {} : { workloadSource: input.workload.source }),
     },
   };
 }

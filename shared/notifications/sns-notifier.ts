@@ -39,6 +39,9 @@ export class SnsNotifier implements Notifier {
           ...(a.provenanceMode === undefined
             ? {}
             : { provenanceMode: { DataType: 'String', StringValue: a.provenanceMode } }),
+          ...(a.workloadSource === undefined
+            ? {}
+            : { workloadSource: { DataType: 'String', StringValue: a.workloadSource } }),
         },
       }),
     );

@@ -4,14 +4,17 @@
  * notifications carry, and the suppressions that apply to an image.
  */
 import { randomUUID } from 'node:crypto';
+import type { Severity } from '../advisories/severity.js';
 import { backoffMs, sleep } from '../concurrency.js';
 import { BosunError } from '../errors.js';
+import type { ScanRequest } from '../events/scan-request.js';
 import type { AdvisoryQuery } from '../matcher/types.js';
 import type { NotificationImage, Notifier } from '../notifications/message.js';
 import type { FindingsStore, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, ImageStore } from '../stores/image-store.js';
 import type { InventoryStore } from '../stores/inventory-store.js';
 import type { ReportStore } from '../stores/s3.js';
+import type { WorkloadStore } from '../stores/workload-store.js';
 import type { ProvenanceDeps } from './provenance.js';
 
 export interface PipelineDeps {
@@ -23,12 +26,24 @@ export interface PipelineDeps {
   readonly reports?: ReportStore;
   /** Provenance verdicts by policy (issue 19); absent when no policy is configured. */
   readonly provenance?: ProvenanceDeps;
+  /** The workload inventory and its judgements (issue 20, audit.ts); absent: not audited. */
+  readonly audit?: AuditSettings;
   readonly analyzerVersion?: string;
   readonly now?: () => Date;
   /** How long a digest's lease lasts; longer than one scan can take. @default 15 minutes */
   readonly leaseMs?: number;
   /** How long to wait for another run's lease on the same digest. @default 60 s */
   readonly leaseWaitMs?: number;
+}
+
+export interface AuditSettings {
+  readonly workloads: WorkloadStore;
+  /** Sends scan requests to the scan queue; absent, RUNNING_UNSCANNED queues nothing. */
+  readonly queueScans?: (requests: readonly ScanRequest[]) => Promise<void>;
+  /** Findings at or above this make a running image RUNNING_VULNERABLE. @default HIGH */
+  readonly minSeverity?: Severity;
+  /** Why Bosun cannot pull from a registry host; undefined when it can (audit.ts readableRegistries). */
+  readonly unreadable?: (registry: string) => string | undefined;
 }
 
 /** Another run holds the digest's lease; the message is retried later. */

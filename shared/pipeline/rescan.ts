@@ -5,11 +5,14 @@
  * against the image's findings, and only the differences are written and announced.
  *
  * Images deleted from every repository are left alone (their findings closed on deletion);
- * images outside the rescan window are not re-matched and their open findings close.
+ * images outside the rescan window are not re-matched and their open findings close. The window
+ * counts from the last push, or (`windowFrom: 'use'`, Inspector's "last in use") from the later
+ * of the last push and the last time a workload ran the image; an image running now is always
+ * in it (issue 20).
  */
 
 import { mapLimit } from '../concurrency.js';
-import { DEFAULT_RESCAN_WINDOW_DAYS } from '../config/env.js';
+import { DEFAULT_RESCAN_WINDOW_DAYS, type RescanWindowFrom } from '../config/env.js';
 import { BosunError } from '../errors.js';
 import type { RescanMessage } from '../events/rescan.js';
 import { latestInstant } from '../instants.js';
@@ -18,7 +21,9 @@ import { packageKey } from '../stores/advisory-store.js';
 import type { FindingRecord, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
+import type { InUse } from '../stores/workload-store.js';
 import { announcePending } from './announce.js';
+import { judgeRunning } from './audit.js';
 import { closeAllFindings, writeAndCommit } from './commit.js';
 import {
   nowOf,
@@ -32,6 +37,8 @@ import { draftsOf, type GenerationPlan, planGeneration } from './lifecycle.js';
 export interface RescanDeps extends PipelineDeps {
   /** Days since an image was last pushed during which it is rescanned; `LIFETIME`: always. */
   readonly windowDays?: number | 'LIFETIME';
+  /** What the window counts from: the last push, or the last push or use. @default 'push' */
+  readonly windowFrom?: RescanWindowFrom;
   /** Images rescanned at once. @default 16 */
   readonly concurrency?: number;
 }
@@ -49,14 +56,19 @@ export class RescanIncompleteError extends BosunError {
   readonly fatal = false;
 }
 
-/** Whether an image was pushed within the window (by its latest push to any repository). */
+/**
+ * Whether an image is within the window: pushed within it (its latest push to any repository),
+ * or with `from: 'use'` last in use within it; an image in use now always is.
+ */
 export function inWindow(
   repos: readonly RepositoryRecord[],
   windowDays: number | 'LIFETIME',
   now: Date,
+  use?: { readonly from: RescanWindowFrom; readonly inUse: InUse | undefined },
 ): boolean {
-  if (windowDays === 'LIFETIME') return true;
-  const latest = latestInstant(...repos.map((r) => r.lastPushedAt ?? r.pushedAt));
+  if (windowDays === 'LIFETIME' || (use?.inUse?.inUseCount ?? 0) > 0) return true;
+  const lastUse = use?.from === 'use' ? use.inUse?.lastInUseAt : undefined;
+  const latest = latestInstant(...repos.map((r) => r.lastPushedAt ?? r.pushedAt), lastUse);
   if (latest === undefined) return false;
   return now.getTime() - Date.parse(latest) <= windowDays * 86_400_000;
 }
@@ -98,7 +110,9 @@ export async function rescanPackages(
           withdrawn,
           globalSuppressions: global,
         });
-        return { outcome: r.outcome, messages: before.sent + r.messages };
+        // Workloads running it are judged on the new findings (pipeline/audit.ts).
+        const judged = r.outcome === 'changed' ? await judgeRunning(deps, digest, 'rescan') : 0;
+        return { outcome: r.outcome, messages: before.sent + r.messages + judged };
       });
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       messages += result.messages;
@@ -134,7 +148,11 @@ async function rescanImage(
   );
   if (live.length === 0) return { outcome: 'deleted', messages: 0 };
   const now = nowOf(deps);
-  if (!inWindow(live, deps.windowDays ?? DEFAULT_RESCAN_WINDOW_DAYS, now)) {
+  const use = {
+    from: deps.windowFrom ?? 'push',
+    inUse: await deps.audit?.workloads.inUse(image.digest),
+  };
+  if (!inWindow(live, deps.windowDays ?? DEFAULT_RESCAN_WINDOW_DAYS, now, use)) {
     const messages =
       image.lastCommit?.kind === 'out-of-window'
         ? 0

@@ -5,6 +5,7 @@
  */
 import type { Severity } from '../../advisories/severity.js';
 import { platformString } from '../../image/types.js';
+import { judgeRunning } from '../audit.js';
 import { commitGeneration } from '../commit.js';
 import type { FindingDraft } from '../lifecycle.js';
 import { generationOf, need, type ScanRun, type ScanStep } from './run.js';
@@ -40,9 +41,19 @@ export const commitScan: ScanStep = async (run: ScanRun) => {
       lastScannedAt: now,
     }),
   );
+  // Workloads running the digest are judged on what the scan found (pipeline/audit.ts).
+  const judged = await judgeRunning(run.deps, marked.digest, 'push');
   return unsupported
-    ? { status: 'unsupported', reason: 'no supported operating system or package', messages }
-    : { status: 'scanned', ...activeBySeverity(need(run.drafts, 'the drafts')), messages };
+    ? {
+        status: 'unsupported',
+        reason: 'no supported operating system or package',
+        messages: messages + judged,
+      }
+    : {
+        status: 'scanned',
+        ...activeBySeverity(need(run.drafts, 'the drafts')),
+        messages: messages + judged,
+      };
 };
 
 function activeBySeverity(drafts: readonly FindingDraft[]) {

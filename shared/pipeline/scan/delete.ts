@@ -4,6 +4,7 @@
  */
 import type { ScanRequest } from '../../events/scan-request.js';
 import { announcePending } from '../announce.js';
+import { judgeRunning } from '../audit.js';
 import { closeAllFindings } from '../commit.js';
 import { type PipelineDeps, withImageLease } from '../context.js';
 import type { ScanOutcome } from './run.js';
@@ -15,19 +16,21 @@ export async function deleteImage(request: ScanRequest, deps: PipelineDeps): Pro
     `${request.registry}/${request.repository}`,
     request.eventTime,
   );
+  // Workloads still running it are judged RUNNING_DELETED (pipeline/audit.ts).
+  const judged = await judgeRunning(deps, digest, 'deleted');
   const repos = await deps.images.repositoriesOf(digest);
   // Unknown here (pushed before Bosun was deployed), or still in another repository.
   if (repos.length === 0 || repos.some((r) => r.deletedAt === undefined))
-    return { status: 'deleted', messages: 0 };
+    return { status: 'deleted', messages: judged };
   return withImageLease(deps, digest, async () => {
     const before = await announcePending(deps, digest);
     // A push may have brought the digest back while this run waited for the lease.
     if ((await deps.images.repositoriesOf(digest)).some((r) => r.deletedAt === undefined))
-      return { status: 'deleted', messages: before.sent };
+      return { status: 'deleted', messages: judged + before.sent };
     const closed =
       before.image === undefined
         ? 0
         : await closeAllFindings(deps, before.image, 'deleted', 'image-deleted');
-    return { status: 'deleted', messages: before.sent + closed };
+    return { status: 'deleted', messages: judged + before.sent + closed };
   });
 }

@@ -5,6 +5,7 @@
 import type { ScanRequest } from '../../events/scan-request.js';
 import { buildMessage, dedupeKey } from '../../notifications/message.js';
 import { sendOnce } from '../announce.js';
+import { judgeRunning } from '../audit.js';
 import { imageContext, type PipelineDeps, splitRepository } from '../context.js';
 
 /** Records the push; returns the number of messages sent (a TAG_MOVED, or none). */
@@ -44,5 +45,6 @@ export async function recordPush(request: ScanRequest, deps: PipelineDeps): Prom
       },
     }),
   );
-  return sent ? 1 : 0;
+  // Workloads still running the digest the tag left now run a stale one (pipeline/audit.ts).
+  return (sent ? 1 : 0) + (await judgeRunning(deps, move.previousDigest, 'push'));
 }

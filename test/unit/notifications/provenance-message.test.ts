@@ -296,6 +296,7 @@ describe('the schema and the message types', () => {
       signature: true,
       policy: true,
       reverify: true,
+      workload: true,
     } satisfies Record<Trigger, true>;
     const statuses = {
       VERIFIED: true,
