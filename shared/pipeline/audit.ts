@@ -30,12 +30,7 @@ import {
 import { ecrRegionOf } from '../registry/auth.js';
 import type { FindingRecord } from '../stores/findings-store.js';
 import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
-import {
-  type JudgementEntry,
-  WORKLOAD_RETENTION_DAYS,
-  type WorkloadKey,
-  type WorkloadRecord,
-} from '../stores/workload-store.js';
+import type { JudgementEntry, WorkloadKey, WorkloadRecord } from '../stores/workload-store.js';
 import type { Observation, WorkloadSource } from '../workloads/types.js';
 import { sendOnce } from './announce.js';
 import { type AuditSettings, imageContext, nowOf, type PipelineDeps } from './context.js';
@@ -266,10 +261,6 @@ async function settle(
 ): Promise<number> {
   const store = deps.audit.workloads;
   const now = nowOf(deps).toISOString();
-  const expiresAt =
-    w.stoppedAt === undefined
-      ? undefined
-      : Math.floor(Date.now() / 1000) + WORKLOAD_RETENTION_DAYS * 86_400;
   for (let attempt = 0; attempt < 5; attempt++) {
     const stored = await store.judgements(w);
     const before = stored?.holding ?? {};
@@ -280,7 +271,7 @@ async function settle(
     for (const type of Object.keys(before)) if (!judged.has(type as Judgement)) cleared[type] = now;
     let record = { ...w, holding, cleared };
     const same = JSON.stringify(before) === JSON.stringify(holding);
-    if (!same && !(await store.putJudgements(record, stored?.revision, expiresAt))) continue;
+    if (!same && !(await store.putJudgements(record, stored?.revision))) continue;
     let revision = same ? stored?.revision : (stored?.revision ?? 0) + 1;
     let sent = 0;
     for (const [type, entry] of Object.entries(holding)) {
@@ -289,7 +280,7 @@ async function settle(
       if (await announce(deps, w, facts, type as Judgement, entry, h, trigger)) sent++;
       record = { ...record, holding: { ...record.holding, [type]: { ...entry, announced: true } } };
       // Another run wrote in between: its own announce went through sendOnce too.
-      if (!(await store.putJudgements(record, revision, expiresAt))) return sent;
+      if (!(await store.putJudgements(record, revision))) return sent;
       revision = (revision ?? 0) + 1;
     }
     return sent;

@@ -3,8 +3,9 @@
  * records: which workloads run which digest, since when, until when.
  *
  * - `DIGEST#<digest>` / `WORKLOAD#<source>#<workload>`: one item per workload and digest, with
- *   first seen, last seen and, once it stopped, `stoppedAt` (then it expires after
- *   RETENTION_DAYS). While it runs it is in the table's one index under `#workloads#<source>`
+ *   first seen, last seen and, once it stopped, `stoppedAt`. Nothing here expires: the images
+ *   table has no TTL, and an expired item DynamoDB had not yet deleted would make every
+ *   conditional write on it fail (reads hide it, the table does not). While it runs it is in the table's one index under `#workloads#<source>`
  *   (which no `host/name` repository can be, like provenance-store.ts's `#provenance`), sorted
  *   by last seen: a reconcile pass lists the ones it did not see with one Query.
  * - `DIGEST#<digest>` / `INUSE`: the digest's summary, `inUseCount` (workloads running it) and
@@ -21,8 +22,6 @@ import type { Condition, Item, ItemTable, Write } from './item-table.js';
 const INDEX = TABLE_KEYS.images.byRepository;
 /** The index partition of a source's running workloads. */
 export const workloadIndexKey = (source: string) => `#workloads#${source}`;
-/** Days a stopped workload's items are kept. */
-export const WORKLOAD_RETENTION_DAYS = 90;
 /**
  * While a digest stays in use, its summary's `lastInUseAt` is moved at most this often (every
  * observation of every task would otherwise write the one summary item); it is exact when the
@@ -166,10 +165,6 @@ export class WorkloadStore {
           ...(rest as Item),
           lastSeenAt,
           stoppedAt,
-          // Kept from the later of the stop and now: an old stop learnt late is kept too.
-          [TABLE_KEYS.ttl]:
-            Math.floor(Math.max(Date.parse(stoppedAt), Date.now()) / 1000) +
-            WORKLOAD_RETENTION_DAYS * 86_400,
         },
         delta: current === undefined ? 0 : -1,
         inUseAt: lastSeenAt,
@@ -266,12 +261,11 @@ export class WorkloadStore {
 
   /**
    * Writes the judgements if they are still at the revision read (undefined: none stored);
-   * false when another run wrote them first. `expiresAt`: once the workload stopped.
+   * false when another run wrote them first.
    */
   async putJudgements(
     record: Omit<JudgementRecord, 'revision'>,
     expectedRevision: number | undefined,
-    expiresAt?: number,
   ): Promise<boolean> {
     return this.table.transact([
       {
@@ -283,7 +277,6 @@ export class WorkloadStore {
           holding: JSON.stringify(record.holding),
           cleared: JSON.stringify(record.cleared),
           revision: (expectedRevision ?? 0) + 1,
-          ...(expiresAt === undefined ? {} : { [TABLE_KEYS.ttl]: expiresAt }),
         },
         condition:
           expectedRevision === undefined
