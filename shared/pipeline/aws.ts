@@ -5,11 +5,13 @@
  * provenance policy is configured, the provenance checker (shared/config/provenance.ts reads the
  * policy and trust material). Handlers build theirs once per cold start.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   dynamoDbFromConfig,
   ecrFromConfig,
   s3FromConfig,
   snsFromConfig,
+  sqsFromConfig,
 } from '../config/clients.js';
 import type { Config } from '../config/env.js';
 import {
@@ -28,7 +30,9 @@ import { ecrReferrers, type ReferrerLister } from '../provenance/discovery.js';
 import type { SignerRevocationClient } from '../provenance/notation.js';
 import { EcrCredentials, ecrRegionOf } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
+import { EcrImageReader } from '../registry/ecr-images.js';
 import { parseReference } from '../registry/reference.js';
+import { BackfillStore } from '../stores/backfill-store.js';
 import { DynamoDbAdvisoryStore } from '../stores/dynamodb/advisory-store.js';
 import { DynamoDbItemTable } from '../stores/dynamodb/item-table.js';
 import { FindingsStore } from '../stores/findings-store.js';
@@ -36,6 +40,8 @@ import { ImageStore } from '../stores/image-store.js';
 import { InventoryStore } from '../stores/inventory-store.js';
 import { ProvenanceStore } from '../stores/provenance-store.js';
 import { S3LayerCache, S3ReportStore } from '../stores/s3.js';
+import { type BackfillDeps, sqsScanQueue } from './backfill.js';
+import { type BackfillContinuation, lambdaContinuation } from './backfill-run.js';
 import type { PipelineDeps } from './context.js';
 import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
@@ -249,5 +255,48 @@ export function rescanDeps(config: StoresConfig): RescanDeps {
     ...stores,
     reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
+  };
+}
+
+/**
+ * The backfill function reads ECR (the caller's own registry, in its region), keeps its status
+ * in the images table and sends scan requests to the scan queue; nothing else.
+ */
+export const BACKFILL_CONFIG = [
+  'imagesTable',
+  'scanQueueUrl',
+  'region',
+  'dynamodbEndpoint',
+  'sqsEndpoint',
+] as const;
+
+export interface BackfillFunctionDeps {
+  readonly backfill: BackfillDeps;
+  /** The pull-time exclusions' client (the deploy-time step). */
+  readonly ecr: import('@aws-sdk/client-ecr').ECRClient;
+  /** Continues a backfill in a new invocation of the function named. */
+  continuation(functionName: string): BackfillContinuation;
+}
+
+/** The backfill function's dependencies; clients built once per cold start. */
+export function backfillDeps(
+  config: Config<(typeof BACKFILL_CONFIG)[number]>,
+): BackfillFunctionDeps {
+  const ecr = ecrFromConfig(config);
+  let lambda: LambdaClient | undefined;
+  return {
+    backfill: {
+      store: new BackfillStore(
+        new DynamoDbItemTable(dynamoDbFromConfig(config), config.imagesTable),
+      ),
+      ecr: new EcrImageReader(ecr),
+      queue: sqsScanQueue(sqsFromConfig(config), config.scanQueueUrl),
+      region: config.region,
+    },
+    ecr,
+    continuation(functionName) {
+      lambda ??= new LambdaClient({ region: config.region });
+      return lambdaContinuation(lambda, functionName);
+    },
   };
 }
