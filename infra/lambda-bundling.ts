@@ -28,5 +28,6 @@ export const HANDLER_DIRS = [
   'registry-webhook',
   'provenance',
   'trust-refresh',
+  'backfill',
 ] as const;
 export type HandlerDir = (typeof HANDLER_DIRS)[number];

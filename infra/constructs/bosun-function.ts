@@ -41,6 +41,11 @@ export interface BosunFunctionProps {
   readonly ephemeralStorageMiB?: number;
   /** Concurrency reserved for (and capping) this function. @default none: the account's pool */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Lambda's recursive loop detection for this function: `ALLOW` only for a function that
+   * invokes itself on purpose, with guard rails of its own. @default RecursiveLoop.TERMINATE
+   */
+  readonly recursiveLoop?: lambda.RecursiveLoop;
 }
 
 /** The settings every Bosun function of one deployment shares. */
@@ -83,6 +88,7 @@ export class BosunFunction extends Construct {
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.recursiveLoop === undefined ? {} : { recursiveLoop: props.recursiveLoop }),
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -2,6 +2,7 @@ import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -10,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { type BackfillProps, buildBackfill } from './backfill.js';
 import type { BosunFunction, BosunFunctionDefaults } from './bosun-function.js';
 import { buildEventsDlq } from './events-dlq.js';
 import { buildFeedSync } from './feed-sync.js';
@@ -135,6 +137,15 @@ export interface ImageScannerProps {
    * @default none: provenance is not checked
    */
   readonly provenance?: ProvenanceProps;
+  /**
+   * The backfill run at deployment (docs/audit.md, "Backfill in the deployment"): every image
+   * already in the repositories in scope is queued for a scan. Its `id` names it: a stack update
+   * with the same id starts nothing, a new id starts another. `false`: no deploy-time backfill
+   * (the function is still there to start one by hand, and the pull-time exclusions of Bosun's
+   * roles are still registered).
+   * @default { id: 'initial' }, scoped to `repositories`
+   */
+  readonly backfill?: BackfillProps | false;
 }
 
 /**
@@ -173,6 +184,8 @@ export class ImageScanner extends Construct {
   readonly provenanceSchedule?: events.Rule;
   /** Keeps trusted roots with `refresh` fresh through TUF; undefined without any. */
   readonly trustRefreshFunction?: BosunFunction;
+  /** Queues scans of what is already in ECR: at deployment and when invoked. */
+  readonly backfillFunction: BosunFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -293,6 +306,18 @@ export class ImageScanner extends Construct {
             eventsDlq: eventsDlq.queue,
           });
 
+    // Last: its deploy-time step registers the pull-time exclusions of the roles that pull.
+    const backfill = buildBackfill(this, {
+      backfill: settings.backfill,
+      repositories: settings.repositories,
+      functionDefaults,
+      imagesTable: tables.images,
+      scanQueue: scan.queue.queue,
+      pullingRoles: [scan.function, ...(pass === undefined ? [] : [pass.function])].map(
+        (f) => f.function.role as iam.IRole,
+      ),
+    });
+
     this.scanQueue = scan.queue;
     this.scanFunction = scan.function;
     this.pushRule = scan.pushRule;
@@ -308,6 +333,7 @@ export class ImageScanner extends Construct {
     this.provenanceFunction = pass?.function;
     this.provenanceSchedule = pass?.schedule;
     this.trustRefreshFunction = trustRefresh?.function;
+    this.backfillFunction = backfill.function;
 
     this.alarms.push(
       scan.queue.dlqAlarm,
@@ -318,6 +344,7 @@ export class ImageScanner extends Construct {
       scan.function.errorsAlarm,
       rescan.function.errorsAlarm,
       feedSync.function.errorsAlarm,
+      backfill.function.errorsAlarm,
     );
     if (webhook !== undefined) this.alarms.push(webhook.function.errorsAlarm);
     if (pass !== undefined) this.alarms.push(pass.function.errorsAlarm);

@@ -6,7 +6,10 @@ import {
   DEFAULT_VENDOR_SOURCES,
   VENDOR_SOURCES,
 } from '../../shared/ecosystems.js';
+import { backfillMessage } from '../../shared/events/backfill.js';
 import { parseAllowedHosts } from '../../shared/registry/hosts.js';
+import { describeIssues } from '../../shared/zod-issues.js';
+import type { BackfillProps, BackfillSettings } from './backfill.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
 import { checkProvenanceProps, type ProvenanceProps } from './provenance.js';
@@ -50,6 +53,8 @@ export interface ScannerSettings {
   readonly registryAllowedHosts: string | undefined;
   /** `undefined`: provenance is not checked. */
   readonly provenance: ProvenanceProps | undefined;
+  /** The deploy-time backfill; `undefined`: none (`backfill: false`). */
+  readonly backfill: BackfillSettings | undefined;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -84,6 +89,55 @@ function parseRepositories(repositories: readonly string[]): RepositoryFilter {
     }
   }
   return { exact, prefixes };
+}
+
+/**
+ * The deploy-time backfill: `{ id: 'initial' }` scoped to the construct's repositories unless
+ * the prop says otherwise, checked as the backfill message is (shared/events/backfill.ts). A
+ * scope must stay within the construct's repositories: the function may describe only those.
+ */
+function parseBackfill(
+  prop: BackfillProps | false | undefined,
+  filter: RepositoryFilter | undefined,
+): BackfillSettings | undefined {
+  if (prop === false) return undefined;
+  const own = prop?.repositories !== undefined || prop?.prefixes !== undefined;
+  const scope = own
+    ? { repositories: prop?.repositories, prefixes: prop?.prefixes }
+    : {
+        repositories: filter === undefined || filter.exact.length === 0 ? undefined : filter.exact,
+        prefixes:
+          filter === undefined || filter.prefixes.length === 0 ? undefined : filter.prefixes,
+      };
+  const checked = backfillMessage.safeParse({
+    version: 1,
+    backfill: { id: prop?.id ?? 'initial', ...scope },
+  });
+  if (!checked.success)
+    throw new Error(
+      `backfill: ${describeIssues(checked.error)
+        .join('; ')
+        .replace(/backfill\./g, '')}`,
+    );
+  const { id, repositories, prefixes } = checked.data.backfill;
+  if (filter !== undefined) {
+    const covered = (name: string) =>
+      filter.exact.includes(name) || filter.prefixes.some((p) => name.startsWith(p));
+    const outside = [
+      ...(repositories ?? []).filter((r) => !covered(r)),
+      ...(prefixes ?? []).filter((p) => !filter.prefixes.some((f) => p.startsWith(f))),
+    ];
+    if (outside.length > 0)
+      throw new Error(
+        `backfill scope ${JSON.stringify(outside)} is outside the construct's repositories (${[...filter.exact, ...filter.prefixes.map((p) => `${p}*`)].join(', ')})`,
+      );
+  }
+  const norm = (list: readonly string[]) => [...new Set(list)].sort();
+  return {
+    id: id ?? 'initial',
+    ...(repositories === undefined ? {} : { repositories: norm(repositories) }),
+    ...(prefixes === undefined ? {} : { prefixes: norm(prefixes) }),
+  };
 }
 
 function checkDuration(name: string, value: Duration, min: Duration, max: Duration): void {
@@ -240,5 +294,6 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     webhookPreviousSecretGrace,
     webhookReservedConcurrency,
     provenance: props.provenance,
+    backfill: parseBackfill(props.backfill, repositories),
   };
 }

@@ -50,7 +50,7 @@ describe('least-privilege IAM', () => {
     ]);
   });
 
-  it('allows "*" only for ecr:GetAuthorizationToken, which AWS requires', () => {
+  it('allows "*" only for ecr:GetAuthorizationToken and the pull-time exclusions, which AWS requires', () => {
     const { template } = synthScanner({ repositories: ['web'] });
     const all = Object.values(template.findResources('AWS::IAM::Policy') as Policies).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,
@@ -58,7 +58,12 @@ describe('least-privilege IAM', () => {
     const star = all.filter(
       (s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')),
     );
-    expect(star.flatMap(actionsOf)).toEqual(['ecr:GetAuthorizationToken']);
+    // The backfill function's deploy-time step registers the pull-time update exclusions.
+    expect(star.flatMap(actionsOf).sort()).toEqual([
+      'ecr:GetAuthorizationToken',
+      'ecr:ListPullTimeUpdateExclusions',
+      'ecr:RegisterPullTimeUpdateExclusion',
+    ]);
   });
 
   it('gives only the scan function ECR access', () => {

@@ -152,7 +152,7 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it('runs four arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
+  it('runs five arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
     const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
     expect(
@@ -163,14 +163,20 @@ describe('functions', () => {
               .POWERTOOLS_SERVICE_NAME,
         )
         .sort(),
-    ).toEqual(['bosun-feed-sync', 'bosun-registry-webhook', 'bosun-rescan', 'bosun-scan']);
+    ).toEqual([
+      'bosun-backfill',
+      'bosun-feed-sync',
+      'bosun-registry-webhook',
+      'bosun-rescan',
+      'bosun-scan',
+    ]);
     for (const fn of fns) {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
     }
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources);
-    expect(logGroups).toHaveLength(4);
+    expect(logGroups).toHaveLength(5);
     for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -233,6 +239,7 @@ describe('functions', () => {
         'feedEcosystems',
       ],
       'bosun-registry-webhook': ['scanQueueUrl', 'findingsTable', 'webhookSecrets'],
+      'bosun-backfill': ['imagesTable', 'scanQueueUrl'],
     };
     expect(fns).toHaveLength(Object.keys(reads).length);
     for (const fn of fns) {
@@ -421,7 +428,7 @@ describe('alarms', () => {
     );
     const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
-    expect(byMetric('Errors')).toHaveLength(4);
+    expect(byMetric('Errors')).toHaveLength(5);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toEqual([
       expect.objectContaining({ Threshold: 1200 }),
     ]);
@@ -439,8 +446,8 @@ describe('alarms', () => {
       ),
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    // Four DLQs, three functions (no webhook without registries), scan age.
-    expect(alarms).toHaveLength(8);
+    // Four DLQs, four functions (no webhook without registries), scan age.
+    expect(alarms).toHaveLength(9);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
