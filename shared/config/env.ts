@@ -9,6 +9,7 @@
 import * as z from 'zod';
 import { VENDOR_SOURCES } from '../ecosystems.js';
 import { parseAllowedHosts } from '../registry/hosts.js';
+import { WORKLOAD_SOURCES, type WorkloadSource } from '../workloads/types.js';
 
 const secretArn = z
   .string()
@@ -39,6 +40,14 @@ export const ENV_VARS = {
   rescanWindow: 'BOSUN_RESCAN_WINDOW',
   // What the rescan window counts from: `push` (the last push) or `use` (the last push or use).
   rescanWindowFrom: 'BOSUN_RESCAN_WINDOW_FROM',
+  // The workload inventory (issue 20, docs/audit.md). The severity is set on the scan, rescan and
+  // audit functions whenever the audit is on: on the scan and rescan, unset means no workload is
+  // judged. The audit function also reads its sources (`ecs,lambda,eks`), the EKS clusters
+  // (names, comma-separated) and the regions its reconcile reads (default: its own).
+  auditSeverity: 'BOSUN_AUDIT_SEVERITY',
+  auditSources: 'BOSUN_AUDIT_SOURCES',
+  auditEksClusters: 'BOSUN_AUDIT_EKS_CLUSTERS',
+  auditRegions: 'BOSUN_AUDIT_REGIONS',
   scanMaxReceives: 'BOSUN_SCAN_MAX_RECEIVES',
   region: 'AWS_REGION',
   // Endpoint overrides exist for the local stack only; in AWS they are unset.
@@ -69,6 +78,9 @@ export const DEFAULT_RESCAN_WINDOW_DAYS = 90;
  */
 export const RESCAN_WINDOW_FROM = ['push', 'use'] as const;
 export type RescanWindowFrom = (typeof RESCAN_WINDOW_FROM)[number];
+
+/** Severities a running image can be judged RUNNING_VULNERABLE at (and above). */
+export const AUDIT_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
 
 export type ConfigKey = keyof typeof ENV_VARS;
 
@@ -111,6 +123,13 @@ const ssmParameterName = z
   .string()
   .regex(/^(\/?[A-Za-z0-9_.-]+)+$/, 'a Parameter Store parameter name (/bosun/provenance-policy)')
   .max(2048);
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** `a,b,c`, each item checked, none repeated. */
+const commaList = (item: (s: string) => boolean, message: string) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((i) => i.trim()))
+    .refine((list) => list.every(item) && new Set(list).size === list.length, message);
 const topicArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN');
@@ -178,13 +197,28 @@ const schemas = {
     .optional(),
   // push (default) or use.
   rescanWindowFrom: z.enum(RESCAN_WINDOW_FROM, { message: 'push or use' }).optional(),
+  // RUNNING_VULNERABLE at or above this severity (or known exploited).
+  auditSeverity: z.enum(AUDIT_SEVERITIES, { message: AUDIT_SEVERITIES.join(', ') }).optional(),
+  auditSources: commaList(
+    (s) => (WORKLOAD_SOURCES as readonly string[]).includes(s),
+    `a comma-separated list of ${WORKLOAD_SOURCES.join(', ')}`,
+  ).transform((list) => list as WorkloadSource[]),
+  // EKS cluster names: https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html
+  auditEksClusters: commaList(
+    (s) => /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/.test(s),
+    'a comma-separated list of EKS cluster names',
+  ).optional(),
+  auditRegions: commaList(
+    (s) => AWS_REGION.test(s),
+    'a comma-separated list of AWS regions such as eu-west-1,us-east-1',
+  ).optional(),
   // The scan queue's maxReceiveCount: the delivery that is the last before the dead-letter queue.
   scanMaxReceives: z
     .string()
     .regex(/^[1-9]\d{0,3}$/, 'a whole number from 1 to 9999')
     .transform(Number)
     .optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+  region: z.string().regex(AWS_REGION, 'an AWS region such as eu-west-1'),
   dynamodbEndpoint: httpUrl.optional(),
   sqsEndpoint: httpUrl.optional(),
   snsEndpoint: httpUrl.optional(),

@@ -223,6 +223,8 @@ function unscanned(deps: AuditDeps, w: WorkloadRecord): Holding {
     return { reason: `never scanned: the image ${w.image} names no repository to pull it from` };
   const why = deps.audit.unreadable?.(w.registry);
   if (why !== undefined) return { reason: `never scanned: ${why}` };
+  // A scan or rescan judging after its commit has no queue: it says what holds, nothing more.
+  if (deps.audit.queueScans === undefined) return { reason: 'never scanned by Bosun' };
   return {
     reason: 'never scanned by Bosun; its scan is queued',
     scan: {

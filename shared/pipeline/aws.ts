@@ -5,6 +5,8 @@
  * provenance policy is configured, the provenance checker (shared/config/provenance.ts reads the
  * policy and trust material). Handlers build theirs once per cold start.
  */
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EKSClient } from '@aws-sdk/client-eks';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   dynamoDbFromConfig,
@@ -22,12 +24,13 @@ import {
   provenanceSettings,
   refreshingChecker,
 } from '../config/provenance.js';
-import type { ScanRequest } from '../events/scan-request.js';
+import { type ScanRequest, scanRequestBody } from '../events/scan-request.js';
 import { RegistryImageSource } from '../image/registry-source.js';
 import { SnsNotifier } from '../notifications/sns-notifier.js';
 import { type ProvenanceChecker, provenanceChecker } from '../provenance/check.js';
 import { ecrReferrers, type ReferrerLister } from '../provenance/discovery.js';
 import type { SignerRevocationClient } from '../provenance/notation.js';
+import { sendMessages } from '../queues/send.js';
 import { EcrCredentials, ecrRegionOf } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { EcrImageReader } from '../registry/ecr-images.js';
@@ -40,9 +43,15 @@ import { ImageStore } from '../stores/image-store.js';
 import { InventoryStore } from '../stores/inventory-store.js';
 import { ProvenanceStore } from '../stores/provenance-store.js';
 import { S3LayerCache, S3ReportStore } from '../stores/s3.js';
+import { WorkloadStore } from '../stores/workload-store.js';
+import { readEcsWorkloads } from '../workloads/ecs.js';
+import { readEksWorkloads } from '../workloads/eks.js';
+import { readLambdaWorkloads } from '../workloads/lambda.js';
+import { type AuditDeps, readableRegistries } from './audit.js';
+import type { WorkloadReader } from './audit-run.js';
 import { type BackfillDeps, sqsScanQueue } from './backfill.js';
 import { type BackfillContinuation, lambdaContinuation } from './backfill-run.js';
-import type { PipelineDeps } from './context.js';
+import type { AuditSettings, PipelineDeps } from './context.js';
 import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
@@ -56,6 +65,8 @@ export const RESCAN_CONFIG = [
   'findingsTopicArn',
   'reportsBucket',
   'rescanWindow',
+  'rescanWindowFrom',
+  'auditSeverity',
   'region',
   'dynamodbEndpoint',
   'snsEndpoint',
@@ -91,6 +102,40 @@ function pipelineStores(config: StoresConfig) {
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
     // Verdicts live in the images table, beside the image record (stores/provenance-store.ts).
     provenanceStore: new ProvenanceStore(images),
+    // The workload inventory too (stores/workload-store.ts): a scan or rescan judges the
+    // workloads running what it committed (pipeline/audit.ts judgeRunning).
+    ...(config.auditSeverity === undefined
+      ? {}
+      : { audit: auditSettings(config, new WorkloadStore(images)) }),
+  };
+}
+
+/**
+ * The audit's settings: RUNNING_VULNERABLE at the configured severity, and the registries the
+ * scan can pull from (ECR in the function's region, whose role is granted the pull, and the hosts
+ * an endpoint override serves); `queueScans` only for the audit function, which owns the queueing
+ * of RUNNING_UNSCANNED digests.
+ */
+function auditSettings(
+  config: Config<'auditSeverity' | 'region'> & Partial<Config<'registryEndpoints'>>,
+  workloads: WorkloadStore,
+  queueScans?: AuditSettings['queueScans'],
+): AuditSettings {
+  const known = readableRegistries(config.registryEndpoints?.keys());
+  return {
+    workloads,
+    ...(config.auditSeverity === undefined ? {} : { minSeverity: config.auditSeverity }),
+    ...(queueScans === undefined ? {} : { queueScans }),
+    unreadable: (registry) => {
+      const region = ecrRegionOf(registry);
+      if (
+        region !== undefined &&
+        region !== config.region &&
+        !config.registryEndpoints?.has(registry)
+      )
+        return `Bosun pulls from Amazon ECR in ${config.region}, not ${region}`;
+      return known(registry);
+    },
   };
 }
 
@@ -255,6 +300,7 @@ export function rescanDeps(config: StoresConfig): RescanDeps {
     ...stores,
     reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
+    ...(config.rescanWindowFrom === undefined ? {} : { windowFrom: config.rescanWindowFrom }),
   };
 }
 
@@ -299,4 +345,78 @@ export function backfillDeps(
       return lambdaContinuation(lambda, functionName);
     },
   };
+}
+
+/**
+ * The audit function records and judges workloads: the images table (image records, tags, the
+ * inventory), the findings table (findings, sent-message markers), the topic, the scan queue
+ * (RUNNING_UNSCANNED digests), and the sources it reads (ECS, Lambda, EKS).
+ */
+export const AUDIT_CONFIG = [
+  'imagesTable',
+  'inventoriesTable',
+  'findingsTable',
+  'advisoriesTable',
+  'findingsTopicArn',
+  'scanQueueUrl',
+  'auditSeverity',
+  'auditSources',
+  'auditEksClusters',
+  'auditRegions',
+  'registryEndpoints',
+  'region',
+  'dynamodbEndpoint',
+  'sqsEndpoint',
+  'snsEndpoint',
+] as const;
+
+export interface AuditFunctionDeps {
+  readonly audit: AuditDeps;
+  /** The reconcile's passes: each source in each region (EKS in the function's own). */
+  readonly readers: readonly WorkloadReader[];
+}
+
+/** The audit function's dependencies; SDK clients built once per cold start. */
+export function auditDeps(config: Config<(typeof AUDIT_CONFIG)[number]>): AuditFunctionDeps {
+  const ddb = dynamoDbFromConfig(config);
+  const images = new DynamoDbItemTable(ddb, config.imagesTable);
+  const sqs = sqsFromConfig(config);
+  const queueScans = (requests: readonly ScanRequest[]) =>
+    sendMessages(sqs, config.scanQueueUrl, requests.map(scanRequestBody));
+  const audit: AuditDeps = {
+    images: new ImageStore(images),
+    inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
+    findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
+    advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
+    notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
+    audit: auditSettings(config, new WorkloadStore(images), queueScans),
+  };
+  return { audit, readers: workloadReaders(config) };
+}
+
+function workloadReaders(
+  config: Config<'auditSources' | 'auditEksClusters' | 'auditRegions' | 'region'>,
+): WorkloadReader[] {
+  const sources = new Set(config.auditSources);
+  const readers: WorkloadReader[] = [];
+  for (const region of config.auditRegions ?? [config.region]) {
+    if (sources.has('ecs')) {
+      const ecs = new ECSClient({ region });
+      readers.push({ source: 'ecs', region, read: () => readEcsWorkloads(ecs) });
+    }
+    if (sources.has('lambda')) {
+      const lambda = new LambdaClient({ region });
+      readers.push({ source: 'lambda', region, read: () => readLambdaWorkloads(lambda) });
+    }
+  }
+  const clusters = config.auditEksClusters ?? [];
+  if (sources.has('eks') && clusters.length > 0) {
+    const eks = new EKSClient({ region: config.region });
+    readers.push({
+      source: 'eks',
+      region: config.region,
+      read: () => readEksWorkloads(eks, { clusters }),
+    });
+  }
+  return readers;
 }
