@@ -5,7 +5,10 @@
  * rescan and feed-sync queues (long polls that invoke the handler with the batch and delete
  * what it did not report as failed), and, with provenance on, EventBridge's invocations of the
  * provenance function (`invokeProvenance`). Each handler gets the environment the synthesized template
- * gives its function.
+ * gives its function. The backfill function runs when invoked (`invokeBackfill`, with the
+ * documented message or CloudFormation's custom resource request), and its continuations, the
+ * Event invocations it sends itself, run it again here: Lambda's Invoke is answered at the SDK
+ * client as Lambda answers it (202, the event queued).
  *
  * Secrets Manager has no local emulator: its client is faked at the SDK boundary with the
  * shared secret the local registry sends.
@@ -19,6 +22,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -37,7 +41,13 @@ import type {
 import { ENV_VARS } from '../../shared/config/env.js';
 import type { ReverifySummary } from '../../shared/pipeline/provenance.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, WEBHOOK_FORWARD_FILE } from './services.js';
-import { DEFAULT_LOCAL_DIR, functionEnv, type LocalStackState, readState } from './stack.js';
+import {
+  backfillEnv,
+  DEFAULT_LOCAL_DIR,
+  functionEnv,
+  type LocalStackState,
+  readState,
+} from './stack.js';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type UrlHandler = (
@@ -76,6 +86,14 @@ export interface FunctionsHost {
    * Created", a Parameter Store change), as EventBridge would; only with provenance on.
    */
   invokeProvenance(event: unknown): Promise<ReverifySummary>;
+  /**
+   * Runs the backfill function with `event` (the backfill message, or a CloudFormation custom
+   * resource request), as `aws lambda invoke` or CloudFormation would, and returns what it
+   * returned. Continuations it asks for run after it, as Lambda would run them.
+   */
+  invokeBackfill(event: unknown): Promise<unknown>;
+  /** Resolves when no backfill invocation (a continuation included) is running. */
+  backfillsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -125,12 +143,13 @@ export async function startFunctionsHost(
   const provenanceOn =
     options.provenance === true ||
     POLICY_VARIABLES.some((v) => overrides[v] !== undefined && overrides[v] !== '');
-  const envs = Object.fromEntries(
+  const envs: Record<string, Record<string, string>> = Object.fromEntries(
     [...QUEUE_FUNCTIONS, 'registry-webhook', ...(provenanceOn ? ['provenance'] : [])].map((f) => [
       f,
       { ...withoutProvenance(functionEnv(state, f as QueueFunction), provenanceOn), ...overrides },
     ]),
   );
+  envs.backfill = { ...backfillEnv(state), ...overrides };
   // A host started earlier in this process may have left provenance on.
   if (!provenanceOn)
     for (const name of PROVENANCE_VARIABLES) if (!(name in overrides)) delete process.env[name];
@@ -169,6 +188,54 @@ export async function startFunctionsHost(
   };
   const webhook = (await import('../../functions/registry-webhook/index.js'))
     .handler as unknown as UrlHandler;
+  const backfill = (await import('../../functions/backfill/index.js')).handler as unknown as (
+    event: unknown,
+    context: Context,
+  ) => Promise<unknown>;
+  const backfillRuns = new Set<Promise<unknown>>();
+  /** One invocation of the backfill function, as Lambda runs it: 15 minutes at most. */
+  const runBackfill = (event: unknown): Promise<unknown> => {
+    const started = Date.now();
+    const run = backfill(event, context('backfill', 900_000)).then(
+      (result) => {
+        log({ function: 'backfill', ms: Date.now() - started });
+        return result;
+      },
+      (error: Error) => {
+        log({ function: 'backfill', error: error.message });
+        throw error;
+      },
+    );
+    backfillRuns.add(run);
+    const forget = () => backfillRuns.delete(run);
+    run.then(forget, forget);
+    return run;
+  };
+  const originalInvoke = LambdaClient.prototype.send;
+  LambdaClient.prototype.send = async function send(
+    this: LambdaClient,
+    command: unknown,
+    ...rest: unknown[]
+  ) {
+    if (
+      command instanceof InvokeCommand &&
+      command.input.FunctionName === 'bosun-backfill' &&
+      command.input.InvocationType === 'Event'
+    ) {
+      const body = command.input.Payload;
+      const payload = JSON.parse(
+        typeof body === 'string' ? body : new TextDecoder().decode(body as Uint8Array),
+      ) as unknown;
+      // Queued, as Lambda queues an event: it runs after this invocation's turn.
+      setImmediate(() => runBackfill(payload).catch(() => undefined));
+      return { StatusCode: 202, $metadata: { httpStatusCode: 202 } };
+    }
+    return (originalInvoke as (...args: unknown[]) => Promise<unknown>).call(
+      this,
+      command,
+      ...rest,
+    );
+  } as typeof originalInvoke;
   const provenance = provenanceOn
     ? ((await import('../../functions/provenance/index.js')).handler as unknown as (
         event: unknown,
@@ -349,8 +416,14 @@ export async function startFunctionsHost(
       log({ function: 'provenance', ms: Date.now() - started, ...summary });
       return summary;
     },
+    invokeBackfill: (event) => runBackfill(event),
+    async backfillsSettled() {
+      while (backfillRuns.size > 0) await Promise.allSettled([...backfillRuns]);
+    },
     async stop() {
       running = false;
+      while (backfillRuns.size > 0) await Promise.allSettled([...backfillRuns]);
+      LambdaClient.prototype.send = originalInvoke;
       if (forwarding) rmSync(forwardFile(state), { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled(consumers);

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { buildApp, STACK_NAME } from '../../infra/build-app.js';
+import { ENV_VARS } from '../../shared/config/env.js';
 import {
   checkService,
   LocalServiceError,
@@ -227,6 +228,31 @@ export function functionEnv(
       `the template has no function "${fn}" (looked for POWERTOOLS_SERVICE_NAME bosun-${fn})`,
     );
   return env;
+}
+
+/**
+ * The backfill function's local environment. A local stack started before the function existed
+ * has none in its state: its variables are then the same resources' as the scan's (the images
+ * table) and the webhook's (the scan queue), with the template's names.
+ */
+export function backfillEnv(state: LocalStackState): Record<string, string> {
+  const own = state.local.functions.backfill;
+  if (own !== undefined) return own;
+  const scan = functionEnv(state, 'scan');
+  const webhook = functionEnv(state, 'registry-webhook');
+  const pick = (env: Record<string, string>, name: string) =>
+    env[name] === undefined ? {} : { [name]: env[name] };
+  const common = Object.fromEntries(
+    Object.entries(scan).filter(
+      ([name]) => !name.startsWith('BOSUN_') || name.endsWith('_ENDPOINT'),
+    ),
+  );
+  return {
+    ...common,
+    ...pick(scan, ENV_VARS.imagesTable),
+    ...pick(webhook, ENV_VARS.scanQueueUrl),
+    POWERTOOLS_SERVICE_NAME: 'bosun-backfill',
+  };
 }
 
 export { STACK_NAME };
