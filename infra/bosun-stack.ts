@@ -17,6 +17,10 @@ export class BosunStack extends Stack {
     new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
     new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
     new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });
+    // What `aws lambda invoke` starts a backfill with (docs/audit.md).
+    new CfnOutput(this, 'BackfillFunctionName', {
+      value: this.scanner.backfillFunction.function.functionName,
+    });
     if (this.scanner.webhookUrl !== undefined)
       new CfnOutput(this, 'RegistryWebhookUrl', { value: this.scanner.webhookUrl.url });
     // One output per registry: `host=<secret ARN>`, the secret to configure in that registry.

@@ -76,6 +76,11 @@ describe('the backfill function', () => {
     for (const key of BACKFILL_CONFIG.filter((k) => !k.endsWith('Endpoint') && k !== 'region'))
       expect(vars).toHaveProperty(ENV_VARS[key]);
     expect(fn.Properties).toMatchObject({ Timeout: 900, RecursiveLoop: 'Allow' });
+    // The stack names it in its outputs, for `aws lambda invoke` (docs/audit.md).
+    const [fnId] = backfillFunction(template);
+    expect(template.findOutputs('BackfillFunctionName').BackfillFunctionName?.Value).toEqual({
+      Ref: fnId,
+    });
   });
 
   it('is given exactly the ECR, DynamoDB, SQS and Lambda actions it calls, scoped where the APIs allow', () => {
