@@ -7,7 +7,9 @@
  *   once; a run that could not move, or a done backfill, is not continued;
  * - the deploy-time custom resource: the pull-time exclusions registered, the backfill recorded
  *   on Create and on an Update that changes its id only, CloudFormation answered SUCCESS even
- *   when ECR refuses an exclusion or the id names another scope.
+ *   when ECR refuses an exclusion or the id names another scope;
+ * - the handler: a payload of neither shape refused, naming the field; a missing variable
+ *   failing the cold start.
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
@@ -15,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type BackfillRequest,
   backfillMessageBody,
@@ -43,6 +45,7 @@ import { EcrImageReader } from '../../../shared/registry/ecr-images.js';
 import { BackfillStore } from '../../../shared/stores/backfill-store.js';
 import { EmbeddedItemTable } from '../../../shared/stores/embedded/item-table.js';
 import { type EcrContent, fakeEcr, imageDetail, repository } from '../../support/ecr-service.js';
+import { DEPLOYED_ENV, lambdaContext } from '../../support/lambda.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -345,5 +348,27 @@ describe('the deploy-time custom resource', () => {
       'pull-time exclusion not registered',
       'deploy-time backfill not started: the id names another scope',
     ]);
+  });
+});
+
+describe('the handler', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('refuses a payload that is neither the message nor a custom resource request, naming the field', async () => {
+    vi.resetModules();
+    for (const [name, value] of Object.entries(DEPLOYED_ENV)) vi.stubEnv(name, value);
+    const { handler } = await import('../../../functions/backfill/index.js');
+    await expect(
+      handler({ version: 1, backfill: { id: 'x', repository: ['a'] } }, lambdaContext('backfill')),
+    ).rejects.toThrow(/invalid backfill event: backfill: Unrecognized key: "repository"/);
+  });
+
+  it('fails at cold start, naming the missing variable', async () => {
+    vi.resetModules();
+    for (const [name, value] of Object.entries(DEPLOYED_ENV)) vi.stubEnv(name, value);
+    vi.stubEnv('BOSUN_SCAN_QUEUE_URL', '');
+    await expect(import('../../../functions/backfill/index.js')).rejects.toThrow(
+      'BOSUN_SCAN_QUEUE_URL is not set',
+    );
   });
 });
