@@ -131,7 +131,14 @@ const library: BuildOptions = {
   define: { __BOSUN_PACKAGED__: 'true' },
 };
 metafiles.push(
-  await bundle({ ...library, outfile: path.join(DIST, 'infra', 'index.mjs'), format: 'esm' }),
+  await bundle({
+    ...library,
+    outfile: path.join(DIST, 'infra', 'index.mjs'),
+    format: 'esm',
+    // The synth checks parse policies and trust material with CommonJS libraries that require
+    // Node's modules: an ES module has no `require` of its own.
+    banner: { js: LAMBDA_BUNDLING.banner },
+  }),
 );
 metafiles.push(
   await bundle({

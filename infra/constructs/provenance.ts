@@ -14,7 +14,7 @@ import { ENV_VARS } from '../../shared/config/env.js';
 import { TRUST_REFRESH_ENV_VARS, trustRefreshSchema } from '../../shared/config/trust-refresh.js';
 import { loadTrust } from '../../shared/provenance/check.js';
 import { parseProvenancePolicy } from '../../shared/provenance/policy.js';
-import { shippedTufRoot } from '../../shared/provenance/tuf-client.js';
+import { shippedTufRoot } from '../../shared/provenance/tuf-seeds.js';
 import { BosunFunction, type BosunFunctionDefaults } from './bosun-function.js';
 import { acknowledgeOnRole, acknowledgePublishKey, arnLogicalId, renderForNag } from './nag.js';
 import type { BosunTables } from './tables.js';

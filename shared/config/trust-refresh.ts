@@ -13,7 +13,7 @@
  */
 import * as z from 'zod';
 import type { TrustRefreshSource } from '../provenance/trust-refresh.js';
-import { shippedTufRoot } from '../provenance/tuf-client.js';
+import { shippedTufRoot } from '../provenance/tuf-seeds.js';
 import { type Config, ConfigError, ENV_VARS, loadConfig, parseS3Uri } from './env.js';
 
 /** This module's variables (not in env.ts's ENV_VARS). */

@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import seeds from '@sigstore/tuf/seeds.json' with { type: 'json' };
 import { Updater } from 'tuf-js';
 import {
   DownloadError,
@@ -23,22 +22,7 @@ import {
   RuntimeError,
 } from 'tuf-js/dist/error.js';
 
-/** The public-good Sigstore instance's TUF repository. */
-export const SIGSTORE_PUBLIC_GOOD_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
-
-/**
- * The TUF root.json that @sigstore/tuf ships for a mirror it knows (only the public-good one),
- * or undefined. It is where trust starts: every later root must be signed by a threshold of
- * the keys of the one before it (spec 5.3.4), so an old shipped root is walked forward, never
- * trusted blindly.
- */
-export function shippedTufRoot(mirrorUrl: string): Uint8Array | undefined {
-  const seed = (seeds as Record<string, { 'root.json'?: string } | undefined>)[
-    mirrorUrl.replace(/\/+$/, '')
-  ];
-  const root = seed?.['root.json'];
-  return root === undefined ? undefined : Buffer.from(root, 'base64');
-}
+export { SIGSTORE_PUBLIC_GOOD_MIRROR, shippedTufRoot } from './tuf-seeds.js';
 
 /** Why a TUF fetch failed: the mirror could not be read, its metadata expired, or it did not verify. */
 export type TufFailure = 'UNAVAILABLE' | 'EXPIRED' | 'VERIFICATION' | 'NO_TARGET';
