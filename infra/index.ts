@@ -4,6 +4,7 @@
  * operator needs.
  */
 export { BosunStack, type BosunStackProps } from './bosun-stack.js';
+export type { AuditProps } from './constructs/audit.js';
 export type { BackfillProps } from './constructs/backfill.js';
 export { ImageScanner, type ImageScannerProps } from './constructs/image-scanner.js';
 export type { ProvenanceProps, S3ObjectLocation } from './constructs/provenance.js';

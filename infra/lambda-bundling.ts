@@ -29,5 +29,6 @@ export const HANDLER_DIRS = [
   'provenance',
   'trust-refresh',
   'backfill',
+  'audit',
 ] as const;
 export type HandlerDir = (typeof HANDLER_DIRS)[number];

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { type AuditProps, auditEnvironment, buildAudit } from './audit.js';
 import { type BackfillProps, buildBackfill } from './backfill.js';
 import type { BosunFunction, BosunFunctionDefaults } from './bosun-function.js';
 import { buildEventsDlq } from './events-dlq.js';
@@ -146,6 +147,14 @@ export interface ImageScannerProps {
    * @default { id: 'initial' }, scoped to `repositories`
    */
   readonly backfill?: BackfillProps | false;
+  /**
+   * The workload inventory (docs/audit.md, "Workload inventory"): ECS tasks (their state change
+   * events within seconds) and Lambda container-image functions, and EKS clusters when named,
+   * read again on a schedule; running images judged RUNNING_UNSCANNED (their scan queued),
+   * RUNNING_VULNERABLE, RUNNING_STALE, RUNNING_DELETED. `false`: no inventory, no judgement.
+   * @default { ecs: true, lambda: true, reconcile every 15 minutes, vulnerableSeverity: 'HIGH', rescanWindowFrom: 'push' }
+   */
+  readonly audit?: AuditProps | false;
 }
 
 /**
@@ -186,6 +195,8 @@ export class ImageScanner extends Construct {
   readonly trustRefreshFunction?: BosunFunction;
   /** Queues scans of what is already in ECR: at deployment and when invoked. */
   readonly backfillFunction: BosunFunction;
+  /** Keeps the workload inventory and judges it; undefined with `audit: false`. */
+  readonly auditFunction?: BosunFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -216,6 +227,8 @@ export class ImageScanner extends Construct {
       [ENV_VARS.findingsTopicArn]: findingsTopic.topicArn,
       [ENV_VARS.reportsBucket]: reportsBucket.bucketName,
       [ENV_VARS.rescanWindow]: String(settings.rescanWindowDays),
+      // The scan and rescan judge the workloads running what they commit.
+      ...(settings.audit === undefined ? {} : auditEnvironment(settings.audit)),
     };
     const provenance =
       settings.provenance === undefined ? undefined : provenanceWiring(this, settings.provenance);
@@ -334,6 +347,19 @@ export class ImageScanner extends Construct {
     this.provenanceSchedule = pass?.schedule;
     this.trustRefreshFunction = trustRefresh?.function;
     this.backfillFunction = backfill.function;
+    const audit =
+      settings.audit === undefined
+        ? undefined
+        : buildAudit(this, {
+            settings: settings.audit,
+            functionDefaults,
+            environment,
+            tables,
+            findingsTopic,
+            scanQueue: scan.queue.queue,
+            eventsDlq: eventsDlq.queue,
+          });
+    this.auditFunction = audit?.function;
 
     this.alarms.push(
       scan.queue.dlqAlarm,
@@ -348,6 +374,7 @@ export class ImageScanner extends Construct {
     );
     if (webhook !== undefined) this.alarms.push(webhook.function.errorsAlarm);
     if (pass !== undefined) this.alarms.push(pass.function.errorsAlarm);
+    if (audit !== undefined) this.alarms.push(audit.function.errorsAlarm);
     if (props.alarmTopic !== undefined) {
       const action = new cwActions.SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {

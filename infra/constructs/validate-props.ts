@@ -9,6 +9,7 @@ import {
 import { backfillMessage } from '../../shared/events/backfill.js';
 import { parseAllowedHosts } from '../../shared/registry/hosts.js';
 import { describeIssues } from '../../shared/zod-issues.js';
+import { type AuditSettings, auditSettings } from './audit.js';
 import type { BackfillProps, BackfillSettings } from './backfill.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
@@ -55,6 +56,8 @@ export interface ScannerSettings {
   readonly provenance: ProvenanceProps | undefined;
   /** The deploy-time backfill; `undefined`: none (`backfill: false`). */
   readonly backfill: BackfillSettings | undefined;
+  /** The workload inventory; `undefined`: none (`audit: false`). */
+  readonly audit: AuditSettings | undefined;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -295,5 +298,6 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     webhookReservedConcurrency,
     provenance: props.provenance,
     backfill: parseBackfill(props.backfill, repositories),
+    audit: auditSettings(props.audit),
   };
 }

@@ -50,7 +50,7 @@ describe('least-privilege IAM', () => {
     ]);
   });
 
-  it('allows "*" only for ecr:GetAuthorizationToken and the pull-time exclusions, which AWS requires', () => {
+  it('allows "*" only for ecr:GetAuthorizationToken, the pull-time exclusions and the audit\'s listings, which AWS requires', () => {
     const { template } = synthScanner({ repositories: ['web'] });
     const all = Object.values(template.findResources('AWS::IAM::Policy') as Policies).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,
@@ -59,10 +59,14 @@ describe('least-privilege IAM', () => {
       (s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')),
     );
     // The backfill function's deploy-time step registers the pull-time update exclusions.
+    // The audit lists clusters and functions and reads task definitions (infra/constructs/audit.ts).
     expect(star.flatMap(actionsOf).sort()).toEqual([
       'ecr:GetAuthorizationToken',
       'ecr:ListPullTimeUpdateExclusions',
       'ecr:RegisterPullTimeUpdateExclusion',
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListClusters',
+      'lambda:ListFunctions',
     ]);
   });
 

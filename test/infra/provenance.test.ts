@@ -74,7 +74,8 @@ describe('provenance in the construct', () => {
   it('builds nothing for provenance without the prop', () => {
     const { template } = synthScanner();
     expect(JSON.stringify(template.toJSON())).not.toContain('BOSUN_PROVENANCE');
-    template.resourceCountIs('AWS::Events::Rule', 3);
+    // ECR push and delete, feed sync; the audit's ECS task rule and schedule.
+    template.resourceCountIs('AWS::Events::Rule', 5);
   });
 
   it('gives an S3 policy, S3 trusted roots and the maximum age to the scan and provenance functions', () => {
