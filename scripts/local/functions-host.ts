@@ -4,7 +4,8 @@
  * registry's notification sink forwards to), and the SQS event source mappings of the scan,
  * rescan and feed-sync queues (long polls that invoke the handler with the batch and delete
  * what it did not report as failed), and, with provenance on, EventBridge's invocations of the
- * provenance function (`invokeProvenance`). Each handler gets the environment the synthesized template
+ * provenance function (`invokeProvenance`) and of the audit function (`invokeAudit`: an ECS task
+ * state change, its reconcile schedule). Each handler gets the environment the synthesized template
  * gives its function. The backfill function runs when invoked (`invokeBackfill`, with the
  * documented message or CloudFormation's custom resource request), and its continuations, the
  * Event invocations it sends itself, run it again here: Lambda's Invoke is answered at the SDK
@@ -39,6 +40,8 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { ENV_VARS } from '../../shared/config/env.js';
+import type { AuditOutcome } from '../../shared/pipeline/audit.js';
+import type { ReconcileOutcome } from '../../shared/pipeline/audit-run.js';
 import type { ReverifySummary } from '../../shared/pipeline/provenance.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, WEBHOOK_FORWARD_FILE } from './services.js';
 import {
@@ -86,6 +89,13 @@ export interface FunctionsHost {
    * Created", a Parameter Store change), as EventBridge would; only with provenance on.
    */
   invokeProvenance(event: unknown): Promise<ReverifySummary>;
+  /**
+   * Runs the audit function with an EventBridge event (an ECS "Task State Change", its reconcile
+   * schedule's "Scheduled Event"), as EventBridge would. Its handler is loaded on the first
+   * call, with the template's audit variables (a template from before the audit function has
+   * none: `env` then gives BOSUN_AUDIT_SOURCES).
+   */
+  invokeAudit(event: unknown): Promise<AuditOutcome | ReconcileOutcome>;
   /**
    * Runs the backfill function with `event` (the backfill message, or a CloudFormation custom
    * resource request), as `aws lambda invoke` or CloudFormation would, and returns what it
@@ -242,6 +252,13 @@ export async function startFunctionsHost(
         context: Context,
       ) => Promise<ReverifySummary>)
     : undefined;
+
+  type AuditHandler = (
+    event: unknown,
+    context: Context,
+  ) => Promise<AuditOutcome | ReconcileOutcome>;
+  let audit: AuditHandler | undefined;
+  const auditEnv = state.local.functions.audit;
 
   const sqs = new SQSClient({
     region: LOCAL_REGION,
@@ -419,6 +436,18 @@ export async function startFunctionsHost(
     invokeBackfill: (event) => runBackfill(event),
     async backfillsSettled() {
       while (backfillRuns.size > 0) await Promise.allSettled([...backfillRuns]);
+    },
+    async invokeAudit(event) {
+      if (audit === undefined) {
+        // Its variables over the shared environment, the test's over both.
+        for (const [name, value] of Object.entries({ ...auditEnv, ...overrides }))
+          process.env[name] = value;
+        audit = (await import('../../functions/audit/index.js')).handler as unknown as AuditHandler;
+      }
+      const started = Date.now();
+      const outcome = await audit(event, context('audit', 600_000));
+      log({ function: 'audit', ms: Date.now() - started });
+      return outcome;
     },
     async stop() {
       running = false;

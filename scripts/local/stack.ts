@@ -104,15 +104,18 @@ function newestMtime(dir: string): number {
 
 /**
  * The template `cdk synth` left in `cdk.out`, when it is newer than the code that produces it
- * (`infra/`, `shared/config/`) and has the webhook the local registry notifies and the
- * provenance function; otherwise
- * undefined, and the caller synthesizes.
+ * (`infra/`, `shared/config/`) and has the webhook the local registry notifies, the
+ * provenance function and the audit function; otherwise undefined, and the caller synthesizes.
  */
 export function currentCdkOutTemplate(projectRoot: string = PROJECT_ROOT): string | undefined {
   const file = path.join(projectRoot, 'cdk.out', `${STACK_NAME}.template.json`);
   if (!existsSync(file)) return undefined;
   const template = readFileSync(file, 'utf8');
-  if (!template.includes('"bosun-registry-webhook"') || !template.includes('"bosun-provenance"'))
+  if (
+    !['"bosun-registry-webhook"', '"bosun-provenance"', '"bosun-audit"'].every((f) =>
+      template.includes(f),
+    )
+  )
     return undefined;
   const sources = Math.max(
     newestMtime(path.join(projectRoot, 'infra')),
@@ -220,7 +223,7 @@ export async function down(dir: string = DEFAULT_LOCAL_DIR): Promise<ServiceStat
 /** The environment a function gets locally, for running its handler in this process. */
 export function functionEnv(
   state: LocalStackState,
-  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook' | 'provenance',
+  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook' | 'provenance' | 'audit',
 ): Record<string, string> {
   const env = state.local.functions[fn];
   if (env === undefined)
