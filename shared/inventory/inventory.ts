@@ -34,7 +34,7 @@ import { readerId } from '../layers/reader-id.js';
 import type { FileTree } from '../layers/tree.js';
 import type { InventoryPackage as MatchablePackage } from './package.js';
 import { distroQualifier, purl } from './purl.js';
-import { type LayerCache, walkImage } from './walk.js';
+import { type ImageWalk, type LayerCache, type LayerCollector, walkImage } from './walk.js';
 
 export interface InventoryPackage extends ExtractedPackage {
   readonly purl: string;
@@ -131,6 +131,7 @@ function packagePurl(p: ExtractedPackage, os: OsInfo | undefined): string {
 export function inventoryReaderId(
   extractors: readonly Extractor[] = EXTRACTORS,
   limits: Partial<LayerLimits> = {},
+  collector?: string,
 ): string {
   const effective: Record<string, number> = { ...DEFAULT_LIMITS, ...limits };
   // The image's budgets do not change what a layer yields: a layer they cut short is never
@@ -143,6 +144,7 @@ export function inventoryReaderId(
       .sort()
       .map((k) => `${k}:${effective[k]}`)
       .join(','),
+    ...(collector === undefined ? {} : { collect: collector }),
   });
 }
 
@@ -177,6 +179,8 @@ export interface InventoryOptions {
   readonly limits?: Partial<LayerLimits>;
   /** Keep a lockfile's development dependencies (left out by default: not installed). */
   readonly devDependencies?: boolean;
+  /** Facts of each layer for the hardening checks, made in the same walk (walk.ts). */
+  readonly collect?: LayerCollector;
 }
 
 /**
@@ -214,6 +218,17 @@ export async function buildInventory(
   image: Image,
   options: InventoryOptions = {},
 ): Promise<Inventory> {
+  return (await inventoryAndWalk(image, options)).inventory;
+}
+
+/**
+ * The inventory and the walk it was made from: its layers' entries (with their modes),
+ * whiteouts and collected facts, and the final file tree, for the checks (shared/checks).
+ */
+export async function inventoryAndWalk(
+  image: Image,
+  options: InventoryOptions = {},
+): Promise<{ readonly inventory: Inventory; readonly walk: ImageWalk }> {
   const extractors = options.extractors ?? EXTRACTORS;
   const osFiles = new Set<string>(OS_FILES);
   const kept = extractors.filter((x) => x.streamed !== true);
@@ -245,8 +260,9 @@ export async function buildInventory(
           }),
       layerWants: contentManifestWants,
       budget,
-      reader: inventoryReaderId(extractors, options.limits),
+      reader: inventoryReaderId(extractors, options.limits, options.collect?.id),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(options.collect === undefined ? {} : { collect: options.collect }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
   );
@@ -386,13 +402,14 @@ export async function buildInventory(
         ownerOf.get(p.location) ?? (/\.(dist|egg)-info$/.test(dir) ? ownerOf.get(dir) : undefined);
       return owner === undefined ? p : { ...p, osOwnedBy: owner };
     });
-  return {
+  const inventory: Inventory = {
     ...(os === undefined ? {} : { os }),
     packages: owned,
     issues,
     complete: walk.complete && budget.exceeded === undefined && !unreadDatabase,
     layerErrors: walk.layers.flatMap((l) => (l.error === undefined ? [] : [l.error])),
   };
+  return { inventory, walk };
 }
 
 /** The packages the matcher can look up (those with an OSV ecosystem), in its terms. */

@@ -9,6 +9,7 @@ import type { Image, ImageLayer } from '../image/types.js';
 import { ImageBudget } from '../layers/budget.js';
 import type { LayerLimits } from '../layers/limits.js';
 import {
+  type LayerEntry,
   type LayerReadResult,
   type LayerScan,
   readLayer,
@@ -68,6 +69,53 @@ export interface ImageWalk {
   readonly budget: ImageBudget;
 }
 
+/**
+ * Facts of one layer other than packages (the hardening checks' secrets: shared/checks), made
+ * while the layer streams, so that no second pull is needed. A file is shown to the collection
+ * as it streams, or after the read when the extractors kept its content.
+ */
+export interface LayerCollection extends LayerScan {
+  /** What is kept of the layer: plain data (the S3 layer cache stores it as JSON). */
+  finish(): unknown;
+}
+
+export interface LayerCollector {
+  /** `name@version`: part of the reader id (the cache key), so a new version reads layers again. */
+  readonly id: string;
+  /** Small files whose content is kept in the layer result (`etc/passwd`). */
+  keeps(entry: LayerEntry): boolean;
+  /** Made afresh for each layer read: its budget is per layer. */
+  start(): LayerCollection;
+}
+
+/** The key of the collection's result among a layer result's facts: never a path (tar names hold no NUL). */
+export const COLLECTED_FACTS = '\u0000collected';
+
+/** The walker's scan and a collection, as the one scan the reader takes. */
+function withCollection(scan: LayerScan | undefined, c: LayerCollection): LayerScan {
+  const scans = (e: LayerEntry, first: Buffer) =>
+    scan?.wants(e) === true && (scan.head?.(e, first) ?? true);
+  const collects = (e: LayerEntry, first: Buffer) => c.wants(e) && (c.head?.(e, first) ?? true);
+  return {
+    wants: (e) => scan?.wants(e) === true || c.wants(e),
+    head: (e, first) => scans(e, first) || collects(e, first),
+    read: async (e, content) => {
+      if (collects(e, content)) await c.read(e, content);
+      return scans(e, content) ? scan?.read(e, content) : undefined;
+    },
+  };
+}
+
+/** Shows the collection the files the extractors kept, then adds what it made to the result. */
+async function collected(result: LayerReadResult, c: LayerCollection): Promise<LayerReadResult> {
+  for (const entry of result.entries) {
+    const content = entry.type === 'file' ? result.contents.get(entry.path) : undefined;
+    if (content !== undefined && c.wants(entry) && (c.head?.(entry, content) ?? true))
+      await c.read(entry, content);
+  }
+  return { ...result, facts: new Map([...(result.facts ?? []), [COLLECTED_FACTS, c.finish()]]) };
+}
+
 export interface WalkOptions {
   readonly reader: string;
   readonly limits?: Partial<LayerLimits>;
@@ -84,6 +132,8 @@ export interface WalkOptions {
   readonly layerWants?: () => WantsContent;
   /** The image's work budget; one is made from `limits` when not given. */
   readonly budget?: ImageBudget;
+  /** Facts of each layer besides packages; its id must be part of `reader` (the cache key). */
+  readonly collect?: LayerCollector;
 }
 
 export async function walkImage(
@@ -108,14 +158,21 @@ export async function walkImage(
     if (spent !== undefined) return { ...ids, fromCache: false, error: spent };
     const what = `layer ${index} (${layer.diffId ?? layer.digest ?? 'no digest'}) of ${image.source}`;
     const more = options.layerWants?.();
-    const wanted: WantsContent = more === undefined ? wants : (e) => wants(e) || more(e);
+    const keeps = options.collect?.keeps;
+    const wanted: WantsContent =
+      more === undefined && keeps === undefined
+        ? wants
+        : (e) => wants(e) || more?.(e) === true || keeps?.(e) === true;
+    const collection = options.collect?.start();
+    const scan = collection === undefined ? options.scan : withCollection(options.scan, collection);
     try {
-      const result = await readLayer(await layer.open(), wanted, {
+      const read = await readLayer(await layer.open(), wanted, {
         what,
         budget,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
-        ...(options.scan === undefined ? {} : { scan: options.scan }),
+        ...(scan === undefined ? {} : { scan }),
       });
+      const result = collection === undefined ? read : await collected(read, collection);
       // A layer read while the budget ran out (by it or by an archive in it, or by a layer read
       // beside it) may be short of what it holds: kept for this image, never cached.
       const cut = result.incomplete ?? budget.exceeded;

@@ -34,6 +34,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['image'],
   ['extractors'],
   ['inventory'],
+  ['checks'],
   ['matcher'],
   ['report', 'sbom'],
   ['events'],
