@@ -57,10 +57,11 @@ if [ ! -f "$spdx_schema" ]; then
   npm_extract @cyclonedx/cdxgen@12.8.4 package/data/spdx-export.schema.json "$spdx_schema"
   grep -q 'spdx.org/rdf/3.0.1/spdx-context.jsonld' "$spdx_schema"
 fi
-# Real Debian packages the inventory tests unpack (a language package that Debian owns):
+# Real Debian packages the inventory tests unpack (a language package that Debian owns) and
+# the checks tests read setuid modes from (passwd, sudo, mount):
 # fetched once with apt-get download into .local/debs, whatever version the archive has now.
 debs=.local/debs
-for pkg in python3-urllib3 ruby-rack libcommons-lang3-java zoneminder; do
+for pkg in python3-urllib3 ruby-rack libcommons-lang3-java zoneminder passwd sudo mount; do
   if ! ls "$debs/${pkg}"_*.deb >/dev/null 2>&1; then
     echo "setup: apt-get download $pkg"
     apt_download "$debs" "$pkg"

@@ -212,7 +212,10 @@ function assignments(
   for (const [i, raw] of lines(text).entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const m = /^(?:export\s+)?([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
+    // `key = value`, else `key: value` (a `.npmrc` key holds colons: `//host/:_authToken=…`).
+    const m =
+      /^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$/.exec(line) ??
+      /^(?:export\s+)?([^:\s]+)\s*:\s*(.*)$/.exec(line);
     if (m === null) continue;
     const key = m[1] as string;
     const value = (m[2] as string).trim().replace(/^["']|["']$/g, '');
@@ -230,8 +233,11 @@ export function scanCredentialFile(kind: string, text: string): SecretHit[] {
     case 'docker-config-auth':
       return dockerConfigAuths(text);
     case 'ssh-private-key-file':
-      // The private-key rule reads its body; a key in another format still is one.
-      return text.trim() === '' ? [] : [{ rule: kind, valueHash: sha256Hex(text.trim()) }];
+      // A PEM or OpenSSH key is the private-key rule's (its body hashed); a key in another
+      // format (PuTTY, a broken one) is still a key file.
+      return text.trim() === '' || /PRIVATE KEY-----/.test(text)
+        ? []
+        : [{ rule: kind, valueHash: sha256Hex(text.trim()) }];
     case 'dotenv-secret':
       return assignments(text, kind, secretAssignment);
     case 'npmrc-auth':
@@ -303,10 +309,14 @@ export function scanServiceAccountKey(text: string): SecretHit[] {
 /** Every hit in one file: its format's, then the text rules', once per value. */
 export function scanFile(path: string, text: string): SecretHit[] {
   const kind = credentialFileKind(path);
+  const account = path.endsWith('.json') ? scanServiceAccountKey(text) : [];
+  // A service-account key's private key is JSON-escaped in it: reported once, as the account's.
+  const rules =
+    account.length === 0 ? SECRET_RULES : SECRET_RULES.filter((r) => r.id !== 'private-key');
   const hits = [
     ...(kind === undefined ? [] : scanCredentialFile(kind, text)),
-    ...(path.endsWith('.json') ? scanServiceAccountKey(text) : []),
-    ...scanText(text),
+    ...account,
+    ...scanText(text, rules),
   ];
   const seen = new Set<string>();
   return hits.filter((h) => {
