@@ -26,6 +26,7 @@ export const EVENT_TYPES = [
   'RUNNING_VULNERABLE',
   'RUNNING_STALE',
   'RUNNING_DELETED',
+  'RUNNING_UNVERIFIED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

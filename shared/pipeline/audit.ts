@@ -9,7 +9,9 @@
  * - `RUNNING_VULNERABLE`: active findings at or above a severity (HIGH by default) or known
  *   exploited (CISA KEV);
  * - `RUNNING_STALE`: the tag the workload names now points at another digest;
- * - `RUNNING_DELETED`: the digest was deleted from the repository the workload names.
+ * - `RUNNING_DELETED`: the digest was deleted from the repository the workload names;
+ * - `RUNNING_UNVERIFIED`: its provenance verdict for the repository the workload names
+ *   (pipeline/provenance.ts) is not VERIFIED under an `enforce` rule.
  *
  * A judgement is announced once, when it starts to hold, and its stop is recorded (not
  * announced). Its state is an item per workload and digest (stores/workload-store.ts), written
@@ -40,6 +42,7 @@ export const JUDGEMENTS = [
   'RUNNING_VULNERABLE',
   'RUNNING_STALE',
   'RUNNING_DELETED',
+  'RUNNING_UNVERIFIED',
 ] as const;
 export type Judgement = (typeof JUDGEMENTS)[number];
 
@@ -213,6 +216,17 @@ async function judge(
     if (deleted !== undefined)
       out.set('RUNNING_DELETED', {
         reason: `deleted from ${w.repository} at ${deleted} while running`,
+      });
+    // Provenance is decided per repository: the one the workload pulled from. An audit rule's
+    // verdict is reported where it is decided, not judged here.
+    const verdict = await deps.audit.verdicts?.get(w.digest, repository);
+    if (
+      verdict !== undefined &&
+      verdict.status !== 'VERIFIED' &&
+      verdict.verdict.mode === 'enforce'
+    )
+      out.set('RUNNING_UNVERIFIED', {
+        reason: `provenance ${verdict.status} in ${w.repository} (rule ${verdict.verdict.rule}): ${verdict.verdict.reasons[0] ?? 'no reason given'}`,
       });
   }
   return out;

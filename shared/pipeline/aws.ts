@@ -104,9 +104,7 @@ function pipelineStores(config: StoresConfig) {
     provenanceStore: new ProvenanceStore(images),
     // The workload inventory too (stores/workload-store.ts): a scan or rescan judges the
     // workloads running what it committed (pipeline/audit.ts judgeRunning).
-    ...(config.auditSeverity === undefined
-      ? {}
-      : { audit: auditSettings(config, new WorkloadStore(images)) }),
+    ...(config.auditSeverity === undefined ? {} : { audit: auditSettings(config, images) }),
   };
 }
 
@@ -118,12 +116,14 @@ function pipelineStores(config: StoresConfig) {
  */
 function auditSettings(
   config: Config<'auditSeverity' | 'region'> & Partial<Config<'registryEndpoints'>>,
-  workloads: WorkloadStore,
+  images: DynamoDbItemTable,
   queueScans?: AuditSettings['queueScans'],
 ): AuditSettings {
   const known = readableRegistries(config.registryEndpoints?.keys());
   return {
-    workloads,
+    // Both beside the image records in the images table.
+    workloads: new WorkloadStore(images),
+    verdicts: new ProvenanceStore(images),
     ...(config.auditSeverity === undefined ? {} : { minSeverity: config.auditSeverity }),
     ...(queueScans === undefined ? {} : { queueScans }),
     unreadable: (registry) => {
@@ -389,7 +389,7 @@ export function auditDeps(config: Config<(typeof AUDIT_CONFIG)[number]>): AuditF
     findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
-    audit: auditSettings(config, new WorkloadStore(images), queueScans),
+    audit: auditSettings(config, images, queueScans),
   };
   return { audit, readers: workloadReaders(config) };
 }

@@ -13,6 +13,7 @@ import type { NotificationImage, Notifier } from '../notifications/message.js';
 import type { FindingsStore, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, ImageStore } from '../stores/image-store.js';
 import type { InventoryStore } from '../stores/inventory-store.js';
+import type { ProvenanceStore } from '../stores/provenance-store.js';
 import type { ReportStore } from '../stores/s3.js';
 import type { WorkloadStore } from '../stores/workload-store.js';
 import type { ProvenanceDeps } from './provenance.js';
@@ -44,6 +45,11 @@ export interface AuditSettings {
   readonly minSeverity?: Severity;
   /** Why Bosun cannot pull from a registry host; undefined when it can (audit.ts readableRegistries). */
   readonly unreadable?: (registry: string) => string | undefined;
+  /**
+   * Provenance verdicts (stores/provenance-store.ts): a running digest whose verdict for its
+   * repository fails under `enforce` is RUNNING_UNVERIFIED. Absent: not judged.
+   */
+  readonly verdicts?: ProvenanceStore;
 }
 
 /** Another run holds the digest's lease; the message is retried later. */

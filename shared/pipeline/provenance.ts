@@ -29,6 +29,7 @@ import type { ProvenanceRecord, ProvenanceStore } from '../stores/provenance-sto
 type ProvenanceEvent = NonNullable<ProvenanceRecord['pending']>['eventType'];
 
 import { sendOnce } from './announce.js';
+import { judgeRunning } from './audit.js';
 import {
   ImageBusyError,
   imageContext,
@@ -188,7 +189,12 @@ export async function verifyAndAnnounce(
   request: VerifyRequest,
 ): Promise<{ records: ProvenanceRecord[]; messages: number }> {
   const records = await decideProvenance(deps, provenance, request);
-  return { records, messages: await announceProvenance(deps, provenance.store, request.digest) };
+  const messages = await announceProvenance(deps, provenance.store, request.digest);
+  // Workloads running the digest are judged on the new verdict (RUNNING_UNVERIFIED).
+  return {
+    records,
+    messages: messages + (await judgeRunning(deps, request.digest, request.trigger)),
+  };
 }
 
 function eventTypeOf(v: Verdict): ProvenanceEvent {

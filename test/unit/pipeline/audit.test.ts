@@ -4,7 +4,7 @@
  * test/support/pipeline.ts) and the scan use case for real: each judgement fires once when it
  * starts to hold, and not when it does not.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,14 +20,18 @@ import {
   readableRegistries,
 } from '../../../shared/pipeline/audit.js';
 import { type ScanDeps, scanImage } from '../../../shared/pipeline/scan.js';
+import { loadTrust } from '../../../shared/provenance/check.js';
+import { parseProvenancePolicy, selectRule } from '../../../shared/provenance/policy.js';
+import { decideVerdict } from '../../../shared/provenance/verdict.js';
 import { EmbeddedItemTable } from '../../../shared/stores/embedded/item-table.js';
 import { FindingsStore } from '../../../shared/stores/findings-store.js';
 import { ImageStore } from '../../../shared/stores/image-store.js';
 import { InventoryStore } from '../../../shared/stores/inventory-store.js';
+import { ProvenanceStore } from '../../../shared/stores/provenance-store.js';
 import { WorkloadStore } from '../../../shared/stores/workload-store.js';
 import { observationsOfTaskEvent } from '../../../shared/workloads/ecs.js';
 import type { Observation } from '../../../shared/workloads/types.js';
-import { fixtureText } from '../../support/fixtures.js';
+import { dataDir, fixtureText } from '../../support/fixtures.js';
 import {
   CONCAT_STREAM_ADVISORY,
   MutableAdvisories,
@@ -73,6 +77,7 @@ function setup(minSeverity: 'HIGH' | 'MEDIUM' = 'MEDIUM') {
       queueScans: async (requests) => void queued.push(...requests),
       minSeverity,
       unreadable: readableRegistries(),
+      verdicts: new ProvenanceStore(images),
     },
   };
   return { deps, notifier, queued };
@@ -243,5 +248,62 @@ describe('reconcile', () => {
     expect(
       notifier.sent.filter((m) => m.attributes.eventType === 'RUNNING_VULNERABLE'),
     ).toHaveLength(2);
+  });
+});
+
+describe('RUNNING_UNVERIFIED', () => {
+  // Real P-256 key (connaisseur's alice), so that the policy parses; no signature is made: the
+  // verdicts are decided from what discovery would have found (nothing), as the scan decides.
+  const key = JSON.stringify(
+    readFileSync(
+      path.join(dataDir(), 'provenance/connaisseur/test/testdata/cosign/alice.key'),
+      'utf8',
+    ),
+  );
+  const policy = (mode: 'enforce' | 'audit') =>
+    parseProvenancePolicy(
+      `apiVersion: provenance.bosun.dev/v1\nmode: ${mode}\nauthorities:\n  alice: { key: ${key} }\ndefault:\n  signatures: alice\n`,
+    );
+  async function storeVerdict(deps: AuditDeps, digest: string, mode: 'enforce' | 'audit') {
+    const p = policy(mode);
+    const verdict = decideVerdict({
+      subjectDigest: digest,
+      repository: REPO,
+      policy: p,
+      rule: selectRule(p, REPO),
+      outcomes: [],
+    });
+    await deps.audit.verdicts?.put({
+      digest,
+      repository: REPO,
+      status: verdict.status,
+      policyVersion: p.version,
+      trustVersion: loadTrust({}).version,
+      checkedAt: new Date().toISOString(),
+      verdict,
+      announcedStatus: verdict.status,
+    });
+  }
+
+  it('judges a running digest whose provenance fails under enforce, once', async () => {
+    const { deps, notifier } = setup('HIGH');
+    await scanImage(push(app311, '1'), deps);
+    await storeVerdict(deps, app311, 'enforce');
+    await observeWorkloads(deps, running(`${REPO}:1`, app311));
+    const [unverified] = notifier.of('RUNNING_UNVERIFIED');
+    expect(unverified?.workload?.reason).toBe(
+      `provenance UNSIGNED in team/app (rule default): no signature or attestation found for ${app311}`,
+    );
+    await observeWorkloads(deps, running(`${REPO}:1`, app311));
+    expect(notifier.of('RUNNING_UNVERIFIED')).toHaveLength(1);
+  });
+
+  it('does not judge a verdict under an audit rule, nor a digest with no verdict', async () => {
+    const { deps, notifier } = setup('HIGH');
+    await scanImage(push(app311, '1'), deps);
+    await observeWorkloads(deps, running(`${REPO}:1`, app311));
+    await storeVerdict(deps, app311, 'audit');
+    await observeWorkloads(deps, running(`${REPO}:1`, app311, 'dddd0000000000000000000000000004'));
+    expect(notifier.of('RUNNING_UNVERIFIED')).toEqual([]);
   });
 });
