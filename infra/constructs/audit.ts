@@ -249,8 +249,10 @@ function grantStores(fn: BosunFunction, props: AuditFunctionProps): void {
  * reference allows:
  * - ECS (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html):
  *   ListClusters and DescribeTaskDefinition have no resource type ("*"); DescribeTasks is on
- *   `task/*`; ListTasks is authorized on the cluster's container instances (ecs:cluster
- *   condition), given here on the account's ECS resources of each region read.
+ *   `task/*`. ListTasks is listed there on container instances (with an ecs:cluster
+ *   condition), but a policy scoped so is reported not to allow it, tasks on Fargate having no
+ *   container instance (https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211): it
+ *   is given on "*"; it returns task ARNs only.
  * - Lambda (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html):
  *   ListFunctions has no resource type ("*"); GetFunction is on `function:*`.
  * - EKS (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html):
@@ -271,14 +273,10 @@ function grantSources(scope: Construct, fn: BosunFunction, s: AuditSettings): vo
   const anyResource: string[] = [];
   const wildcards: string[] = [];
   if (s.ecs) {
-    anyResource.push('ecs:ListClusters', 'ecs:DescribeTaskDefinition');
+    anyResource.push('ecs:ListClusters', 'ecs:ListTasks', 'ecs:DescribeTaskDefinition');
     const tasks = regions.map((r) => arn('ecs', r, 'task', '*'));
-    const containerInstances = regions.map((r) => arn('ecs', r, 'container-instance', '*'));
-    statements.push(
-      new iam.PolicyStatement({ actions: ['ecs:ListTasks'], resources: containerInstances }),
-      new iam.PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: tasks }),
-    );
-    wildcards.push(...tasks, ...containerInstances);
+    statements.push(new iam.PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: tasks }));
+    wildcards.push(...tasks);
   }
   if (s.lambda) {
     anyResource.push('lambda:ListFunctions');

@@ -159,10 +159,14 @@ describe('its IAM', () => {
     expect(statements(template)).toEqual(
       expect.arrayContaining([
         {
-          Action: ['ecs:ListClusters', 'ecs:DescribeTaskDefinition', 'lambda:ListFunctions'],
+          Action: [
+            'ecs:ListClusters',
+            'ecs:ListTasks',
+            'ecs:DescribeTaskDefinition',
+            'lambda:ListFunctions',
+          ],
           Resource: '*',
         },
-        { Action: 'ecs:ListTasks', Resource: `${ECS}:container-instance/*` },
         { Action: 'ecs:DescribeTasks', Resource: `${ECS}:task/*` },
         { Action: 'lambda:GetFunction', Resource: `${LAMBDA}:function:*` },
         {

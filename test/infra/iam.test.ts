@@ -66,6 +66,7 @@ describe('least-privilege IAM', () => {
       'ecr:RegisterPullTimeUpdateExclusion',
       'ecs:DescribeTaskDefinition',
       'ecs:ListClusters',
+      'ecs:ListTasks',
       'lambda:ListFunctions',
     ]);
   });
