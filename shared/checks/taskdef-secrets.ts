@@ -1,24 +1,14 @@
 /**
- * The secret rules the task-definition checks apply to a container's `environment`. A minimal
- * set, written while the image checks' rules (issue 21, item 1) did not exist yet: the value
- * patterns are those of Trivy's built-in secret rules
- * (https://github.com/aquasecurity/trivy/blob/main/pkg/fanal/secret/builtin-rules.go) and
- * gitleaks' (https://github.com/gitleaks/gitleaks/blob/master/config/gitleaks.toml), the name
- * pattern that of AWS Config's `ecs-no-environment-secrets` (a variable whose name says it holds
- * a credential). A match gives the rule and a hash of the value, never the value.
+ * Secrets in a container's `environment`: the image checks' rules (shared/checks/secrets.ts,
+ * Trivy's built-in rules and gitleaks' generic one) over `NAME=value`, so the AWS secret-key
+ * rule sees the name it needs, then the name rule of AWS Config's `ecs-no-environment-secrets`
+ * (https://docs.aws.amazon.com/config/latest/developerguide/ecs-no-environment-secrets.html):
+ * a variable whose name says it holds a credential is one, whatever its value. That is why the
+ * ECS documentation's `MYSQL_ROOT_PASSWORD=password` is found here though the generic value rule
+ * takes "password" for a placeholder: in a task definition the value is what runs. A match gives
+ * the rule and the SHA-256 of the value (hex, as the image checks hash it), never the value.
  */
-import { createHash } from 'node:crypto';
-
-export interface EnvironmentSecretRule {
-  /** Stable, in the anchors' style (`aws-access-key-id`). */
-  readonly id: string;
-  /** What the rule recognizes, for titles (never the value). */
-  readonly description: string;
-  readonly matches: (name: string, value: string) => boolean;
-}
-
-/** `AWS_SECRET_ACCESS_KEY`, `aws_secret_key`, `AWS_SECRET`…: Trivy's key context for secret keys. */
-const AWS_SECRET_NAME = /aws_?(?:secret|sec)(?:_?access)?_?key|aws_?secret/i;
+import { ruleInfo, scanText, sha256Hex } from './secrets.js';
 
 /**
  * Names that say the value is a credential: `*_KEY`, `*_SECRET`, `*_TOKEN`, `PASSWORD`,
@@ -28,67 +18,27 @@ const AWS_SECRET_NAME = /aws_?(?:secret|sec)(?:_?access)?_?key|aws_?secret/i;
 const SECRET_NAME =
   /(?:^|_)(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|KEY|APIKEY|CREDENTIALS?|PRIVATE_?KEY)$/i;
 
-/** Value rules first (most specific), the name rule last; the first match names the finding. */
-export const ENVIRONMENT_SECRET_RULES: readonly EnvironmentSecretRule[] = [
-  {
-    // Trivy `aws-access-key-id`, gitleaks `aws-access-token`.
-    id: 'aws-access-key-id',
-    description: 'an AWS access key ID',
-    matches: (_n, v) =>
-      /(?:^|[^A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])/.test(v),
-  },
-  {
-    // Trivy `aws-secret-access-key`: 40 base64 characters under a name that says so.
-    id: 'aws-secret-access-key',
-    description: 'an AWS secret access key',
-    matches: (n, v) => AWS_SECRET_NAME.test(n) && /^[A-Za-z0-9/+=]{40}$/.test(v.trim()),
-  },
-  {
-    // Trivy `github-pat`, `github-oauth`, `github-app-token`, `github-refresh-token`, `github-fine-grained-pat`.
-    id: 'github-token',
-    description: 'a GitHub token',
-    matches: (_n, v) => /gh[pousr]_[0-9a-zA-Z]{36}|github_pat_[0-9a-zA-Z_]{82}/.test(v),
-  },
-  {
-    // Trivy `gitlab-pat`.
-    id: 'gitlab-token',
-    description: 'a GitLab token',
-    matches: (_n, v) => /glpat-[0-9a-zA-Z_-]{20}/.test(v),
-  },
-  {
-    // Trivy `slack-access-token`.
-    id: 'slack-token',
-    description: 'a Slack token',
-    matches: (_n, v) => /xox[baprs]-[0-9a-zA-Z]{10,48}/.test(v),
-  },
-  {
-    // Trivy `private-key`.
-    id: 'private-key',
-    description: 'a private key',
-    matches: (_n, v) => /-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----/.test(v),
-  },
-  {
-    id: 'secret-name',
-    description: 'a variable named as a credential',
-    matches: (n) => SECRET_NAME.test(n),
-  },
-];
+/** The name rule's id and title (the value rules' are secrets.ts's). */
+export const SECRET_NAME_RULE = { id: 'secret-name', title: 'Variable named as a credential' };
 
 export interface EnvironmentSecretMatch {
-  readonly rule: EnvironmentSecretRule;
-  /** `sha256:<hex>` of the value: enough to suppress or compare it, never the value. */
+  /** The rule's id: a secrets.ts rule, or `secret-name`. */
+  readonly rule: string;
+  /** What the rule recognizes, for titles (never the value). */
+  readonly title: string;
+  /** SHA-256 of the value, lower-case hex (a private key's body without whitespace). */
   readonly valueHash: string;
 }
 
-/** The first rule a variable matches, or undefined; an empty value is no secret. */
+/** The first rule a variable matches (value rules first), or undefined; empty is no secret. */
 export function matchEnvironmentSecret(
   name: string,
   value: string | undefined,
 ): EnvironmentSecretMatch | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  const rule = ENVIRONMENT_SECRET_RULES.find((r) => r.matches(name, value));
-  return rule === undefined ? undefined : { rule, valueHash: hashSecretValue(value) };
+  const [hit] = scanText(`${name}=${value}`);
+  if (hit !== undefined)
+    return { rule: hit.rule, title: ruleInfo(hit.rule).title, valueHash: hit.valueHash };
+  if (!SECRET_NAME.test(name)) return undefined;
+  return { rule: SECRET_NAME_RULE.id, title: SECRET_NAME_RULE.title, valueHash: sha256Hex(value) };
 }
-
-export const hashSecretValue = (value: string): string =>
-  `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;

@@ -20,51 +20,11 @@
  * does too.
  */
 import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
-import type { Severity } from '../advisories/severity.js';
 import { matchEnvironmentSecret } from './taskdef-secrets.js';
-
-export type CheckSeverity = Exclude<Severity, 'NONE' | 'UNKNOWN'>;
-
-/** Where a finding was seen. Secret values are never here: `valueHash` stands for them. */
-export interface CheckEvidence {
-  /** The task definition: its ARN, else `family:revision`, else its family. */
-  readonly resource: string;
-  /** The container definition's `name`, for container-level fields. */
-  readonly container?: string;
-  /** The field as the ECS API names it (`containerDefinitions[].privileged`). */
-  readonly field: string;
-  /** The value seen, for fields that hold no secret (`"0:0"`, `host`, `SYS_ADMIN`). */
-  readonly value?: string;
-  /** `sha256:<hex>` of a secret value. */
-  readonly valueHash?: string;
-  /** The secret rule that matched. */
-  readonly rule?: string;
-  /** Where the effective user came from (`ecs/root-user`, `ecs/user-unset`). */
-  readonly userSource?: 'task-definition' | 'image';
-}
-
-export interface CheckFinding {
-  /** The check's stable id (`ecs/privileged`). */
-  readonly id: string;
-  readonly severity: CheckSeverity;
-  readonly title: string;
-  readonly evidence: CheckEvidence;
-  readonly remediation: string;
-}
+import type { CheckDefinition, CheckResult, Evidence } from './types.js';
 
 /** One check as the docs list it: the one table of ids, severities and anchors. */
-export interface TaskDefinitionCheck {
-  readonly id: string;
-  readonly severity: CheckSeverity;
-  readonly title: string;
-  readonly remediation: string;
-  /** The anchors that have the same check, by their own ids. */
-  readonly anchors: {
-    readonly awsConfig?: string;
-    readonly checkov?: string;
-    readonly trivy?: string;
-  };
-}
+export type TaskDefinitionCheck = CheckDefinition;
 
 export const TASKDEF_CHECKS = {
   privileged: {
@@ -72,7 +32,11 @@ export const TASKDEF_CHECKS = {
     severity: 'HIGH',
     title: 'container runs privileged',
     remediation: 'Remove "privileged": true; add only the capabilities the container needs.',
-    anchors: { awsConfig: 'ecs-containers-nonprivileged', checkov: 'CKV_AWS_334', trivy: 'KSV017' },
+    anchors: [
+      { tool: 'AWS Config', id: 'ecs-containers-nonprivileged' },
+      { tool: 'Checkov', id: 'CKV_AWS_334' },
+      { tool: 'Trivy', id: 'KSV017' },
+    ],
   },
   rootUser: {
     id: 'ecs/root-user',
@@ -80,39 +44,42 @@ export const TASKDEF_CHECKS = {
     title: 'container runs as root',
     remediation:
       'Set "user" to a non-root uid (e.g. "1000:1000") in the container definition or USER in the image.',
-    anchors: { awsConfig: 'ecs-task-definition-nonroot-user', trivy: 'KSV012' },
+    anchors: [
+      { tool: 'AWS Config', id: 'ecs-task-definition-nonroot-user' },
+      { tool: 'Trivy', id: 'KSV012' },
+    ],
   },
   userUnset: {
     id: 'ecs/user-unset',
     severity: 'MEDIUM',
     title: 'container sets no user and its image default user is not known',
     remediation: 'Set "user" to a non-root uid in the container definition.',
-    anchors: { awsConfig: 'ecs-task-definition-nonroot-user' },
+    anchors: [{ tool: 'AWS Config', id: 'ecs-task-definition-nonroot-user' }],
   },
   writableRoot: {
     id: 'ecs/writable-root-filesystem',
     severity: 'LOW',
     title: 'container root filesystem is writable',
     remediation: 'Set "readonlyRootFilesystem": true; mount a volume or tmpfs where it must write.',
-    anchors: {
-      awsConfig: 'ecs-containers-readonly-access',
-      checkov: 'CKV_AWS_336',
-      trivy: 'KSV014',
-    },
+    anchors: [
+      { tool: 'AWS Config', id: 'ecs-containers-readonly-access' },
+      { tool: 'Checkov', id: 'CKV_AWS_336' },
+      { tool: 'Trivy', id: 'KSV014' },
+    ],
   },
   dangerousCapability: {
     id: 'ecs/dangerous-capability',
     severity: 'HIGH',
     title: 'container adds a capability that gives control of the host or its network',
     remediation: 'Remove it from linuxParameters.capabilities.add.',
-    anchors: { trivy: 'KSV005' },
+    anchors: [{ tool: 'Trivy', id: 'KSV005' }],
   },
   capabilityAdded: {
     id: 'ecs/capability-added',
     severity: 'MEDIUM',
     title: 'container adds a capability beyond the default set',
     remediation: 'Remove it from linuxParameters.capabilities.add unless the container needs it.',
-    anchors: { trivy: 'KSV022' },
+    anchors: [{ tool: 'Trivy', id: 'KSV022' }],
   },
   capabilitiesNotDropped: {
     id: 'ecs/capabilities-not-dropped',
@@ -120,32 +87,35 @@ export const TASKDEF_CHECKS = {
     title: 'container does not drop all capabilities',
     remediation:
       'Set linuxParameters.capabilities.drop to ["ALL"] and add back only what is needed.',
-    anchors: { trivy: 'KSV003' },
+    anchors: [{ tool: 'Trivy', id: 'KSV003' }],
   },
   hostPid: {
     id: 'ecs/host-pid',
     severity: 'HIGH',
     title: "task shares the host's process namespace",
     remediation: 'Remove "pidMode": "host" (or use "task").',
-    anchors: {
-      awsConfig: 'ecs-task-definition-pid-mode-check',
-      checkov: 'CKV_AWS_335',
-      trivy: 'KSV010',
-    },
+    anchors: [
+      { tool: 'AWS Config', id: 'ecs-task-definition-pid-mode-check' },
+      { tool: 'Checkov', id: 'CKV_AWS_335' },
+      { tool: 'Trivy', id: 'KSV010' },
+    ],
   },
   hostIpc: {
     id: 'ecs/host-ipc',
     severity: 'HIGH',
     title: "task shares the host's IPC namespace",
     remediation: 'Remove "ipcMode": "host" (use "none" or "task").',
-    anchors: { trivy: 'KSV008' },
+    anchors: [{ tool: 'Trivy', id: 'KSV008' }],
   },
   hostNetwork: {
     id: 'ecs/host-network',
     severity: 'HIGH',
     title: "task uses the host's network",
     remediation: 'Use "networkMode": "awsvpc" (or "bridge").',
-    anchors: { awsConfig: 'ecs-task-definition-network-mode-not-in-list', trivy: 'KSV009' },
+    anchors: [
+      { tool: 'AWS Config', id: 'ecs-task-definition-network-mode-not-in-list' },
+      { tool: 'Trivy', id: 'KSV009' },
+    ],
   },
   environmentSecret: {
     id: 'ecs/environment-secret',
@@ -153,7 +123,7 @@ export const TASKDEF_CHECKS = {
     title: 'secret passed in plain environment',
     remediation:
       'Move it to "secrets" with valueFrom a Secrets Manager secret or SSM SecureString parameter, and rotate it.',
-    anchors: { awsConfig: 'ecs-no-environment-secrets' },
+    anchors: [{ tool: 'AWS Config', id: 'ecs-no-environment-secrets' }],
   },
   sameRole: {
     id: 'ecs/same-task-and-execution-role',
@@ -161,7 +131,7 @@ export const TASKDEF_CHECKS = {
     title: 'task role and execution role are the same role',
     remediation:
       'Give the task its own role: the execution role pulls images and reads secrets for ECS, the task role is what the code may do.',
-    anchors: { checkov: 'CKV_AWS_249' },
+    anchors: [{ tool: 'Checkov', id: 'CKV_AWS_249' }],
   },
   versionConsistency: {
     id: 'ecs/version-consistency-disabled',
@@ -169,7 +139,7 @@ export const TASKDEF_CHECKS = {
     title: 'image tag not resolved to a digest at deployment',
     remediation:
       'Remove "versionConsistency": "disabled" (or reference the image by digest) so every task runs the image that was scanned.',
-    anchors: {},
+    anchors: [],
   },
 } as const satisfies Record<string, TaskDefinitionCheck>;
 
@@ -235,14 +205,28 @@ export function taskDefinitionResource(td: TaskDefinition): string {
 }
 
 type Check = (typeof TASKDEF_CHECKS)[keyof typeof TASKDEF_CHECKS];
+/** Evidence before its words: `detail` is made from it when the check has none of its own. */
+type Seen = Omit<Evidence, 'detail'> & { readonly taskDefinition: string; readonly field: string };
 
-function finding(check: Check, evidence: CheckEvidence, detail?: string): CheckFinding {
+function finding(
+  check: Check,
+  seen: Seen,
+  detail?: string,
+  secret?: CheckResult['secret'],
+): CheckResult {
   return {
     id: check.id,
     severity: check.severity,
     title: detail === undefined ? check.title : `${check.title}: ${detail}`,
-    evidence,
+    evidence: {
+      ...seen,
+      detail:
+        detail ??
+        `${seen.container === undefined ? '' : `container ${seen.container}: `}${seen.field} is ${seen.value ?? 'set'}`,
+    },
     remediation: check.remediation,
+    anchors: check.anchors,
+    ...(secret === undefined ? {} : { secret }),
   };
 }
 
@@ -250,14 +234,14 @@ function finding(check: Check, evidence: CheckEvidence, detail?: string): CheckF
 export function checkTaskDefinition(
   td: TaskDefinition,
   input: TaskDefinitionCheckInput = {},
-): CheckFinding[] {
-  const resource = taskDefinitionResource(td);
+): CheckResult[] {
+  const taskDefinition = taskDefinitionResource(td);
   // user, readonlyRootFilesystem, privileged and linuxParameters are not supported for Windows
   // containers (ContainerDefinition reference), so they say nothing there.
   const windows = td.runtimePlatform?.operatingSystemFamily?.startsWith('WINDOWS') === true;
-  const out = taskFindings(td, resource);
+  const out = taskFindings(td, taskDefinition);
   for (const c of td.containerDefinitions ?? []) {
-    const at = { resource, container: c.name ?? '(unnamed)' };
+    const at = { taskDefinition, container: c.name ?? '(unnamed)' };
     if (!windows) {
       out.push(...linuxFindings(c, at, input.imageUsers?.get(at.container)));
     }
@@ -274,15 +258,15 @@ export function checkTaskDefinition(
   return out;
 }
 
-function taskFindings(td: TaskDefinition, resource: string): CheckFinding[] {
-  const out: CheckFinding[] = [];
+function taskFindings(td: TaskDefinition, taskDefinition: string): CheckResult[] {
+  const out: CheckResult[] = [];
   if (td.pidMode === 'host')
-    out.push(finding(TASKDEF_CHECKS.hostPid, { resource, field: 'pidMode', value: 'host' }));
+    out.push(finding(TASKDEF_CHECKS.hostPid, { taskDefinition, field: 'pidMode', value: 'host' }));
   if (td.ipcMode === 'host')
-    out.push(finding(TASKDEF_CHECKS.hostIpc, { resource, field: 'ipcMode', value: 'host' }));
+    out.push(finding(TASKDEF_CHECKS.hostIpc, { taskDefinition, field: 'ipcMode', value: 'host' }));
   if (td.networkMode === 'host')
     out.push(
-      finding(TASKDEF_CHECKS.hostNetwork, { resource, field: 'networkMode', value: 'host' }),
+      finding(TASKDEF_CHECKS.hostNetwork, { taskDefinition, field: 'networkMode', value: 'host' }),
     );
   if (
     td.taskRoleArn !== undefined &&
@@ -291,7 +275,7 @@ function taskFindings(td: TaskDefinition, resource: string): CheckFinding[] {
   )
     out.push(
       finding(TASKDEF_CHECKS.sameRole, {
-        resource,
+        taskDefinition,
         field: 'taskRoleArn',
         value: td.taskRoleArn,
       }),
@@ -299,10 +283,10 @@ function taskFindings(td: TaskDefinition, resource: string): CheckFinding[] {
   return out;
 }
 
-type At = { readonly resource: string; readonly container: string };
+type At = { readonly taskDefinition: string; readonly container: string };
 
 function linuxFindings(c: ContainerDefinition, at: At, image: ImageUser | undefined) {
-  const out: CheckFinding[] = [];
+  const out: CheckResult[] = [];
   if (c.privileged === true)
     out.push(
       finding(TASKDEF_CHECKS.privileged, {
@@ -339,7 +323,7 @@ function userFinding(
   c: ContainerDefinition,
   at: At,
   image: ImageUser | undefined,
-): CheckFinding | undefined {
+): CheckResult | undefined {
   const field = 'containerDefinitions[].user';
   if (c.user !== undefined) {
     const uid = uidOfUser(c.user, image?.passwd);
@@ -364,8 +348,8 @@ function userFinding(
   );
 }
 
-function capabilityFindings(c: ContainerDefinition, at: At): CheckFinding[] {
-  const out: CheckFinding[] = [];
+function capabilityFindings(c: ContainerDefinition, at: At): CheckResult[] {
+  const out: CheckResult[] = [];
   const caps = c.linuxParameters?.capabilities;
   for (const raw of caps?.add ?? []) {
     const cap = capability(raw);
@@ -391,23 +375,24 @@ function capabilityFindings(c: ContainerDefinition, at: At): CheckFinding[] {
   return out;
 }
 
-function environmentFindings(c: ContainerDefinition, at: At): CheckFinding[] {
-  const out: CheckFinding[] = [];
+function environmentFindings(c: ContainerDefinition, at: At): CheckResult[] {
+  const out: CheckResult[] = [];
   for (const variable of c.environment ?? []) {
     if (variable.name === undefined) continue;
     const match = matchEnvironmentSecret(variable.name, variable.value);
     if (match === undefined) continue;
+    // The variable's name is not the secret; its value is never kept, only its hash.
+    const field = `containerDefinitions[].environment.${variable.name}`;
     out.push(
       finding(
         TASKDEF_CHECKS.environmentSecret,
+        { ...at, field },
+        `${variable.name} holds a secret: ${match.title} (${match.rule})`,
         {
-          ...at,
-          // The variable's name is not the secret; its value is never kept.
-          field: `containerDefinitions[].environment.${variable.name}`,
+          rule: match.rule,
+          location: { kind: 'task-definition', ...at, field },
           valueHash: match.valueHash,
-          rule: match.rule.id,
         },
-        `${variable.name} holds ${match.rule.description}`,
       ),
     );
   }

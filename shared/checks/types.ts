@@ -18,7 +18,11 @@ export interface Anchor {
   readonly id: string;
 }
 
-/** Where in the image a result was found: as many of these as apply. */
+/**
+ * Where a result was found: as many of these as apply. An image result names its layer, path or
+ * config field; a task-definition result its task definition, container and field as the ECS
+ * API names them (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html).
+ */
 export interface Evidence {
   /** The layer: its index (0 is the base) and the digest that names it (its diff id). */
   readonly layer?: { readonly index: number; readonly digest?: string };
@@ -26,6 +30,16 @@ export interface Evidence {
   readonly path?: string;
   /** The config field: `config.User`, `config.Env[2]`, `history[4].created_by`. */
   readonly configField?: string;
+  /** The task definition: its ARN, else `family:revision`, else its family. */
+  readonly taskDefinition?: string;
+  /** The container definition's `name`, for container-level fields. */
+  readonly container?: string;
+  /** The task-definition field as the ECS API names it: `containerDefinitions[].privileged`. */
+  readonly field?: string;
+  /** The value seen, for fields that hold no secret (`"0:0"`, `host`, `SYS_ADMIN`). */
+  readonly value?: string;
+  /** Where a workload's effective user came from: its task definition's `user` or the image. */
+  readonly userSource?: 'task-definition' | 'image';
   /** What was seen, in words; never a secret's value. */
   readonly detail: string;
 }
@@ -41,10 +55,20 @@ export type SecretLocation =
       /** Set when a later layer deleted the file: it is still in the image's layers. */
       readonly deletedBy?: number;
     }
-  | { readonly kind: 'config'; readonly field: string };
+  | { readonly kind: 'config'; readonly field: string }
+  | {
+      readonly kind: 'task-definition';
+      readonly taskDefinition: string;
+      readonly container: string;
+      /** `containerDefinitions[].environment.DB_PASSWORD`: the variable's name, not its value. */
+      readonly field: string;
+    };
 
 export interface SecretEvidence {
-  /** The secret rule: `aws-access-key-id`, `private-key`, `docker-config-auth`. */
+  /**
+   * The secret rule (shared/checks/secrets.ts): `aws-access-key-id`, `private-key`,
+   * `docker-config-auth`; `secret-name` for a task definition's credential-named variable.
+   */
   readonly rule: string;
   readonly location: SecretLocation;
   /** SHA-256 of the value, lower-case hex: what a suppression names. */
@@ -52,7 +76,7 @@ export interface SecretEvidence {
 }
 
 export interface CheckResult {
-  /** Stable: `BOSUN-IMG-001`. Never reused for another meaning. */
+  /** Stable: `BOSUN-IMG-001`, `ecs/privileged`. Never reused for another meaning. */
   readonly id: string;
   readonly severity: CheckSeverity;
   readonly title: string;

@@ -96,7 +96,7 @@ describe('registered task definitions, read and checked', () => {
       expect(td?.containerDefinitions, name).toEqual(documented(name).containerDefinitions);
       const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${documented(name).family}:${i + 1}`;
       expect(
-        checkTaskDefinition(td as TaskDefinition).map((f) => f.evidence.resource),
+        checkTaskDefinition(td as TaskDefinition).map((f) => f.evidence.taskDefinition),
         name,
       ).toEqual(checkTaskDefinition(documented(name)).map(() => arn));
     }

@@ -5,18 +5,19 @@
  * workload (the definition's `user` over the image's), and no secret value in any output.
  */
 
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../../shared/checks/secrets.js';
 import {
-  type CheckFinding,
   checkTaskDefinition,
   type ImageUser,
   TASKDEF_CHECKS,
   uidOfUser,
 } from '../../../shared/checks/taskdef.js';
-import { hashSecretValue } from '../../../shared/checks/taskdef-secrets.js';
+import type { CheckResult } from '../../../shared/checks/types.js';
 import { fixtureJson, PROJECT_ROOT } from '../../support/fixtures.js';
 
 const documented = (name: string) =>
@@ -32,8 +33,8 @@ function webserver(change: Partial<ContainerDefinition>, task: Partial<TaskDefin
   return { ...td, ...task, containerDefinitions: [{ ...container, ...change }] };
 }
 
-const ids = (findings: CheckFinding[]) => findings.map((f) => f.id);
-const byId = (findings: CheckFinding[], id: string) => findings.filter((f) => f.id === id);
+const ids = (findings: CheckResult[]) => findings.map((f) => f.id);
+const byId = (findings: CheckResult[], id: string) => findings.filter((f) => f.id === id);
 /** A non-root image, so that only the check under test speaks about the user. */
 const appImage: ImageUser = {
   configUser: 'app',
@@ -57,12 +58,19 @@ describe('documented task definitions', () => {
       severity: 'LOW',
       title: 'container root filesystem is writable',
       evidence: {
-        resource: 'fargate-task-definition',
+        taskDefinition: 'fargate-task-definition',
         container: 'sample-fargate-app',
         field: 'containerDefinitions[].readonlyRootFilesystem',
         value: 'unset',
+        detail:
+          'container sample-fargate-app: containerDefinitions[].readonlyRootFilesystem is unset',
       },
       remediation: TASKDEF_CHECKS.writableRoot.remediation,
+      anchors: [
+        { tool: 'AWS Config', id: 'ecs-containers-readonly-access' },
+        { tool: 'Checkov', id: 'CKV_AWS_336' },
+        { tool: 'Trivy', id: 'KSV014' },
+      ],
     });
   });
 
@@ -90,22 +98,30 @@ describe('documented task definitions', () => {
   it("finds the documented hello_world's MYSQL_ROOT_PASSWORD in plain environment, by its hash", () => {
     const [secret, ...rest] = byId(checkTaskDefinition(helloWorld()), 'ecs/environment-secret');
     expect(rest).toEqual([]);
+    const taskDefinition = 'arn:aws:ecs:us-east-1:<aws_account_id>:task-definition/hello_world:8';
+    const field = 'containerDefinitions[].environment.MYSQL_ROOT_PASSWORD';
+    // The value rule takes "password" for a placeholder; AWS Config's name rule still finds it.
     expect(secret).toEqual({
       id: 'ecs/environment-secret',
       severity: 'HIGH',
       title:
-        'secret passed in plain environment: MYSQL_ROOT_PASSWORD holds a variable named as a credential',
+        'secret passed in plain environment: MYSQL_ROOT_PASSWORD holds a secret: Variable named as a credential (secret-name)',
       evidence: {
-        resource: 'arn:aws:ecs:us-east-1:<aws_account_id>:task-definition/hello_world:8',
+        taskDefinition,
         container: 'mysql',
-        field: 'containerDefinitions[].environment.MYSQL_ROOT_PASSWORD',
-        valueHash: hashSecretValue('password'),
-        rule: 'secret-name',
+        field,
+        detail: 'MYSQL_ROOT_PASSWORD holds a secret: Variable named as a credential (secret-name)',
       },
       remediation: TASKDEF_CHECKS.environmentSecret.remediation,
+      anchors: [{ tool: 'AWS Config', id: 'ecs-no-environment-secrets' }],
+      secret: {
+        rule: 'secret-name',
+        location: { kind: 'task-definition', taskDefinition, container: 'mysql', field },
+        valueHash: sha256Hex('password'),
+      },
     });
-    expect(secret?.evidence.valueHash).toBe(
-      'sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8',
+    expect(secret?.secret?.valueHash).toBe(
+      '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8',
     );
   });
 });
@@ -167,13 +183,15 @@ describe('the effective user', () => {
       title:
         'container runs as root: user "0" set by the task definition (overrides the image\'s user "app")',
       evidence: {
-        resource: 'fargate-task-definition',
+        taskDefinition: 'fargate-task-definition',
         container: 'sample-fargate-app',
         field: 'containerDefinitions[].user',
         value: '0',
         userSource: 'task-definition',
+        detail: 'user "0" set by the task definition (overrides the image\'s user "app")',
       },
       remediation: TASKDEF_CHECKS.rootUser.remediation,
+      anchors: TASKDEF_CHECKS.rootUser.anchors,
     });
   });
 
@@ -181,11 +199,12 @@ describe('the effective user', () => {
     for (const configUser of ['', 'root', '0:0']) {
       const [f] = rootOf({}, { configUser });
       expect(f?.evidence, configUser).toEqual({
-        resource: 'fargate-task-definition',
+        taskDefinition: 'fargate-task-definition',
         container: 'sample-fargate-app',
         field: 'config.User',
         value: configUser,
         userSource: 'image',
+        detail: `no user in the task definition, and the image's default user ${JSON.stringify(configUser)} is root`,
       });
     }
     expect(rootOf({}, appImage)).toEqual([]);
@@ -252,17 +271,32 @@ describe('host namespaces', () => {
       [
         'ecs/host-pid',
         'HIGH',
-        { resource: 'fargate-task-definition', field: 'pidMode', value: 'host' },
+        {
+          taskDefinition: 'fargate-task-definition',
+          field: 'pidMode',
+          value: 'host',
+          detail: 'pidMode is host',
+        },
       ],
       [
         'ecs/host-ipc',
         'HIGH',
-        { resource: 'fargate-task-definition', field: 'ipcMode', value: 'host' },
+        {
+          taskDefinition: 'fargate-task-definition',
+          field: 'ipcMode',
+          value: 'host',
+          detail: 'ipcMode is host',
+        },
       ],
       [
         'ecs/host-network',
         'HIGH',
-        { resource: 'fargate-task-definition', field: 'networkMode', value: 'host' },
+        {
+          taskDefinition: 'fargate-task-definition',
+          field: 'networkMode',
+          value: 'host',
+          detail: 'networkMode is host',
+        },
       ],
     ]);
     const task = checkTaskDefinition(
@@ -279,7 +313,12 @@ describe('roles', () => {
     const same = { ...documented('ecr-image-task-role'), executionRoleArn: role };
     expect(byId(checkTaskDefinition(same), 'ecs/same-task-and-execution-role')).toEqual([
       expect.objectContaining({
-        evidence: { resource: 'example_task_3', field: 'taskRoleArn', value: role },
+        evidence: {
+          taskDefinition: 'example_task_3',
+          field: 'taskRoleArn',
+          value: role,
+          detail: `taskRoleArn is ${role}`,
+        },
       }),
     ]);
     expect(ids(checkTaskDefinition(documented('ecr-image-task-role')))).not.toContain(
@@ -314,13 +353,23 @@ describe('version consistency', () => {
 });
 
 describe('secrets in environment', () => {
-  // AWS's documented example credentials and a PEM header as the anchors' rules test them.
+  // AWS's documented example credentials, a key made here by Node, the documented placeholder.
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   const planted = {
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    TLS_KEY_PEM: '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----',
+    TLS_KEY_PEM: pem,
     DB_PASSWORD: 'password',
   };
+  /** What each is hashed as: a private key's body without whitespace, as the image checks do. */
+  const hashed = (value: string) =>
+    sha256Hex(
+      value.startsWith('-----BEGIN')
+        ? value.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')
+        : value,
+    );
   const quiet = {
     DB_PASSWORD_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf',
     API_KEY: '',
@@ -336,12 +385,12 @@ describe('secrets in environment', () => {
       'ecs/environment-secret',
     );
     expect(
-      found.map((f) => [f.evidence.field.split('.').pop(), f.evidence.rule, f.evidence.valueHash]),
+      found.map((f) => [f.evidence.field?.split('.').pop(), f.secret?.rule, f.secret?.valueHash]),
     ).toEqual(
       Object.entries(planted).map(([name, value], i) => [
         name,
         ['aws-access-key-id', 'aws-secret-access-key', 'private-key', 'secret-name'][i],
-        hashSecretValue(value),
+        hashed(value),
       ]),
     );
   });
@@ -354,7 +403,7 @@ describe('secrets in environment', () => {
       expect(everything).not.toContain(value);
       for (const f of findings)
         for (const s of [f.title, f.remediation, ...Object.values(f.evidence)])
-          expect(String(s)).not.toContain(value);
+          expect(String(s)).not.toContain(value.trim());
     }
     // Pieces of them neither (a key id inside a longer string).
     expect(everything).not.toContain('IOSFODNN7');
