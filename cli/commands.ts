@@ -6,11 +6,15 @@
  */
 import { parseArgs } from 'node:util';
 import { SEVERITIES } from '../shared/advisories/severity.js';
+import { checksCollector } from '../shared/checks/collect.js';
+import { layerFactsOf } from '../shared/checks/facts.js';
+import { checkImage, type ImageChecks } from '../shared/checks/image.js';
 import { openImageSource } from '../shared/image/open-source.js';
 import { type Image, type ImageSet, platformString } from '../shared/image/types.js';
 import {
   buildInventory,
   type Inventory,
+  inventoryAndWalk,
   matchablePackages,
 } from '../shared/inventory/inventory.js';
 import {
@@ -23,6 +27,13 @@ import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
+import {
+  checkLocation,
+  checkSummary,
+  failsCheckGate,
+  parseCheckGate,
+  sortChecks,
+} from '../shared/report/checks.js';
 import {
   type Gate,
   GateSyntaxError,
@@ -79,6 +90,7 @@ async function sbomDocument(
   findings?: Finding[],
   coverage?: Coverage,
   provenance?: ProvenanceReport,
+  checks?: ImageChecks,
 ): Promise<string> {
   if (format === 'spdx')
     return (await import('../shared/sbom/spdx2-tag-value.js')).toSpdx23TagValue(
@@ -108,6 +120,7 @@ async function sbomDocument(
             policyVersion: provenance.verdict.policyVersion,
           },
         ],
+    checks === undefined ? undefined : { ...checks, where: checkLocation },
   );
 }
 
@@ -199,16 +212,27 @@ export async function scan(argv: string[]): Promise<number> {
       'ignore-unfixed': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       'fail-on-epss': { type: 'string' },
+      // The hardening checks (shared/checks) run in the inventory's own walk: on by default.
+      checks: { type: 'boolean' },
+      'no-checks': { type: 'boolean', default: false },
+      'fail-on-check': { type: 'string' },
       ...PROVENANCE_OPTIONS,
     },
   });
   let gate: Gate;
+  let checkGate: ReturnType<typeof parseCheckGate>;
   try {
     gate = parseGate(values['fail-on'], values['fail-on-epss']);
+    checkGate = parseCheckGate(values['fail-on-check']);
   } catch (error) {
     if (!(error instanceof GateSyntaxError)) throw error;
     throw new UsageError(error.message);
   }
+  if (values.checks === true && values['no-checks'])
+    throw new UsageError('--checks and --no-checks both given: give one');
+  const runChecks = !values['no-checks'];
+  if (!runChecks && checkGate !== undefined)
+    throw new UsageError('--fail-on-check with --no-checks: no check would run to fail it');
   const wanted = values.severity?.toUpperCase().split(',');
   const bad = (wanted ?? []).find((s) => !(SEVERITIES as readonly string[]).includes(s));
   if (bad !== undefined)
@@ -245,11 +269,19 @@ export async function scan(argv: string[]): Promise<number> {
   let complete = true;
   for (const image of set.images) {
     status.update(`${image.source} ${platformString(image.platform)}: reading layers`);
+    // One walk for the inventory and the checks: the checks collector reads each layer's
+    // candidate files as the walk streams them, and the checks run on the walk's facts.
+    const read = await inventoryAndWalk(image, {
+      ...(cache === undefined ? {} : { cache }),
+      ...(runChecks ? { collect: checksCollector() } : {}),
+    });
     // A RHEL image's content sets name its repositories: their CPEs are its ecosystems.
-    const inventory = await resolveRedHatRepositories(
-      await buildInventory(image, cache === undefined ? {} : { cache }),
-      index,
-    );
+    const inventory = await resolveRedHatRepositories(read.inventory, index);
+    const checked = runChecks ? checkImage(image, inventory, layerFactsOf(read.walk)) : undefined;
+    const checks =
+      checked === undefined
+        ? undefined
+        : { results: sortChecks(checked.results), issues: checked.issues };
     complete &&= inventory.complete;
     status.update(`${image.source}: matching ${inventory.packages.length} packages`);
     const result = await matchPackages(matchablePackages(inventory), index);
@@ -273,6 +305,7 @@ export async function scan(argv: string[]): Promise<number> {
       inventory,
       coverage,
       findings,
+      checks,
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
   }
@@ -302,6 +335,7 @@ export async function scan(argv: string[]): Promise<number> {
         only.findings,
         only.coverage,
         verdict,
+        only.checks,
       ),
     );
   } else if (values.format === 'sarif') {
@@ -311,6 +345,9 @@ export async function scan(argv: string[]): Promise<number> {
         platform: platformString(r.image.platform),
         findings: r.findings,
         coverage: r.coverage,
+        ...(r.checks === undefined
+          ? {}
+          : { checks: r.checks.results, checkIssues: r.checks.issues }),
       })),
       TOOL,
     );
@@ -343,6 +380,11 @@ export async function scan(argv: string[]): Promise<number> {
               epss: f.epss,
               layer: f.package.layer,
             })),
+            // The CheckResult list as the library gives it: a secret by its rule, location
+            // and value hash, never its value.
+            ...(r.checks === undefined
+              ? {}
+              : { checks: r.checks.results, checkIssues: r.checks.issues }),
             issues: r.issues,
           })),
           skipped: set.skipped,
@@ -396,6 +438,7 @@ export async function scan(argv: string[]): Promise<number> {
               .trimEnd(),
           );
       }
+      if (r.checks !== undefined) printChecks(r.checks);
       for (const issue of r.issues) print(`  issue: ${issue}`);
     }
     if (verdict !== undefined && provenance !== undefined) {
@@ -403,14 +446,56 @@ export async function scan(argv: string[]): Promise<number> {
       for (const line of provenance.provenanceLines(verdict)) print(line);
     }
   }
-  const failing = reports.some((r) => r.findings.some((f) => gateReasons(f, gate).length > 0));
+  const failing = reports.some(
+    (r) =>
+      r.findings.some((f) => gateReasons(f, gate).length > 0) ||
+      (r.checks?.results ?? []).some((c) => failsCheckGate(c, checkGate)),
+  );
+  // A gate on checks that could not read everything (a layer's secret budget spent) has not
+  // said all it should: incomplete (exit 4) when nothing else fails, as a coverage gap is.
+  const checksIncomplete =
+    checkGate !== undefined && reports.some((r) => (r.checks?.issues.length ?? 0) > 0);
   await query.close();
   // A verdict fails the scan as a finding over --fail-on does when its rule is enforced; under
   // an audit rule, a signature found and not read leaves the results incomplete (exit 4).
   const refused =
     verdict !== undefined && verdict.outcome !== 'pass' && verdict.verdict.mode === 'enforce';
   if (failing || !complete || refused) return 1;
-  return reports.every((r) => r.coverage.complete) && verdict?.outcome !== 'undecided' ? 0 : 4;
+  return reports.every((r) => r.coverage.complete) &&
+    verdict?.outcome !== 'undecided' &&
+    !checksIncomplete
+    ? 0
+    : 4;
+}
+
+/** The table's checks section: one row per result (id, severity, title, location). */
+function printChecks(checks: ImageChecks): void {
+  const s = checkSummary(checks.results);
+  print(
+    `  checks: ${
+      s.total === 0
+        ? 'none found'
+        : Object.entries(s.bySeverity)
+            .filter(([, n]) => n > 0)
+            .map(([severity, n]) => `${severity} ${n}`)
+            .join(', ')
+    }`,
+  );
+  if (checks.results.length > 0) {
+    const rows = checks.results.map((c) => [c.severity, c.id, c.title, checkLocation(c)]);
+    const header = ['SEVERITY', 'CHECK', 'TITLE', 'LOCATION'];
+    const widths = header.map((h, i) =>
+      Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+    );
+    for (const row of [header, ...rows])
+      print(
+        row
+          .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      );
+  }
+  for (const issue of checks.issues) print(`  check issue: ${issue.location}: ${issue.message}`);
 }
 
 type ProvenanceFlags = typeof PROVENANCE_OPTIONS;

@@ -44,12 +44,13 @@ const COMMON = `  --input FILE                   the source, as a flag (as Trivy
 
 export const EXIT_CODES = `exit codes:
   0  done, no finding fails --fail-on
-  1  a finding fails --fail-on, an image could not be read whole, or (with --policy) a
-     provenance verdict other than VERIFIED under an enforce rule
+  1  a finding fails --fail-on, a check fails --fail-on-check, an image could not be read
+     whole, or (with --policy) a provenance verdict other than VERIFIED under an enforce rule
   2  usage error (an unknown flag or value, a missing source)
   3  any other failure (registry, network, database, --timeout)
-  4  results incomplete: some packages could not be checked (coverage gaps are listed), or a
-     signature under an audit rule was found and not read`;
+  4  results incomplete: some packages could not be checked (coverage gaps are listed), a
+     signature under an audit rule was found and not read, or (with --fail-on-check) a layer's
+     files were not all read for secrets`;
 
 export const VERIFY_EXIT_CODES = `exit codes:
   0  VERIFIED, or any verdict under a rule whose mode is audit (the output says so)
@@ -88,7 +89,8 @@ ${COMMON}
 example:
   bosun sbom app.tar --format spdx-json -o app.spdx.json`,
 
-  scan: `bosun scan <source> [flags]: the image's vulnerabilities, with what could not be checked
+  scan: `bosun scan <source> [flags]: the image's vulnerabilities and hardening checks, with what
+  could not be checked
 
 ${SOURCES}
 
@@ -105,6 +107,11 @@ flags:
                                  exit 1 when a finding is that severity or worse, known exploited (kev),
                                  or rated by no source (unknown)
   --fail-on-epss 0..1            exit 1 when a finding's EPSS score reaches it
+  --checks, --no-checks          run the hardening checks (docs/checks.md: root user, secrets in
+                                 the config and in every layer, setuid files, ...) in the same
+                                 read of the layers (default: --checks)
+  --fail-on-check SEVERITY       exit 1 when a check result is that severity or worse
+                                 (CRITICAL, HIGH, MEDIUM, LOW)
   with a registry reference, its provenance verdict too (as bosun verify; exit 1 when an
   enforce rule's verdict is not VERIFIED):
 ${TRUST}
@@ -113,6 +120,7 @@ ${COMMON}
 examples:
   bosun db sync && bosun scan registry.example.com/team/app:1.4
   bosun scan app.tar --fail-on HIGH,kev --format sarif -o bosun.sarif
+  bosun scan app.tar --fail-on-check HIGH
   bosun scan 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --severity HIGH,CRITICAL
   bosun scan registry.example.com/team/app:1.4 --policy provenance.yaml --format json
 

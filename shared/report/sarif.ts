@@ -4,8 +4,12 @@
  * result per finding, located at the file the package was found in (inside the image).
  * `security-severity` carries the CVSS score where there is one, as GitHub's code scanning reads it.
  */
+import { IMAGE_CHECKS } from '../checks/definitions.js';
+import { TASKDEF_CHECKS } from '../checks/taskdef.js';
+import type { CheckDefinition, CheckIssue, CheckResult } from '../checks/types.js';
 import type { Coverage } from '../matcher/coverage.js';
 import type { Finding } from '../matcher/types.js';
+import { CHECK_SECURITY_SEVERITY, checkLocation } from './checks.js';
 
 export interface SarifImage {
   /** What was scanned, as the user named it. */
@@ -15,6 +19,9 @@ export interface SarifImage {
   readonly findings: readonly Finding[];
   /** What the advisory database could not say about the image (never a silent zero). */
   readonly coverage?: Coverage;
+  /** The hardening checks' results (shared/checks), and what they could not check. */
+  readonly checks?: readonly CheckResult[];
+  readonly checkIssues?: readonly CheckIssue[];
 }
 
 const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
@@ -58,6 +65,10 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
   for (const image of images) {
     const where =
       image.platform === undefined ? image.source : `${image.source} (${image.platform})`;
+    for (const c of image.checks ?? []) {
+      if (!rules.has(c.id)) rules.set(c.id, checkRule(c));
+      results.push(checkResult(c, where, image.platform));
+    }
     for (const f of image.findings) {
       const advisory = f.advisoryIds[0] ?? f.id;
       if (!rules.has(f.id))
@@ -122,18 +133,83 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
         invocations: [
           {
             executionSuccessful: true,
-            toolExecutionNotifications: images.flatMap((image) =>
-              (image.coverage?.gaps ?? []).map((gap) => ({
+            toolExecutionNotifications: images.flatMap((image) => [
+              ...(image.coverage?.gaps ?? []).map((gap) => ({
                 level: 'warning',
                 descriptor: { id: `coverage/${gap.kind}` },
                 message: { text: `${image.source}: ${gap.message}` },
                 properties: { ecosystems: gap.ecosystems, packages: gap.packages },
               })),
-            ),
+              // What a check could not read (a layer's secret budget spent): said, as a gap is.
+              ...(image.checkIssues ?? []).map((issue) => ({
+                level: 'warning',
+                descriptor: { id: 'checks/incomplete' },
+                message: { text: `${image.source}: ${issue.location}: ${issue.message}` },
+              })),
+            ]),
           },
         ],
         properties: { coverageComplete: images.every((i) => i.coverage?.complete !== false) },
       },
     ],
+  };
+}
+
+/** The checks' own tables, by id: a rule says what the check is, a result what it found. */
+const CHECK_DEFINITIONS: ReadonlyMap<string, CheckDefinition> = new Map(
+  [...Object.values(IMAGE_CHECKS), ...Object.values(TASKDEF_CHECKS)].map((d) => [d.id, d]),
+);
+
+/**
+ * A hardening check as a rule: its id (`BOSUN-IMG-001`), the check's title from its table (a
+ * secret result's own title names the secret rule), the remediation as help, and the anchors
+ * that have the same check.
+ */
+function checkRule(c: CheckResult): Record<string, unknown> {
+  return {
+    id: c.id,
+    shortDescription: { text: CHECK_DEFINITIONS.get(c.id)?.title ?? c.title },
+    help: { text: c.remediation },
+    properties: {
+      tags: ['security', 'hardening', ...(c.secret === undefined ? [] : ['secret']), c.severity],
+      'security-severity': CHECK_SECURITY_SEVERITY[c.severity],
+      ...(c.anchors.length === 0 ? {} : { anchors: c.anchors.map((a) => `${a.tool} ${a.id}`) }),
+    },
+  };
+}
+
+/**
+ * One result per check result, at the file inside the image when there is one (a config field
+ * is a logical location). A secret's fingerprint is its rule, location and value hash: the
+ * dashboard keeps one alert per secret, and the value itself is never in the log.
+ */
+function checkResult(c: CheckResult, where: string, platform: string | undefined) {
+  const path = c.secret?.location.kind === 'file' ? c.secret.location.path : c.evidence.path;
+  const line = c.secret?.location.kind === 'file' ? c.secret.location.line : undefined;
+  const location = checkLocation(c);
+  return {
+    ruleId: c.id,
+    level: LEVEL[c.severity] ?? 'note',
+    message: { text: `${c.title} in ${where} at ${location}: ${c.evidence.detail}` },
+    locations: [
+      {
+        ...(path === undefined
+          ? {}
+          : {
+              physicalLocation: {
+                artifactLocation: { uri: uriOf(path) },
+                ...(line === undefined ? {} : { region: { startLine: line } }),
+              },
+            }),
+        logicalLocations: [{ name: where, kind: 'module' }],
+      },
+    ],
+    partialFingerprints: {
+      hardeningCheck: `${c.id}/${location}/${c.secret === undefined ? '' : `${c.secret.rule}/${c.secret.valueHash}`}/${platform ?? ''}`,
+    },
+    properties: {
+      severity: c.severity,
+      ...(c.secret === undefined ? {} : { rule: c.secret.rule, valueHash: c.secret.valueHash }),
+    },
   };
 }

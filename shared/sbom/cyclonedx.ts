@@ -12,6 +12,7 @@ import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
 import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
+import type { CheckIssue, CheckResult } from '../checks/types.js';
 import type { Image } from '../image/types.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { Coverage } from '../matcher/coverage.js';
@@ -90,6 +91,13 @@ export interface SbomProvenance {
   readonly policyVersion: string;
 }
 
+/** The hardening checks of the image, and how a result's location is said (report/checks.ts). */
+export interface SbomChecks {
+  readonly results: readonly CheckResult[];
+  readonly issues: readonly CheckIssue[];
+  readonly where: (result: CheckResult) => string;
+}
+
 export function toCycloneDx(
   image: Image,
   inventory: Inventory,
@@ -98,9 +106,22 @@ export function toCycloneDx(
   findings: readonly Finding[] = [],
   coverage?: Coverage,
   provenance: readonly SbomProvenance[] = [],
+  checks?: SbomChecks,
 ): string {
   const bom = new Models.Bom();
   bom.metadata.timestamp = now;
+  // The hardening checks (issue 21) as metadata properties: one `bosun:check` per result (id,
+  // severity, title, where), never a secret's value; what they could not read is said too.
+  if (checks !== undefined) {
+    for (const c of checks.results)
+      bom.metadata.properties.add(
+        new Models.Property('bosun:check', `${c.id} ${c.severity} ${c.title} @ ${checks.where(c)}`),
+      );
+    for (const issue of checks.issues)
+      bom.metadata.properties.add(
+        new Models.Property('bosun:check:issue', `${issue.location}: ${issue.message}`),
+      );
+  }
   // The provenance verdict per repository the image was checked for (issue 19): who built it
   // travels with what is in it.
   for (const p of provenance) {
