@@ -4,7 +4,10 @@
  * transient (the registry, a broken-off transfer) is thrown so the message comes back, until
  * the queue's last delivery; what is the image's own problem fails the scan at once.
  */
-import { buildInventory } from '../../inventory/inventory.js';
+import { checksCollector } from '../../checks/collect.js';
+import { layerFactsOf } from '../../checks/facts.js';
+import { checkImage } from '../../checks/image.js';
+import { inventoryAndWalk } from '../../inventory/inventory.js';
 import { resolveRedHatRepositories } from '../../inventory/redhat-repositories.js';
 import { saveImage } from '../context.js';
 import { failScan, gaveUp, isImageProblem } from './fail.js';
@@ -23,15 +26,17 @@ export const pullAndInventory: ScanStep = async (run: ScanRun) => {
           : `${digest} is not an image: ${set.skipped.map((k) => k.reason).join('; ') || 'no image manifest'}`;
       return unsupported(run, reason, set.images.length > 0);
     }
+    // One walk for the inventory and the hardening checks: the checks collector reads each
+    // layer's candidate files as they stream (its facts cached with the layer), no second pull.
+    const read = await inventoryAndWalk(run.target, {
+      ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
+      ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
+      collect: checksCollector(),
+    });
     // The content sets' ecosystems before matching and before the inventory is stored, so
     // rescans (which read stored packages) match the same ecosystems.
-    run.inventory = await resolveRedHatRepositories(
-      await buildInventory(run.target, {
-        ...(deps.layerCache === undefined ? {} : { cache: deps.layerCache }),
-        ...(deps.layerLimits === undefined ? {} : { limits: deps.layerLimits }),
-      }),
-      deps.repositoryCpes,
-    );
+    run.inventory = await resolveRedHatRepositories(read.inventory, deps.repositoryCpes);
+    run.checks = checkImage(run.target, run.inventory, layerFactsOf(read.walk));
   } catch (error) {
     if (!isImageProblem(error) && !attempt.final) throw error;
     return failScan(run, isImageProblem(error) ? error.message : gaveUp(attempt, error));

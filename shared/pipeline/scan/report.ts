@@ -4,6 +4,7 @@
  */
 
 import { platformString } from '../../image/types.js';
+import { checkLocation, sortChecks } from '../../report/checks.js';
 import { toCycloneDx } from '../../sbom/cyclonedx.js';
 import { generationOf, need, type ScanRun, type ScanStep } from './run.js';
 
@@ -13,6 +14,13 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
   const target = need(run.target, 'the image');
   const inventory = need(run.inventory, 'the inventory');
   const match = need(run.match, 'the match result');
+  const checks =
+    run.checks === undefined
+      ? undefined
+      : {
+          results: sortChecks(run.checks.results),
+          issues: run.checks.issues,
+        };
   const generation = generationOf(run);
   const reportKey = `reports/${digest}/${generation}/report.json`;
   const sbomKey = `reports/${digest}/${generation}/sbom.cdx.json`;
@@ -38,6 +46,8 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
             })),
           }),
       issues: [...inventory.issues, ...match.issues],
+      // The hardening checks of the same walk: a secret by its rule, location and value hash.
+      ...(checks === undefined ? {} : { checks: checks.results, checkIssues: checks.issues }),
       findings: need(run.plan, 'the plan')
         .writes.filter((f) => f.status !== 'CLOSED')
         .map(({ prior: _p, ...f }) => f),
@@ -59,6 +69,7 @@ export const writeReports: ScanStep = async (run: ScanRun) => {
         mode: r.verdict.mode,
         policyVersion: r.policyVersion,
       })),
+      checks === undefined ? undefined : { ...checks, where: checkLocation },
     ),
     'application/vnd.cyclonedx+json',
   );

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Severity } from '../../advisories/severity.js';
+import type { ImageChecks } from '../../checks/image.js';
 import type { ScanRequest } from '../../events/scan-request.js';
 import { EXTRACTOR_SET_ID } from '../../extractors/registry.js';
 import type { Image, ImageSet } from '../../image/types.js';
@@ -86,6 +87,8 @@ export interface ScanRun {
   ended?: Omit<ImageRecord, 'revision'>;
   target?: Image;
   inventory?: Inventory;
+  /** The hardening checks, from the inventory's own walk (shared/checks). */
+  checks?: ImageChecks;
   packages?: InventoryPackage[];
   match?: MatchResult;
   coverage?: Coverage;
