@@ -136,14 +136,6 @@ const POLICY_VARIABLES: readonly string[] = [
   ENV_VARS.provenancePolicySsm,
 ];
 
-/** A function's template environment, its provenance variables left out unless provenance is on. */
-function withoutProvenance(env: Record<string, string>, on: boolean): Record<string, string> {
-  if (on) return env;
-  return Object.fromEntries(
-    Object.entries(env).filter(([name]) => !(PROVENANCE_VARIABLES as string[]).includes(name)),
-  );
-}
-
 export async function startFunctionsHost(
   state: LocalStackState,
   options: FunctionsHostOptions = {},
@@ -156,7 +148,7 @@ export async function startFunctionsHost(
   const envs: Record<string, Record<string, string>> = Object.fromEntries(
     [...QUEUE_FUNCTIONS, 'registry-webhook', ...(provenanceOn ? ['provenance'] : [])].map((f) => [
       f,
-      { ...withoutProvenance(functionEnv(state, f as QueueFunction), provenanceOn), ...overrides },
+      { ...functionEnv(state, f as QueueFunction, { provenance: provenanceOn }), ...overrides },
     ]),
   );
   envs.backfill = { ...backfillEnv(state), ...overrides };
