@@ -65,10 +65,6 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
   for (const image of images) {
     const where =
       image.platform === undefined ? image.source : `${image.source} (${image.platform})`;
-    for (const c of image.checks ?? []) {
-      if (!rules.has(c.id)) rules.set(c.id, checkRule(c));
-      results.push(checkResult(c, where, image.platform));
-    }
     for (const f of image.findings) {
       const advisory = f.advisoryIds[0] ?? f.id;
       if (!rules.has(f.id))
@@ -113,6 +109,11 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
           vulnerabilityPackage: `${f.id}/${f.package.purl ?? f.package.name}/${f.package.location ?? ''}/${image.platform ?? ''}`,
         },
       });
+    }
+    // The hardening checks after the findings: the findings' rules and results keep their places.
+    for (const c of image.checks ?? []) {
+      if (!rules.has(c.id)) rules.set(c.id, checkRule(c));
+      results.push(checkResult(c, where, image.platform));
     }
   }
   return {
