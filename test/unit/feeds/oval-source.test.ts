@@ -111,7 +111,8 @@ const collect = () => {
   return { delivered, deliver: async (c: readonly PackageChange[]) => void delivered.push(...c) };
 };
 
-describe('OVAL feed source', () => {
+// Whole real OVAL files (tens of MB of XML) parsed several times: seconds on a shared machine.
+describe('OVAL feed source', { timeout: 60_000 }, () => {
   it('names its feeds and refuses any other', () => {
     expect(OVAL_FEED_IDS).toEqual([
       'azurelinux-oval:1',
