@@ -45,6 +45,7 @@ import { ImageStore } from '../../shared/stores/image-store.js';
 import { WorkloadStore } from '../../shared/stores/workload-store.js';
 import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { fixtureJson } from '../support/fixtures.js';
+import { ecrPushEvent, servedDigest } from '../support/local-ecr.js';
 import { pushLayout } from '../support/oci.js';
 import { OsvFeedServer, type RawRecord } from '../support/osv-feed.js';
 import { CONCAT_STREAM_ADVISORY, npmAdvisories, writeTestImage } from '../support/pipeline.js';
@@ -221,18 +222,10 @@ const schedule = () => ({
 
 /** ECR's documented push event for `repository@digest:tag`, on the scan queue. */
 async function ecrPush(digest: string, tag: string): Promise<void> {
-  const event = fixtureJson<{ id: string; detail: Record<string, string>; time: string }>(
-    'events/ecr-image-action/push.json',
-  );
-  event.id = crypto.randomUUID();
-  event.detail['repository-name'] = repository;
-  event.detail['image-digest'] = digest;
-  event.detail['image-tag'] = tag;
-  event.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   await clients.sqs.send(
     new SendMessageCommand({
       QueueUrl: deployment.queues.scan,
-      MessageBody: JSON.stringify(event),
+      MessageBody: ecrPushEvent(repository, digest, tag),
     }),
   );
 }
@@ -242,11 +235,7 @@ async function push(kind: 'app-310' | 'app-311', tag: string): Promise<string> {
   const dir = path.join(work, `${kind}-${tag}`);
   await writeTestImage(dir, kind);
   pushLayout(dir, 'latest', `${registryHost}/${repository}:${tag}`, { format: 'oci' });
-  const head = await fetch(`http://${registryHost}/v2/${repository}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  return head.headers.get('docker-content-digest') as string;
+  return servedDigest(registryHost, repository, tag);
 }
 
 const workloadStore = () =>

@@ -25,7 +25,7 @@ import { BackfillStore } from '../../shared/stores/backfill-store.js';
 import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { fakeEcr, imageDetail, repository } from '../support/ecr-service.js';
-import { derivedFiles, LayoutWriter, pushLayout, tarOf } from '../support/oci.js';
+import { pushAlpineApp } from '../support/local-ecr.js';
 import { TopicCollector } from '../support/topic.js';
 
 const state = inject('localStack');
@@ -47,21 +47,8 @@ const answers: Record<string, unknown>[] = [];
 const ecr = fakeEcr({ repositories: [], images: [], exclusions: [] }, { region: LOCAL_REGION });
 
 /** An image of a real Alpine base and a layer of its own, pushed with skopeo; its digest. */
-async function pushImage(repo: string, tag: string, content: string): Promise<string> {
-  const dir = path.join(work, `${repo.replaceAll('/', '_')}-${tag}`);
-  const w = new LayoutWriter(dir);
-  const layers = [
-    await tarOf(derivedFiles('alpine-310')),
-    await tarOf([{ path: 'srv/app.txt', content }]),
-  ];
-  w.finish(w.image({ architecture: 'amd64', layers }), tag);
-  pushLayout(dir, tag, `${registryHost}/${repo}:${tag}`);
-  const head = await fetch(`http://${registryHost}/v2/${repo}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  return head.headers.get('docker-content-digest') as string;
-}
+const pushImage = (repo: string, tag: string, content: string) =>
+  pushAlpineApp(work, registryHost, repo, tag, content);
 
 beforeAll(async () => {
   deployment = await createIsolatedDeployment(state, 'backfill-e2e');

@@ -27,8 +27,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/services.js';
+import { checksCollector } from '../../shared/checks/collect.js';
 import { openImageSource } from '../../shared/image/open-source.js';
-import { buildInventory } from '../../shared/inventory/inventory.js';
+import { inventoryAndWalk } from '../../shared/inventory/inventory.js';
 import { decodeLayerResult } from '../../shared/layers/cache-format.js';
 import { S3LayerCache } from '../../shared/stores/s3.js';
 import { bosunWith } from '../support/cli.js';
@@ -201,7 +202,12 @@ describe('the CLI layer cache', () => {
     }).images();
     const image = images[0];
     if (image === undefined) throw new Error(`${imageA.source} holds no image`);
-    const inventory = await buildInventory(image, { cache: new S3LayerCache(s3, bucket) });
+    // As the scan function reads it (pipeline/scan/pull-inventory.ts): one walk for the inventory
+    // and the checks, so its results are the CLI scan's, under the same keys.
+    const { inventory } = await inventoryAndWalk(image, {
+      cache: new S3LayerCache(s3, bucket),
+      collect: checksCollector(),
+    });
     expect(inventory.packages).toHaveLength(reportA.packages);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     const keys = (listed.Contents ?? []).map((o) => o.Key ?? '').sort();

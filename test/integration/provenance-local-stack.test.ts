@@ -28,8 +28,7 @@ import { ImageStore } from '../../shared/stores/image-store.js';
 import { ProvenanceStore } from '../../shared/stores/provenance-store.js';
 import { localClients, localDynamoDb, queueSettled } from '../support/aws.js';
 import { pushCosignSignature } from '../support/cosign.js';
-import { fixtureJson } from '../support/fixtures.js';
-import { derivedFiles, LayoutWriter, pushLayout, tarOf } from '../support/oci.js';
+import { ecrPushEvent, pushAlpineApp } from '../support/local-ecr.js';
 import { startProxy, type TestProxy } from '../support/registry.js';
 import { TopicCollector } from '../support/topic.js';
 
@@ -73,37 +72,15 @@ let topic: TopicCollector;
 const waitFor = (done: () => boolean, what: string) => topic.waitFor(done, what, 60_000);
 const of = (eventType: string, digest: string) => topic.of(eventType, digest);
 
-/** An image of a real Alpine base and a layer of its own, pushed with skopeo. */
-async function pushImage(repository: string, tag: string, content: string): Promise<string> {
-  const dir = path.join(work, `${repository.replaceAll('/', '_')}-${tag}-${content.length}`);
-  const w = new LayoutWriter(dir);
-  const layers = [
-    await tarOf(derivedFiles('alpine-310')),
-    await tarOf([{ path: 'srv/app.txt', content }]),
-  ];
-  w.finish(w.image({ architecture: 'amd64', layers }), tag);
-  pushLayout(dir, tag, `${registryHost}/${repository}:${tag}`);
-  const head = await fetch(`${registryEndpoint}/v2/${repository}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  return head.headers.get('docker-content-digest') as string;
-}
+const pushImage = (repository: string, tag: string, content: string) =>
+  pushAlpineApp(work, registryHost, repository, tag, content);
 
 /** ECR's documented push event for `repository@digest` (with its tag), on the scan queue. */
 async function ecrPush(repository: string, digest: string, tag: string): Promise<void> {
-  const event = fixtureJson<{ id: string; detail: Record<string, string>; time: string }>(
-    'events/ecr-image-action/push.json',
-  );
-  event.id = crypto.randomUUID();
-  event.detail['repository-name'] = repository;
-  event.detail['image-digest'] = digest;
-  event.detail['image-tag'] = tag;
-  event.time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   await clients.sqs.send(
     new SendMessageCommand({
       QueueUrl: deployment.queues.scan,
-      MessageBody: JSON.stringify(event),
+      MessageBody: ecrPushEvent(repository, digest, tag),
     }),
   );
 }
