@@ -6,10 +6,17 @@
 import type { Descriptor, ImageManifest } from '../registry/manifest.js';
 import { IMAGE_CONFIG_TYPES, layerCompression, MediaType } from '../registry/media-types.js';
 
-const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/;
+// sha256 only: a sha512 digest's tag would pass a tag's 128 characters (discovery.ts cosignTag).
+const COSIGN_TAG = /^sha256-([a-f0-9]{64})\.(sig|att|sbom)$/;
 
 export function isCosignArtifactTag(tag: string | undefined): boolean {
-  return tag !== undefined && COSIGN_TAG.test(tag);
+  return cosignSubjectOf(tag) !== undefined;
+}
+
+/** The digest a cosign signature, attestation or SBOM tag is about, when `tag` is one. */
+export function cosignSubjectOf(tag: string | undefined): string | undefined {
+  const m = tag === undefined ? null : COSIGN_TAG.exec(tag);
+  return m === null ? undefined : `sha256:${m[1]}`;
 }
 
 const MANIFEST_TYPES = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);

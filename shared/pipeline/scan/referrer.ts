@@ -7,19 +7,18 @@
  * the referrers API; read through ScanDeps.subjectOf).
  */
 import type { ScanRequest } from '../../events/scan-request.js';
+import { cosignSubjectOf } from '../../image/select.js';
 import { withImageLease } from '../context.js';
 import { verifyAndAnnounce } from '../provenance.js';
 import type { ScanAttempt, ScanDeps } from './run.js';
-
-const COSIGN_TAG = /^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|att|sbom)$/;
 
 /** The digest a pushed signature or attestation is about, when it names one. */
 export async function subjectOfPush(
   request: ScanRequest,
   deps: ScanDeps,
 ): Promise<string | undefined> {
-  const tagged = request.tag === undefined ? null : COSIGN_TAG.exec(request.tag);
-  if (tagged !== null) return `${tagged[1]}:${tagged[2]}`;
+  const tagged = cosignSubjectOf(request.tag);
+  if (tagged !== undefined) return tagged;
   if (deps.provenance === undefined || deps.subjectOf === undefined) return undefined;
   return deps.subjectOf(request);
 }

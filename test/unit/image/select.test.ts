@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cosignSubjectOf,
   isCosignArtifactTag,
   skipReasonForDescriptor,
   skipReasonForManifest,
@@ -23,6 +24,9 @@ describe('what is scanned as an image', () => {
     expect(isCosignArtifactTag(`sha256-${'a'.repeat(64)}.att`)).toBe(true);
     expect(isCosignArtifactTag(`sha256-${'a'.repeat(64)}.sbom`)).toBe(true);
     expect(isCosignArtifactTag('v1.2.3')).toBe(false);
+    // The digest such a tag is about: what a signature pushed after its image verifies again.
+    expect(cosignSubjectOf(`sha256-${'a'.repeat(64)}.att`)).toBe(`sha256:${'a'.repeat(64)}`);
+    expect(cosignSubjectOf(`sha256-${'a'.repeat(64)}`)).toBeUndefined();
     expect(isCosignArtifactTag(undefined)).toBe(false);
   });
 
