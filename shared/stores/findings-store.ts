@@ -149,6 +149,19 @@ export class FindingsStore {
   }
 
   /**
+   * Stored findings of an image whose sort key is after `after` (all of them when undefined), by
+   * sort key: what a page of the read API (shared/api) needs, without the partition before it.
+   */
+  async storedAfter(digest: string, after?: string): Promise<StoredFinding[]> {
+    // `FIND$` sorts right after every `FIND#…` key; `from` is inclusive, so `after` is dropped.
+    const items = await this.table.query(`DIGEST#${digest}`, {
+      from: after ?? 'FIND#',
+      to: 'FIND$',
+    });
+    return items.filter((i) => i.sk !== after).map(fromItem);
+  }
+
+  /**
    * The findings readers see when the image's committed findings generation is `committed` (the
    * image record's `findingsGeneration`, 0 before its first commit).
    */
