@@ -43,6 +43,7 @@ import { ImageStore } from '../stores/image-store.js';
 import { InventoryStore } from '../stores/inventory-store.js';
 import { ProvenanceStore } from '../stores/provenance-store.js';
 import { S3LayerCache, S3ReportStore } from '../stores/s3.js';
+import { VexStore } from '../stores/vex-store.js';
 import { WorkloadStore } from '../stores/workload-store.js';
 import { readEcsWorkloads } from '../workloads/ecs.js';
 import { readEksWorkloads } from '../workloads/eks.js';
@@ -98,6 +99,8 @@ function pipelineStores(config: StoresConfig) {
     images: new ImageStore(images),
     inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
     findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
+    // VEX documents beside the suppressions in the findings table (stores/vex-store.ts).
+    vex: new VexStore(new DynamoDbItemTable(ddb, config.findingsTable)),
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
     // Verdicts live in the images table, beside the image record (stores/provenance-store.ts).

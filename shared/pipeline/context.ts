@@ -8,6 +8,7 @@ import type { Severity } from '../advisories/severity.js';
 import { backoffMs, sleep } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import type { ScanRequest } from '../events/scan-request.js';
+import type { SecurityHubSink } from '../integrations/security-hub.js';
 import type { AdvisoryQuery } from '../matcher/types.js';
 import type { NotificationImage, Notifier } from '../notifications/message.js';
 import type { FindingsStore, Suppression } from '../stores/findings-store.js';
@@ -15,7 +16,9 @@ import type { ImageRecord, ImageStore } from '../stores/image-store.js';
 import type { InventoryStore } from '../stores/inventory-store.js';
 import type { ProvenanceStore } from '../stores/provenance-store.js';
 import type { ReportStore } from '../stores/s3.js';
+import type { VexStore } from '../stores/vex-store.js';
 import type { WorkloadStore } from '../stores/workload-store.js';
+import type { VexStatement } from '../vex/types.js';
 import type { ProvenanceDeps } from './provenance.js';
 
 export interface PipelineDeps {
@@ -25,10 +28,14 @@ export interface PipelineDeps {
   readonly advisories: AdvisoryQuery;
   readonly notifier: Notifier;
   readonly reports?: ReportStore;
+  /** Security Hub, when the deployment sends findings there (issue 22, announce.ts). */
+  readonly securityHub?: SecurityHubSink;
   /** Provenance verdicts by policy (issue 19); absent when no policy is configured. */
   readonly provenance?: ProvenanceDeps;
   /** The workload inventory and its judgements (issue 20, audit.ts); absent: not audited. */
   readonly audit?: AuditSettings;
+  /** VEX documents applied to findings (global and per repository); absent: none. */
+  readonly vex?: VexStore;
   readonly analyzerVersion?: string;
   readonly now?: () => Date;
   /** How long a digest's lease lasts; longer than one scan can take. @default 15 minutes */
@@ -132,4 +139,12 @@ export async function suppressionsFor(
 ): Promise<Suppression[]> {
   const scopes = [...(global ? ['*'] : []), digest, ...repositories];
   return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
+}
+
+/** VEX statements that can apply to an image of these repositories (none without a VEX store). */
+export async function vexFor(
+  deps: PipelineDeps,
+  repositories: readonly string[],
+): Promise<VexStatement[]> {
+  return deps.vex === undefined ? [] : deps.vex.statementsFor(repositories);
 }

@@ -17,6 +17,8 @@ import {
   visibleFinding,
 } from '../stores/findings-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
+import { vexReason, vexStatementFor, vexSuppresses } from '../vex/apply.js';
+import type { VexStatement } from '../vex/types.js';
 
 /** A finding as observed, before its lifecycle fields are known. */
 export type FindingDraft = Omit<
@@ -37,13 +39,18 @@ function suppresses(
   return s.vulnerabilityId === f.vulnerabilityId || f.ids.includes(s.vulnerabilityId);
 }
 
-/** Matcher findings as drafts: ACTIVE, or SUPPRESSED when a suppression covers them. */
+/**
+ * Matcher findings as drafts: ACTIVE, or SUPPRESSED when a suppression covers them, or when the
+ * VEX statement that speaks for them (the latest: shared/vex/apply.ts) says the image is not
+ * affected or fixed. A suppression, a person's decision in this deployment, goes first.
+ */
 export function draftsOf(
   digest: string,
   findings: readonly Finding[],
   suppressions: readonly Suppression[],
   repositories: readonly string[],
   now: number,
+  vex: readonly VexStatement[] = [],
 ): FindingDraft[] {
   return findings.map((f) => {
     const draft: FindingDraft = {
@@ -67,9 +74,13 @@ export function draftsOf(
       ...(f.package.layer === undefined ? {} : { layer: f.package.layer }),
     };
     const by = suppressions.find((s) => suppresses(s, draft, repositories, now / 1000));
-    return by === undefined
+    if (by !== undefined)
+      return { ...draft, status: 'SUPPRESSED', statusReason: `suppressed: ${by.reason}` };
+    const statement =
+      vex.length === 0 ? undefined : vexStatementFor(vex, draft, { digest, repositories });
+    return statement === undefined || !vexSuppresses(statement)
       ? draft
-      : { ...draft, status: 'SUPPRESSED', statusReason: `suppressed: ${by.reason}` };
+      : { ...draft, status: 'SUPPRESSED', statusReason: vexReason(statement) };
   });
 }
 

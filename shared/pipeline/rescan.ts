@@ -30,6 +30,7 @@ import {
   type PipelineDeps,
   splitRepository,
   suppressionsFor,
+  vexFor,
   withImageLease,
 } from './context.js';
 import { draftsOf, type GenerationPlan, planGeneration } from './lifecycle.js';
@@ -196,6 +197,7 @@ async function rematch(
     [...scope.globalSuppressions, ...(await suppressionsFor(deps, digest, repositories, false))],
     repositories,
     now.getTime(),
+    await vexFor(deps, repositories),
   );
   const copies = new Set(
     packages.map((p) => copyOf(inventoryPackageKey(p), p.name, p.version, p.location)),

@@ -1,12 +1,13 @@
 /**
  * Step: the inventory's matchable packages against the advisories, and the findings as drafts
- * (ACTIVE, or SUPPRESSED by a suppression of the image's live repositories, its digest or all);
+ * (ACTIVE, or SUPPRESSED by a suppression of the image's live repositories, its digest or all, or
+ * by a VEX statement of those repositories or all);
  * and what the advisories cannot say about the image (its coverage gaps).
  */
 import { matchablePackages } from '../../inventory/inventory.js';
 import { coverageOf } from '../../matcher/coverage.js';
 import { matchPackages } from '../../matcher/match.js';
-import { splitRepository, suppressionsFor } from '../context.js';
+import { splitRepository, suppressionsFor, vexFor } from '../context.js';
 import { draftsOf } from '../lifecycle.js';
 import { need, type ScanRun, type ScanStep } from './run.js';
 
@@ -25,6 +26,7 @@ export const matchInventory: ScanStep = async (run: ScanRun) => {
     await suppressionsFor(deps, digest, live),
     live,
     Date.parse(run.now),
+    await vexFor(deps, live),
   );
   return undefined;
 };
