@@ -2,12 +2,14 @@
  * Contract of the image, inventory and findings stores, run on every item-table adapter (the
  * embedded one in the unit project, DynamoDB Local in the integration project).
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { InventoryPackage } from '../../shared/matcher/types.js';
 import { type FindingRecord, FindingsStore } from '../../shared/stores/findings-store.js';
 import { ImageStore } from '../../shared/stores/image-store.js';
 import { InventoryStore } from '../../shared/stores/inventory-store.js';
 import type { ItemTable } from '../../shared/stores/item-table.js';
+import { VexStore, VexTooLargeError } from '../../shared/stores/vex-store.js';
 
 export type TableKind = 'images' | 'inventories' | 'findings';
 
@@ -313,6 +315,42 @@ export function itemStoresContract(
       expect(await findings.suppressions(REPO)).toEqual([keep]);
       await findings.deleteSuppression(keep);
       expect(await findings.suppressions(REPO)).toEqual([]);
+    });
+
+    it('keeps VEX documents by scope, hides expired ones, and refuses one too large whole', async () => {
+      const vex = new VexStore(await open('findings'));
+      const statement = {
+        vulnerability: 'CVE-2019-14697',
+        aliases: [],
+        products: [{ ids: ['pkg:apk/alpine/musl'], sha256: [], subcomponents: [] }],
+        status: 'not_affected' as const,
+        justification: 'vulnerable_code_not_present',
+        timestamp: '2026-01-01T00:00:00Z',
+      };
+      const doc = {
+        scope: 'team/app',
+        id: 'doc-1',
+        format: 'openvex' as const,
+        statements: [statement],
+        uploadedBy: 'arn:aws:iam::123456789012:user/alice',
+        uploadedAt: '2026-11-01T00:00:00Z',
+      };
+      await vex.put(doc);
+      await vex.put({ ...doc, id: 'doc-2', expiresAt: 1 });
+      await vex.put({ ...doc, scope: '*', id: 'doc-3' });
+      expect(await vex.documents('team/app')).toEqual([doc]);
+      expect(await vex.statementsFor(['team/app', 'team/other'])).toEqual([statement, statement]);
+      // Statements that do not compress under the item limit (distinct random-looking ids).
+      const many = Array.from({ length: 20_000 }, (_, i) => ({
+        ...statement,
+        vulnerability: `CVE-2026-${createHash('sha256').update(String(i)).digest('hex')}`,
+      }));
+      await expect(vex.put({ ...doc, id: 'doc-4', statements: many })).rejects.toThrow(
+        VexTooLargeError,
+      );
+      expect(await vex.get('team/app', 'doc-4')).toBeUndefined();
+      await vex.delete('team/app', 'doc-1');
+      expect(await vex.documents('team/app')).toEqual([]);
     });
   });
 }
