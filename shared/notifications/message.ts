@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../advisories/severity.js';
+import { CHECK_SEVERITIES, type CheckSeverity, type Evidence } from '../checks/types.js';
 import type { FixState } from '../matcher/types.js';
+import type { StoredCheck } from '../stores/checks-store.js';
 import type { FindingRecord } from '../stores/findings-store.js';
 
 export const NOTIFICATION_VERSION = 1;
@@ -27,6 +29,8 @@ export const EVENT_TYPES = [
   'RUNNING_STALE',
   'RUNNING_DELETED',
   'RUNNING_UNVERIFIED',
+  'CHECKS_NEW',
+  'CHECKS_RESOLVED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -123,6 +127,37 @@ export interface Notification {
   readonly provenance?: NotifiedProvenance;
   /** On RUNNING_* events: the workload that runs the digest, and why it is judged so. */
   readonly workload?: NotifiedWorkload;
+  /** On CHECKS_* events: the hardening checks that opened or resolved, worst first. */
+  readonly checks?: NotifiedChecks;
+}
+
+/**
+ * A hardening check as CHECKS_* messages carry it (issue 21; pipeline/checks-lifecycle.ts). A
+ * secret is named by its rule, location and value hash, never by its value.
+ */
+export interface NotifiedCheck {
+  readonly id: string;
+  /** The severity after the deployment's checks configuration. */
+  readonly severity: CheckSeverity;
+  readonly title: string;
+  readonly status: StoredCheck['status'];
+  readonly resolvedReason?: StoredCheck['resolvedReason'];
+  readonly evidence: Evidence;
+  readonly secret?: NonNullable<StoredCheck['result']['secret']>;
+  readonly remediation: string;
+  readonly firstObservedAt: string;
+  readonly resolvedAt?: string;
+}
+
+export interface NotifiedChecks {
+  /** What was checked: an image digest, `taskdef:<family>:<revision>`, `workload:<source>:<id>`. */
+  readonly subject: string;
+  /** How many checks the event is about, and of each severity. */
+  readonly total: number;
+  readonly bySeverity: Readonly<Record<CheckSeverity, number>>;
+  /** The worst of them, as many as fit; `omitted` counts the rest. */
+  readonly listed: readonly NotifiedCheck[];
+  readonly omitted: number;
 }
 
 /** A running workload as RUNNING_* messages carry it (issue 20, pipeline/audit.ts). */
@@ -189,6 +224,8 @@ export interface OutgoingMessage {
     readonly provenanceMode?: NotifiedProvenance['mode'];
     /** RUNNING_* only: where the workload runs, `ecs`, `lambda` or `eks`. */
     readonly workloadSource?: NotifiedWorkload['source'];
+    /** CHECKS_* only: the distinct check ids of the event (a String.Array, like repository). */
+    readonly checkIds?: readonly string[];
   };
   readonly dedupeKey: string;
 }
@@ -309,6 +346,8 @@ export interface MessageInput {
   readonly coverage?: NotifiedCoverage;
   readonly provenance?: NotifiedProvenance;
   readonly workload?: NotifiedWorkload;
+  /** CHECKS_* only: the checks of the event, any order (listed worst first). */
+  readonly checks?: { readonly subject: string; readonly records: readonly StoredCheck[] };
 }
 
 /** Reasons and requirements listed in a provenance message at most, and their length. */
@@ -338,6 +377,92 @@ function boundedCoverage(coverage: NotifiedCoverage): NotifiedCoverage {
       packages: g.packages,
       message: g.message.slice(0, MAX_GAP_CHARS),
     })),
+  };
+}
+
+/** Checks listed in one message at most, and the length of each evidence text. */
+export const MAX_LISTED_CHECKS = 100;
+const MAX_EVIDENCE_TEXT = 1_000;
+/** The checkIds attribute's share of SNS's 256 KiB. */
+const MAX_CHECK_IDS_ATTRIBUTE_BYTES = 4 * 1024;
+
+const checkRank = (s: CheckSeverity) => CHECK_SEVERITIES.indexOf(s);
+
+/** Worst first: severity, then id, then where, so the listed checks are the ones that matter. */
+export function byCheckConcern(a: StoredCheck, b: StoredCheck): number {
+  return (
+    checkRank(a.severity) - checkRank(b.severity) ||
+    a.checkId.localeCompare(b.checkId) ||
+    a.locationKey.localeCompare(b.locationKey)
+  );
+}
+
+function boundedEvidence(e: Evidence): Evidence {
+  const text = (s: string) => s.slice(0, MAX_EVIDENCE_TEXT);
+  return {
+    ...e,
+    detail: text(e.detail),
+    ...(e.path === undefined ? {} : { path: text(e.path) }),
+    ...(e.configField === undefined ? {} : { configField: text(e.configField) }),
+    ...(e.taskDefinition === undefined ? {} : { taskDefinition: text(e.taskDefinition) }),
+    ...(e.container === undefined ? {} : { container: text(e.container) }),
+    ...(e.field === undefined ? {} : { field: text(e.field) }),
+    ...(e.value === undefined ? {} : { value: text(e.value) }),
+  };
+}
+
+export function notifiedCheck(c: StoredCheck): NotifiedCheck {
+  const secret = c.result.secret;
+  return {
+    id: c.checkId,
+    severity: c.severity,
+    title: c.result.title,
+    status: c.status,
+    ...(c.resolvedReason === undefined ? {} : { resolvedReason: c.resolvedReason }),
+    evidence: boundedEvidence(c.result.evidence),
+    // Rule, location and value hash: what a stored check keeps of a secret, and all of it.
+    ...(secret === undefined
+      ? {}
+      : {
+          secret: {
+            rule: secret.rule,
+            valueHash: secret.valueHash,
+            location:
+              secret.location.kind === 'file'
+                ? { ...secret.location, path: secret.location.path.slice(0, MAX_EVIDENCE_TEXT) }
+                : secret.location,
+          },
+        }),
+    remediation: c.result.remediation,
+    firstObservedAt: c.firstObservedAt,
+    ...(c.resolvedAt === undefined ? {} : { resolvedAt: c.resolvedAt }),
+  };
+}
+
+/** The checks part of a message, listing the worst while the body stays under `budget` bytes. */
+function listedChecks(checks: NonNullable<MessageInput['checks']>, budget: number): NotifiedChecks {
+  const bySeverity = Object.fromEntries(CHECK_SEVERITIES.map((s) => [s, 0])) as Record<
+    CheckSeverity,
+    number
+  >;
+  for (const c of checks.records) bySeverity[c.severity]++;
+  const sorted = [...checks.records].sort(byCheckConcern);
+  const listed: NotifiedCheck[] = [];
+  let size = 0;
+  for (const c of sorted) {
+    if (listed.length >= MAX_LISTED_CHECKS) break;
+    const entry = notifiedCheck(c);
+    const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (size + bytes > budget) break;
+    size += bytes;
+    listed.push(entry);
+  }
+  return {
+    subject: checks.subject.slice(0, MAX_EVIDENCE_TEXT),
+    total: sorted.length,
+    bySeverity,
+    listed,
+    omitted: sorted.length - listed.length,
   };
 }
 
@@ -381,6 +506,11 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
   const listed: NotifiedFinding[] = [];
   // Size of the message without findings, with room for the omitted count's digits.
   let size = Buffer.byteLength(JSON.stringify({ ...base, findings: [], findingsOmitted: 0 })) + 16;
+  const checks =
+    input.checks === undefined
+      ? undefined
+      : listedChecks(input.checks, MAX_BODY_BYTES - size - 2 * MAX_EVIDENCE_TEXT);
+  if (checks !== undefined) size += Buffer.byteLength(JSON.stringify(checks)) + 16;
   for (const f of sorted) {
     if (listed.length >= MAX_LISTED_FINDINGS) break;
     const entry = notifiedFinding(f);
@@ -393,8 +523,14 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     ...base,
     findings: listed,
     findingsOmitted: sorted.length - listed.length,
+    ...(checks === undefined ? {} : { checks }),
   };
-  const worst = sorted[0]?.severity.severity ?? 'NONE';
+  // A CHECKS_* message has no findings: its maxSeverity is its worst check's.
+  const worstCheck = input.checks?.records.reduce<CheckSeverity | undefined>(
+    (w, c) => (w === undefined || checkRank(c.severity) < checkRank(w) ? c.severity : w),
+    undefined,
+  );
+  const worst = worstCheck ?? sorted[0]?.severity.severity ?? 'NONE';
   return {
     body: JSON.stringify(notification),
     dedupeKey: input.dedupeKey,
@@ -412,6 +548,14 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
         ? {}
         : { provenance: input.provenance.status, provenanceMode: input.provenance.mode }),
       ...(input.workload === undefined ? {} : { workloadSource: input.workload.source }),
+      ...(input.checks === undefined
+        ? {}
+        : {
+            checkIds: withinBytes(
+              [...new Set(input.checks.records.map((c) => c.checkId))].sort(),
+              MAX_CHECK_IDS_ATTRIBUTE_BYTES,
+            ),
+          }),
     },
   };
 }
