@@ -25,6 +25,11 @@ export interface ExtractedPackage {
   readonly declared?: true;
   /** A development dependency in a lockfile: not installed by a production install. */
   readonly dev?: true;
+  /**
+   * The packed symbol table of the binary the package was found in (Go: the pclntab's
+   * functions, binary/go/symbols.ts), on one package per binary: what reachability reads.
+   */
+  readonly symbols?: string;
 }
 
 export interface ExtractIssue {

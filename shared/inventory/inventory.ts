@@ -429,6 +429,7 @@ export function matchablePackages(inventory: Inventory): MatchablePackage[] {
             ...(p.sourceVersion === undefined ? {} : { sourceVersion: p.sourceVersion }),
             ...(p.layer === undefined ? {} : { layer: p.layer }),
             ...(p.osOwnedBy === undefined ? {} : { osOwnedBy: p.osOwnedBy }),
+            ...(p.symbols === undefined ? {} : { symbols: p.symbols }),
           },
         ],
   );

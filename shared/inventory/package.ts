@@ -22,4 +22,6 @@ export interface InventoryPackage {
   readonly layer?: string;
   /** Set on a language package whose files belong to this OS package. */
   readonly osOwnedBy?: string;
+  /** The packed symbol table of the binary at `location` (matcher/reachability.ts reads it). */
+  readonly symbols?: string;
 }

@@ -9,6 +9,8 @@
 
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '../../types.js';
 import { ELF_EXECUTABLES, ElfError, isElf, sections } from '../elf.js';
+import { goFunctionTable } from './pclntab.js';
+import { packSymbols, symbolTable } from './symbols.js';
 
 const ID = 'binary/go/buildinfo';
 const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -114,9 +116,32 @@ export function stdlibVersion(goVersion: string): string | undefined {
   return m[4] === undefined ? base : `${base}-${m[4]}.${m[5]}`;
 }
 
+/**
+ * The binary's function table, packed, for reachability (matcher/reachability.ts): kept on the
+ * stdlib package, which every Go binary has, once per binary. A table that cannot be read is an
+ * issue on the binary, and its findings' reachability is `unknown`.
+ */
+function linkedSymbols(
+  path: string,
+  content: Buffer,
+  issues: ExtractIssue[],
+): { symbols?: string } {
+  try {
+    return { symbols: packSymbols(symbolTable(goFunctionTable(content).names)) };
+  } catch (error) {
+    issues.push({
+      extractor: ID,
+      location: path,
+      message: `${path}: unreadable Go function table (reachability unknown): ${(error as Error).message}`,
+    });
+    return {};
+  }
+}
+
 export const goBinary: Extractor = {
   id: ID,
-  version: 1,
+  // 2: the stdlib package carries the binary's packed symbol table (pclntab.ts, symbols.ts).
+  version: 2,
   packageTypes: ['golang'],
   ...ELF_EXECUTABLES,
   extract(path: string, content: Buffer): ExtractResult {
@@ -161,7 +186,8 @@ export const goBinary: Extractor = {
         packages[packages.length - 1] = pkg(module, version);
     }
     const stdlib = stdlibVersion(info.version);
-    if (stdlib !== undefined) packages.push(pkg('stdlib', stdlib));
+    if (stdlib !== undefined)
+      packages.push({ ...pkg('stdlib', stdlib), ...linkedSymbols(path, content, issues) });
     return { packages, issues };
   },
 };
