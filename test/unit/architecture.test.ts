@@ -40,6 +40,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['events'],
   ['stores'],
   ['notifications', 'queues'],
+  ['integrations'],
   ['feeds', 'ingest', 'workloads'],
   ['config'],
   ['pipeline'],
