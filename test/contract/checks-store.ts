@@ -16,6 +16,7 @@ import { layerFactsOf } from '../../shared/checks/facts.js';
 import { checkImage } from '../../shared/checks/image.js';
 import { sha256Hex } from '../../shared/checks/secrets.js';
 import type { CheckResult } from '../../shared/checks/types.js';
+import type { EffectiveUser } from '../../shared/checks/user.js';
 import { OciLayoutSource } from '../../shared/image/oci-layout.js';
 import type { Image } from '../../shared/image/types.js';
 import { inventoryAndWalk } from '../../shared/inventory/inventory.js';
@@ -75,7 +76,10 @@ export function checksStoreContract(name: string, open: () => Promise<ItemTable>
 
     it('stores a first scan as new, announces it once, and keeps the image user', async () => {
       const { deps, notifier } = await setup();
-      const user = { kind: 'root', why: 'no USER is set: the runtime default is root (uid 0)' };
+      const user: EffectiveUser = {
+        kind: 'root',
+        why: 'no USER is set: the runtime default is root (uid 0)',
+      };
       const context = {
         complete: true,
         repositories: ['team-a/app'],
