@@ -3,26 +3,62 @@
  * calls announcePending first, under the lease, so a run that stopped after its commit is
  * finished by the next one; sendOnce keeps a dedupe record per message.
  */
+
+import { asffFinding } from '../integrations/asff.js';
+import { securityHubChanges } from '../integrations/changes.js';
+import { importFindings } from '../integrations/security-hub.js';
+import {
+  deliveriesOf,
+  FanOutNotifier,
+  NotificationDeliveryError,
+} from '../notifications/fan-out.js';
 import {
   buildMessage,
   dedupeKey,
   type EventType,
+  type NotificationImage,
   type OutgoingMessage,
   type Trigger,
 } from '../notifications/message.js';
-import { type FindingRecord, findingSortKey, visibleFinding } from '../stores/findings-store.js';
+import {
+  type FindingRecord,
+  findingSortKey,
+  type StoredFinding,
+  visibleFinding,
+} from '../stores/findings-store.js';
 import type { ImageRecord } from '../stores/image-store.js';
 import { imageContext, nowOf, type PipelineDeps, saveImage } from './context.js';
 import { changesOf } from './lifecycle.js';
 
-/** Publishes a message unless its change was already announced, then records it. */
+/**
+ * Publishes a message to each destination that has not had it yet, recording each delivery:
+ * with a fan-out (notifications/fan-out.ts: the topic and EventBridge) every destination has its
+ * own dedupe record, so a destination that fails neither loses the others' deliveries nor makes
+ * a retry send them twice. True when the first destination (the topic) was sent to now; throws
+ * NotificationDeliveryError, after trying every destination, when any failed.
+ */
 export async function sendOnce(deps: PipelineDeps, message: OutgoingMessage): Promise<boolean> {
-  if (await deps.findings.notified(message.dedupeKey)) return false;
-  const id = await deps.notifier.publish(message);
-  // A stop between publish and this write is the one way a message goes out twice; it carries
-  // the same dedupeKey (body and attribute), so subscribers can drop the copy.
-  await deps.findings.markNotified(message.dedupeKey, id, nowOf(deps).toISOString());
-  return true;
+  let sent = false;
+  const failures: { target: string; error: unknown }[] = [];
+  for (const [index, delivery] of deliveriesOf(deps.notifier, message.dedupeKey).entries()) {
+    if (await deps.findings.notified(delivery.dedupeKey)) continue;
+    try {
+      const id = await delivery.notifier.publish(message);
+      // A stop between publish and this write is the one way a message goes out twice; it
+      // carries the same dedupeKey (body and attribute), so subscribers can drop the copy.
+      await deps.findings.markNotified(delivery.dedupeKey, id, nowOf(deps).toISOString());
+      if (index === 0) sent = true;
+    } catch (error) {
+      failures.push({ target: delivery.target, error });
+    }
+  }
+  if (failures.length > 0) {
+    // One destination alone: its own error, as before the fan-out.
+    if (failures.length === 1 && !(deps.notifier instanceof FanOutNotifier))
+      throw failures[0]?.error;
+    throw new NotificationDeliveryError(failures, message.dedupeKey);
+  }
+  return sent;
 }
 
 const TRIGGERS: Record<NonNullable<ImageRecord['lastCommit']>['kind'], Trigger> = {
@@ -78,11 +114,8 @@ export async function announcePending(
           ...(image.sbomKey === undefined ? {} : { sbomKey: image.sbomKey }),
         };
   let sent = 0;
-  for (const [eventType, findings] of eventsOf(
-    image,
-    await deps.findings.stored(digest),
-    generation,
-  )) {
+  const stored = await deps.findings.stored(digest);
+  for (const [eventType, findings] of eventsOf(image, stored, generation)) {
     const parts = [
       `generation:${generation}`,
       ...findings.map((f) => `${findingSortKey(f)}:${f.status}:${f.fixedVersion ?? ''}`),
@@ -101,8 +134,38 @@ export async function announcePending(
     });
     if (await sendOnce(deps, message)) sent++;
   }
+  await exportToSecurityHub(deps, stored, generation, {
+    image: context,
+    updatedAt: commit?.at ?? nowOf(deps).toISOString(),
+  });
   return {
     sent,
     image: await saveImage(deps, { ...image, announcedGeneration: generation }, image),
   };
+}
+
+/**
+ * Security Hub (opt-in, issue 22): the findings the generation changed, as ASFF, once per
+ * generation. A dedupe record beside the messages' says the generation went out; a stop before
+ * it sends the same records again (same Id and UpdatedAt: Security Hub keeps one). Findings it
+ * refuses after the retries are reported (`onFailed`), not retried forever.
+ */
+async function exportToSecurityHub(
+  deps: PipelineDeps,
+  stored: readonly StoredFinding[],
+  generation: number,
+  context: { image: NotificationImage; updatedAt: string },
+): Promise<void> {
+  const sink = deps.securityHub;
+  if (sink === undefined) return;
+  const digest = context.image.digest;
+  const key = `SECURITY_HUB#${digest}#${generation}`;
+  if (await deps.findings.notified(key)) return;
+  const changed = securityHubChanges(stored, generation);
+  if (changed.length > 0) {
+    const asff = changed.map((f) => asffFinding(f, { productArn: sink.productArn, ...context }));
+    const result = await importFindings(sink.client, asff, sink.options);
+    if (result.failed.length > 0) sink.onFailed?.(digest, result.failed);
+  }
+  await deps.findings.markNotified(key, `${changed.length} findings`, nowOf(deps).toISOString());
 }
