@@ -1,7 +1,8 @@
 /**
  * Rescan function: consumes the package changes feed syncs publish and re-matches the stored
  * inventories of the images that have those packages (shared/pipeline/rescan.ts); no image is
- * pulled again.
+ * pulled again; and, on a schedule, the findings of suppressions and VEX documents that expired
+ * (shared/pipeline/decisions.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -10,17 +11,25 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
-import { rescanMessage } from '../../shared/events/rescan.js';
+import { rescanQueueMessage } from '../../shared/events/rescan.js';
 import { logger, measureRescan, metrics } from '../../shared/observability.js';
-import { RESCAN_CONFIG, rescanDeps } from '../../shared/pipeline/aws.js';
+import { decisionSweepDeps, RESCAN_CONFIG } from '../../shared/pipeline/aws.js';
+import { rescanExpiredDecisions } from '../../shared/pipeline/decisions.js';
 import { rescanPackages } from '../../shared/pipeline/rescan.js';
 
 const config = loadConfig(RESCAN_CONFIG);
 const processor = new BatchProcessor(EventType.SQS);
-const deps = rescanDeps(config);
+// The rescan's ports, with what the sweep of expired decisions also reads.
+const deps = decisionSweepDeps(config);
 
 async function handleRecord(record: SQSRecord): Promise<void> {
-  const message = parseJsonEvent(rescanMessage, 'rescan', record.body);
+  const message = parseJsonEvent(rescanQueueMessage, 'rescan', record.body);
+  if ('kind' in message) {
+    // The schedule's sweep: findings of expired suppressions and VEX documents re-open.
+    const swept = await rescanExpiredDecisions(deps);
+    logger.info('expired decisions swept', { messageId: record.messageId, ...swept });
+    return;
+  }
   const summary = await measureRescan(() => rescanPackages(message, deps));
   logger.info('rescan done', {
     messageId: record.messageId,

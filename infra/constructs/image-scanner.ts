@@ -262,6 +262,7 @@ export class ImageScanner extends Construct {
       environment,
       tables,
       findingsTopic,
+      eventsDlq: eventsDlq.queue,
     });
     const feedSync = buildFeedSync(this, {
       interval: settings.feedSyncInterval,

@@ -1,6 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BosunFunction, type BosunFunctionDefaults } from './bosun-function.js';
 import { acknowledgeIndexGrants, acknowledgePublishKey } from './nag.js';
@@ -16,6 +19,13 @@ export interface RescanProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly tables: BosunTables;
   readonly findingsTopic: sns.ITopic;
+  /** Where the sweep schedule's undeliverable events go. */
+  readonly eventsDlq: sqs.IQueue;
+  /**
+   * How often suppressions and VEX documents that expired are swept (their findings re-open).
+   * @default Duration.hours(1)
+   */
+  readonly decisionSweepInterval?: Duration;
 }
 
 export interface Rescan {
@@ -60,5 +70,23 @@ export function buildRescan(scope: Construct, props: RescanProps): Rescan {
       reportBatchItemFailures: true,
     }),
   );
+  // Suppressions and VEX documents that expired since the last sweep re-open their findings
+  // (shared/pipeline/decisions.ts); the same queue, so a sweep and a rescan never overlap on
+  // one image (each holds the image's lease anyway).
+  new events.Rule(scope, 'DecisionSweepSchedule', {
+    description: 'Sweep of expired suppressions and VEX documents',
+    schedule: events.Schedule.rate(props.decisionSweepInterval ?? Duration.hours(1)),
+    targets: [
+      new targets.SqsQueue(queue.queue, {
+        message: events.RuleTargetInput.fromObject({
+          version: 1,
+          kind: 'sweep-expired-decisions',
+        }),
+        deadLetterQueue: props.eventsDlq,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    ],
+  });
   return { queue, function: fn };
 }

@@ -19,3 +19,16 @@ export const rescanMessage = z.object({
 
 export type PackageChange = z.infer<typeof packageChange>;
 export type RescanMessage = z.infer<typeof rescanMessage>;
+
+/**
+ * What the schedule sends the rescan queue (infra/constructs/rescan.ts): sweep the suppressions
+ * and VEX documents that expired since the last sweep (pipeline/decisions.ts).
+ */
+export const decisionSweepMessage = z.object({
+  version: z.literal(1),
+  kind: z.literal('sweep-expired-decisions'),
+});
+
+/** Either message the rescan queue carries. */
+export const rescanQueueMessage = z.union([rescanMessage, decisionSweepMessage]);
+export type RescanQueueMessage = z.infer<typeof rescanQueueMessage>;

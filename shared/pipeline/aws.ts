@@ -53,6 +53,7 @@ import type { WorkloadReader } from './audit-run.js';
 import { type BackfillDeps, sqsScanQueue } from './backfill.js';
 import { type BackfillContinuation, lambdaContinuation } from './backfill-run.js';
 import type { AuditSettings, PipelineDeps } from './context.js';
+import type { SweepDeps } from './decisions.js';
 import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
@@ -304,6 +305,21 @@ export function rescanDeps(config: StoresConfig): RescanDeps {
     reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
     ...(config.rescanWindowFrom === undefined ? {} : { windowFrom: config.rescanWindowFrom }),
+  };
+}
+
+/**
+ * The rescan function's scheduled sweep of expired suppressions and VEX documents
+ * (pipeline/decisions.ts): the rescan's ports, the findings table the expiry markers are in, and
+ * the advisory store's aliases.
+ */
+export function decisionSweepDeps(config: StoresConfig): RescanDeps & SweepDeps {
+  const deps = rescanDeps(config);
+  const advisories = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
+  return {
+    ...deps,
+    advisories,
+    table: new DynamoDbItemTable(dynamoDbFromConfig(config), config.findingsTable),
   };
 }
 

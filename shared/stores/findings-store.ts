@@ -7,6 +7,7 @@ import type { EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { SeverityRating } from '../advisories/severity.js';
 import type { Rating } from '../matcher/rating.js';
 import type { FixState } from '../matcher/types.js';
+import { expiryMarkerDelete, expiryMarkerWrites } from './decision-expiry.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
 
@@ -213,16 +214,30 @@ export class FindingsStore {
   }
 
   async putSuppression(s: Suppression): Promise<void> {
+    const sk = `${s.vulnerabilityId}#${s.packageKey}`;
     await this.table.transact([
-      { put: { pk: `SUPPRESS#${s.scope}`, sk: `${s.vulnerabilityId}#${s.packageKey}`, ...s } },
+      { put: { pk: `SUPPRESS#${s.scope}`, sk, ...s } },
+      // Its expiry re-opens findings: the sweep finds it by this marker (decision-expiry.ts).
+      ...expiryMarkerWrites(
+        {
+          kind: 'suppression',
+          scope: s.scope,
+          vulnerabilityIds: [s.vulnerabilityId],
+          packageKey: s.packageKey,
+        },
+        sk,
+        s.expiresAt,
+      ),
     ]);
   }
 
   async deleteSuppression(
     s: Pick<Suppression, 'scope' | 'vulnerabilityId' | 'packageKey'>,
   ): Promise<void> {
+    const sk = `${s.vulnerabilityId}#${s.packageKey}`;
     await this.table.transact([
-      { delete: { pk: `SUPPRESS#${s.scope}`, sk: `${s.vulnerabilityId}#${s.packageKey}` } },
+      { delete: { pk: `SUPPRESS#${s.scope}`, sk } },
+      expiryMarkerDelete('suppression', s.scope, sk),
     ]);
   }
 

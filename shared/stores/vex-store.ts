@@ -9,11 +9,14 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BosunError } from '../errors.js';
 import type { VexDocument, VexFormat, VexStatement } from '../vex/types.js';
+import { expiryMarkerDelete, expiryMarkerWrites } from './decision-expiry.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
 import type { Item, ItemTable } from './item-table.js';
 
 /** Room left in a 400 KB item for the key and the other attributes. */
 export const MAX_VEX_BYTES = 350 * 1024;
+/** Vulnerability ids (names and aliases) a document's expiry marker can list in one item. */
+export const MAX_VEX_IDS = 10_000;
 
 export class VexTooLargeError extends BosunError {
   readonly fatal = false;
@@ -76,7 +79,17 @@ export class VexStore {
   async put(v: StoredVex): Promise<void> {
     const packed = gzipSync(JSON.stringify(v.statements)).toString('base64');
     if (packed.length > MAX_VEX_BYTES) throw new VexTooLargeError(packed.length);
+    const vulnerabilityIds = [
+      ...new Set(v.statements.flatMap((s) => [s.vulnerability, ...s.aliases])),
+    ];
+    if (vulnerabilityIds.length > MAX_VEX_IDS) throw new VexTooLargeError(packed.length);
     await this.table.transact([
+      // Its expiry re-opens findings: the sweep finds it by this marker (decision-expiry.ts).
+      ...expiryMarkerWrites(
+        { kind: 'vex', scope: v.scope, vulnerabilityIds, packageKey: '*' },
+        v.id,
+        v.expiresAt,
+      ),
       {
         put: {
           ...key(v.scope, v.id),
@@ -101,7 +114,7 @@ export class VexStore {
   }
 
   async delete(scope: string, id: string): Promise<void> {
-    await this.table.transact([{ delete: key(scope, id) }]);
+    await this.table.transact([{ delete: key(scope, id) }, expiryMarkerDelete('vex', scope, id)]);
   }
 
   /** The unexpired documents of one scope. */

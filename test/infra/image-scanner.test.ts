@@ -226,6 +226,22 @@ describe('functions', () => {
     );
   });
 
+  it('sweeps expired suppressions and VEX documents hourly, through the rescan queue', () => {
+    const { template } = synthScanner();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScannerRescanQueue'), 'Arn'] },
+          Input: '{"version":1,"kind":"sweep-expired-decisions"}',
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ScannerEventsDlq'), 'Arn'] },
+          },
+        }),
+      ],
+    });
+  });
+
   it('gives each function every configuration variable its handler reads', () => {
     const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
