@@ -17,6 +17,9 @@ export class BosunStack extends Stack {
     new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
     new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
     new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });
+    new CfnOutput(this, 'FindingsTableName', { value: this.scanner.tables.findings.tableName });
+    // The read API's base URL, its stage included (docs/api.md).
+    new CfnOutput(this, 'ApiUrl', { value: this.scanner.api.url });
     // What `aws lambda invoke` starts a backfill with (docs/audit.md).
     new CfnOutput(this, 'BackfillFunctionName', {
       value: this.scanner.backfillFunction.function.functionName,

@@ -30,5 +30,6 @@ export const HANDLER_DIRS = [
   'trust-refresh',
   'backfill',
   'audit',
+  'api',
 ] as const;
 export type HandlerDir = (typeof HANDLER_DIRS)[number];

@@ -1,4 +1,5 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -11,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV_VARS } from '../../shared/config/env.js';
+import { buildApi } from './api.js';
 import { type AuditProps, auditEnvironment, buildAudit } from './audit.js';
 import { type BackfillProps, buildBackfill } from './backfill.js';
 import type { BosunFunction, BosunFunctionDefaults } from './bosun-function.js';
@@ -197,6 +199,9 @@ export class ImageScanner extends Construct {
   readonly backfillFunction: BosunFunction;
   /** Keeps the workload inventory and judges it; undefined with `audit: false`. */
   readonly auditFunction?: BosunFunction;
+  /** The IAM-authorised read API (docs/api.md); always deployed: it costs nothing idle. */
+  readonly api: apigateway.RestApi;
+  readonly apiFunction: BosunFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -361,6 +366,15 @@ export class ImageScanner extends Construct {
             eventsDlq: eventsDlq.queue,
           });
     this.auditFunction = audit?.function;
+    const api = buildApi(this, {
+      functionDefaults,
+      tables,
+      reportsBucketName: reportsBucket.bucketName,
+      logRetention: settings.logRetention,
+      removalPolicy,
+    });
+    this.api = api.restApi;
+    this.apiFunction = api.function;
 
     this.alarms.push(
       scan.queue.dlqAlarm,
@@ -376,6 +390,7 @@ export class ImageScanner extends Construct {
     if (webhook !== undefined) this.alarms.push(webhook.function.errorsAlarm);
     if (pass !== undefined) this.alarms.push(pass.function.errorsAlarm);
     if (audit !== undefined) this.alarms.push(audit.function.errorsAlarm);
+    this.alarms.push(api.function.errorsAlarm);
     if (props.alarmTopic !== undefined) {
       const action = new cwActions.SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {
