@@ -6,6 +6,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -15,12 +16,17 @@ import { rescanQueueMessage } from '../../shared/events/rescan.js';
 import { logger, measureRescan, metrics } from '../../shared/observability.js';
 import { decisionSweepDeps, RESCAN_CONFIG } from '../../shared/pipeline/aws.js';
 import { rescanExpiredDecisions } from '../../shared/pipeline/decisions.js';
+import { INTEGRATIONS_CONFIG, withIntegrations } from '../../shared/pipeline/integrations.js';
 import { rescanPackages } from '../../shared/pipeline/rescan.js';
 
-const config = loadConfig(RESCAN_CONFIG);
+const config = loadConfig([...RESCAN_CONFIG, ...INTEGRATIONS_CONFIG]);
 const processor = new BatchProcessor(EventType.SQS);
-// The rescan's ports, with what the sweep of expired decisions also reads.
-const deps = decisionSweepDeps(config);
+// The rescan's ports, with what the sweep of expired decisions also reads; EventBridge and
+// Security Hub as configured (docs/integrations.md).
+const deps = withIntegrations(decisionSweepDeps(config), config, (digest, failed) => {
+  logger.warn('security hub findings refused', { digest, failed });
+  metrics.addMetric('SecurityHubFindingsRefused', MetricUnit.Count, failed.length);
+});
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseJsonEvent(rescanQueueMessage, 'rescan', record.body);

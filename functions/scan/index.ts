@@ -6,6 +6,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -14,12 +15,17 @@ import { parseScanMessage } from '../../shared/events/scan-request.js';
 import { readingMillisWithin } from '../../shared/layers/limits.js';
 import { logger, measureScan, metrics } from '../../shared/observability.js';
 import { SCAN_CONFIG, scanDeps } from '../../shared/pipeline/aws.js';
+import { INTEGRATIONS_CONFIG, withIntegrations } from '../../shared/pipeline/integrations.js';
 import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
 
-const config = loadConfig(SCAN_CONFIG);
+const config = loadConfig([...SCAN_CONFIG, ...INTEGRATIONS_CONFIG]);
 const processor = new BatchProcessor(EventType.SQS);
-// The provenance policy, when one is configured, is read before the first scan.
-const deps = await scanDeps(config);
+// The provenance policy, when one is configured, is read before the first scan. EventBridge and
+// Security Hub as configured (docs/integrations.md).
+const deps = withIntegrations(await scanDeps(config), config, (digest, failed) => {
+  logger.warn('security hub findings refused', { digest, failed });
+  metrics.addMetric('SecurityHubFindingsRefused', MetricUnit.Count, failed.length);
+});
 
 async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const request = parseScanMessage(record.body);

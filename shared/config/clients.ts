@@ -65,3 +65,27 @@ export function ecrFromConfig(config: ClientConfig): ECRClient {
     requestHandler,
   });
 }
+
+/**
+ * EventBridge and Security Hub (issue 22): imported on first use, so a function that sends
+ * neither does not load them at cold start.
+ */
+export async function eventBridgeFromConfig(
+  config: ClientConfig,
+): Promise<import('@aws-sdk/client-eventbridge').EventBridgeClient> {
+  const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+  return new EventBridgeClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    requestHandler,
+  });
+}
+
+export async function securityHubFromConfig(
+  config: ClientConfig,
+): Promise<import('@aws-sdk/client-securityhub').SecurityHubClient> {
+  const { SecurityHubClient } = await import('@aws-sdk/client-securityhub');
+  return new SecurityHubClient({
+    ...(config.region === undefined ? {} : { region: config.region }),
+    requestHandler,
+  });
+}

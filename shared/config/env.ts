@@ -67,6 +67,12 @@ export const ENV_VARS = {
   provenanceTrustedRoots: 'BOSUN_PROVENANCE_TRUSTED_ROOTS',
   provenanceNotationTrustStore: 'BOSUN_PROVENANCE_NOTATION_TRUST_STORE',
   provenanceMaxAgeHours: 'BOSUN_PROVENANCE_MAX_AGE_HOURS',
+  // Integrations (issue 22, docs/integrations.md): every notification also as an event on this
+  // bus (name or ARN; unset: no events) with this source (default `bosun`), and, opt-in,
+  // findings to Security Hub under this custom-integration product ARN (unset: not sent).
+  eventBus: 'BOSUN_EVENT_BUS',
+  eventSource: 'BOSUN_EVENT_SOURCE',
+  securityHubProductArn: 'BOSUN_SECURITY_HUB_PRODUCT_ARN',
 } as const;
 
 /** Days since an image's last push during which advisory changes rescan it, by default. */
@@ -292,6 +298,26 @@ const schemas = {
     .regex(/^[1-9]\d{0,3}$/, 'a whole number of hours from 1 to 8760')
     .transform(Number)
     .refine((n) => n <= 8760, 'a whole number of hours from 1 to 8760')
+    .optional(),
+  // Event bus names and ARNs: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html
+  eventBus: z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/,
+      'an event bus name or ARN',
+    )
+    .optional(),
+  // `aws.` is reserved for AWS services' events.
+  eventSource: z
+    .string()
+    .regex(/^(?!aws\.)[A-Za-z0-9._\-/]{1,256}$/, 'an event source such as bosun or bosun.prod')
+    .optional(),
+  securityHubProductArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:(\d{12}):product\/\1\/default$/,
+      'arn:aws:securityhub:<region>:<account>:product/<account>/default',
+    )
     .optional(),
 } satisfies Record<ConfigKey, z.ZodType>;
 

@@ -90,7 +90,7 @@ export interface PutEventsOptions {
  * entries' order; throws EventDeliveryError naming the error codes of what never went through.
  */
 export async function putEvents(
-  client: EventBridgeClient,
+  client: Pick<EventBridgeClient, 'send'>,
   entries: readonly PutEventsRequestEntry[],
   options: PutEventsOptions = {},
 ): Promise<string[]> {
@@ -155,7 +155,7 @@ export function eventEntry(
 
 export class EventBridgeNotifier implements Notifier {
   constructor(
-    private readonly client: EventBridgeClient,
+    private readonly client: Pick<EventBridgeClient, 'send'>,
     private readonly target: EventBridgeTarget = {},
     private readonly options: PutEventsOptions = {},
   ) {}
