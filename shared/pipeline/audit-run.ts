@@ -14,6 +14,11 @@ import { observationsOfTaskEvent } from '../workloads/ecs.js';
 import type { Observation, WorkloadSource } from '../workloads/types.js';
 import { type AuditDeps, type AuditOutcome, observeWorkloads } from './audit.js';
 import { nowOf } from './context.js';
+import {
+  checkObservedWorkloads,
+  type RunningChecksOutcome,
+  type TaskDefinitionChecksDeps,
+} from './taskdef-checks.js';
 
 /** What a reconcile pass reads: one source in one region. */
 export interface WorkloadReader {
@@ -25,6 +30,13 @@ export interface WorkloadReader {
 export interface PassOutcome extends AuditOutcome {
   readonly source: WorkloadSource;
   readonly region: string;
+  /** ECS passes with task-definition checks: what they checked. */
+  readonly checks?: RunningChecksOutcome;
+}
+
+/** An observation's outcome, with its task-definition checks when they are configured. */
+export interface ObservedOutcome extends AuditOutcome {
+  readonly checks?: RunningChecksOutcome;
 }
 
 export interface PassFailure {
@@ -43,18 +55,26 @@ export class ReconcileIncompleteError extends BosunError {
   readonly fatal = false;
 }
 
-/** An ECS task state change: its containers recorded (running or stopped) and judged. */
-export function observeTaskEvent(
+/**
+ * An ECS task state change: its containers recorded (running or stopped) and judged; with
+ * `checks`, its task definition checked and each container's effective findings reconciled.
+ */
+export async function observeTaskEvent(
   deps: AuditDeps,
   event: EcsTaskStateChangeEvent,
-): Promise<AuditOutcome> {
-  return observeWorkloads(deps, observationsOfTaskEvent(event));
+  checks?: TaskDefinitionChecksDeps,
+): Promise<ObservedOutcome> {
+  const observed = observationsOfTaskEvent(event);
+  const outcome = await observeWorkloads(deps, observed);
+  if (checks === undefined) return outcome;
+  return { ...outcome, checks: await checkObservedWorkloads(checks, observed, outcome.stopped) };
 }
 
 /** Reads each source and region in turn and reconciles the inventory with what it saw. */
 export async function reconcileWorkloads(
   deps: AuditDeps,
   readers: readonly WorkloadReader[],
+  checks?: TaskDefinitionChecksDeps,
 ): Promise<ReconcileOutcome> {
   const passes: PassOutcome[] = [];
   const failures: PassFailure[] = [];
@@ -67,7 +87,18 @@ export async function reconcileWorkloads(
       const outcome = await observeWorkloads(deps, observed, {
         reconcile: { source, startedAt, region },
       });
-      passes.push({ source, region, ...outcome });
+      // The inventory is reconciled; a checks failure after it fails the pass all the same, so
+      // the schedule's retry runs the checks again.
+      const checked =
+        checks === undefined || source !== 'ecs'
+          ? undefined
+          : await checkObservedWorkloads(checks, observed, outcome.stopped);
+      passes.push({
+        source,
+        region,
+        ...outcome,
+        ...(checked === undefined ? {} : { checks: checked }),
+      });
     } catch (error) {
       failures.push({ source, region, error: error as Error });
     }

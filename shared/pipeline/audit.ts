@@ -69,6 +69,8 @@ export interface AuditOutcome {
   /** Observations with no digest: nothing to judge (the source did not say what it runs). */
   readonly undigested: readonly { readonly workload: string; readonly image: string }[];
   readonly messages: number;
+  /** The workloads that stopped: observed stopped, or removed by the reconcile. */
+  readonly stopped: readonly WorkloadKey[];
 }
 
 /** Records observations, removes what a reconcile did not see, judges every digest touched. */
@@ -86,7 +88,8 @@ export async function observeWorkloads(
     const key = { digest: o.digest, source: o.source, workload: o.workload };
     if (o.state === 'STOPPED') await workloads.stop(key, o.seenAt, true, o.image);
     else {
-      const { state: _s, seenAt, ...fields } = o;
+      // The task definition is not part of the inventory: its checks are (pipeline/taskdef-checks.ts).
+      const { state: _s, seenAt, taskDefinition: _t, ...fields } = o;
       await workloads.record({ ...fields, ...key, seenAt });
     }
     touched.add(o.digest);
@@ -110,7 +113,13 @@ export async function observeWorkloads(
   let messages = await clearStopped(deps, stopped);
   for (const sent of await mapLimit([...touched], 4, (d) => judgeRunning(deps, d, 'workload')))
     messages += sent;
-  return { recorded: observations.length - undigested.length, removed, undigested, messages };
+  return {
+    recorded: observations.length - undigested.length,
+    removed,
+    undigested,
+    messages,
+    stopped,
+  };
 }
 
 /** What held for workloads that stopped is recorded as cleared. */

@@ -19,6 +19,7 @@ import {
   ListClustersCommand,
   ListTasksCommand,
   type Task,
+  type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import type { EcsTaskStateChangeEvent } from '../events/ecs-task.js';
 import { arnScope, type Observation, observation, Pacer } from './types.js';
@@ -54,6 +55,7 @@ export function observationsOfTaskEvent(event: EcsTaskStateChangeEvent): Observa
           image,
           ...scope,
           seenAt: new Date(seenAt).toISOString(),
+          taskDefinition: d.taskDefinitionArn,
           state: stopped ? 'STOPPED' : 'RUNNING',
         },
         c.imageDigest,
@@ -67,6 +69,12 @@ export interface EcsReadOptions {
   /** Minimum time between two ECS API calls. @default 50 ms (20 a second) */
   readonly intervalMs?: number;
   readonly now?: () => Date;
+  /**
+   * Reads a task definition revision (DescribeTaskDefinition); the audit passes its cache by
+   * ARN, so a revision is read once however many tasks and passes run it (revisions are
+   * immutable). @default one DescribeTaskDefinition per revision per pass
+   */
+  readonly describe?: (arn: string) => Promise<TaskDefinition | undefined>;
 }
 
 /** Every running container of every cluster the client's account and region have. */
@@ -76,6 +84,13 @@ export async function readEcsWorkloads(
 ): Promise<Observation[]> {
   const pacer = new Pacer(options.intervalMs ?? 50);
   const images = new Map<string, Map<string, string>>();
+  const describe =
+    options.describe ??
+    (async (arn: string) => {
+      await pacer.wait();
+      const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      return out.taskDefinition;
+    });
   const out: Observation[] = [];
   for (const cluster of await listClusters(ecs, pacer)) {
     const arns = await listRunningTasks(ecs, pacer, cluster);
@@ -87,7 +102,7 @@ export async function readEcsWorkloads(
       const seenAt = (options.now?.() ?? new Date()).toISOString();
       for (const task of described.tasks ?? [])
         for (const c of task.containers ?? []) {
-          const o = await containerObservation(ecs, pacer, images, task, c, seenAt);
+          const o = await containerObservation(describe, images, task, c, seenAt);
           if (o !== undefined) out.push(o);
         }
     }
@@ -123,8 +138,7 @@ async function listRunningTasks(ecs: ECSClient, pacer: Pacer, cluster: string) {
 
 /** A running container as an observation; its image string from the task definition if need be. */
 async function containerObservation(
-  ecs: ECSClient,
-  pacer: Pacer,
+  describe: (arn: string) => Promise<TaskDefinition | undefined>,
   images: Map<string, Map<string, string>>,
   task: Task,
   c: Container,
@@ -136,7 +150,7 @@ async function containerObservation(
     c.image ??
     (task.taskDefinitionArn === undefined
       ? undefined
-      : (await definitionImages(ecs, pacer, images, task.taskDefinitionArn)).get(c.name)) ??
+      : (await definitionImages(describe, images, task.taskDefinitionArn)).get(c.name)) ??
     c.imageDigest;
   if (image === undefined) return undefined;
   return observation(
@@ -146,6 +160,7 @@ async function containerObservation(
       image,
       ...arnScope(task.taskArn),
       seenAt,
+      ...(task.taskDefinitionArn === undefined ? {} : { taskDefinition: task.taskDefinitionArn }),
       state: 'RUNNING',
     },
     c.imageDigest,
@@ -154,17 +169,15 @@ async function containerObservation(
 
 /** Container name → image string of a task definition, read once per pass. */
 async function definitionImages(
-  ecs: ECSClient,
-  pacer: Pacer,
+  describe: (arn: string) => Promise<TaskDefinition | undefined>,
   cache: Map<string, Map<string, string>>,
   arn: string,
 ): Promise<Map<string, string>> {
   let images = cache.get(arn);
   if (images === undefined) {
-    await pacer.wait();
-    const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+    const td = await describe(arn);
     images = new Map(
-      (out.taskDefinition?.containerDefinitions ?? []).flatMap((d) =>
+      (td?.containerDefinitions ?? []).flatMap((d) =>
         d.name === undefined || d.image === undefined ? [] : [[d.name, d.image] as const],
       ),
     );

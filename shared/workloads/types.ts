@@ -26,6 +26,8 @@ export interface Observation {
   readonly region?: string;
   /** When the source saw it in this state (ISO instant). */
   readonly seenAt: string;
+  /** ECS: the task definition revision (ARN) the task runs; its checks join the image's. */
+  readonly taskDefinition?: string;
   /** STOPPED: the source says the container stopped (an ECS STOPPED event). */
   readonly state: 'RUNNING' | 'STOPPED';
 }

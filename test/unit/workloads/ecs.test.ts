@@ -47,6 +47,7 @@ describe('ECS Task State Change as observations', () => {
         account: '111122223333',
         region: 'us-west-2',
         seenAt: '2020-01-23T17:57:58.103Z',
+        taskDefinition: 'arn:aws:ecs:us-west-2:111122223333:task-definition/sample-fargate:1',
         state: 'RUNNING',
       },
     ]);
@@ -206,6 +207,7 @@ describe('ECS reconcile', () => {
       account: '111122223333',
       region: 'us-west-2',
       seenAt: now.toISOString(),
+      taskDefinition: 'arn:aws:ecs:us-west-2:111122223333:task-definition/web:3',
       state: 'RUNNING',
     });
     // The batch task's image from its definition; its pending init container is not observed.
