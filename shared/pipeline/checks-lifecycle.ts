@@ -92,7 +92,6 @@ export async function reconcileChecks(
   context: ChecksContext,
 ): Promise<ReconcileResult> {
   const now = (deps.now ?? (() => new Date()))();
-  const at = now.toISOString();
   const announcing = deps.notifier !== undefined && context.image !== undefined;
   let messages = await announcePendingChecks(deps, subject, context);
   const stored = new Map(
@@ -103,34 +102,74 @@ export async function reconcileChecks(
   const observed = fromStore
     ? [...stored.values()].filter((c) => c.resolvedReason !== 'not-found').map((c) => c.result)
     : results;
+  const config = context.config ?? EMPTY_CHECKS_CONFIG;
+  const { out, writes } = planChanges(subject, stored, observed, {
+    config,
+    repositories: context.repositories,
+    now,
+    fromStore,
+    complete: context.complete,
+  });
+  const marked = writes.map((c) => withMark(c, out, announcing));
+  // The header first: a digest with a header is one whose next scan reconciles (and so sends
+  // what a stop left marked), even when that scan finds it already scanned.
+  await deps.checks.writeHeader({
+    subject,
+    reconciledAt: now.toISOString(),
+    configVersion: checksConfigVersion(config),
+    complete: fromStore ? (header?.complete ?? context.complete) : context.complete,
+    ...optional('imageUser', context.imageUser ?? header?.imageUser),
+    ...optional('analyzerVersion', context.analyzerVersion ?? header?.analyzerVersion),
+  });
+  await deps.checks.write(marked);
+  if (announcing) messages += await announcePendingChecks(deps, subject, context);
+  const after = new Map(stored);
+  for (const c of marked) after.set(checkSortKey(c.checkId, c.locationKey), c);
+  return { ...out, checks: [...after.values()].map(unmarked), messages };
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+type Changes = Record<'new' | 'resolved' | 'suppressed', StoredCheck[]>;
+
+/** What the observed results make of the stored checks, and the records to write. */
+function planChanges(
+  subject: string,
+  stored: ReadonlyMap<string, StoredCheck>,
+  observed: readonly CheckResult[],
+  o: {
+    config: ChecksConfig;
+    repositories: readonly string[];
+    now: Date;
+    fromStore: boolean;
+    complete: boolean;
+  },
+): { out: Changes; writes: StoredCheck[] } {
+  const at = o.now.toISOString();
   // One result per location: a check reporting the same place twice is one record.
   const byKey = new Map(observed.map((r) => [checkSortKey(r.id, locationKeyOf(r)), r]));
-  const config = context.config ?? EMPTY_CHECKS_CONFIG;
   const configured = new Map(
-    applyChecksConfig(config, [...byKey.values()], context.repositories, now).map((c) => [
+    applyChecksConfig(o.config, [...byKey.values()], o.repositories, o.now).map((c) => [
       checkSortKey(c.result.id, locationKeyOf(c.result)),
       c,
     ]),
   );
-  const out: Record<'new' | 'resolved' | 'suppressed', StoredCheck[]> = {
-    new: [],
-    resolved: [],
-    suppressed: [],
-  };
+  const out: Changes = { new: [], resolved: [], suppressed: [] };
   const writes: StoredCheck[] = [];
   for (const [key, result] of byKey) {
     const c = configured.get(key);
-    const next = observe(stored.get(key), result, c?.result.severity, c?.suppressed, at, subject);
     const before = stored.get(key);
+    const next = observe(before, result, c?.result.severity, c?.suppressed, at, subject);
     if (next.status === 'ACTIVE' && before?.status !== 'ACTIVE') out.new.push(next);
     if (next.status === 'RESOLVED' && before !== undefined && before.status !== 'RESOLVED')
       out.resolved.push(next);
     if (next.status === 'SUPPRESSED' && before?.status !== 'SUPPRESSED') out.suppressed.push(next);
     // A re-application from the store moves only what changed; a scan records the observation.
-    if (!fromStore || changed(before, next)) writes.push(next);
+    if (!o.fromStore || changed(before, next)) writes.push(next);
   }
   // Stored checks not seen again: resolved only by a complete reading.
-  if (!fromStore && context.complete)
+  if (!o.fromStore && o.complete)
     for (const [key, before] of stored) {
       if (byKey.has(key) || before.status === 'RESOLVED') continue;
       const { announce: _a, ...rest } = before;
@@ -144,26 +183,7 @@ export async function reconcileChecks(
       out.resolved.push(gone);
       writes.push(gone);
     }
-  const marked = writes.map((c) => withMark(c, out, announcing));
-  await deps.checks.write(marked);
-  await deps.checks.writeHeader({
-    subject,
-    reconciledAt: at,
-    configVersion: checksConfigVersion(config),
-    complete: fromStore ? (header?.complete ?? context.complete) : context.complete,
-    ...(context.imageUser === undefined
-      ? header?.imageUser === undefined
-        ? {}
-        : { imageUser: header.imageUser }
-      : { imageUser: context.imageUser }),
-    ...((context.analyzerVersion ?? header?.analyzerVersion) === undefined
-      ? {}
-      : { analyzerVersion: (context.analyzerVersion ?? header?.analyzerVersion) as string }),
-  });
-  if (announcing) messages += await announcePendingChecks(deps, subject, context);
-  const after = new Map(stored);
-  for (const c of marked) after.set(checkSortKey(c.checkId, c.locationKey), c);
-  return { ...out, checks: [...after.values()].map(unmarked), messages };
+  return { out, writes };
 }
 
 /** The record of an observed result, from the record stored before (if any). */
@@ -210,11 +230,7 @@ function changed(before: StoredCheck | undefined, next: StoredCheck): boolean {
   );
 }
 
-function withMark(
-  c: StoredCheck,
-  out: { new: StoredCheck[]; resolved: StoredCheck[] },
-  announcing: boolean,
-): StoredCheck {
+function withMark(c: StoredCheck, out: Changes, announcing: boolean): StoredCheck {
   if (!announcing) return c;
   const mark: PendingAnnouncement | undefined = out.new.includes(c)
     ? 'NEW'

@@ -23,6 +23,7 @@ import { nowOf, withImageLease } from './context.js';
 import { announceProvenance } from './provenance.js';
 import { checkScanned } from './scan/check-scanned.js';
 import { commitScan } from './scan/commit.js';
+import { commitChecks, configureChecks } from './scan/commit-checks.js';
 import { deleteImage } from './scan/delete.js';
 import { markInProgress } from './scan/mark-in-progress.js';
 import { matchInventory } from './scan/match.js';
@@ -57,6 +58,7 @@ export const SCAN_STEPS: readonly (readonly [name: string, step: ScanStep])[] = 
   ['check already scanned', checkScanned],
   ['mark in progress', markInProgress],
   ['pull and inventory', pullAndInventory],
+  ['configure checks', configureChecks],
   ['verify provenance', verifyProvenance],
   ['match', matchInventory],
   ['write inventory', writeInventory],
@@ -104,7 +106,8 @@ export async function scanImage(
       (await announcePending(deps, request.digest)).sent + (await provenancePending(deps, request));
     const run = newRun(request, deps, attempt);
     const outcome = await runSteps(run);
-    let sent = 0;
+    // The hardening checks' lifecycle, after the findings commit (scan/commit-checks.ts).
+    let sent = await commitChecks(run, outcome);
     // An image record without layers is a manifest found to be no image (pull-inventory.ts).
     const image = run.target !== undefined || run.image?.layers !== undefined;
     // Already scanned (a new tag or repository): its verdicts are still decided.

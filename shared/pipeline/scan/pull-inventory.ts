@@ -7,6 +7,7 @@
 import { checksCollector } from '../../checks/collect.js';
 import { layerFactsOf } from '../../checks/facts.js';
 import { checkImage } from '../../checks/image.js';
+import { effectiveUser } from '../../checks/user.js';
 import { inventoryAndWalk } from '../../inventory/inventory.js';
 import { resolveRedHatRepositories } from '../../inventory/redhat-repositories.js';
 import { saveImage } from '../context.js';
@@ -36,7 +37,13 @@ export const pullAndInventory: ScanStep = async (run: ScanRun) => {
     // The content sets' ecosystems before matching and before the inventory is stored, so
     // rescans (which read stored packages) match the same ecosystems.
     run.inventory = await resolveRedHatRepositories(read.inventory, deps.repositoryCpes);
-    run.checks = checkImage(run.target, run.inventory, layerFactsOf(read.walk));
+    const facts = layerFactsOf(read.walk);
+    run.checks = checkImage(run.target, run.inventory, facts);
+    // Stored with the checks, for "task-definition user ?? image user" (stores/checks-store.ts).
+    run.imageUser = effectiveUser(
+      run.target.config.config?.User,
+      facts.tree.read('etc/passwd')?.toString('utf8'),
+    );
   } catch (error) {
     if (!isImageProblem(error) && !attempt.final) throw error;
     return failScan(run, isImageProblem(error) ? error.message : gaveUp(attempt, error));

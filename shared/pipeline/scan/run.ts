@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Severity } from '../../advisories/severity.js';
+import type { ChecksConfig } from '../../checks/config.js';
 import type { ImageChecks } from '../../checks/image.js';
+import type { EffectiveUser } from '../../checks/user.js';
 import type { ScanRequest } from '../../events/scan-request.js';
 import { EXTRACTOR_SET_ID } from '../../extractors/registry.js';
 import type { Image, ImageSet } from '../../image/types.js';
@@ -14,6 +16,7 @@ import type { LayerCache } from '../../inventory/walk.js';
 import type { LayerLimits } from '../../layers/limits.js';
 import type { Coverage } from '../../matcher/coverage.js';
 import type { InventoryPackage, MatchResult } from '../../matcher/types.js';
+import type { ChecksStore } from '../../stores/checks-store.js';
 import type { ImageRecord, RepositoryRecord } from '../../stores/image-store.js';
 import type { ProvenanceRecord } from '../../stores/provenance-store.js';
 import { BOSUN_VERSION } from '../../version.js';
@@ -39,6 +42,10 @@ export interface ScanDeps extends PipelineDeps {
    * is pushed by the referrers API rather than under a cosign tag.
    */
   subjectOf?(request: ScanRequest): Promise<string | undefined>;
+  /** The hardening checks' lifecycle (scan/commit-checks.ts); absent, checks are only reported. */
+  readonly checkStore?: ChecksStore;
+  /** Per-repository check settings and secret suppressions (checks/config.ts). */
+  readonly checksConfig?: ChecksConfig;
 }
 
 export type ScanOutcome =
@@ -89,6 +96,10 @@ export interface ScanRun {
   inventory?: Inventory;
   /** The hardening checks, from the inventory's own walk (shared/checks). */
   checks?: ImageChecks;
+  /** The checks as computed, before the configuration (scan/commit-checks.ts configures them). */
+  observedChecks?: ImageChecks;
+  /** The image's effective default user, as the checks resolved it. */
+  imageUser?: EffectiveUser;
   packages?: InventoryPackage[];
   match?: MatchResult;
   coverage?: Coverage;
