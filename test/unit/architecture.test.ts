@@ -43,7 +43,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['integrations'],
   ['feeds', 'ingest', 'workloads'],
   ['config'],
-  ['pipeline'],
+  ['pipeline', 'api'],
   ['observability.ts'],
 ];
 
