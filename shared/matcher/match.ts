@@ -10,6 +10,7 @@ import { type RatingIssue, rate, type SeverityRating } from '../advisories/sever
 import { isDistroEcosystem, schemeFor, subscriptionOf } from '../ecosystems.js';
 import { InvalidVersionError, type VersionScheme } from '../versions/index.js';
 import { isCve, publisherOf, type Rating, rateFinding, worstRating } from './rating.js';
+import { findingReachability, symbolTablesByLocation } from './reachability.js';
 import type {
   AdvisoryQuery,
   Candidate,
@@ -146,6 +147,8 @@ export async function matchPackages(
   const findings: Finding[] = [];
   const issues: MatchIssue[] = [];
   let skippedOsOwned = 0;
+  // A binary's symbol table is kept on one of its packages (Go: stdlib): its others find it here.
+  const tables = symbolTablesByLocation(packages);
   for (const pkg of packages) {
     if (
       pkg.osOwnedBy !== undefined &&
@@ -188,6 +191,8 @@ export async function matchPackages(
     for (const ecosystem of [pkg.ecosystem, ...(pkg.extraEcosystems ?? [])])
       for (const name of names) candidates.push(...(await query.candidates(ecosystem, name)));
     const hits = evaluate(pkg, version, scheme, candidates, issues);
+    // The symbol table is read here, not carried by every finding into every output.
+    const { symbols: packedSymbols, ...bare } = pkg;
     const ratingIssues: RatingIssue[] = [];
     // Rated once per advisory: one that names several CVEs is part of several findings.
     const ratings = new Map(
@@ -210,12 +215,18 @@ export async function matchPackages(
         verdict = verdictOf(group, scheme, ratings);
         verdicts.set(key, verdict);
       }
+      const reachability = findingReachability(
+        pkg,
+        group.map((h) => h.affected),
+        packedSymbols ?? (pkg.location === undefined ? undefined : tables.get(pkg.location)),
+      );
       findings.push({
         id: preferredId(ids),
         ids,
-        package: pkg,
+        package: bare,
         installedVersion: version,
         ...verdict,
+        ...(reachability === undefined ? {} : { reachability }),
       });
     }
     for (const i of ratingIssues)

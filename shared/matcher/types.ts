@@ -3,6 +3,7 @@ import type { OsvAffected, OsvRecord } from '../advisories/osv.js';
 
 import type { InventoryPackage } from '../inventory/package.js';
 import type { Rating } from './rating.js';
+import type { Reachability } from './reachability.js';
 
 export type { InventoryPackage };
 
@@ -63,6 +64,11 @@ export interface Finding {
   /** FIRST's EPSS score of the CVE (the highest of its CVEs). */
   readonly epss?: EpssFacts;
   readonly summary?: string;
+  /**
+   * Whether the vulnerable code is in the binary (matcher/reachability.ts): set for the
+   * ecosystems that can tell (Go), absent where it was not evaluated. Never hides a finding.
+   */
+  readonly reachability?: Reachability;
 }
 
 export type MatchIssueKind =

@@ -10,7 +10,7 @@
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '../../types.js';
 import { ELF_EXECUTABLES, ElfError, isElf, sections } from '../elf.js';
 import { goFunctionTable } from './pclntab.js';
-import { packSymbols, symbolTable } from './symbols.js';
+import { elfGoarch, packSymbols, symbolTable } from './symbols.js';
 
 const ID = 'binary/go/buildinfo';
 const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -127,7 +127,9 @@ function linkedSymbols(
   issues: ExtractIssue[],
 ): { symbols?: string } {
   try {
-    return { symbols: packSymbols(symbolTable(goFunctionTable(content).names)) };
+    return {
+      symbols: packSymbols(symbolTable(goFunctionTable(content).names), elfGoarch(content)),
+    };
   } catch (error) {
     issues.push({
       extractor: ID,

@@ -67,7 +67,7 @@ export function symbolTable(functionNames: Iterable<string>): Map<string, Set<st
 }
 
 /**
- * The packed form, `go1:` + base64 of raw DEFLATE over the sorted `pkg\tsymbol` lines,
+ * The packed form, `go1:<GOARCH>:` + base64 of raw DEFLATE over the sorted `pkg\tsymbol` lines,
  * front-coded (each line: one byte saying how many leading bytes it shares with the previous
  * line, capped at 255, then the rest). Sorted lines share long prefixes (the package path), so
  * front coding removes most of the text and DEFLATE most of what is left; docs/reachability.md
@@ -75,7 +75,40 @@ export function symbolTable(functionNames: Iterable<string>): Map<string, Set<st
  */
 const PREFIX = 'go1:';
 
-export function packSymbols(table: SymbolTable): string {
+/**
+ * GOARCH from the ELF header's e_machine (and byte order): advisories limit some imports to
+ * architectures (`goarch: [ppc64le]`). https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
+ */
+export function elfGoarch(b: Buffer): string {
+  if (b.length < 20) return '';
+  const le = b[5] === 1;
+  const machine = le ? b.readUInt16LE(18) : b.readUInt16BE(18);
+  const is64 = b[4] === 2;
+  switch (machine) {
+    case 3:
+      return '386';
+    case 62:
+      return 'amd64';
+    case 40:
+      return 'arm';
+    case 183:
+      return 'arm64';
+    case 21:
+      return le ? 'ppc64le' : 'ppc64';
+    case 22:
+      return 's390x';
+    case 243:
+      return is64 ? 'riscv64' : '';
+    case 8:
+      return is64 ? (le ? 'mips64le' : 'mips64') : le ? 'mipsle' : 'mips';
+    case 258:
+      return 'loong64';
+    default:
+      return '';
+  }
+}
+
+export function packSymbols(table: SymbolTable, goarch = ''): string {
   const lines: string[] = [];
   for (const [pkg, syms] of table) for (const s of syms) lines.push(`${pkg}\t${s}`);
   lines.sort();
@@ -89,7 +122,13 @@ export function packSymbols(table: SymbolTable): string {
     chunks.push(Buffer.from([shared]), bytes.subarray(shared), Buffer.from('\n'));
     previous = bytes;
   }
-  return PREFIX + deflateRawSync(Buffer.concat(chunks), { level: 9 }).toString('base64');
+  return `${PREFIX}${goarch}:${deflateRawSync(Buffer.concat(chunks), { level: 9 }).toString('base64')}`;
+}
+
+/** The GOARCH a packed table was recorded with ('' when the machine is not one Go targets). */
+export function packedGoarch(packed: string): string {
+  const end = packed.indexOf(':', PREFIX.length);
+  return packed.startsWith(PREFIX) && end > 0 ? packed.slice(PREFIX.length, end) : '';
 }
 
 export class PackedSymbolsError extends Error {}
@@ -103,10 +142,12 @@ const MAX_UNPACKED = 64 * 1024 * 1024;
 export function unpackSymbols(packed: string): SymbolTable {
   const cached = unpacked.get(packed);
   if (cached !== undefined) return cached;
-  if (!packed.startsWith(PREFIX)) throw new PackedSymbolsError('not a packed Go symbol table');
+  const body = packed.indexOf(':', PREFIX.length);
+  if (!packed.startsWith(PREFIX) || body < 0)
+    throw new PackedSymbolsError('not a packed Go symbol table');
   let text: Buffer;
   try {
-    text = inflateRawSync(Buffer.from(packed.slice(PREFIX.length), 'base64'), {
+    text = inflateRawSync(Buffer.from(packed.slice(body + 1), 'base64'), {
       maxOutputLength: MAX_UNPACKED,
     });
   } catch (error) {

@@ -17,6 +17,7 @@ import {
   readPclntab,
 } from '../../../../../shared/extractors/binary/go/pclntab.js';
 import {
+  packedGoarch,
   packSymbols,
   splitFunctionName,
   symbolTable,
@@ -150,7 +151,7 @@ describe('binary/go/pclntab', () => {
     const result = await goBinary.extract('app', content);
     expect(result.issues).toEqual([]);
     const stdlib = result.packages.find((p) => p.name === 'stdlib');
-    expect(stdlib?.symbols).toMatch(/^go1:/);
+    expect(stdlib?.symbols).toMatch(/^go1:amd64:/);
     const table = unpackSymbols(stdlib?.symbols as string);
     expect(table).toEqual(symbolTable(goFunctionTable(content).names));
     expect(table.get('net/url')?.has('Parse')).toBe(true);
@@ -224,6 +225,7 @@ describe('a hostile function table', () => {
   it('refuses a packed table that is not one', () => {
     expect(() => unpackSymbols('go1:AAAA')).toThrow();
     expect(() => unpackSymbols('rust1:x')).toThrow(/not a packed/);
-    expect(unpackSymbols(packSymbols(new Map()))).toEqual(new Map());
+    expect(unpackSymbols(packSymbols(new Map(), 'arm64'))).toEqual(new Map());
+    expect(packedGoarch(packSymbols(new Map(), 'arm64'))).toBe('arm64');
   });
 });
