@@ -10,6 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamoDbFromConfig } from '../../shared/config/clients.js';
 import { loadConfig } from '../../shared/config/env.js';
 import { parseScanMessage } from '../../shared/events/scan-request.js';
 import { readingMillisWithin } from '../../shared/layers/limits.js';
@@ -17,15 +18,28 @@ import { logger, measureScan, metrics } from '../../shared/observability.js';
 import { SCAN_CONFIG, scanDeps } from '../../shared/pipeline/aws.js';
 import { INTEGRATIONS_CONFIG, withIntegrations } from '../../shared/pipeline/integrations.js';
 import { scanAttempt, scanImage } from '../../shared/pipeline/scan.js';
+import { ChecksStore } from '../../shared/stores/checks-store.js';
+import { DynamoDbItemTable } from '../../shared/stores/dynamodb/item-table.js';
 
-const config = loadConfig([...SCAN_CONFIG, ...INTEGRATIONS_CONFIG]);
+const config = loadConfig([...SCAN_CONFIG, ...INTEGRATIONS_CONFIG, 'imageChecks']);
 const processor = new BatchProcessor(EventType.SQS);
 // The provenance policy, when one is configured, is read before the first scan. EventBridge and
 // Security Hub as configured (docs/integrations.md).
-const deps = withIntegrations(await scanDeps(config), config, (digest, failed) => {
-  logger.warn('security hub findings refused', { digest, failed });
-  metrics.addMetric('SecurityHubFindingsRefused', MetricUnit.Count, failed.length);
-});
+const deps = withIntegrations(
+  {
+    ...(await scanDeps(config)),
+    // The hardening checks' lifecycle, beside the findings (stores/checks-store.ts).
+    checkStore: new ChecksStore(
+      new DynamoDbItemTable(dynamoDbFromConfig(config), config.findingsTable),
+    ),
+    ...(config.imageChecks === undefined ? {} : { checksConfig: config.imageChecks }),
+  },
+  config,
+  (digest, failed) => {
+    logger.warn('security hub findings refused', { digest, failed });
+    metrics.addMetric('SecurityHubFindingsRefused', MetricUnit.Count, failed.length);
+  },
+);
 
 async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
   const request = parseScanMessage(record.body);

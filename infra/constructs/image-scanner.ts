@@ -11,6 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ChecksConfigInput } from '../../shared/checks/config.js';
 import { ENV_VARS } from '../../shared/config/env.js';
 import { buildApi } from './api.js';
 import { type AuditProps, auditEnvironment, buildAudit } from './audit.js';
@@ -157,6 +158,14 @@ export interface ImageScannerProps {
    * @default { ecs: true, lambda: true, reconcile every 15 minutes, vulnerableSeverity: 'HIGH', rescanWindowFrom: 'push' }
    */
   readonly audit?: AuditProps | false;
+  /**
+   * The hardening checks' configuration (docs/checks.md, "Configuration"): per repository
+   * (`team-a/app`, `team-a/*`, `*`), checks disabled or given another severity; secrets
+   * suppressed by value hash (`sha256:<hex>`) with a reason, an author and an expiry. At most
+   * 2 KB as JSON (it travels in the scan function's environment).
+   * @default every check at its own severity, no suppression
+   */
+  readonly imageChecks?: ChecksConfigInput;
 }
 
 /**
@@ -250,7 +259,12 @@ export class ImageScanner extends Construct {
       maxReceiveCount,
       maxScanAge: settings.maxScanAge,
       functionDefaults,
-      environment,
+      environment: {
+        ...environment,
+        ...(settings.imageChecks === undefined
+          ? {}
+          : { [ENV_VARS.imageChecks]: settings.imageChecks }),
+      },
       tables,
       reportsBucket,
       findingsTopic,

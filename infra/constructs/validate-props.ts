@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { checksConfigEnvValue } from '../../shared/checks/config.js';
 import { DEFAULT_RESCAN_WINDOW_DAYS } from '../../shared/config/env.js';
 import {
   DEFAULT_OSV_ECOSYSTEMS,
@@ -54,6 +55,8 @@ export interface ScannerSettings {
   readonly registryAllowedHosts: string | undefined;
   /** `undefined`: provenance is not checked. */
   readonly provenance: ProvenanceProps | undefined;
+  /** BOSUN_IMAGE_CHECKS's value (compact JSON), or undefined for the checks' defaults. */
+  readonly imageChecks: string | undefined;
   /** The deploy-time backfill; `undefined`: none (`backfill: false`). */
   readonly backfill: BackfillSettings | undefined;
   /** The workload inventory; `undefined`: none (`audit: false`). */
@@ -297,6 +300,10 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
     webhookPreviousSecretGrace,
     webhookReservedConcurrency,
     provenance: props.provenance,
+    imageChecks:
+      props.imageChecks === undefined
+        ? undefined
+        : checksConfigEnvValue(props.imageChecks, 'imageChecks'),
     backfill: parseBackfill(props.backfill, repositories),
     audit: auditSettings(props.audit),
   };

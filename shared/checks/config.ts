@@ -70,6 +70,8 @@ export const checksConfigSchema = z
   .strict();
 
 export type ChecksConfig = z.output<typeof checksConfigSchema>;
+/** The configuration as written (a construct prop, a file): `rules` and `suppressions` optional. */
+export type ChecksConfigInput = z.input<typeof checksConfigSchema>;
 export type ChecksRule = ChecksConfig['rules'][number];
 export type SecretSuppression = ChecksConfig['suppressions'][number];
 
@@ -95,6 +97,28 @@ export function validateChecksConfig(value: unknown, source: string): ChecksConf
       `${source}: invalid checks configuration: ${describeIssues(parsed.error).join('; ')}`,
     );
   return parsed.data;
+}
+
+/**
+ * Lambda allows 4 KB for all of a function's environment variables together
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html); the tables,
+ * topic, bucket and feature variables take about 1.5 KB of it, so the configuration gets half.
+ */
+export const MAX_CHECKS_CONFIG_ENV_BYTES = 2_048;
+
+/**
+ * The configuration as BOSUN_IMAGE_CHECKS carries it: validated, as compact JSON, within
+ * MAX_CHECKS_CONFIG_ENV_BYTES (checked at synth, so a deployment never fails at cold start).
+ */
+export function checksConfigEnvValue(value: unknown, source: string): string {
+  const config = validateChecksConfig(value, source);
+  const text = JSON.stringify(config);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CHECKS_CONFIG_ENV_BYTES)
+    throw new ChecksConfigError(
+      `${source}: the checks configuration is ${bytes} bytes as JSON; at most ${MAX_CHECKS_CONFIG_ENV_BYTES} fit in the scan function's environment (Lambda's 4 KB for all variables): use repository prefixes and fewer suppressions`,
+    );
+  return text;
 }
 
 /**

@@ -7,6 +7,7 @@
  * message naming each missing or malformed variable.
  */
 import * as z from 'zod';
+import { parseChecksConfig } from '../checks/config.js';
 import { VENDOR_SOURCES } from '../ecosystems.js';
 import { parseAllowedHosts } from '../registry/hosts.js';
 import { WORKLOAD_SOURCES, type WorkloadSource } from '../workloads/types.js';
@@ -49,6 +50,8 @@ export const ENV_VARS = {
   auditEksClusters: 'BOSUN_AUDIT_EKS_CLUSTERS',
   auditRegions: 'BOSUN_AUDIT_REGIONS',
   scanMaxReceives: 'BOSUN_SCAN_MAX_RECEIVES',
+  // The hardening checks' configuration (issue 21, shared/checks/config.ts), compact JSON.
+  imageChecks: 'BOSUN_IMAGE_CHECKS',
   region: 'AWS_REGION',
   // Endpoint overrides exist for the local stack only; in AWS they are unset.
   dynamodbEndpoint: 'BOSUN_DYNAMODB_ENDPOINT',
@@ -223,6 +226,17 @@ const schemas = {
     .string()
     .regex(/^[1-9]\d{0,3}$/, 'a whole number from 1 to 9999')
     .transform(Number)
+    .optional(),
+  imageChecks: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return parseChecksConfig(s, 'BOSUN_IMAGE_CHECKS');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
     .optional(),
   region: z.string().regex(AWS_REGION, 'an AWS region such as eu-west-1'),
   dynamodbEndpoint: httpUrl.optional(),
