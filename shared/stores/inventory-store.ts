@@ -43,6 +43,66 @@ export function inventoryPackageKey(p: InventoryPackage): string {
 
 const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
+/**
+ * A binary's packed symbol table (matcher/reachability.ts) is stored once, in `SYM#` items of
+ * its own, not on every package item: a Go binary's table is tens of kilobytes (esbuild's 48
+ * KB, docker-registry's 90 KB: docs/reachability.md), and a DynamoDB item holds 400 KB at
+ * most, so a larger table is split into parts of this many characters.
+ */
+const SYMBOL_PART = 300_000;
+
+interface SymbolItem {
+  readonly location: string;
+  /** The package that carried the table (`name@version`): getInventory gives it back to it. */
+  readonly owner: string;
+  readonly part: number;
+  readonly data: string;
+}
+
+function symbolItems(pk: string, scanId: string, packages: readonly InventoryPackage[]) {
+  return packages.flatMap((p) => {
+    if (p.symbols === undefined || p.location === undefined) return [];
+    const parts = Math.max(1, Math.ceil(p.symbols.length / SYMBOL_PART));
+    return Array.from({ length: parts }, (_, part) => ({
+      put: {
+        pk,
+        sk: `SYM#${scanId}#${short(p.location ?? '')}#${String(part).padStart(4, '0')}`,
+        location: p.location,
+        owner: `${p.name}@${p.version}`,
+        part,
+        data: (p.symbols as string).slice(part * SYMBOL_PART, (part + 1) * SYMBOL_PART),
+      },
+    }));
+  });
+}
+
+/** The stored tables by binary location (parts joined in order), with their owners. */
+async function storedSymbols(
+  table: ItemTable,
+  pk: string,
+  scanId: string,
+): Promise<Map<string, { owner: string; symbols: string }>> {
+  const byLocation = new Map<string, { owner: string; parts: SymbolItem[] }>();
+  for (const item of await table.query(pk, { prefix: `SYM#${scanId}#` })) {
+    const s = item as unknown as SymbolItem;
+    const entry = byLocation.get(s.location) ?? { owner: s.owner, parts: [] };
+    entry.parts.push(s);
+    byLocation.set(s.location, entry);
+  }
+  return new Map(
+    [...byLocation].map(([location, { owner, parts }]) => [
+      location,
+      {
+        owner,
+        symbols: parts
+          .sort((a, b) => a.part - b.part)
+          .map((x) => x.data)
+          .join(''),
+      },
+    ]),
+  );
+}
+
 export class InventoryStore {
   constructor(private readonly table: ItemTable) {}
 
@@ -55,8 +115,10 @@ export class InventoryStore {
     // and once more under each other key that may name it (`PKX#`): its own name when it
     // differs (distro advisories name binary packages too) and its further ecosystems; the
     // reverse index must find the image by any of them.
-    await this.table.batch(
-      packages.flatMap((p) => {
+    await this.table.batch([
+      ...symbolItems(pk, header.scanId, packages),
+      ...packages.flatMap((p) => {
+        const { symbols: _symbols, ...stored } = p;
         const item = (prefix: string, key: string) => ({
           put: {
             pk,
@@ -64,7 +126,7 @@ export class InventoryStore {
             [INDEX.partitionKey]: key,
             [INDEX.sortKey]: header.digest,
             scanId: header.scanId,
-            package: p,
+            package: stored,
           },
         });
         const key = inventoryPackageKey(p);
@@ -78,7 +140,7 @@ export class InventoryStore {
         more.delete(key);
         return [item('PKG', key), ...[...more].map((k) => item('PKX', k))];
       }),
-    );
+    ]);
     await this.table.transact([
       { put: { pk, sk: `INV#${header.scanId}`, ...header, packageCount: packages.length } },
     ]);
@@ -89,10 +151,17 @@ export class InventoryStore {
     const header = await this.table.get({ pk, sk: `INV#${scanId}` });
     if (header === undefined) return undefined;
     const items = await this.table.query(pk, { prefix: `PKG#${scanId}#` });
+    const symbols = await storedSymbols(this.table, pk, scanId);
     const { pk: _pk, sk: _sk, ...rest } = header;
     return {
       header: rest as unknown as InventoryHeader,
-      packages: items.map((i) => i.package as InventoryPackage),
+      packages: items.map((i) => {
+        const p = i.package as InventoryPackage;
+        const table = p.location === undefined ? undefined : symbols.get(p.location);
+        return table !== undefined && table.owner === `${p.name}@${p.version}`
+          ? { ...p, symbols: table.symbols }
+          : p;
+      }),
     };
   }
 
@@ -114,7 +183,14 @@ export class InventoryStore {
           const p = item.package as InventoryPackage;
           found.set(`${p.ecosystem}\u0000${p.name}\u0000${p.version}\u0000${p.location ?? ''}`, p);
         }
-    return [...found.values()];
+    if (found.size === 0) return [];
+    // A rescan judges reachability too: each package gets its binary's table, whichever
+    // package of that binary carried it.
+    const symbols = await storedSymbols(this.table, pk, scanId);
+    return [...found.values()].map((p) => {
+      const table = p.location === undefined ? undefined : symbols.get(p.location);
+      return table === undefined ? p : { ...p, symbols: table.symbols };
+    });
   }
 
   /** Removes an inventory: header first, so that it stops being readable at once. */
@@ -124,6 +200,7 @@ export class InventoryStore {
     const items = [
       ...(await this.table.query(pk, { prefix: `PKG#${scanId}#` })),
       ...(await this.table.query(pk, { prefix: `PKX#${scanId}#` })),
+      ...(await this.table.query(pk, { prefix: `SYM#${scanId}#` })),
     ];
     await this.table.batch(items.map((i) => ({ delete: { pk, sk: i.sk } })));
   }
