@@ -152,7 +152,7 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it('runs six arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
+  it('runs seven arm64 functions on a current Node.js runtime with log retention and Powertools settings', () => {
     const { template } = synthScanner({ webhookRegistries: [REGISTRY] });
     const fns = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
     expect(
@@ -164,6 +164,7 @@ describe('functions', () => {
         )
         .sort(),
     ).toEqual([
+      'bosun-api',
       'bosun-audit',
       'bosun-backfill',
       'bosun-feed-sync',
@@ -177,7 +178,8 @@ describe('functions', () => {
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
     }
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup') as Resources);
-    expect(logGroups).toHaveLength(6);
+    // Seven functions' logs and the read API's access logs.
+    expect(logGroups).toHaveLength(8);
     for (const group of logGroups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -258,6 +260,7 @@ describe('functions', () => {
       'bosun-registry-webhook': ['scanQueueUrl', 'findingsTable', 'webhookSecrets'],
       'bosun-backfill': ['imagesTable', 'scanQueueUrl'],
       'bosun-audit': ['imagesTable', 'findingsTable', 'scanQueueUrl', 'auditSources'],
+      'bosun-api': ['imagesTable', 'findingsTable', 'advisoriesTable'],
     };
     expect(fns).toHaveLength(Object.keys(reads).length);
     for (const fn of fns) {
@@ -446,7 +449,7 @@ describe('alarms', () => {
     );
     const byMetric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
-    expect(byMetric('Errors')).toHaveLength(6);
+    expect(byMetric('Errors')).toHaveLength(7);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toEqual([
       expect.objectContaining({ Threshold: 1200 }),
     ]);
@@ -464,8 +467,8 @@ describe('alarms', () => {
       ),
     });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
-    // Four DLQs, five functions (no webhook without registries), scan age.
-    expect(alarms).toHaveLength(10);
+    // Four DLQs, six functions (no webhook without registries), scan age.
+    expect(alarms).toHaveLength(11);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops']);
