@@ -15,6 +15,7 @@
  * lifecycle (new, resolved; stored and announced), which is a port here.
  */
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
+import type { ChecksConfig } from '../checks/config.js';
 import { effectiveChecks, type ImageUserFacts, type ImageUserSource } from '../checks/effective.js';
 import { checkTaskDefinition } from '../checks/taskdef.js';
 import type { CheckResult } from '../checks/types.js';
@@ -24,8 +25,15 @@ import {
   revisionToRead,
 } from '../events/ecs-task-definition.js';
 import type { NotificationImage } from '../notifications/message.js';
+import {
+  type ChecksStore,
+  taskDefinitionSubject,
+  workloadSubject,
+} from '../stores/checks-store.js';
 import type { WorkloadKey } from '../stores/workload-store.js';
-import { imageParts, type Observation, type WorkloadSource } from '../workloads/types.js';
+import { imageParts, type Observation } from '../workloads/types.js';
+import { type ChecksDeps, reconcileChecks } from './checks-lifecycle.js';
+import { imageContext, type PipelineDeps } from './context.js';
 
 /** What the lifecycle is told besides the results. */
 export interface ChecksContext {
@@ -102,14 +110,38 @@ export class TaskDefinitionCache {
   };
 }
 
-/** The subject of a revision's own checks. */
-export function taskDefinitionSubject(td: TaskDefinition): string {
-  return `taskdef:${td.family ?? '(unnamed)'}:${td.revision ?? 0}`;
+/** The subject of a revision's own checks (stores/checks-store.ts names subjects). */
+const revisionSubject = (td: TaskDefinition) =>
+  taskDefinitionSubject(td.family ?? '(unnamed)', td.revision ?? 0);
+
+/**
+ * The checks lifecycle (pipeline/checks-lifecycle.ts) as this port: a task definition is read
+ * whole, so a reading is complete and what it no longer has is resolved.
+ */
+export function checksLifecycle(deps: ChecksDeps, config?: ChecksConfig): ChecksLifecycle {
+  return {
+    async reconcile(subject, results, context) {
+      const out = await reconcileChecks(deps, subject, results, {
+        complete: true,
+        repositories: context.repositories,
+        trigger: 'workload',
+        ...(config === undefined ? {} : { config }),
+        ...(context.image === undefined ? {} : { image: context.image }),
+      });
+      return { new: out.new.length, resolved: out.resolved.length };
+    },
+  };
 }
 
-/** The subject of a running container's effective findings. */
-export const workloadSubject = (source: WorkloadSource, workload: string) =>
-  `workload:${source}:${workload}`;
+/** The image's default user as the scan's checks stored it (ChecksStore.imageUser). */
+export function storedImageUsers(store: Pick<ChecksStore, 'imageUser'>): ImageUserSource {
+  return {
+    async imageUser(digest) {
+      const effective = await store.imageUser(digest);
+      return effective === undefined ? undefined : { effective };
+    },
+  };
+}
 
 /**
  * A revision's context: the repositories of its containers' images, and for announcements the
@@ -151,12 +183,12 @@ async function checkRevision(
   deps: TaskDefinitionChecksDeps,
   td: TaskDefinition,
 ): Promise<Omit<RevisionOutcome, 'taskDefinition'>> {
-  const arn = td.taskDefinitionArn ?? taskDefinitionSubject(td);
+  const arn = td.taskDefinitionArn ?? revisionSubject(td);
   if (deps.checked?.has(arn) === true)
     return { status: 'already-checked', results: 0, new: 0, resolved: 0 };
   const results = checkTaskDefinition(td);
   const change = await deps.lifecycle.reconcile(
-    taskDefinitionSubject(td),
+    revisionSubject(td),
     results,
     await revisionContext(deps, td),
   );
@@ -308,5 +340,34 @@ async function workloadContext(
       repositories: named,
     },
     repositories: named,
+  };
+}
+
+/**
+ * The checks' dependencies from the pipeline's: the checks store beside the findings (the
+ * image users the scan stored, the lifecycle and its dedupe records), the image store for
+ * notification context and tags, and `describe` (a `TaskDefinitionCache`'s `get`).
+ */
+export function taskDefinitionChecksDeps(
+  deps: PipelineDeps,
+  checks: ChecksStore,
+  describe: DescribeTaskDefinition,
+  config?: ChecksConfig,
+): TaskDefinitionChecksDeps {
+  return {
+    describe,
+    imageUsers: storedImageUsers(checks),
+    lifecycle: checksLifecycle(
+      {
+        checks,
+        findings: deps.findings,
+        notifier: deps.notifier,
+        ...(deps.now === undefined ? {} : { now: deps.now }),
+      },
+      config,
+    ),
+    imageContext: async (digest) => imageContext(deps, digest, await deps.images.getImage(digest)),
+    tagDigest: (repository, tag) => deps.images.tagDigest(repository, tag),
+    checked: new Set(),
   };
 }
