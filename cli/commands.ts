@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { SEVERITIES } from '../shared/advisories/severity.js';
 import { checksCollector } from '../shared/checks/collect.js';
+import { applyChecksConfig, type ChecksConfig } from '../shared/checks/config.js';
 import { layerFactsOf } from '../shared/checks/facts.js';
 import { checkImage, type ImageChecks } from '../shared/checks/image.js';
 import { openImageSource } from '../shared/image/open-source.js';
@@ -26,6 +27,7 @@ import { readerId } from '../shared/layers/reader-id.js';
 import { type Coverage, coverageOf } from '../shared/matcher/coverage.js';
 import { matchPackages } from '../shared/matcher/match.js';
 import { MemoryAdvisoryIndex } from '../shared/matcher/memory-index.js';
+import { reachabilityCounts, reachabilityLabel } from '../shared/matcher/reachability.js';
 import type { AdvisoryQuery, Finding } from '../shared/matcher/types.js';
 import {
   checkLocation,
@@ -46,9 +48,11 @@ import { toSarif } from '../shared/report/sarif.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { BOSUN_VERSION } from '../shared/version.js';
 import {
+  checksRepositoriesOf,
   defaultDbDir,
   PROVENANCE_OPTIONS,
   prepare,
+  readChecksConfig,
   SOURCE_OPTIONS,
   sourceInput,
   UsageError,
@@ -199,6 +203,13 @@ export async function inspect(argv: string[]): Promise<number> {
   return report.every((r) => r.complete) ? 0 : 1;
 }
 
+/** The summary line's reachability part: how many Go findings' code is not linked. */
+function reachabilityNote(findings: readonly Finding[]): string {
+  const c = reachabilityCounts(findings);
+  if (c.reachable + c.unreachable + c.unknown === 0) return '';
+  return `; reachable ${c.reachable}, not reachable ${c.unreachable}, unknown ${c.unknown} (Go symbols)`;
+}
+
 export async function scan(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -210,12 +221,16 @@ export async function scan(argv: string[]): Promise<number> {
       format: { type: 'string', default: 'table' },
       severity: { type: 'string' },
       'ignore-unfixed': { type: 'boolean', default: false },
+      // Leaves out findings whose vulnerable code is known not to be linked (docs/reachability.md).
+      'reachable-only': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       'fail-on-epss': { type: 'string' },
       // The hardening checks (shared/checks) run in the inventory's own walk: on by default.
       checks: { type: 'boolean' },
       'no-checks': { type: 'boolean', default: false },
       'fail-on-check': { type: 'string' },
+      // Per-repository check settings and secret suppressions, as the deployment's imageChecks.
+      'checks-config': { type: 'string' },
       ...PROVENANCE_OPTIONS,
     },
   });
@@ -233,6 +248,10 @@ export async function scan(argv: string[]): Promise<number> {
   const runChecks = !values['no-checks'];
   if (!runChecks && checkGate !== undefined)
     throw new UsageError('--fail-on-check with --no-checks: no check would run to fail it');
+  if (!runChecks && values['checks-config'] !== undefined)
+    throw new UsageError('--checks-config with --no-checks: no check would run to configure');
+  const checksConfig =
+    values['checks-config'] === undefined ? undefined : readChecksConfig(values['checks-config']);
   const wanted = values.severity?.toUpperCase().split(',');
   const bad = (wanted ?? []).find((s) => !(SEVERITIES as readonly string[]).includes(s));
   if (bad !== undefined)
@@ -277,7 +296,11 @@ export async function scan(argv: string[]): Promise<number> {
     });
     // A RHEL image's content sets name its repositories: their CPEs are its ecosystems.
     const inventory = await resolveRedHatRepositories(read.inventory, index);
-    const checked = runChecks ? checkImage(image, inventory, layerFactsOf(read.walk)) : undefined;
+    const checked = configuredChecks(
+      runChecks ? checkImage(image, inventory, layerFactsOf(read.walk)) : undefined,
+      checksConfig,
+      sourceInput(values, positionals),
+    );
     const checks =
       checked === undefined
         ? undefined
@@ -294,6 +317,7 @@ export async function scan(argv: string[]): Promise<number> {
     const findings = result.findings
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
       .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)
+      .filter((f) => !values['reachable-only'] || f.reachability?.reachable !== false)
       .sort(
         (a, b) =>
           SEVERITIES.indexOf(a.severity.severity) - SEVERITIES.indexOf(b.severity.severity) ||
@@ -364,7 +388,11 @@ export async function scan(argv: string[]): Promise<number> {
             os: r.inventory.os,
             packages: r.inventory.packages.length,
             coverage: r.coverage,
-            summary: { ...summaryOf(r.findings), kevChecked },
+            summary: {
+              ...summaryOf(r.findings),
+              kevChecked,
+              reachability: reachabilityCounts(r.findings),
+            },
             findings: r.findings.map((f) => ({
               id: f.id,
               ids: f.ids,
@@ -378,6 +406,7 @@ export async function scan(argv: string[]): Promise<number> {
               severities: f.severities,
               kev: f.kev,
               epss: f.epss,
+              reachability: f.reachability,
               layer: f.package.layer,
             })),
             // The CheckResult list as the library gives it: a secret by its rule, location
@@ -410,7 +439,7 @@ export async function scan(argv: string[]): Promise<number> {
             .map((x) => `${x} ${s.bySeverity[x]}`)
             .join(
               ', ',
-            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
+            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${reachabilityNote(r.findings)}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
         );
       if (r.findings.length > 0) {
         const rows = r.findings.map((f) => [
@@ -425,8 +454,17 @@ export async function scan(argv: string[]): Promise<number> {
             ...(f.kev === undefined ? [] : ['KEV']),
             ...(f.epss === undefined ? [] : [`EPSS ${(f.epss.score * 100).toFixed(1)}%`]),
           ].join(' '),
+          reachabilityLabel(f.reachability),
         ]);
-        const header = ['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'EXPLOIT'];
+        const header = [
+          'SEVERITY',
+          'VULNERABILITY',
+          'PACKAGE',
+          'INSTALLED',
+          'FIXED IN',
+          'EXPLOIT',
+          'REACHABLE',
+        ];
         const widths = header.map((h, i) =>
           Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
         );
@@ -466,6 +504,28 @@ export async function scan(argv: string[]): Promise<number> {
     !checksIncomplete
     ? 0
     : 4;
+}
+
+/**
+ * The checks as the configuration makes them (shared/checks/config.ts): disabled ones left out,
+ * severities changed, suppressed secrets left out, so every output and --fail-on-check agree.
+ */
+function configuredChecks(
+  checks: ImageChecks | undefined,
+  config: ChecksConfig | undefined,
+  input: string,
+): ImageChecks | undefined {
+  if (checks === undefined || config === undefined) return checks;
+  const configured = applyChecksConfig(
+    config,
+    checks.results,
+    checksRepositoriesOf(input),
+    new Date(),
+  );
+  return {
+    results: configured.filter((c) => c.suppressed === undefined).map((c) => c.result),
+    issues: checks.issues,
+  };
 }
 
 /** The table's checks section: one row per result (id, severity, title, location). */

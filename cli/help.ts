@@ -103,6 +103,9 @@ flags:
                                  spdx3-json)
   --severity LOW,MEDIUM,...      only findings of these effective severities
   --ignore-unfixed               only findings with a fixed version
+  --reachable-only               leave out findings whose vulnerable code is known not to be in the
+                                 binary (Go: no vulnerable symbol linked; docs/reachability.md);
+                                 findings not known unreachable stay
   --fail-on SEVERITY[,kev][,unknown]
                                  exit 1 when a finding is that severity or worse, known exploited (kev),
                                  or rated by no source (unknown)
@@ -112,6 +115,8 @@ flags:
                                  read of the layers (default: --checks)
   --fail-on-check SEVERITY       exit 1 when a check result is that severity or worse
                                  (CRITICAL, HIGH, MEDIUM, LOW)
+  --checks-config FILE           per-repository checks disabled or re-rated, secrets suppressed by
+                                 value hash until an expiry (docs/checks.md, Configuration)
   with a registry reference, its provenance verdict too (as bosun verify; exit 1 when an
   enforce rule's verdict is not VERIFIED):
 ${TRUST}

@@ -3,9 +3,16 @@
  * report goes, the source (a positional or --input), the deadline, the progress line and the
  * layer cache.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import {
+  type ChecksConfig,
+  ChecksConfigError,
+  parseChecksConfig,
+} from '../shared/checks/config.js';
 import type { LayerCache } from '../shared/inventory/walk.js';
+import { parseReference } from '../shared/registry/reference.js';
 import { FileLayerCache } from '../shared/stores/file-layer-cache.js';
 import { closeOutput, drained, openOutput } from './output.js';
 import { type Progress, progress } from './progress.js';
@@ -124,4 +131,38 @@ export function prepare(values: SourceValues, positionals: readonly string[]): P
       ? {}
       : { cache: new FileLayerCache(layersDir(cacheDir(values['cache-dir']))) }),
   };
+}
+
+/**
+ * `--checks-config FILE`: the same JSON document the deployment's `imageChecks` prop takes
+ * (shared/checks/config.ts); a file that cannot be read or is not a valid configuration is a
+ * usage error naming it.
+ */
+export function readChecksConfig(file: string): ChecksConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--checks-config ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return parseChecksConfig(text, `--checks-config ${file}`);
+  } catch (error) {
+    if (error instanceof ChecksConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The repository a checks configuration's rules are matched against: a registry reference's
+ * (without the registry host, as the deployment names repositories); none for a file or folder,
+ * where only rules for every repository (`*`) apply.
+ */
+export function checksRepositoriesOf(input: string): string[] {
+  if (/^(docker-archive|oci-archive|oci|dir):/.test(input) || existsSync(input)) return [];
+  try {
+    return [parseReference(input.replace(/^docker:\/\//, '')).repository];
+  } catch {
+    return [];
+  }
 }
