@@ -14,6 +14,10 @@ export class BosunStack extends Stack {
     super(scope, id, props);
     this.scanner = new ImageScanner(this, 'Scanner', props.scanner);
     new CfnOutput(this, 'FindingsTopicArn', { value: this.scanner.findingsTopic.topicArn });
+    // Where events go (docs/integrations.md), and the operations dashboard.
+    if (this.scanner.eventBusName !== undefined)
+      new CfnOutput(this, 'EventBusName', { value: this.scanner.eventBusName });
+    new CfnOutput(this, 'DashboardName', { value: this.scanner.dashboard.dashboardName });
     new CfnOutput(this, 'ReportsBucketName', { value: this.scanner.reportsBucket.bucketName });
     new CfnOutput(this, 'ScanQueueUrl', { value: this.scanner.scanQueue.queue.queueUrl });
     new CfnOutput(this, 'ImagesTableName', { value: this.scanner.tables.images.tableName });

@@ -17,9 +17,16 @@ import { buildApi } from './api.js';
 import { type AuditProps, auditEnvironment, buildAudit } from './audit.js';
 import { type BackfillProps, buildBackfill } from './backfill.js';
 import type { BosunFunction, BosunFunctionDefaults } from './bosun-function.js';
+import { buildDashboard } from './dashboard.js';
 import { buildEventsDlq } from './events-dlq.js';
 import { buildFeedSync } from './feed-sync.js';
 import { buildFindingsTopic } from './findings-topic.js';
+import {
+  type EventsProps,
+  grantIntegrations,
+  integrationsEnvironment,
+  type SecurityHubProps,
+} from './integrations.js';
 import {
   buildProvenancePass,
   buildTrustRefresh,
@@ -159,6 +166,19 @@ export interface ImageScannerProps {
    */
   readonly audit?: AuditProps | false;
   /**
+   * Every notification also as an EventBridge event (docs/integrations.md): `source` `bosun`
+   * (or the one given), `detail-type` the event type in words, `detail` the message. `false`:
+   * no events.
+   * @default { source: 'bosun' } on the account's default event bus
+   */
+  readonly events?: EventsProps | false;
+  /**
+   * Findings to AWS Security Hub as ASFF under the account's own product ARN: new and changed
+   * ones after each scan and rescan, ARCHIVED when they close (docs/integrations.md).
+   * @default not sent
+   */
+  readonly securityHub?: SecurityHubProps;
+  /**
    * The hardening checks' configuration (docs/checks.md, "Configuration"): per repository
    * (`team-a/app`, `team-a/*`, `*`), checks disabled or given another severity; secrets
    * suppressed by value hash (`sha256:<hex>`) with a reason, an author and an expiry. At most
@@ -211,6 +231,10 @@ export class ImageScanner extends Construct {
   /** The IAM-authorised read API (docs/api.md); always deployed: it costs nothing idle. */
   readonly api: apigateway.RestApi;
   readonly apiFunction: BosunFunction;
+  /** The operations dashboard: scans, failures, queue ages, findings by severity, feeds. */
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The bus notifications go to as events (`default` for the default bus); undefined with `events: false`. */
+  readonly eventBusName?: string;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ImageScannerProps = {}) {
@@ -283,6 +307,14 @@ export class ImageScanner extends Construct {
       findingsTopic,
       eventsDlq: eventsDlq.queue,
     });
+    // EventBridge and Security Hub (docs/integrations.md): what the scan and rescan announce.
+    for (const fn of [scan.function, rescan.function]) {
+      for (const [name, value] of Object.entries(
+        integrationsEnvironment(this, settings.integrations),
+      ))
+        fn.function.addEnvironment(name, value);
+      grantIntegrations(this, fn, settings.integrations);
+    }
     const feedSync = buildFeedSync(this, {
       interval: settings.feedSyncInterval,
       timeout: settings.feedSyncTimeout,
@@ -380,6 +412,18 @@ export class ImageScanner extends Construct {
             eventsDlq: eventsDlq.queue,
           });
     this.auditFunction = audit?.function;
+    this.eventBusName =
+      settings.integrations.events === undefined
+        ? undefined
+        : (settings.integrations.events.eventBus?.eventBusName ?? 'default');
+    this.dashboard = buildDashboard(this, {
+      scanFunction: scan.function,
+      rescanFunction: rescan.function,
+      feedSyncFunction: feedSync.function,
+      scanQueue: scan.queue,
+      rescanQueue: rescan.queue,
+      feedSyncQueue: feedSync.queue,
+    });
     const api = buildApi(this, {
       functionDefaults,
       tables,

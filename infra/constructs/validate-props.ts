@@ -14,6 +14,7 @@ import { type AuditSettings, auditSettings } from './audit.js';
 import type { BackfillProps, BackfillSettings } from './backfill.js';
 import type { BosunFunctionProps } from './bosun-function.js';
 import type { ImageScannerProps } from './image-scanner.js';
+import { type IntegrationSettings, integrationSettings } from './integrations.js';
 import { checkProvenanceProps, type ProvenanceProps } from './provenance.js';
 import { checkMaxReceiveCount } from './queue-with-dlq.js';
 
@@ -61,6 +62,8 @@ export interface ScannerSettings {
   readonly backfill: BackfillSettings | undefined;
   /** The workload inventory; `undefined`: none (`audit: false`). */
   readonly audit: AuditSettings | undefined;
+  /** EventBridge events and Security Hub findings (docs/integrations.md). */
+  readonly integrations: IntegrationSettings;
 }
 
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -306,5 +309,6 @@ export function validateProps(props: ImageScannerProps = {}): ScannerSettings {
         : checksConfigEnvValue(props.imageChecks, 'imageChecks'),
     backfill: parseBackfill(props.backfill, repositories),
     audit: auditSettings(props.audit),
+    integrations: integrationSettings(props.events, props.securityHub),
   };
 }
