@@ -193,3 +193,26 @@ export function findingReachability(
     reason: unreadable ?? first?.reason ?? 'the advisory names no packages or symbols',
   };
 }
+
+/** How many findings are reachable, unreachable and unknown (those evaluated at all). */
+export function reachabilityCounts(findings: readonly { readonly reachability?: Reachability }[]): {
+  reachable: number;
+  unreachable: number;
+  unknown: number;
+} {
+  const counts = { reachable: 0, unreachable: 0, unknown: 0 };
+  for (const f of findings) {
+    const r = f.reachability?.reachable;
+    if (r === true) counts.reachable++;
+    else if (r === false) counts.unreachable++;
+    else if (r === 'unknown') counts.unknown++;
+  }
+  return counts;
+}
+
+/** A verdict in a word or two (the CLI's column): `yes`, `no`, `yes (package)`, `unknown`. */
+export function reachabilityLabel(r: Reachability | undefined): string {
+  if (r === undefined) return '';
+  if (r.reachable === 'unknown') return 'unknown';
+  return `${r.reachable ? 'yes' : 'no'}${r.precision === 'package' ? ' (package)' : ''}`;
+}
