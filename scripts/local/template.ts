@@ -243,6 +243,16 @@ async function createBuckets(
   }
 }
 
+/**
+ * EventBridge and Security Hub have no local emulator (docs/integrations.md): the local stack's
+ * functions send to neither, whatever the template says.
+ */
+const NOT_LOCAL: ReadonlySet<string> = new Set([
+  ENV_VARS.eventBus,
+  ENV_VARS.eventSource,
+  ENV_VARS.securityHubProductArn,
+]);
+
 function functionEnvironments(
   template: CfnTemplate,
   local: Record<string, LocalResource>,
@@ -257,6 +267,7 @@ function functionEnvironments(
     if (typeof service !== 'string' || !service.startsWith('bosun-')) continue;
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(variables)) {
+      if (NOT_LOCAL.has(name)) continue;
       env[name] = resolveValue(value, local, `${logicalId}.Environment.${name}`);
     }
     // The local stack reaches no public repository: Amazon Linux's are not synced (a test that
