@@ -8,6 +8,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { readTaskDefinition } from '../checks/taskdef-reader.js';
 import {
   dynamoDbFromConfig,
   ecrFromConfig,
@@ -36,6 +37,7 @@ import { RegistryClient } from '../registry/client.js';
 import { EcrImageReader } from '../registry/ecr-images.js';
 import { parseReference } from '../registry/reference.js';
 import { BackfillStore } from '../stores/backfill-store.js';
+import { ChecksStore } from '../stores/checks-store.js';
 import { DynamoDbAdvisoryStore } from '../stores/dynamodb/advisory-store.js';
 import { DynamoDbItemTable } from '../stores/dynamodb/item-table.js';
 import { FindingsStore } from '../stores/findings-store.js';
@@ -48,6 +50,7 @@ import { WorkloadStore } from '../stores/workload-store.js';
 import { readEcsWorkloads } from '../workloads/ecs.js';
 import { readEksWorkloads } from '../workloads/eks.js';
 import { readLambdaWorkloads } from '../workloads/lambda.js';
+import { arnScope } from '../workloads/types.js';
 import { type AuditDeps, readableRegistries } from './audit.js';
 import type { WorkloadReader } from './audit-run.js';
 import { type BackfillDeps, sqsScanQueue } from './backfill.js';
@@ -57,6 +60,12 @@ import type { SweepDeps } from './decisions.js';
 import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
+import {
+  type DescribeTaskDefinition,
+  TaskDefinitionCache,
+  type TaskDefinitionChecksDeps,
+  taskDefinitionChecksDeps,
+} from './taskdef-checks.js';
 
 /** What the rescan function reads: the tables, the topic, the reports bucket, the window. */
 export const RESCAN_CONFIG = [
@@ -393,6 +402,8 @@ export interface AuditFunctionDeps {
   readonly audit: AuditDeps;
   /** The reconcile's passes: each source in each region (EKS in the function's own). */
   readonly readers: readonly WorkloadReader[];
+  /** With ECS: task definitions' checks and running containers' effective findings. */
+  readonly taskDefinitionChecks?: TaskDefinitionChecksDeps;
 }
 
 /** The audit function's dependencies; SDK clients built once per cold start. */
@@ -410,18 +421,44 @@ export function auditDeps(config: Config<(typeof AUDIT_CONFIG)[number]>): AuditF
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
     audit: auditSettings(config, images, queueScans),
   };
-  return { audit, readers: workloadReaders(config) };
+  if (!config.auditSources.includes('ecs')) return { audit, readers: workloadReaders(config) };
+  // Each revision read once per instance, in the region its ARN names (the reconcile reads
+  // several); its checks beside the findings, with the image users the scan stored.
+  const ecs = new Map<string, ECSClient>();
+  const ecsIn = (region: string) => {
+    let client = ecs.get(region);
+    if (client === undefined) {
+      client = new ECSClient({ region });
+      ecs.set(region, client);
+    }
+    return client;
+  };
+  const cache = new TaskDefinitionCache((arn) =>
+    readTaskDefinition(ecsIn(arnScope(arn).region ?? config.region), arn),
+  );
+  const checks = new ChecksStore(new DynamoDbItemTable(ddb, config.findingsTable));
+  return {
+    audit,
+    readers: workloadReaders(config, ecsIn, cache.get),
+    taskDefinitionChecks: taskDefinitionChecksDeps(audit, checks, cache.get),
+  };
 }
 
 function workloadReaders(
   config: Config<'auditSources' | 'auditEksClusters' | 'auditRegions' | 'region'>,
+  ecsIn = (region: string) => new ECSClient({ region }),
+  describe?: DescribeTaskDefinition,
 ): WorkloadReader[] {
   const sources = new Set(config.auditSources);
   const readers: WorkloadReader[] = [];
   for (const region of config.auditRegions ?? [config.region]) {
     if (sources.has('ecs')) {
-      const ecs = new ECSClient({ region });
-      readers.push({ source: 'ecs', region, read: () => readEcsWorkloads(ecs) });
+      const ecs = ecsIn(region);
+      readers.push({
+        source: 'ecs',
+        region,
+        read: () => readEcsWorkloads(ecs, describe === undefined ? {} : { describe }),
+      });
     }
     if (sources.has('lambda')) {
       const lambda = new LambdaClient({ region });

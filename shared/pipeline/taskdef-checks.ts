@@ -20,6 +20,7 @@ import { effectiveChecks, type ImageUserFacts, type ImageUserSource } from '../c
 import { checkTaskDefinition } from '../checks/taskdef.js';
 import type { CheckResult } from '../checks/types.js';
 import { mapLimit } from '../concurrency.js';
+import { BosunError } from '../errors.js';
 import {
   type EcsTaskDefinitionRegisteredEvent,
   revisionToRead,
@@ -34,6 +35,14 @@ import type { WorkloadKey } from '../stores/workload-store.js';
 import { imageParts, type Observation } from '../workloads/types.js';
 import { type ChecksDeps, reconcileChecks } from './checks-lifecycle.js';
 import { imageContext, type PipelineDeps } from './context.js';
+
+/** A RegisterTaskDefinition event reached a function deployed without ECS among its sources. */
+export class TaskDefinitionChecksOffError extends BosunError {
+  readonly fatal = true;
+  constructor() {
+    super('a RegisterTaskDefinition event arrived, but ECS is not among the audit sources');
+  }
+}
 
 /** What the lifecycle is told besides the results. */
 export interface ChecksContext {
