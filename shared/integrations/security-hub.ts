@@ -6,11 +6,10 @@
  * findings and reports the others in FailedFindings: those are sent again, then reported.
  * An update is the same Id with a later UpdatedAt; an unchanged resend is harmless.
  */
-import {
-  type AwsSecurityFinding,
-  BatchImportFindingsCommand,
-  type BatchImportFindingsCommandOutput,
-  type SecurityHubClient,
+import type {
+  AwsSecurityFinding,
+  BatchImportFindingsCommandOutput,
+  SecurityHubClient,
 } from '@aws-sdk/client-securityhub';
 import { backoffMs, sleep } from '../concurrency.js';
 import { BosunError } from '../errors.js';
@@ -106,6 +105,8 @@ export async function importFindings(
   const attempts = options.maxAttempts ?? 5;
   const delay = (attempt: number) => sleep(backoffMs(attempt, options.baseDelayMs ?? 500, 10_000));
   const { batches, oversized } = findingBatches(findings);
+  // Loaded on first use: a function that sends nothing to Security Hub never loads the SDK.
+  const { BatchImportFindingsCommand } = await import('@aws-sdk/client-securityhub');
   const failed: FailedFinding[] = [...oversized];
   let imported = 0;
   let calls = 0;

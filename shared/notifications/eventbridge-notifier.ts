@@ -8,11 +8,7 @@
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html), and answers
  * 200 with per-entry errors (`FailedEntryCount`): only the failed entries are sent again.
  */
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { backoffMs, sleep } from '../concurrency.js';
 import { BosunError } from '../errors.js';
 import { EVENT_TYPES, type EventType, type Notifier, type OutgoingMessage } from './message.js';
@@ -96,7 +92,10 @@ export async function putEvents(
 ): Promise<string[]> {
   const attempts = options.maxAttempts ?? 4;
   const ids: string[] = [];
-  for (const batch of entryBatches(entries)) {
+  const batches = entryBatches(entries);
+  // Loaded on first use, like the client (config/clients.ts).
+  const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+  for (const batch of batches) {
     const batchIds: (string | undefined)[] = batch.map(() => undefined);
     let pending = batch.map((_, i) => i);
     let errors: string[] = [];
