@@ -5,6 +5,7 @@
  *   verify                cli/verify.ts
  *   db                    cli/db.ts
  *   cache                 cli/cache.ts
+ *   remote                cli/remote.ts
  */
 import { closeOutput, drained, print } from './output.js';
 import { versionLine } from './version.js';
@@ -16,6 +17,7 @@ const COMMANDS = {
   verify: async (argv: string[]) => (await import('./verify.js')).verify(argv),
   db: async (argv: string[]) => (await import('./db.js')).db(argv),
   cache: async (argv: string[]) => (await import('./cache.js')).cache(argv),
+  remote: async (argv: string[]) => (await import('./remote.js')).remote(argv),
 } as const;
 type Command = keyof typeof COMMANDS;
 const isCommand = (c: string | undefined): c is Command =>
@@ -58,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     if (!code.startsWith('ERR_PARSE_ARGS') && !usage) throw error;
     const line =
       usage && command !== 'db' && command !== 'cache'
-        ? `\nusage: bosun ${command} ${command === 'verify' ? '<image> --policy FILE' : '<source>'} [flags]`
+        ? `\nusage: bosun ${command} ${command === 'verify' ? '<image> --policy FILE' : command === 'remote' ? '<subcommand>' : '<source>'} [flags]`
         : '';
     console.error(
       `bosun: ${(error as Error).message.split('. ')[0]}${line}\nTry 'bosun ${command} --help'.`,

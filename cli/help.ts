@@ -177,6 +177,51 @@ examples:
 flags:
   --cache-dir DIR                the cache (default: $BOSUN_CACHE_DIR, else ~/.cache/bosun)
   -h, --help                     this help`,
+
+  remote: `bosun remote <subcommand> [flags]: a deployment's read API (docs/api.md), signed with SigV4
+with the AWS SDK's default credentials; IAM decides what you may read or suppress
+
+subcommands:
+  images <repository>            images pushed to the repository (<registry host>/<repository>)
+  image <digest>                 scan record, repositories and tags, findings summary, report links
+                                 (--repository R: through that repository's route)
+  findings <repository>          findings of the repository's images (--digest D: of one image)
+  vuln <id>                      images with an open finding of the CVE or advisory id
+  tags <repository>              tags and the digest each names
+  suppressions [<repository>]    suppressions of the repository, of --digest D, else global ones
+  suppress <repository|--global|--digest D> <vulnerability id> --reason TEXT
+                                 [--package KEY] [--expires DATE]: the next scan or rescan of the
+                                 package writes the finding SUPPRESSED; you are its author
+  unsuppress <repository|--global|--digest D> <vulnerability id> [--package KEY]
+
+flags:
+  --api-url URL                  the API (the stack output ApiUrl; default: $BOSUN_API_URL)
+  --stack NAME                   read ApiUrl from the CloudFormation stack NAME instead
+  --region REGION                the region to sign for (default: the URL's, else $AWS_REGION)
+  --format table|json            (default: table)
+  --all                          follow every page (default: one page, its cursor printed)
+  --limit N, --cursor C          page size (1-500, default 100) and where to resume
+  --severity CRITICAL,HIGH       findings of these severities
+  --status ACTIVE,SUPPRESSED     findings in these states (ACTIVE, SUPPRESSED, CLOSED)
+  --fixable                      findings with a fixed version
+  --kev                          findings CISA lists as known exploited
+  --package KEY                  the package key (<ecosystem>#<name>) a suppression covers
+                                 (default: *, any package)
+  --expires DATE                 the suppression ends then (2027-01-31 or an ISO 8601 instant)
+  -h, --help                     this help
+
+examples:
+  bosun remote findings 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team-a/app \\
+      --stack Bosun --severity CRITICAL,HIGH --status ACTIVE --all
+  bosun remote vuln CVE-2024-3094 --format json
+  bosun remote suppress 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team-a/app \\
+      CVE-2023-45853 --package 'Debian:12#zlib' --reason 'minizip not shipped' --expires 2027-01-31
+
+exit codes:
+  0  done
+  1  the API refused or failed the request (its error printed: 400, 403, 404, 5xx)
+  2  usage error
+  3  any other failure (network, credentials, the stack or its ApiUrl output not found)`,
 } as const;
 
 export const USAGE = `usage: bosun <command> [flags]
@@ -188,6 +233,7 @@ commands:
   verify <image>    who signed the image, against a provenance policy
   db <subcommand>   the local advisory database: sync, status, export, import
   cache clean       empty the layer cache
+  remote <sub>      a deployment's API: images, findings, vuln, suppress (signed with SigV4)
 
 bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
 

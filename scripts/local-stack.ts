@@ -2,6 +2,9 @@
  * `npm run local:up | local:down | local:status`: the local stack for development and tests.
  * BOSUN_LOCAL_DIR chooses the stack's folder (default .local/stack).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { API_URL_FILE } from './local/api-host.js';
 import {
   checkHealth,
   DEFAULT_LOCAL_DIR,
@@ -20,6 +23,11 @@ function summary(state: LocalStackState): string {
   for (const s of Object.values(state.services)) {
     lines.push(`${s.name.padEnd(16)} ${String(s.pid).padEnd(8)} ${s.endpoint}`);
   }
+  // The read API runs in the functions host (scripts/local/functions-host.ts), which records it.
+  const apiUrlFile = path.join(state.dir, API_URL_FILE);
+  lines.push(
+    `${'api'.padEnd(16)} ${'-'.padEnd(8)} ${existsSync(apiUrlFile) ? readFileSync(apiUrlFile, 'utf8').trim() : '(when the functions host runs: npx tsx scripts/local/functions-host.ts)'}`,
+  );
   const counts = new Map<string, number>();
   for (const r of Object.values(state.local.resources))
     counts.set(r.type, (counts.get(r.type) ?? 0) + 1);

@@ -33,6 +33,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
   Context,
   LambdaFunctionURLEvent,
   LambdaFunctionURLResult,
@@ -43,8 +45,10 @@ import { ENV_VARS } from '../../shared/config/env.js';
 import type { AuditOutcome } from '../../shared/pipeline/audit.js';
 import type { ReconcileOutcome } from '../../shared/pipeline/audit-run.js';
 import type { ReverifySummary } from '../../shared/pipeline/provenance.js';
+import { API_URL_FILE, startApiHost } from './api-host.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, WEBHOOK_FORWARD_FILE } from './services.js';
 import {
+  apiEnv,
   backfillEnv,
   DEFAULT_LOCAL_DIR,
   functionEnv,
@@ -84,6 +88,11 @@ export interface FunctionsHostOptions {
 export interface FunctionsHost {
   /** The webhook's local function URL. */
   readonly url: string;
+  /**
+   * The read API's local URL with its stage (`http://127.0.0.1:N/v1/`, as the stack output
+   * `ApiUrl`): the api function behind a stand-in for API Gateway (scripts/local/api-host.ts).
+   */
+  readonly apiUrl: string;
   /**
    * Runs the provenance function with an EventBridge event (its schedule's, an S3 "Object
    * Created", a Parameter Store change), as EventBridge would; only with provenance on.
@@ -152,6 +161,7 @@ export async function startFunctionsHost(
     ]),
   );
   envs.backfill = { ...backfillEnv(state), ...overrides };
+  envs.api = { ...apiEnv(state), ...overrides };
   // A host started earlier in this process may have left provenance on.
   if (!provenanceOn)
     for (const name of PROVENANCE_VARIABLES) if (!(name in overrides)) delete process.env[name];
@@ -194,6 +204,12 @@ export async function startFunctionsHost(
     event: unknown,
     context: Context,
   ) => Promise<unknown>;
+  const api = (await import('../../functions/api/index.js')).handler as unknown as (
+    event: APIGatewayProxyEvent,
+    context: Context,
+  ) => Promise<APIGatewayProxyResult>;
+  // API Gateway's integration timeout is 29 seconds.
+  const apiHost = await startApiHost((event) => api(event, context('api', 29_000)), { log });
   const backfillRuns = new Set<Promise<unknown>>();
   /** One invocation of the backfill function, as Lambda runs it: 15 minutes at most. */
   const runBackfill = (event: unknown): Promise<unknown> => {
@@ -415,6 +431,7 @@ export async function startFunctionsHost(
 
   return {
     url,
+    apiUrl: apiHost.url,
     async invokeProvenance(event) {
       if (provenance === undefined)
         throw new Error(
@@ -447,6 +464,7 @@ export async function startFunctionsHost(
       LambdaClient.prototype.send = originalInvoke;
       if (forwarding) rmSync(forwardFile(state), { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apiHost.stop();
       await Promise.allSettled(consumers);
       sqs.destroy();
       SecretsManagerClient.prototype.send = originalSend;
@@ -476,9 +494,15 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(path.basename(proc
     // BOSUN_HOST_PROVENANCE=1: the template's provenance policy (LOCAL_PROVENANCE_POLICY).
     provenance: process.env.BOSUN_HOST_PROVENANCE === '1',
   });
-  console.log(JSON.stringify({ message: 'functions host running', webhook: host.url }));
+  // Recorded for local:status and `bosun remote --api-url "$(cat <dir>/api-url)"`.
+  const apiUrlFile = path.join(state.dir, API_URL_FILE);
+  writeFileSync(apiUrlFile, host.apiUrl);
+  console.log(
+    JSON.stringify({ message: 'functions host running', webhook: host.url, api: host.apiUrl }),
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.on(signal, () => {
+      rmSync(apiUrlFile, { force: true });
       host.stop().then(() => process.exit(0));
     });
 }

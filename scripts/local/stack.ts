@@ -223,7 +223,7 @@ export async function down(dir: string = DEFAULT_LOCAL_DIR): Promise<ServiceStat
 /** The environment a function gets locally, for running its handler in this process. */
 export function functionEnv(
   state: LocalStackState,
-  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook' | 'provenance' | 'audit',
+  fn: 'scan' | 'rescan' | 'feed-sync' | 'registry-webhook' | 'provenance' | 'audit' | 'api',
   options: { readonly provenance?: boolean } = {},
 ): Record<string, string> {
   const env = state.local.functions[fn];
@@ -261,6 +261,33 @@ export function backfillEnv(state: LocalStackState): Record<string, string> {
     ...pick(scan, ENV_VARS.imagesTable),
     ...pick(webhook, ENV_VARS.scanQueueUrl),
     POWERTOOLS_SERVICE_NAME: 'bosun-backfill',
+  };
+}
+
+/**
+ * The api function's local environment. A local stack started before the function existed has
+ * none in its state: its variables are then the scan's tables, bucket and rescan queue, with the
+ * template's names.
+ */
+export function apiEnv(state: LocalStackState): Record<string, string> {
+  const own = state.local.functions.api;
+  if (own !== undefined) return own;
+  const scan = functionEnv(state, 'scan');
+  const read: string[] = [
+    ENV_VARS.imagesTable,
+    ENV_VARS.findingsTable,
+    ENV_VARS.advisoriesTable,
+    ENV_VARS.reportsBucket,
+    // Suppressions and VEX documents queue rescans of what they cover.
+    ENV_VARS.rescanQueueUrl,
+  ];
+  return {
+    ...Object.fromEntries(
+      Object.entries(scan).filter(
+        ([name]) => !name.startsWith('BOSUN_') || name.endsWith('_ENDPOINT') || read.includes(name),
+      ),
+    ),
+    POWERTOOLS_SERVICE_NAME: 'bosun-api',
   };
 }
 
