@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../advisories/severity.js';
 import { CHECK_SEVERITIES, type CheckSeverity, type Evidence } from '../checks/types.js';
+import { reachabilityCounts } from '../matcher/reachability.js';
 import type { FixState } from '../matcher/types.js';
 import type { StoredCheck } from '../stores/checks-store.js';
 import type { FindingRecord } from '../stores/findings-store.js';
@@ -104,6 +105,8 @@ export interface Notification {
     /** Findings of a CVE CISA lists as known exploited. */
     readonly kev: number;
     readonly bySeverity: Readonly<Record<Severity, number>>;
+    /** Of the findings whose reachability was judged (Go: matcher/reachability.ts), how many. */
+    readonly reachability?: { reachable: number; unreachable: number; unknown: number };
   };
   /** The worst of those findings, as many as fit; `findingsOmitted` counts the rest. */
   readonly findings: readonly NotifiedFinding[];
@@ -466,6 +469,14 @@ function listedChecks(checks: NonNullable<MessageInput['checks']>, budget: numbe
   };
 }
 
+/** The reachability counts, when any finding's reachability was judged. */
+function reachabilitySummary(findings: readonly FindingRecord[]) {
+  const counts = reachabilityCounts(findings);
+  return counts.reachable + counts.unreachable + counts.unknown === 0
+    ? {}
+    : { reachability: counts };
+}
+
 /**
  * Builds the message. Findings are listed worst first while the body stays under
  * MAX_BODY_BYTES and MAX_LISTED_FINDINGS; the summary always counts all of them.
@@ -484,7 +495,7 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
     occurredAt: input.occurredAt,
     trigger: input.trigger,
     image,
-    summary: { total: sorted.length, fixable, kev, bySeverity },
+    summary: { total: sorted.length, fixable, kev, bySeverity, ...reachabilitySummary(sorted) },
     ...(input.report === undefined ? {} : { report: input.report }),
     ...(input.tagMove === undefined ? {} : { tagMove: input.tagMove }),
     ...(input.failure === undefined

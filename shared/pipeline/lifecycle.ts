@@ -68,6 +68,7 @@ export function draftsOf(
       severities: f.severities,
       ...(f.kev === undefined ? {} : { kev: f.kev }),
       ...(f.epss === undefined ? {} : { epss: f.epss }),
+      ...(f.reachability === undefined ? {} : { reachability: f.reachability }),
       packageName: f.package.name,
       ...(f.package.purl === undefined ? {} : { purl: f.package.purl }),
       ...(f.package.location === undefined ? {} : { location: f.package.location }),

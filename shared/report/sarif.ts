@@ -108,6 +108,8 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
           // Stable across scans of the same image: the dashboard tracks one alert per finding.
           vulnerabilityPackage: `${f.id}/${f.package.purl ?? f.package.name}/${f.package.location ?? ''}/${image.platform ?? ''}`,
         },
+        // Whether the vulnerable code is linked (matcher/reachability.ts), where it was judged.
+        ...(f.reachability === undefined ? {} : { properties: { reachability: f.reachability } }),
       });
     }
     // The hardening checks after the findings: the findings' rules and results keep their places.

@@ -79,6 +79,26 @@ function vulnerability(f: Finding, ref: Models.BomRef): Models.Vulnerability.Vul
     v.properties.add(new Models.Property('bosun:epss:score', String(f.epss.score)));
     v.properties.add(new Models.Property('bosun:epss:percentile', String(f.epss.percentile)));
   }
+  if (f.reachability !== undefined) {
+    const r = f.reachability;
+    v.properties.add(new Models.Property('bosun:reachability', String(r.reachable)));
+    if (r.precision !== undefined)
+      v.properties.add(new Models.Property('bosun:reachability:precision', r.precision));
+    v.properties.add(new Models.Property('bosun:reachability:source', r.source));
+    for (const symbol of r.symbols ?? [])
+      v.properties.add(new Models.Property('bosun:reachability:symbol', symbol));
+    // Only a definite "not linked" is VEX's not_affected / code_not_reachable: unknown says
+    // nothing, and a reachable finding stays an ordinary one (no analysis claimed).
+    // https://cyclonedx.org/docs/1.6/json/#vulnerabilities_items_analysis
+    if (r.reachable === false)
+      v.analysis = new Models.Vulnerability.Analysis({
+        state: Enums.Vulnerability.AnalysisState.NotAffected,
+        justification: Enums.Vulnerability.AnalysisJustification.CodeNotReachable,
+        detail:
+          r.reason ??
+          `No vulnerable ${r.precision === 'package' ? 'package' : 'function'} is linked in the binary (${r.source}).`,
+      });
+  }
   v.affects.add(new Models.Vulnerability.Affect(ref));
   return v;
 }

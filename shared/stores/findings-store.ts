@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EpssFacts, KevFacts } from '../advisories/cve-facts.js';
 import type { SeverityRating } from '../advisories/severity.js';
 import type { Rating } from '../matcher/rating.js';
+import type { Reachability } from '../matcher/reachability.js';
 import type { FixState } from '../matcher/types.js';
 import { expiryMarkerDelete, expiryMarkerWrites } from './decision-expiry.js';
 import { TABLE_KEYS } from './dynamodb/keys.js';
@@ -37,6 +38,8 @@ export interface FindingRecord {
   readonly kev?: KevFacts;
   /** FIRST's EPSS score when the finding was last written (it moves daily: not news). */
   readonly epss?: EpssFacts;
+  /** Whether the vulnerable code is in the binary (matcher/reachability.ts), where judged. */
+  readonly reachability?: Reachability;
   readonly packageName: string;
   readonly purl?: string;
   readonly location?: string;
