@@ -77,6 +77,20 @@ for spec in esbuild-linux-64@0.15.18 @esbuild/linux-x64@0.28.2; do
     npm_extract "$spec" package/bin/esbuild "$out"
   fi
 done
+# Go reachability's oracle (docs/reachability.md): Debian 12's govulncheck, and Debian's Go
+# toolchain to build the test binaries with (stripped or not, PIE or not). Unpacked under
+# .local/tools (package -> folder, and a file that says it is there), not installed: the tests
+# call them by path, with no network (GOPROXY=off).
+for spec in govulncheck:govulncheck:usr/bin/govulncheck golang-1.19-go:go:usr/lib/go-1.19/bin/go \
+  golang-1.19-src:go:usr/share/go-1.19/src/go/build/build.go; do
+  IFS=: read -r pkg dir marker <<<"$spec"
+  if [ ! -e ".local/tools/$dir/$marker" ]; then
+    echo "setup: $pkg, unpacked into .local/tools/$dir"
+    ls "$debs/${pkg}"_*.deb >/dev/null 2>&1 || apt_download "$debs" "$pkg"
+    mkdir -p ".local/tools/$dir"
+    dpkg-deb -x "$(ls "$debs/${pkg}"_*.deb | tail -1)" ".local/tools/$dir"
+  fi
+done
 # A real .NET application as an npm package ships it: AutoRest's C# generator, its deps.json
 # next to the assemblies the host loads (the test checks one against the other).
 dotnet_app=.local/tools/dotnet/autorest-csharp
