@@ -2,6 +2,7 @@ import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ROUTES } from '../../shared/api/routes.js';
 import { ENV_VARS } from '../../shared/config/env.js';
@@ -14,6 +15,8 @@ export interface ApiProps {
   readonly tables: BosunTables;
   /** Report and SBOM links name objects of this bucket; the API reads none of them. */
   readonly reportsBucketName: string;
+  /** Where a suppression or VEX document put or deleted sends the rescans it asks for. */
+  readonly rescanQueue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -23,6 +26,9 @@ export interface Api {
   readonly function: BosunFunction;
 }
 
+/** The only partitions of the findings table the API may write (docs/data-model.md). */
+export const API_WRITABLE_PARTITIONS = ['SUPPRESS#*', 'VEX#*', 'EXPIRY#*'];
+
 /** The stage every route is deployed to; execute-api ARNs name it (docs/api.md). */
 export const API_STAGE = 'v1';
 
@@ -31,7 +37,9 @@ export const API_STAGE = 'v1';
  * callers need `execute-api:Invoke` on the route's ARN), one proxy-integrated function, the
  * resources and methods of shared/api/routes.ts ROUTES and nothing else, and JSON access logs.
  * The function reads the images, findings and advisories tables; the only items it may write
- * are suppressions (`SUPPRESS#…` partitions of the findings table).
+ * are suppressions and VEX documents with their expiry markers (`SUPPRESS#…`, `VEX#…`,
+ * `EXPIRY#…` partitions of the findings table), and it may send the rescan queue the rescans
+ * they ask for.
  */
 export function buildApi(scope: Construct, props: ApiProps): Api {
   const { images, findings, advisories } = props.tables;
@@ -45,18 +53,23 @@ export function buildApi(scope: Construct, props: ApiProps): Api {
       [ENV_VARS.findingsTable]: findings.tableName,
       [ENV_VARS.advisoriesTable]: advisories.tableName,
       [ENV_VARS.reportsBucket]: props.reportsBucketName,
+      [ENV_VARS.rescanQueueUrl]: props.rescanQueue.queueUrl,
     },
   });
+  props.rescanQueue.grantSendMessages(fn.function);
   for (const table of [images, findings, advisories]) table.grantReadData(fn.function);
   acknowledgeIndexGrants(fn, [images, findings, advisories]);
-  // Writes only where the partition key begins with SUPPRESS#: dynamodb:LeadingKeys is the
-  // partition key of every item a request touches
+  // Writes only suppressions, VEX documents and their expiry markers (SUPPRESS#, VEX#, EXPIRY#
+  // partitions): dynamodb:LeadingKeys is the partition key of every item a request touches,
+  // each item of a TransactWriteItems checked as its own PutItem or DeleteItem
   // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
   fn.function.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
       resources: [findings.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUPPRESS#*'] } },
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': API_WRITABLE_PARTITIONS },
+      },
     }),
   );
 

@@ -428,6 +428,7 @@ export class ImageScanner extends Construct {
       functionDefaults,
       tables,
       reportsBucketName: reportsBucket.bucketName,
+      rescanQueue: rescan.queue.queue,
       logRetention: settings.logRetention,
       removalPolicy,
     });

@@ -1,7 +1,9 @@
 /** What the read API's routes read and write: the existing stores, nothing of their own. */
+import type { RescanMessage } from '../events/rescan.js';
 import type { FindingsStore } from '../stores/findings-store.js';
 import type { ImageStore } from '../stores/image-store.js';
 import type { ProvenanceStore } from '../stores/provenance-store.js';
+import type { VexStore } from '../stores/vex-store.js';
 import type { WorkloadStore } from '../stores/workload-store.js';
 
 export interface ApiDeps {
@@ -13,5 +15,12 @@ export interface ApiDeps {
   readonly advisories: { idsByAlias(alias: string): Promise<string[]> };
   /** The reports bucket: report and SBOM links are `s3://<bucket>/<key>`. */
   readonly reportsBucket?: string;
+  /** VEX documents, beside the suppressions in the findings table. */
+  readonly vex: VexStore;
+  /**
+   * Sends rescan messages to the rescan queue: what a suppression or VEX document put or
+   * deleted asks for (api/rescans.ts). Absent: nothing is queued.
+   */
+  readonly queueRescans?: (messages: readonly RescanMessage[]) => Promise<void>;
   readonly now?: () => Date;
 }

@@ -96,3 +96,11 @@ export const suppressionBody = z.strictObject({
 export const deleteSuppressionQuery = z.strictObject({
   packageKey: packageKeyParam.default('*'),
 });
+
+/** A VEX document's id in the store (stores/vex-store.ts vexIdOf). */
+export const vexIdParam = z.string().regex(/^[0-9a-f]{24}$/, 'a VEX document id (24 hex digits)');
+
+export const vexPutQuery = z.strictObject({
+  /** An ISO 8601 instant in the future; absent: until deleted. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});

@@ -28,6 +28,8 @@ import {
   repositoryParam,
   suppressionBody,
   tagParam,
+  vexIdParam,
+  vexPutQuery,
   vulnerabilityIdParam,
 } from './params.js';
 import {
@@ -36,6 +38,7 @@ import {
   putSuppression,
   type SuppressionScope,
 } from './suppressions.js';
+import { deleteVex, listVex, putVex, type VexScope } from './vex.js';
 
 /** A REST API request as the handler hands it over (from API Gateway's proxy event). */
 export interface ApiRequest {
@@ -128,6 +131,39 @@ function suppressionRoutes(
   ];
 }
 
+/** VEX documents of a scope: the document itself is the body of a POST (docs/vex.md). */
+function vexRoutes(base: string, scopeOf: (r: ApiRequest) => VexScope): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: `${base}/vex`,
+      run: async (deps, r) => {
+        const { limit, cursor } = query(r, pageQuery);
+        return ok(await listVex(deps, scopeOf(r), limit, cursor));
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/vex`,
+      run: async (deps, r) => {
+        const { expiresAt } = query(r, vexPutQuery);
+        return {
+          status: 201,
+          body: await putVex(deps, scopeOf(r), r.body ?? '', expiresAt, r.principal),
+        };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/vex/{id}`,
+      run: async (deps, r) => {
+        const rescans = await deleteVex(deps, scopeOf(r), path(r, 'id', vexIdParam));
+        return ok({ deleted: true, rescans });
+      },
+    },
+  ];
+}
+
 export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
@@ -211,4 +247,6 @@ export const ROUTES: readonly Route[] = [
     },
   },
   ...suppressionRoutes('', async () => ({ kind: 'global' })),
+  ...vexRoutes('/repositories/{repository}', (r) => ({ kind: 'repository', repository: repo(r) })),
+  ...vexRoutes('', () => ({ kind: 'global' })),
 ];

@@ -4,18 +4,22 @@
  * calling IAM principal as author. They are the items the scan and rescan already read
  * (pipeline/context.ts suppressionsFor, pipeline/lifecycle.ts draftsOf): a finding they cover is
  * written SUPPRESSED by the next scan or rescan of its package, and ACTIVE again by the first
- * one after the suppression expired or was deleted, each change announced once.
+ * one after the suppression expired or was deleted, each change announced once. Putting or
+ * deleting one queues those rescans at once (api/rescans.ts); an expiry, the hourly sweep
+ * (pipeline/decisions.ts).
  *
  * A repository-scoped suppression is stored under the repository's name without its registry
  * host, which is how the pipeline matches them (scan/match.ts, rescan.ts: splitRepository).
  */
 
 import type * as z from 'zod';
+import type { Decision } from '../stores/decision-expiry.js';
 import type { Suppression } from '../stores/findings-store.js';
 import { decodeCursor, type Page, pageOf, queryFingerprint } from './cursor.js';
 import type { ApiDeps } from './deps.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from './errors.js';
 import type { suppressionBody } from './params.js';
+import { queueDecisionRescans } from './rescans.js';
 
 export type SuppressionScope =
   | { readonly kind: 'global' }
@@ -108,6 +112,7 @@ export async function putSuppression(
     ...(expiresAt === undefined ? {} : { expiresAt }),
   };
   await deps.findings.putSuppression(suppression);
+  await queueDecisionRescans(deps, [decisionOf(suppression)]);
   return view(suppression);
 }
 
@@ -126,4 +131,15 @@ export async function deleteSuppression(
       `no suppression of ${vulnerabilityId} (${packageKey}) in scope ${stored}`,
     );
   await deps.findings.deleteSuppression({ scope: stored, vulnerabilityId, packageKey });
+  await queueDecisionRescans(deps, [decisionOf(existing)]);
+}
+
+/** What a suppression covers, for the rescans it asks for when it is put or deleted. */
+function decisionOf(s: Pick<Suppression, 'scope' | 'vulnerabilityId' | 'packageKey'>): Decision {
+  return {
+    kind: 'suppression',
+    scope: s.scope,
+    vulnerabilityIds: [s.vulnerabilityId],
+    packageKey: s.packageKey,
+  };
 }

@@ -9,6 +9,25 @@ import { sendMessages } from '../queues/send.js';
 const MAX_CHANGES = 500;
 const MAX_BYTES = 200 * 1024;
 
+/** Package changes as rescan messages: at most 500 changes and about 200 KiB each. */
+export function packChanges(changes: readonly PackageChange[], source: string): RescanMessage[] {
+  const out: RescanMessage[] = [];
+  let current: PackageChange[] = [];
+  let bytes = 0;
+  for (const change of changes) {
+    const size = JSON.stringify(change).length + 1;
+    if (current.length === MAX_CHANGES || (current.length > 0 && bytes + size > MAX_BYTES)) {
+      out.push({ version: 1, source, changes: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(change);
+    bytes += size;
+  }
+  if (current.length > 0) out.push({ version: 1, source, changes: current });
+  return out;
+}
+
 export class RescanPublisher {
   private readonly seen = new Set<string>();
   sent = 0;
@@ -21,24 +40,13 @@ export class RescanPublisher {
 
   /** Messages for the changes not yet sent in this run. */
   messages(changes: readonly PackageChange[]): RescanMessage[] {
-    const out: RescanMessage[] = [];
-    let current: PackageChange[] = [];
-    let bytes = 0;
-    for (const change of changes) {
+    const fresh = changes.filter((change) => {
       const key = `${change.change}\u0000${change.ecosystem}\u0000${change.name}\u0000${change.advisoryIds.join(',')}`;
-      if (this.seen.has(key)) continue;
+      if (this.seen.has(key)) return false;
       this.seen.add(key);
-      const size = JSON.stringify(change).length + 1;
-      if (current.length === MAX_CHANGES || (current.length > 0 && bytes + size > MAX_BYTES)) {
-        out.push({ version: 1, source: this.source, changes: current });
-        current = [];
-        bytes = 0;
-      }
-      current.push(change);
-      bytes += size;
-    }
-    if (current.length > 0) out.push({ version: 1, source: this.source, changes: current });
-    return out;
+      return true;
+    });
+    return packChanges(fresh, this.source);
   }
 
   readonly deliver = async (changes: readonly PackageChange[]): Promise<void> => {

@@ -8,6 +8,7 @@
  */
 import { mapLimit } from '../concurrency.js';
 import type { PackageChange, RescanMessage } from '../events/rescan.js';
+import { packChanges } from '../feeds/rescan-publisher.js';
 import { splitPackageKey } from '../stores/advisory-store.js';
 import {
   type Decision,
@@ -25,8 +26,7 @@ export interface DecisionDeps {
   readonly advisories: { idsByAlias(alias: string): Promise<string[]> };
 }
 
-/** The rescan message's limits (events/rescan.ts). */
-const MAX_CHANGES = 500;
+/** A rescan change names at most this many advisories (events/rescan.ts). */
 const MAX_ADVISORY_IDS = 1000;
 
 /**
@@ -59,10 +59,8 @@ export async function rescansFor(
     change: 'modified',
     advisoryIds: [...ids].slice(0, MAX_ADVISORY_IDS),
   }));
-  const messages: RescanMessage[] = [];
-  for (let i = 0; i < changes.length; i += MAX_CHANGES)
-    messages.push({ version: 1, source, changes: changes.slice(i, i + MAX_CHANGES) });
-  return messages;
+  // Packed as the feed sync packs its own: under SQS's size limit.
+  return packChanges(changes, source);
 }
 
 export interface SweepDeps extends DecisionDeps {

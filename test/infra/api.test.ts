@@ -1,7 +1,7 @@
 /**
  * The read API as synthesized: AWS_IAM on every method (no route reachable without IAM), the
  * methods exactly those of shared/api ROUTES and of docs/openapi.json, the function's writes
- * limited to SUPPRESS# partitions, the stack outputs; and docs/api.md's example policy evaluated
+ * limited to SUPPRESS#, VEX# and EXPIRY# partitions, the stack outputs; and docs/api.md's example policy evaluated
  * (test/support/execute-api-policy.ts) against every method of the template.
  */
 import { readFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ describe('the read API template', () => {
     expect(documented).toEqual(served);
   });
 
-  it('lets the function write only SUPPRESS# partitions, and outputs ApiUrl and FindingsTableName', () => {
+  it('lets the function write only suppression, VEX and expiry-marker partitions, and outputs ApiUrl and FindingsTableName', () => {
     const writes = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap(
@@ -68,7 +68,7 @@ describe('the read API template', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]?.Action).toEqual(['dynamodb:PutItem', 'dynamodb:DeleteItem']);
     expect(writes[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUPPRESS#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUPPRESS#*', 'VEX#*', 'EXPIRY#*'] },
     });
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'FindingsTableName']));

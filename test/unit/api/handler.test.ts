@@ -571,3 +571,146 @@ describe('suppressions', () => {
     expect((await call(event('GET', '/suppressions'))).json).toEqual({ items: [] });
   });
 });
+
+describe('decisions queue their rescans', () => {
+  const concatOf = async (digest: string) => {
+    const { json } = await call(event('GET', '/images/{digest}/findings', { digest }));
+    return (json.items as FindingRecord[]).find(
+      (f) => f.packageName === 'concat-stream',
+    ) as FindingRecord;
+  };
+  /** An OpenVEX document about concat-stream in the 3.11 image, as a team would write it. */
+  const openVex = (status: string) =>
+    JSON.stringify({
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': `https://openvex.dev/docs/example/team-a-${status}`,
+      author: 'team-a',
+      timestamp: '2026-01-01T00:00:00Z',
+      version: 1,
+      statements: [
+        {
+          vulnerability: { name: CONCAT_STREAM_ADVISORY },
+          products: [
+            {
+              '@id': `pkg:oci/app@${encodeURIComponent(d311)}`,
+              subcomponents: [{ '@id': 'pkg:npm/concat-stream' }],
+            },
+          ],
+          status,
+          justification: 'vulnerable_code_not_in_execute_path',
+        },
+      ],
+    });
+
+  it('a suppression put or deleted through the API rescans its package at once', {
+    timeout: 60_000,
+  }, async () => {
+    await world.runQueuedRescans();
+    const before = world.notifier.sent.length;
+    const target = await concatOf(d311);
+    const body = {
+      vulnerabilityId: target.vulnerabilityId,
+      packageKey: target.packageKey,
+      reason: 'accepted',
+    };
+    const created = await call(
+      event('POST', '/images/{digest}/suppressions', { digest: d311 }, { body }),
+    );
+    expect(created.status).toBe(201);
+    // Queued by the API itself: one message, for the npm package the finding is in.
+    expect(await world.runQueuedRescans()).toBe(1);
+    expect((await concatOf(d311)).status).toBe('SUPPRESSED');
+    await call(
+      event(
+        'DELETE',
+        '/images/{digest}/suppressions/{vulnerabilityId}',
+        { digest: d311, vulnerabilityId: target.vulnerabilityId },
+        { query: { packageKey: target.packageKey } },
+      ),
+    );
+    expect(await world.runQueuedRescans()).toBe(1);
+    expect((await concatOf(d311)).status).toBe('ACTIVE');
+    // Closed, then opened again: one message each, about this image only.
+    const about = world.notifier
+      .bodies()
+      .slice(before)
+      .map((m) => [m.eventType, m.image.digest]);
+    expect(about).toEqual([
+      ['FINDINGS_RESOLVED', d311],
+      ['FINDINGS_NEW', d311],
+    ]);
+  });
+
+  it('a VEX document put for a repository suppresses what it says is not affected; deleted, it re-opens', {
+    timeout: 60_000,
+  }, async () => {
+    await world.runQueuedRescans();
+    const put = await call(
+      event(
+        'POST',
+        '/repositories/{repository}/vex',
+        { repository: TEAM_A },
+        { body: openVex('not_affected') },
+      ),
+    );
+    expect(put.status).toBe(201);
+    expect(put.json).toMatchObject({
+      scope: 'team-a/app',
+      format: 'openvex',
+      author: 'team-a',
+      statements: 1,
+      uploadedBy: CALLER,
+      issues: [],
+      rescans: 1,
+    });
+    await world.runQueuedRescans();
+    const finding = await concatOf(d311);
+    expect(finding.status).toBe('SUPPRESSED');
+    expect(finding.statusReason).toBe(
+      'vex: not_affected (vulnerable_code_not_in_execute_path) in https://openvex.dev/docs/example/team-a-not_affected',
+    );
+    // The document names the 3.11 image only: the 3.10 image in the same repository keeps it.
+    expect((await concatOf(d310)).status).toBe('ACTIVE');
+
+    const listed = await call(
+      event('GET', '/repositories/{repository}/vex', { repository: TEAM_A }),
+    );
+    expect(listed.json).toMatchObject({ items: [{ id: put.json.id, statements: 1 }] });
+    // Another team's listing does not show it.
+    const other = await call(
+      event('GET', '/repositories/{repository}/vex', { repository: TEAM_B }),
+    );
+    expect(other.json).toEqual({ items: [] });
+
+    const deleted = await call(
+      event('DELETE', '/repositories/{repository}/vex/{id}', {
+        repository: TEAM_A,
+        id: put.json.id as string,
+      }),
+    );
+    expect(deleted.json).toEqual({ deleted: true, rescans: 1 });
+    await world.runQueuedRescans();
+    expect((await concatOf(d311)).status).toBe('ACTIVE');
+  });
+
+  it('refuses a document that is not VEX, and an expiry in the past, with 400s', async () => {
+    const notVex = await call(event('POST', '/vex', {}, { body: '{"spdxVersion":"SPDX-2.3"}' }));
+    expect(notVex.status).toBe(400);
+    expect(notVex.raw).toMatch(/neither an OpenVEX document/);
+    const past = await call(
+      event(
+        'POST',
+        '/vex',
+        {},
+        { body: openVex('fixed'), query: { expiresAt: '2020-01-01T00:00:00Z' } },
+      ),
+    );
+    expect(past.status).toBe(400);
+    expect(past.raw).toMatch(/not in the future/);
+    const anonymous = await call(
+      event('POST', '/vex', {}, { body: openVex('fixed'), userArn: null }),
+    );
+    expect(anonymous.status).toBe(403);
+    expect((await call(event('GET', '/vex'))).json).toEqual({ items: [] });
+  });
+});

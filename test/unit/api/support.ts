@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { startFauxqs } from 'fauxqs';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -20,7 +22,8 @@ import {
 import { DEFAULT_TOOLS_DIR } from '../../../scripts/local/stack.js';
 import type { ApiDeps } from '../../../shared/api/deps.js';
 import { ENV_VARS } from '../../../shared/config/env.js';
-import type { RescanDeps } from '../../../shared/pipeline/rescan.js';
+import { rescanMessage } from '../../../shared/events/rescan.js';
+import { type RescanDeps, rescanPackages } from '../../../shared/pipeline/rescan.js';
 import type { ScanDeps } from '../../../shared/pipeline/scan.js';
 import { contentHash } from '../../../shared/stores/advisory-store.js';
 import { DynamoDbAdvisoryStore } from '../../../shared/stores/dynamodb/advisory-store.js';
@@ -31,7 +34,9 @@ import { FindingsStore } from '../../../shared/stores/findings-store.js';
 import { ImageStore } from '../../../shared/stores/image-store.js';
 import { InventoryStore } from '../../../shared/stores/inventory-store.js';
 import { ProvenanceStore } from '../../../shared/stores/provenance-store.js';
+import { VexStore } from '../../../shared/stores/vex-store.js';
 import { WorkloadStore } from '../../../shared/stores/workload-store.js';
+import { drainQueue } from '../../support/aws.js';
 import { lambdaContext } from '../../support/lambda.js';
 import { npmAdvisories, RecordingNotifier } from '../../support/pipeline.js';
 
@@ -52,6 +57,13 @@ export interface ApiWorld {
   readonly work: string;
   readonly endpoint: string;
   readonly tables: Record<'images' | 'inventories' | 'findings' | 'advisories', string>;
+  /** The rescan queue (fauxqs, in process) the function sends decision rescans to. */
+  readonly rescanQueue: { readonly url: string; readonly endpoint: string };
+  /**
+   * Runs, as the rescan function would, the rescans the API queued since the last call; the
+   * number of messages it found.
+   */
+  runQueuedRescans(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -112,7 +124,8 @@ export async function startWorld(openImage: ScanDeps['openImage']): Promise<ApiW
   const imagesTable = new DynamoDbItemTable(documents, names.images);
   const notifier = new RecordingNotifier();
   const images = new ImageStore(imagesTable);
-  const findings = new FindingsStore(new DynamoDbItemTable(documents, names.findings));
+  const findingsTable = new DynamoDbItemTable(documents, names.findings);
+  const findings = new FindingsStore(findingsTable);
   const workloads = new WorkloadStore(imagesTable);
   const scan: ScanDeps & RescanDeps = {
     images,
@@ -122,6 +135,7 @@ export async function startWorld(openImage: ScanDeps['openImage']): Promise<ApiW
     notifier,
     openImage,
     audit: { workloads },
+    vex: new VexStore(findingsTable),
     windowDays: 'LIFETIME',
   };
   const api: ApiDeps = {
@@ -130,8 +144,21 @@ export async function startWorld(openImage: ScanDeps['openImage']): Promise<ApiW
     provenance: new ProvenanceStore(imagesTable),
     workloads,
     advisories,
+    vex: new VexStore(findingsTable),
     reportsBucket: 'reports-bucket',
   };
+  const fauxqs = await startFauxqs({
+    port: 0,
+    // Loopback only; under this name fauxqs's queue URLs (sqs.<region>.localhost) are URLs.
+    host: 'localhost',
+    logger: false,
+    defaultRegion: LOCAL_REGION,
+  });
+  const sqsEndpoint = `http://localhost:${fauxqs.port}`;
+  const sqs = new SQSClient({ ...config, endpoint: sqsEndpoint, useQueueUrlAsEndpoint: false });
+  // Created as the local stack creates its queues: the URL then names the endpoint's host.
+  const rescanQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'rescan' })))
+    .QueueUrl as string;
   return {
     api,
     scan,
@@ -139,7 +166,15 @@ export async function startWorld(openImage: ScanDeps['openImage']): Promise<ApiW
     work,
     endpoint: ddb.endpoint,
     tables: names,
+    rescanQueue: { url: rescanQueueUrl, endpoint: sqsEndpoint },
+    async runQueuedRescans() {
+      const bodies = await drainQueue(sqs, rescanQueueUrl);
+      for (const body of bodies) await rescanPackages(rescanMessage.parse(JSON.parse(body)), scan);
+      return bodies.length;
+    },
     async stop() {
+      sqs.destroy();
+      await fauxqs.stop();
       documents.destroy();
       plain.destroy();
       await stopService(ddb);
@@ -230,6 +265,8 @@ export async function loadHandler(world: ApiWorld): Promise<Handler> {
     [ENV_VARS.findingsTable]: world.tables.findings,
     [ENV_VARS.advisoriesTable]: world.tables.advisories,
     [ENV_VARS.reportsBucket]: 'reports-bucket',
+    [ENV_VARS.rescanQueueUrl]: world.rescanQueue.url,
+    [ENV_VARS.sqsEndpoint]: world.rescanQueue.endpoint,
   });
   ({ handler } = (await import('../../../functions/api/index.js')) as unknown as {
     handler: Handler;
