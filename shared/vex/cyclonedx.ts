@@ -5,7 +5,7 @@
  * (`urn:cdx:<serial>/<version>#<bom-ref>`) into another BOM, such as the SBOM Bosun wrote, whose
  * bom-refs end with the package's purl.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../zod-issues.js';
 import {
   InvalidVexError,

@@ -5,7 +5,7 @@
  * products, or a `not_affected` one with neither justification nor impact statement, is
  * incomplete and the spec calls the document invalid, so it is refused whole rather than half-read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../zod-issues.js';
 import {
   InvalidVexError,

@@ -35,7 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['extractors'],
   ['inventory'],
   ['checks'],
-  ['matcher'],
+  ['matcher', 'vex'],
   ['report', 'sbom'],
   ['events'],
   ['stores'],
