@@ -116,7 +116,9 @@ export function buildDashboard(scope: Construct, props: DashboardProps): cloudwa
       width,
       height,
       left: [
-        bosunMetric('FeedChanges', 'feed-sync', 'SampleCount').with({ label: 'Feed sources synced' }),
+        bosunMetric('FeedChanges', 'feed-sync', 'SampleCount').with({
+          label: 'Feed sources synced',
+        }),
         bosunMetric('FeedErrors', 'feed-sync'),
       ],
       right: [

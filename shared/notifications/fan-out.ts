@@ -82,3 +82,41 @@ export function deliveriesOf(notifier: Notifier, dedupeKey: string): Delivery[] 
     ? notifier.deliveries(dedupeKey)
     : [{ target: 'notifier', dedupeKey, notifier }];
 }
+
+/** Where deliveries are recorded: the findings table's `NOTIFY#` items (FindingsStore). */
+export interface DeliveryLedger {
+  notified(dedupeKey: string): Promise<boolean>;
+  markNotified(dedupeKey: string, messageId: string, sentAt: string): Promise<boolean>;
+}
+
+/**
+ * Publishes a message to each destination that has not had it yet, recording each delivery:
+ * with a fan-out every destination has its own record, so a destination that fails neither
+ * loses the others' deliveries nor makes a retry send them twice. True when the first
+ * destination (the topic) was sent to now; throws, after trying every destination, when any
+ * failed (a single notifier's own error, a fan-out's NotificationDeliveryError).
+ */
+export async function deliverOnce(
+  notifier: Notifier,
+  ledger: DeliveryLedger,
+  message: OutgoingMessage,
+  sentAt: string,
+): Promise<boolean> {
+  let sent = false;
+  const failures: { target: string; error: unknown }[] = [];
+  for (const [index, delivery] of deliveriesOf(notifier, message.dedupeKey).entries()) {
+    if (await ledger.notified(delivery.dedupeKey)) continue;
+    try {
+      const id = await delivery.notifier.publish(message);
+      // A stop between publish and this write is the one way a message goes out twice; it
+      // carries the same dedupeKey (body and attribute), so subscribers can drop the copy.
+      await ledger.markNotified(delivery.dedupeKey, id, sentAt);
+      if (index === 0) sent = true;
+    } catch (error) {
+      failures.push({ target: delivery.target, error });
+    }
+  }
+  if (failures.length === 0) return sent;
+  if (failures.length === 1 && !(notifier instanceof FanOutNotifier)) throw failures[0]?.error;
+  throw new NotificationDeliveryError(failures, message.dedupeKey);
+}

@@ -7,11 +7,7 @@
 import { asffFinding } from '../integrations/asff.js';
 import { securityHubChanges } from '../integrations/changes.js';
 import { importFindings } from '../integrations/security-hub.js';
-import {
-  deliveriesOf,
-  FanOutNotifier,
-  NotificationDeliveryError,
-} from '../notifications/fan-out.js';
+import { deliverOnce } from '../notifications/fan-out.js';
 import {
   buildMessage,
   dedupeKey,
@@ -31,34 +27,11 @@ import { imageContext, nowOf, type PipelineDeps, saveImage } from './context.js'
 import { changesOf } from './lifecycle.js';
 
 /**
- * Publishes a message to each destination that has not had it yet, recording each delivery:
- * with a fan-out (notifications/fan-out.ts: the topic and EventBridge) every destination has its
- * own dedupe record, so a destination that fails neither loses the others' deliveries nor makes
- * a retry send them twice. True when the first destination (the topic) was sent to now; throws
- * NotificationDeliveryError, after trying every destination, when any failed.
+ * Publishes a message unless its change was already announced, then records it; with a fan-out
+ * (the topic and EventBridge), once per destination (notifications/fan-out.ts deliverOnce).
  */
 export async function sendOnce(deps: PipelineDeps, message: OutgoingMessage): Promise<boolean> {
-  let sent = false;
-  const failures: { target: string; error: unknown }[] = [];
-  for (const [index, delivery] of deliveriesOf(deps.notifier, message.dedupeKey).entries()) {
-    if (await deps.findings.notified(delivery.dedupeKey)) continue;
-    try {
-      const id = await delivery.notifier.publish(message);
-      // A stop between publish and this write is the one way a message goes out twice; it
-      // carries the same dedupeKey (body and attribute), so subscribers can drop the copy.
-      await deps.findings.markNotified(delivery.dedupeKey, id, nowOf(deps).toISOString());
-      if (index === 0) sent = true;
-    } catch (error) {
-      failures.push({ target: delivery.target, error });
-    }
-  }
-  if (failures.length > 0) {
-    // One destination alone: its own error, as before the fan-out.
-    if (failures.length === 1 && !(deps.notifier instanceof FanOutNotifier))
-      throw failures[0]?.error;
-    throw new NotificationDeliveryError(failures, message.dedupeKey);
-  }
-  return sent;
+  return deliverOnce(deps.notifier, deps.findings, message, nowOf(deps).toISOString());
 }
 
 const TRIGGERS: Record<NonNullable<ImageRecord['lastCommit']>['kind'], Trigger> = {

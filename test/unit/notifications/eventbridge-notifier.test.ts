@@ -93,7 +93,7 @@ describe('EventBridge events', () => {
     expect(id).toBe('event-0');
     expect(seen).toHaveLength(1);
     expect(seen[0]?.target).toBe('PutEvents');
-    const [entry] = seen[0]?.body.Entries as Record<string, unknown>[];
+    const [entry] = (seen[0]?.body.Entries ?? []) as Record<string, unknown>[];
     expect(entry).toEqual({
       Source: 'bosun.prod',
       DetailType: 'Findings New',
