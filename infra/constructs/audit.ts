@@ -121,9 +121,22 @@ export interface AuditFunction {
   readonly function: BosunFunction;
   /** ECS task state changes (RUNNING, STOPPED); undefined with `ecs: false`. */
   readonly taskRule?: events.Rule;
+  /** New task-definition revisions (CloudTrail RegisterTaskDefinition); undefined with `ecs: false`. */
+  readonly taskDefinitionRule?: events.Rule;
   readonly schedule: events.Rule;
   readonly accessEntries: readonly eks.CfnAccessEntry[];
 }
+
+/** The CloudTrail record of a successful RegisterTaskDefinition call, as EventBridge delivers it. */
+export const TASK_DEFINITION_PATTERN: events.EventPattern = {
+  source: ['aws.ecs'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['ecs.amazonaws.com'],
+    eventName: ['RegisterTaskDefinition'],
+    errorCode: events.Match.doesNotExist(),
+  },
+};
 
 /**
  * The audit function, its rules (ECS task state changes, the reconcile schedule), its
@@ -174,6 +187,17 @@ export function buildAudit(scope: Construct, props: AuditFunctionProps): AuditFu
         targets: [target()],
       })
     : undefined;
+  // ECS sends no event of its own for a new revision: the RegisterTaskDefinition call reaches
+  // EventBridge through CloudTrail, which needs a trail logging management events in the
+  // region (https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html,
+  // docs/audit.md). A refused call registered nothing: its record carries an errorCode.
+  const taskDefinitionRule = s.ecs
+    ? new events.Rule(scope, 'AuditTaskDefinitionRule', {
+        description: 'New ECS task-definition revisions (CloudTrail): their checks',
+        eventPattern: TASK_DEFINITION_PATTERN,
+        targets: [target()],
+      })
+    : undefined;
   const schedule = new events.Rule(scope, 'AuditSchedule', {
     description: 'Workload inventory reconcile (ECS, Lambda, EKS)',
     schedule: s.reconcileSchedule,
@@ -197,7 +221,13 @@ export function buildAudit(scope: Construct, props: AuditFunctionProps): AuditFu
           }),
       )
     : [];
-  return { function: fn, ...(taskRule === undefined ? {} : { taskRule }), schedule, accessEntries };
+  return {
+    function: fn,
+    ...(taskRule === undefined ? {} : { taskRule }),
+    ...(taskDefinitionRule === undefined ? {} : { taskDefinitionRule }),
+    schedule,
+    accessEntries,
+  };
 }
 
 /**
@@ -207,12 +237,16 @@ export function buildAudit(scope: Construct, props: AuditFunctionProps): AuditFu
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html),
  * a digest's partition (Query) and the running workloads of a source on the index (Query), image
  * and tag records read; in the findings table, a digest's findings (Query) and the sent-message
- * markers (GetItem, PutItem). Nothing is deleted.
+ * markers (GetItem, PutItem). Nothing is deleted, but for the checks of task definitions and
+ * workloads in their own partitions (BatchWriteItem under a LeadingKeys condition, grantStores).
  */
 export const AUDIT_TABLE_ACTIONS = {
   images: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
   findings: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
 } as const;
+
+/** The findings-table partitions of checks whose subject is not an image (checks-store.ts). */
+export const AUDIT_CHECKS_KEYS = 'CHECKS#*';
 
 function grantStores(fn: BosunFunction, props: AuditFunctionProps): void {
   const { images, findings } = props.tables;
@@ -227,6 +261,16 @@ function grantStores(fn: BosunFunction, props: AuditFunctionProps): void {
     new iam.PolicyStatement({
       actions: [...AUDIT_TABLE_ACTIONS.findings],
       resources: [findings.tableArn],
+    }),
+  );
+  // The checks of task definitions and workloads (stores/checks-store.ts) are written in
+  // batches; BatchWriteItem can delete too, so it is held to their own partitions
+  // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+  role.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:BatchWriteItem'],
+      resources: [findings.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [AUDIT_CHECKS_KEYS] } },
     }),
   );
   role.addToRolePolicy(
