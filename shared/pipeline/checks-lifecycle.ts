@@ -24,6 +24,7 @@ import {
 } from '../checks/config.js';
 import type { CheckResult } from '../checks/types.js';
 import type { EffectiveUser } from '../checks/user.js';
+import { deliverOnce } from '../notifications/fan-out.js';
 import {
   buildMessage,
   dedupeKey,
@@ -276,21 +277,18 @@ export async function announcePendingChecks(
       `subject:${subject}`,
       ...records.map((c) => `${checkSortKey(c.checkId, c.locationKey)}:${c.status}:${c.changedAt}`),
     ]);
-    if (findings !== undefined && (await findings.notified(key))) continue;
-    const id = await notifier.publish(
-      buildMessage({
-        eventType,
-        dedupeKey: key,
-        occurredAt: records.map((c) => c.changedAt).sort()[0] ?? now,
-        trigger: context.trigger ?? 'push',
-        image: context.image,
-        findings: [],
-        checks: { subject, records: records.map(unmarked) },
-      }),
-    );
-    // A stop between publish and this write is the one way a message goes out twice; it
-    // carries the same dedupeKey, so subscribers can drop the copy (as findings' do).
-    await findings?.markNotified(key, id, now);
+    const message = buildMessage({
+      eventType,
+      dedupeKey: key,
+      occurredAt: records.map((c) => c.changedAt).sort()[0] ?? now,
+      trigger: context.trigger ?? 'push',
+      image: context.image,
+      findings: [],
+      checks: { subject, records: records.map(unmarked) },
+    });
+    // Once per destination (the topic, EventBridge: notifications/fan-out.ts deliverOnce).
+    if (findings === undefined) await notifier.publish(message);
+    else if (!(await deliverOnce(notifier, findings, message, now))) continue;
     sent++;
   }
   await deps.checks.write(pending.map(unmarked));
