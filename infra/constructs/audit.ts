@@ -189,7 +189,7 @@ export function buildAudit(scope: Construct, props: AuditFunctionProps): AuditFu
     : undefined;
   // ECS sends no event of its own for a new revision: the RegisterTaskDefinition call reaches
   // EventBridge through CloudTrail, which needs a trail logging management events in the
-  // region (https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html,
+  // region (https://docs.aws.amazon.com/eventbridge/latest/userguide/event-types.html,
   // docs/audit.md). A refused call registered nothing: its record carries an errorCode.
   const taskDefinitionRule = s.ecs
     ? new events.Rule(scope, 'AuditTaskDefinitionRule', {
