@@ -47,6 +47,7 @@ import {
 import { toSarif } from '../shared/report/sarif.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { BOSUN_VERSION } from '../shared/version.js';
+import { applyDecisions, loadDecisions } from './decisions.js';
 import {
   checksRepositoriesOf,
   defaultDbDir,
@@ -231,6 +232,9 @@ export async function scan(argv: string[]): Promise<number> {
       'fail-on-check': { type: 'string' },
       // Per-repository check settings and secret suppressions, as the deployment's imageChecks.
       'checks-config': { type: 'string' },
+      // Decisions about findings (docs/vex.md): suppressed findings are listed apart, not dropped.
+      vex: { type: 'string', multiple: true },
+      'ignore-file': { type: 'string' },
       ...PROVENANCE_OPTIONS,
     },
   });
@@ -252,6 +256,12 @@ export async function scan(argv: string[]): Promise<number> {
     throw new UsageError('--checks-config with --no-checks: no check would run to configure');
   const checksConfig =
     values['checks-config'] === undefined ? undefined : readChecksConfig(values['checks-config']);
+  const decisions = loadDecisions(
+    values.vex ?? [],
+    values['ignore-file'],
+    new Date().toISOString().slice(0, 10),
+  );
+  for (const note of decisions.notes) console.error(`bosun: ${note}`);
   const wanted = values.severity?.toUpperCase().split(',');
   const bad = (wanted ?? []).find((s) => !(SEVERITIES as readonly string[]).includes(s));
   if (bad !== undefined)
@@ -314,7 +324,13 @@ export async function scan(argv: string[]): Promise<number> {
         ? imageCoverage
         : { complete: false, gaps: [...imageCoverage.gaps, ...signalGaps] };
     status.done();
-    const findings = result.findings
+    const { kept, suppressed } = applyDecisions(result.findings, decisions, {
+      digests: [image.manifestDigest, image.indexDigest].filter(
+        (d): d is string => d !== undefined,
+      ),
+      repositories: checksRepositoriesOf(sourceInput(values, positionals)),
+    });
+    const findings = kept
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
       .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)
       .filter((f) => !values['reachable-only'] || f.reachability?.reachable !== false)
@@ -329,6 +345,7 @@ export async function scan(argv: string[]): Promise<number> {
       inventory,
       coverage,
       findings,
+      suppressed,
       checks,
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
     });
@@ -368,6 +385,7 @@ export async function scan(argv: string[]): Promise<number> {
         source: r.image.source,
         platform: platformString(r.image.platform),
         findings: r.findings,
+        suppressed: r.suppressed,
         coverage: r.coverage,
         ...(r.checks === undefined
           ? {}
@@ -408,6 +426,17 @@ export async function scan(argv: string[]): Promise<number> {
               epss: f.epss,
               reachability: f.reachability,
               layer: f.package.layer,
+            })),
+            // Findings a VEX statement or an ignore entry covers: said, with why (docs/vex.md).
+            suppressed: r.suppressed.map(({ finding: f, reason }) => ({
+              id: f.id,
+              ids: f.ids,
+              severity: f.severity,
+              package: f.package.name,
+              purl: f.package.purl,
+              installedVersion: f.installedVersion,
+              fixedVersion: f.fixedVersion,
+              reason,
             })),
             // The CheckResult list as the library gives it: a secret by its rule, location
             // and value hash, never its value.
@@ -475,6 +504,12 @@ export async function scan(argv: string[]): Promise<number> {
               .join('  ')
               .trimEnd(),
           );
+      }
+      // Suppressed is not gone: each with why (a VEX statement, an ignore entry).
+      if (r.suppressed.length > 0) {
+        print(`  suppressed: ${r.suppressed.length} (VEX, ignore file)`);
+        for (const { finding: f, reason } of r.suppressed)
+          print(`  SUPPRESSED  ${f.id}  ${f.package.name} ${f.installedVersion}  ${reason}`);
       }
       if (r.checks !== undefined) printChecks(r.checks);
       for (const issue of r.issues) print(`  issue: ${issue}`);

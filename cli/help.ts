@@ -106,6 +106,10 @@ flags:
   --reachable-only               leave out findings whose vulnerable code is known not to be in the
                                  binary (Go: no vulnerable symbol linked; docs/reachability.md);
                                  findings not known unreachable stay
+  --vex FILE                     apply a VEX document (OpenVEX 0.2 or CycloneDX; repeatable): what
+                                 it says is not affected or fixed is listed as suppressed, with why
+  --ignore-file FILE             ignore entries (id [purl] [exp:YYYY-MM-DD] [# reason]); default
+                                 .bosunignore in the current folder when there is one (docs/vex.md)
   --fail-on SEVERITY[,kev][,unknown]
                                  exit 1 when a finding is that severity or worse, known exploited (kev),
                                  or rated by no source (unknown)

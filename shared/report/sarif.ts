@@ -22,6 +22,12 @@ export interface SarifImage {
   /** The hardening checks' results (shared/checks), and what they could not check. */
   readonly checks?: readonly CheckResult[];
   readonly checkIssues?: readonly CheckIssue[];
+  /**
+   * Findings a decision suppressed (a VEX statement, an ignore entry: docs/vex.md), with why:
+   * results carrying SARIF's `suppressions` (§3.27.23, kind `external`), so a dashboard shows
+   * them as suppressed rather than never knowing them.
+   */
+  readonly suppressed?: readonly { readonly finding: Finding; readonly reason: string }[];
 }
 
 const LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
@@ -65,7 +71,11 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
   for (const image of images) {
     const where =
       image.platform === undefined ? image.source : `${image.source} (${image.platform})`;
-    for (const f of image.findings) {
+    const decided = (image.suppressed ?? []).map((x) => ({ f: x.finding, reason: x.reason }));
+    for (const { f, reason } of [
+      ...image.findings.map((f) => ({ f, reason: undefined })),
+      ...decided,
+    ]) {
       const advisory = f.advisoryIds[0] ?? f.id;
       if (!rules.has(f.id))
         rules.set(f.id, {
@@ -110,6 +120,9 @@ export function toSarif(images: readonly SarifImage[], tool: { name: string; ver
         },
         // Whether the vulnerable code is linked (matcher/reachability.ts), where it was judged.
         ...(f.reachability === undefined ? {} : { properties: { reachability: f.reachability } }),
+        ...(reason === undefined
+          ? {}
+          : { suppressions: [{ kind: 'external', status: 'accepted', justification: reason }] }),
       });
     }
     // The hardening checks after the findings: the findings' rules and results keep their places.
