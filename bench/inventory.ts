@@ -130,7 +130,7 @@ function symbolTableSeconds(files: readonly string[]): { seconds: number; packed
   for (const file of files) {
     const content = readFileSync(file);
     packedBytes += packSymbols(
-      symbolTable(goFunctionTable(content).names),
+      symbolTable(goFunctionTable(content).linkedNames),
       elfGoarch(content),
     ).length;
   }

@@ -128,7 +128,7 @@ function linkedSymbols(
 ): { symbols?: string } {
   try {
     return {
-      symbols: packSymbols(symbolTable(goFunctionTable(content).names), elfGoarch(content)),
+      symbols: packSymbols(symbolTable(goFunctionTable(content).linkedNames), elfGoarch(content)),
     };
   } catch (error) {
     issues.push({
@@ -142,7 +142,8 @@ function linkedSymbols(
 
 export const goBinary: Extractor = {
   id: ID,
-  // 2: the stdlib package carries the binary's packed symbol table (pclntab.ts, symbols.ts).
+  // 2: the stdlib package carries the binary's packed symbol table (pclntab.ts, symbols.ts),
+  // its functions and those inlined into them.
   version: 2,
   packageTypes: ['golang'],
   ...ELF_EXECUTABLES,

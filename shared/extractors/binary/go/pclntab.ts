@@ -49,6 +49,14 @@ export interface FunctionTable {
   readonly ptrSize: 4 | 8;
   /** Every function name, in table order (by entry pc), duplicates included. */
   readonly names: readonly string[];
+  /**
+   * Every name in the function name table (Go 1.16+): the functions and the functions inlined
+   * into them, whose inline trees point there too (runtime's inlinedCall nameOff / func_). A
+   * function inlined into every caller has no entry of its own but is linked all the same:
+   * govulncheck reads it from the inline trees, this from the names those trees point to.
+   * Before Go 1.16 names are spread through the table: `names` then.
+   */
+  readonly linkedNames: readonly string[];
 }
 
 interface Reader {
@@ -109,6 +117,8 @@ export function readPclntab(table: Buffer): FunctionTable {
   let functab: number;
   let funcdata: number;
   let nametab: number;
+  // Where the name table ends: the next table the header points to (cutab).
+  let nametabEnd: number | undefined;
   switch (head.version) {
     case '1.2':
       functab = 8 + r.ptr;
@@ -117,11 +127,13 @@ export function readPclntab(table: Buffer): FunctionTable {
       break;
     case '1.16':
       nametab = word(2);
+      nametabEnd = word(3);
       funcdata = word(6);
       functab = funcdata;
       break;
     default:
       nametab = word(3);
+      nametabEnd = word(4);
       funcdata = word(7);
       functab = funcdata;
   }
@@ -144,7 +156,27 @@ export function readPclntab(table: Buffer): FunctionTable {
     const nameoff = u32(r, funcdata + funcoff + entrySize);
     names[i] = cString(table, nametab + nameoff);
   }
-  return { version: head.version, littleEndian: head.le, ptrSize: r.ptr, names };
+  return {
+    version: head.version,
+    littleEndian: head.le,
+    ptrSize: r.ptr,
+    names,
+    linkedNames: nametabEnd === undefined ? names : nameTable(table, nametab, nametabEnd),
+  };
+}
+
+/** The NUL-terminated names of the name table [from, to), each once. */
+function nameTable(b: Buffer, from: number, to: number): string[] {
+  if (to <= from || to > b.length)
+    throw new PclntabError(`function name table [${from}, ${to}) is outside the table`);
+  const names = new Set<string>();
+  for (let at = from; at < to; ) {
+    let end = b.indexOf(0, at);
+    if (end < 0 || end > to) end = to;
+    if (end > at) names.add(b.toString('utf8', at, Math.min(end, at + MAX_NAME)));
+    at = end + 1;
+  }
+  return [...names];
 }
 
 /** Offsets where a pclntab header is, in `.gopclntab`, else by its magic (PIE, stripped headers). */

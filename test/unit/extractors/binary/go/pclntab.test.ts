@@ -41,9 +41,12 @@ type box[T any] struct{ v T }
 
 func (b *box[T]) get() T { return b.v }
 
+// Inlined into main, and linked nowhere else: no function of its own in the table.
+func add(a, b int) int { return a + b }
+
 func main() {
 	u, err := url.Parse("http://example.com/a?b=c")
-	fmt.Println(u, err, (&box[int]{v: 1}).get())
+	fmt.Println(u, err, (&box[int]{v: 1}).get(), add(1, len(u.Path)))
 	sort.Slice([]int{2, 1}, func(i, j int) bool { return i < j })
 }
 `;
@@ -118,6 +121,17 @@ describe('binary/go/pclntab', () => {
     }
   });
 
+  it('names the functions inlined into others too, as the inline trees do', () => {
+    for (const b of BUILDS) {
+      const table = goFunctionTable(readFileSync(builds[b.label] as string));
+      expect(table.names, b.label).not.toContain('main.add');
+      expect(table.linkedNames, b.label).toContain('main.add');
+      expect(new Set(table.linkedNames), b.label).toEqual(
+        new Set([...table.names, ...table.linkedNames]),
+      );
+    }
+  });
+
   const real: Record<string, () => string | undefined> = {
     'esbuild 0.15.18 (Go 1.19)': () => setupFile('go-binaries/esbuild-linux-64_0.15.18'),
     "Debian's docker-registry": () =>
@@ -153,7 +167,7 @@ describe('binary/go/pclntab', () => {
     const stdlib = result.packages.find((p) => p.name === 'stdlib');
     expect(stdlib?.symbols).toMatch(/^go1:amd64:/);
     const table = unpackSymbols(stdlib?.symbols as string);
-    expect(table).toEqual(symbolTable(goFunctionTable(content).names));
+    expect(table).toEqual(symbolTable(goFunctionTable(content).linkedNames));
     expect(table.get('net/url')?.has('Parse')).toBe(true);
     expect(table.get('main')?.has('box.get')).toBe(true);
     // The closure passed to sort.Slice is main.main.func1: it belongs to main.
