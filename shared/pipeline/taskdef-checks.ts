@@ -241,9 +241,12 @@ export async function checkObservedWorkloads(
   observations: readonly Observation[],
   stopped: readonly WorkloadKey[] = [],
 ): Promise<RunningChecksOutcome> {
+  // As the inventory: a container whose digest ECS did not report is not tracked (nor is its
+  // stop), so it gets no workload findings; its revision is still checked.
   const running = observations.filter(
     (o) => o.state === 'RUNNING' && o.taskDefinition !== undefined,
   );
+  const tracked = running.filter((o) => o.digest !== undefined);
   const revisions = await readRevisions(deps, [
     ...new Set(running.map((o) => o.taskDefinition as string)),
   ]);
@@ -257,7 +260,7 @@ export async function checkObservedWorkloads(
     if (outcome.status === 'checked') checked++;
     add(outcome);
   }
-  const judged = await judgeWorkloads(deps, running, revisions.read);
+  const judged = await judgeWorkloads(deps, tracked, revisions.read);
   for (const c of judged.changes) add(c);
   // Only ECS workloads have effective findings (Lambda and EKS are not checked yet).
   const ended = stopped.filter((w) => w.source === 'ecs');
