@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import {
   buildMessage,
@@ -15,10 +14,10 @@ import {
   type Notification,
   type NotifiedWorkload,
 } from '../../../shared/notifications/message.js';
-import { SnsNotifier } from '../../../shared/notifications/sns-notifier.js';
 import { JUDGEMENTS } from '../../../shared/pipeline/audit.js';
 import { PROJECT_ROOT } from '../../support/fixtures.js';
 import { notificationErrors } from '../../support/notification-schema.js';
+import { publishedAttributes } from '../../support/sns-publish.js';
 
 const SCHEMA = JSON.parse(
   readFileSync(path.join(PROJECT_ROOT, 'docs/notification.schema.json'), 'utf8'),
@@ -130,37 +129,8 @@ describe('docs/notifications.md', () => {
 
 describe('SNS publish of a RUNNING_* message', () => {
   it('sends workloadSource as a String attribute, seven in all', async () => {
-    const forms: URLSearchParams[] = [];
-    const requestHandler = {
-      async handle(request: { body: string }) {
-        forms.push(new URLSearchParams(request.body));
-        // Publish's response as https://docs.aws.amazon.com/sns/latest/api/API_Publish.html shows it.
-        const xml = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
-  <PublishResult><MessageId>567910cd-659e-55d4-8ccb-5aaf14679dc0</MessageId></PublishResult>
-  <ResponseMetadata><RequestId>d74b8436-ae13-5ab4-a9ff-ce54dfea72a0</RequestId></ResponseMetadata>
-</PublishResponse>`;
-        return {
-          response: {
-            statusCode: 200,
-            headers: { 'content-type': 'text/xml' },
-            body: new TextEncoder().encode(xml),
-          },
-        };
-      },
-    };
-    const sns = new SNSClient({
-      region: 'us-west-2',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' },
-      requestHandler: requestHandler as unknown as SNSClientConfig['requestHandler'],
-    });
     const m = message('RUNNING_VULNERABLE', { ...WORKLOAD, source: 'eks' });
-    await new SnsNotifier(sns, 'arn:aws:sns:us-west-2:111122223333:bosun-findings').publish(m);
-    const form = forms[0] as URLSearchParams;
-    const names: Record<string, string> = {};
-    for (let n = 1; form.has(`MessageAttributes.entry.${n}.Name`); n++)
-      names[form.get(`MessageAttributes.entry.${n}.Name`) as string] = form.get(
-        `MessageAttributes.entry.${n}.Value.StringValue`,
-      ) as string;
+    const names = await publishedAttributes(m);
     expect(names).toEqual({
       eventType: 'RUNNING_VULNERABLE',
       maxSeverity: 'NONE',
@@ -170,6 +140,5 @@ describe('SNS publish of a RUNNING_* message', () => {
       dedupeKey: m.dedupeKey,
       workloadSource: 'eks',
     });
-    sns.destroy();
   });
 });

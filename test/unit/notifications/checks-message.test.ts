@@ -23,6 +23,7 @@ import { locationKeyOf, type StoredCheck } from '../../../shared/stores/checks-s
 import { AWS_EXAMPLE_SECRET, PLANTED } from '../../support/check-images.js';
 import { PROJECT_ROOT } from '../../support/fixtures.js';
 import { notificationErrors } from '../../support/notification-schema.js';
+import { publishedAttributes } from '../../support/sns-publish.js';
 
 const SCHEMA = JSON.parse(
   readFileSync(path.join(PROJECT_ROOT, 'docs/notification.schema.json'), 'utf8'),
@@ -102,6 +103,19 @@ describe('CHECKS_* messages', () => {
     expect(notificationErrors(message('CHECKS_RESOLVED', [stored(ROOT, 'RESOLVED')]).body)).toEqual(
       [],
     );
+  });
+
+  it('are published with checkIds as a String.Array attribute, for filter policies', async () => {
+    const m = message('CHECKS_NEW', [stored(ROOT), stored(SECRET)]);
+    expect(await publishedAttributes(m)).toEqual({
+      eventType: 'CHECKS_NEW',
+      maxSeverity: 'CRITICAL',
+      fixAvailable: 'false',
+      kev: 'false',
+      repository: '["team-a/app"]',
+      dedupeKey: m.dedupeKey,
+      checkIds: '["BOSUN-IMG-001","BOSUN-IMG-011"]',
+    });
   });
 
   it('require the checks part, and refuse a status or field the type lacks', () => {
