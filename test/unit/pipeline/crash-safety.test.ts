@@ -203,7 +203,9 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-describe.each(Object.entries(scenarios))('%s', (_name, scenario) => {
+// Each scenario runs the use case once per write it makes, stopped before that write: over the
+// 5 s default on a loaded machine.
+describe.each(Object.entries(scenarios))('%s', { timeout: 60_000 }, (_name, scenario) => {
   it('stopped before any one of its writes, is finished by the next delivery, announcing each change once', async () => {
     const reference = world();
     await scenario.before(reference);
