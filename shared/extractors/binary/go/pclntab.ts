@@ -199,6 +199,9 @@ function candidates(b: Buffer): number[] {
       ? ro.map((s) => [s.offset, Math.min(b.length, s.offset + s.size)] as const)
       : [[0, b.length] as const];
   const found: number[] = [];
+  // A hostile file full of magics is bounded: the first few plausible headers are tried, and
+  // the search stops after this many magic bytes that were not one.
+  let misses = 0;
   for (const [from, to] of ranges)
     for (const magic of MAGICS.keys())
       for (const le of [true, false]) {
@@ -211,7 +214,7 @@ function candidates(b: Buffer): number[] {
           at = b.indexOf(pattern, at + 1)
         ) {
           if (at % 4 === 0 && headerAt(b, at) !== undefined) found.push(at);
-          // A hostile file full of magics is bounded: the first few plausible headers are tried.
+          else if (++misses > 100_000) return found.sort((x, y) => x - y);
           if (found.length >= 64) return found;
         }
       }

@@ -236,6 +236,12 @@ describe('a hostile function table', () => {
     expect(() => goFunctionTable(b)).toThrow(PclntabError);
     expect(performance.now() - started).toBeLessThan(2000);
   });
+  it('stops looking in a file of magics that are no headers', () => {
+    const b = Buffer.alloc(32 * 1024 * 1024, Buffer.from([0xf1, 0xff, 0xff, 0xff, 0xf1, 0xff]));
+    const started = performance.now();
+    expect(() => goFunctionTable(b)).toThrow(/no Go pclntab found/);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
   it('refuses a packed table that is not one', () => {
     expect(() => unpackSymbols('go1:AAAA')).toThrow();
     expect(() => unpackSymbols('rust1:x')).toThrow(/not a packed/);
