@@ -6,10 +6,6 @@
  * signature the host checks) and what it prints (tables, JSON, pages, errors, exit codes) are
  * what is pinned. The real API over the local stack: test/integration/api-local-stack.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiryInstant, regionOfUrl } from '../../../cli/remote.js';
@@ -20,7 +16,7 @@ import {
   matchRoute,
   startApiHost,
 } from '../../../scripts/local/api-host.js';
-import { PROJECT_ROOT } from '../../support/fixtures.js';
+import { bosunRemote } from '../../support/remote-cli.js';
 
 const REPO = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team-a/app';
 const ENCODED = '111122223333.dkr.ecr.us-west-2.amazonaws.com%2Fteam-a%2Fapp';
@@ -97,38 +93,7 @@ async function answer(e: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   }
 }
 
-const tsx = pathToFileURL(createRequire(path.join(PROJECT_ROOT, 'package.json')).resolve('tsx'));
-
-/** Runs `bosun remote …` as a user would, without blocking this process (the host answers it). */
-function remote(
-  ...args: string[]
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  };
-  for (const name of [
-    'AWS_PROFILE',
-    'AWS_SESSION_TOKEN',
-    'AWS_REGION',
-    'AWS_DEFAULT_REGION',
-    'BOSUN_API_URL',
-  ])
-    delete env[name];
-  const child = spawn(
-    process.execPath,
-    ['--import', tsx.href, path.join(PROJECT_ROOT, 'cli/bosun.ts'), 'remote', ...args],
-    { cwd: PROJECT_ROOT, env },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (status) => resolve({ status, stdout, stderr })),
-  );
-}
+const remote = bosunRemote;
 
 const at = () => ['--api-url', host.url, '--region', 'us-east-1'];
 
