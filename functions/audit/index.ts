@@ -30,7 +30,10 @@ import {
   TaskDefinitionChecksOffError,
 } from '../../shared/pipeline/taskdef-checks.js';
 
-const deps = auditDeps(loadConfig(AUDIT_CONFIG));
+// The hardening checks' configuration, as the scan function reads it: task-definition and
+// workload checks are disabled or re-rated per repository as the image checks are.
+const config = loadConfig([...AUDIT_CONFIG, 'imageChecks']);
+const deps = auditDeps(config, config.imageChecks);
 
 function count(outcome: AuditOutcome): void {
   metrics.addMetric('WorkloadsRecorded', MetricUnit.Count, outcome.recorded);

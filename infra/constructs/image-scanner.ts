@@ -405,7 +405,13 @@ export class ImageScanner extends Construct {
         : buildAudit(this, {
             settings: settings.audit,
             functionDefaults,
-            environment,
+            // The checks' configuration applies to task definitions and workloads too.
+            environment: {
+              ...environment,
+              ...(settings.imageChecks === undefined
+                ? {}
+                : { [ENV_VARS.imageChecks]: settings.imageChecks }),
+            },
             tables,
             findingsTopic,
             scanQueue: scan.queue.queue,

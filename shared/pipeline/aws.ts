@@ -8,6 +8,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { ChecksConfig } from '../checks/config.js';
 import { readTaskDefinition } from '../checks/taskdef-reader.js';
 import {
   dynamoDbFromConfig,
@@ -407,7 +408,10 @@ export interface AuditFunctionDeps {
 }
 
 /** The audit function's dependencies; SDK clients built once per cold start. */
-export function auditDeps(config: Config<(typeof AUDIT_CONFIG)[number]>): AuditFunctionDeps {
+export function auditDeps(
+  config: Config<(typeof AUDIT_CONFIG)[number]>,
+  checksConfig?: ChecksConfig,
+): AuditFunctionDeps {
   const ddb = dynamoDbFromConfig(config);
   const images = new DynamoDbItemTable(ddb, config.imagesTable);
   const sqs = sqsFromConfig(config);
@@ -440,7 +444,7 @@ export function auditDeps(config: Config<(typeof AUDIT_CONFIG)[number]>): AuditF
   return {
     audit,
     readers: workloadReaders(config, ecsIn, cache.get),
-    taskDefinitionChecks: taskDefinitionChecksDeps(audit, checks, cache.get),
+    taskDefinitionChecks: taskDefinitionChecksDeps(audit, checks, cache.get, checksConfig),
   };
 }
 

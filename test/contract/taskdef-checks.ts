@@ -20,6 +20,7 @@ import type {
   TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChecksConfig, parseChecksConfig } from '../../shared/checks/config.js';
 import { readTaskDefinition } from '../../shared/checks/taskdef-reader.js';
 import { ecsTaskStateChangeEvent } from '../../shared/events/ecs-task.js';
 import { ecsTaskDefinitionRegisteredEvent } from '../../shared/events/ecs-task-definition.js';
@@ -132,7 +133,7 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
       layouts.set(root, path.join(work, 'root'));
     }, 60_000);
 
-    async function setup() {
+    async function setup(config?: ChecksConfig) {
       const [imagesTable, inventoriesTable, findingsTable] = await Promise.all([
         open('images'),
         open('inventories'),
@@ -163,7 +164,7 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
         };
       });
       const cache = new TaskDefinitionCache((arn) => readTaskDefinition(ecs.client, arn));
-      const checks = taskDefinitionChecksDeps(deps, checkStore, cache.get);
+      const checks = taskDefinitionChecksDeps(deps, checkStore, cache.get, config);
       const scan = (digest: string) =>
         scanImage(
           {
@@ -273,6 +274,29 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
       const stopped = await observeTaskEvent(s.deps, taskEvent(root, 1, 'stopped'), s.checks);
       expect(stopped.checks).toMatchObject({ resolved: 1 });
       expect(await s.ids(WORKLOAD)).toEqual([]);
+    }, 60_000);
+
+    it("applies the deployment's checks configuration by the workload's repository", async () => {
+      const s = await setup(
+        parseChecksConfig(
+          JSON.stringify({
+            rules: [
+              { repositories: ['team/*'], severity: { 'ecs/root-user': 'CRITICAL' } },
+              { repositories: ['team/*'], disable: ['ecs/capabilities-not-dropped'] },
+            ],
+          }),
+          'test',
+        ),
+      );
+      await s.scan(nonRoot);
+      s.definitions.set(REVISION(1), registered(1, '0'));
+      await observeTaskEvent(s.deps, taskEvent(nonRoot, 1), s.checks);
+      const [root0] = await s.checkStore.open(WORKLOAD);
+      expect(root0).toMatchObject({ checkId: 'ecs/root-user', severity: 'CRITICAL' });
+      // The revision's image is team/app:1.0, which the scan recorded: the same rules hold.
+      const revision = await s.checkStore.open(taskDefinitionSubject('example_task_3', 1));
+      expect(revision.map((c) => c.checkId)).not.toContain('ecs/capabilities-not-dropped');
+      expect(revision.find((c) => c.checkId === 'ecs/root-user')?.severity).toBe('CRITICAL');
     }, 60_000);
 
     it('says an image not scanned yet is unknown, then joins it once scanned', async () => {

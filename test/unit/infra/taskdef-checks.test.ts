@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AUDIT_CHECKS_KEYS } from '../../../infra/constructs/audit.js';
+import { ENV_VARS } from '../../../shared/config/env.js';
 import { synthScanner } from '../../infra/support.js';
 import { fixtureJson } from '../../support/fixtures.js';
 
@@ -69,6 +70,25 @@ describe('the RegisterTaskDefinition rule', () => {
     expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).not.toContain(
       'RegisterTaskDefinition',
     );
+  });
+});
+
+describe('the checks configuration', () => {
+  it('reaches the audit function as it reaches the scan function', SYNTH, () => {
+    const imageChecks = { rules: [{ repositories: ['team/*'], disable: ['ecs/user-unset'] }] };
+    const { template } = synthScanner({ imageChecks });
+    for (const service of ['bosun-audit', 'bosun-scan']) {
+      const [fn] = Object.values(
+        template.findResources('AWS::Lambda::Function', {
+          Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } },
+        }),
+      ) as Resource[];
+      const vars = (
+        fn?.Properties.Environment as { Variables: Record<string, unknown> } | undefined
+      )?.Variables;
+      expect(vars, service).toBeDefined();
+      expect(JSON.parse(String(vars?.[ENV_VARS.imageChecks])), service).toMatchObject(imageChecks);
+    }
   });
 });
 
