@@ -159,17 +159,19 @@ export class RemoteApi {
 
 /**
  * The API's typed error (`{"error","message","problems"}`, docs/api.md), or API Gateway's own
- * (`{"message"}` with x-amzn-ErrorType: a refused signature, a missing permission).
+ * (`{"message"}` or `{"Message"}` with x-amzn-ErrorType: a refused signature, a missing
+ * permission).
  */
 function errorMessage(text: string, response: Response): string {
-  let parsed: { error?: string; message?: string; problems?: string[] } = {};
+  let parsed: { error?: string; message?: string; Message?: string } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
     // Not JSON: the status says it.
   }
   const type = parsed.error ?? response.headers.get('x-amzn-errortype')?.split(':')[0];
-  const what = parsed.message ?? (text.trim() || response.statusText);
+  // An IAM denial's body says `Message` (`User: … is not authorized to perform: execute-api:Invoke`).
+  const what = parsed.message ?? parsed.Message ?? (text.trim() || response.statusText);
   return `${response.status}${type === undefined ? '' : ` ${type}`}: ${what}`;
 }
 
