@@ -18,7 +18,13 @@ export interface CliRun {
 
 const tsx = pathToFileURL(createRequire(path.join(PROJECT_ROOT, 'package.json')).resolve('tsx'));
 
-export function bosunRemote(...args: string[]): Promise<CliRun> {
+export const bosunRemote = (...args: string[]): Promise<CliRun> => bosunRemoteWith({}, ...args);
+
+/** `bosunRemote` with `extra` variables set in its environment. */
+export function bosunRemoteWith(
+  extra: Readonly<Record<string, string>>,
+  ...args: string[]
+): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -33,6 +39,7 @@ export function bosunRemote(...args: string[]): Promise<CliRun> {
     'BOSUN_API_URL',
   ])
     delete env[name];
+  Object.assign(env, extra);
   const child = spawn(
     process.execPath,
     ['--import', tsx.href, path.join(PROJECT_ROOT, 'cli/bosun.ts'), 'remote', ...args],

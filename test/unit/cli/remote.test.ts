@@ -6,6 +6,8 @@
  * signature the host checks) and what it prints (tables, JSON, pages, errors, exit codes) are
  * what is pinned. The real API over the local stack: test/integration/api-local-stack.test.ts.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiryInstant, regionOfUrl } from '../../../cli/remote.js';
@@ -16,7 +18,7 @@ import {
   matchRoute,
   startApiHost,
 } from '../../../scripts/local/api-host.js';
-import { bosunRemote } from '../../support/remote-cli.js';
+import { bosunRemote, bosunRemoteWith } from '../../support/remote-cli.js';
 
 const REPO = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team-a/app';
 const ENCODED = '111122223333.dkr.ecr.us-west-2.amazonaws.com%2Fteam-a%2Fapp';
@@ -254,6 +256,50 @@ describe('bosun remote', () => {
     });
     expect(JSON.parse(r.stdout)).toMatchObject({ author: 'arn:aws:iam::000000000000:user/local' });
   }, 30_000);
+
+  it('--stack: the URL is the ApiUrl output DescribeStacks gives (CloudFormation answered on loopback)', async () => {
+    const asked: URLSearchParams[] = [];
+    // awsQuery, as the CloudFormation API reference documents DescribeStacks' response.
+    const cfn = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        asked.push(form);
+        const outputs =
+          form.get('StackName') === 'Bosun'
+            ? `<Outputs><member><OutputKey>FindingsTopicArn</OutputKey><OutputValue>arn:aws:sns:us-east-1:123456789012:findings</OutputValue></member><member><OutputKey>ApiUrl</OutputKey><OutputValue>${host.url}</OutputValue></member></Outputs>`
+            : '<Outputs/>';
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${form.get('StackName')}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${form.get('StackName')}/1</StackId><CreationTime>2026-12-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>${outputs}</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => cfn.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = {
+        AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cfn.address() as AddressInfo).port}`,
+        // The signing region, when the URL names none and --region is not given.
+        AWS_REGION: 'us-east-1',
+      };
+      events.length = 0;
+      const r = await bosunRemoteWith(env, 'images', REPO, '--stack', 'Bosun');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(asked.map((f) => [f.get('Action'), f.get('StackName')])).toEqual([
+        ['DescribeStacks', 'Bosun'],
+      ]);
+      expect(events.map((e) => e.resource)).toEqual(['/repositories/{repository}/images']);
+      const other = await bosunRemoteWith(env, 'images', REPO, '--stack', 'Other');
+      expect(other.status).toBe(3);
+      expect(other.stderr).toContain('stack Other has no ApiUrl output');
+    } finally {
+      await new Promise<void>((resolve) => cfn.close(() => resolve()));
+    }
+  }, 60_000);
 
   it("exit 1 with the API's typed error; exit 2 on usage", async () => {
     const bad = await remote('findings', REPO, ...at(), '--severity', 'low');
