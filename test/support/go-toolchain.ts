@@ -41,16 +41,47 @@ export const BUILDS: readonly GoBuild[] = [
   { label: 'pie-stripped', flags: ['-buildmode=pie', '-ldflags=-s -w'] },
 ];
 
-/** Builds `main.go` (a stdlib-only program) as module `example.com/<name>` once per build. */
-export function buildGo(work: string, name: string, source: string): Record<string, string> {
+/**
+ * Builds `main.go` as module `example.com/<name>` once per build. `vendored` modules (path ->
+ * version -> files under the module root) are written to vendor/ with the modules.txt cmd/go
+ * reads, and built with -mod=vendor: no network, and the build info records them as deps.
+ */
+export function buildGo(
+  work: string,
+  name: string,
+  source: string,
+  vendored: Record<string, { version: string; files: Record<string, string> }> = {},
+): Record<string, string> {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'go.mod'), `module example.com/${name}\n\ngo 1.19\n`);
+  const modules = Object.entries(vendored);
+  writeFileSync(
+    path.join(dir, 'go.mod'),
+    `module example.com/${name}\n\ngo 1.19\n${modules.map(([m, v]) => `\nrequire ${m} ${v.version}\n`).join('')}`,
+  );
   writeFileSync(path.join(dir, 'main.go'), source);
+  const txt: string[] = [];
+  for (const [module, { version, files }] of modules) {
+    txt.push(`# ${module} ${version}`, '## explicit');
+    const packages = new Set<string>();
+    for (const [file, text] of Object.entries(files)) {
+      const full = path.join(dir, 'vendor', module, file);
+      mkdirSync(path.dirname(full), { recursive: true });
+      writeFileSync(full, text);
+      packages.add(path.posix.join(module, path.posix.dirname(file)).replace(/\/\.$/, ''));
+    }
+    txt.push(...[...packages].sort());
+  }
+  if (modules.length > 0)
+    writeFileSync(path.join(dir, 'vendor', 'modules.txt'), `${txt.join('\n')}\n`);
+  const mode = modules.length > 0 ? ['-mod=vendor'] : [];
   const out: Record<string, string> = {};
   for (const b of BUILDS) {
     const file = path.join(dir, `${name}-${b.label}`);
-    execFileSync('go', ['build', ...b.flags, '-o', file, '.'], { cwd: dir, env: goEnv(work) });
+    execFileSync('go', ['build', ...mode, ...b.flags, '-o', file, '.'], {
+      cwd: dir,
+      env: goEnv(work),
+    });
     out[b.label] = file;
   }
   return out;

@@ -14,7 +14,7 @@
  * pclntab.test.ts shows the tables equal), and the real binaries it cannot read are listed in
  * docs/reachability.md and here.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -84,6 +84,52 @@ func main() {
 }
 `;
 
+/**
+ * A module from outside the standard library, vendored: golang.org/x/text at v0.3.5, which
+ * GO-2021-0113 (language.Parse, MustParse, MatchStrings, ParseAcceptLanguage) and GO-2022-1059
+ * (language.ParseAcceptLanguage, MatchStrings) affect. The vendored package is written here and
+ * has only the functions those advisories name (stand-ins: what is checked is which of them the
+ * linker keeps); the program calls Parse alone.
+ */
+const X_TEXT = {
+  'golang.org/x/text': {
+    version: 'v0.3.5',
+    files: {
+      'language/language.go': `package language
+
+type Tag struct{ s string }
+
+func (t Tag) String() string { return t.s }
+
+// The real Parse is far too large to inline; a one-line stand-in would be inlined with no
+// instruction of its own, which leaves no trace for govulncheck or Bosun (docs/reachability.md).
+//
+//go:noinline
+func Parse(s string) (Tag, error) { return Tag{s}, nil }
+
+func MustParse(s string) Tag { t, _ := Parse(s); return t }
+
+func ParseAcceptLanguage(s string) ([]Tag, []float32, error) { return []Tag{{s}}, []float32{1}, nil }
+
+func MatchStrings(m interface{}, lang ...string) (Tag, int) { return Tag{lang[0]}, 0 }
+`,
+    },
+  },
+};
+const CALLS_X_TEXT = `package main
+
+import (
+	"os"
+
+	"golang.org/x/text/language"
+)
+
+func main() {
+	t, _ := language.Parse(os.Args[0])
+	os.Stdout.WriteString(t.String())
+}
+`;
+
 /** govulncheck's answer: the ids it lists for the binary, or why it could not read it. */
 function govulncheck(binary: string): { ids: Set<string> } | { error: string } {
   const run = spawnSync(govulncheckPath(), ['-json', binary], {
@@ -131,11 +177,12 @@ beforeAll(() => {
     'calls-parse': buildGo(work, 'callsparse', CALLS_PARSE),
     'escapes-only': buildGo(work, 'escapesonly', ESCAPES_ONLY),
     server: buildGo(work, 'server', SERVER),
+    'x-text': buildGo(work, 'xtext', CALLS_X_TEXT, X_TEXT),
   };
 }, 300_000);
 
 describe('Go reachability = govulncheck binary mode', () => {
-  for (const program of ['calls-parse', 'escapes-only', 'server'])
+  for (const program of ['calls-parse', 'escapes-only', 'server', 'x-text'])
     it(`${program}: every build, every advisory`, async () => {
       const builds = built[program] as Record<string, string>;
       const oracle = new Map<string, Set<string>>();
@@ -157,10 +204,20 @@ describe('Go reachability = govulncheck binary mode', () => {
         f.advisoryIds.includes('GO-2025-4010'),
       );
       expect(parse?.reachability).toMatchObject(
-        program !== 'escapes-only'
+        program === 'calls-parse' || program === 'server'
           ? { reachable: true, precision: 'symbol', source: 'go-pclntab' }
           : { reachable: false, precision: 'symbol', source: 'go-pclntab' },
       );
+      if (program === 'x-text') {
+        // The vendored module is matched by its version, and judged by its linked functions.
+        const xtext = (await bosun(builds.plain as string)).filter(
+          (f) => f.package.name === 'golang.org/x/text',
+        );
+        const verdict = (id: string) =>
+          xtext.find((f) => f.advisoryIds.includes(id))?.reachability?.reachable;
+        expect(verdict('GO-2021-0113')).toBe(true);
+        expect(verdict('GO-2022-1059')).toBe(false);
+      }
       // GO-2023-1840 names the runtime package, no symbol: the package is in every binary.
       const runtime = (await bosun(builds.plain as string)).find((f) =>
         f.advisoryIds.includes('GO-2023-1840'),
