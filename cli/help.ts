@@ -197,6 +197,11 @@ subcommands:
                                  [--package KEY] [--expires DATE]: the next scan or rescan of the
                                  package writes the finding SUPPRESSED; you are its author
   unsuppress <repository|--global|--digest D> <vulnerability id> [--package KEY]
+  vex put <file> [--repository R] [--expires DATE]
+                                 upload an OpenVEX 0.2 or CycloneDX VEX document (docs/vex.md),
+                                 global or for repository R; its findings are rescanned at once
+  vex list [--repository R]      the VEX documents of the scope
+  vex delete <id> [--repository R]
 
 flags:
   --api-url URL                  the API (the stack output ApiUrl; default: $BOSUN_API_URL)
@@ -211,7 +216,8 @@ flags:
   --kev                          findings CISA lists as known exploited
   --package KEY                  the package key (<ecosystem>#<name>) a suppression covers
                                  (default: *, any package)
-  --expires DATE                 the suppression ends then (2027-01-31 or an ISO 8601 instant)
+  --expires DATE                 the suppression or VEX document ends then (2027-01-31 or an
+                                 ISO 8601 instant)
   -h, --help                     this help
 
 examples:
@@ -220,6 +226,7 @@ examples:
   bosun remote vuln CVE-2024-3094 --format json
   bosun remote suppress 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team-a/app \\
       CVE-2023-45853 --package 'Debian:12#zlib' --reason 'minizip not shipped' --expires 2027-01-31
+  bosun remote vex put app.openvex.json --repository 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team-a/app
 
 exit codes:
   0  done
@@ -237,7 +244,7 @@ commands:
   verify <image>    who signed the image, against a provenance policy
   db <subcommand>   the local advisory database: sync, status, export, import
   cache clean       empty the layer cache
-  remote <sub>      a deployment's API: images, findings, vuln, suppress (signed with SigV4)
+  remote <sub>      a deployment's API: images, findings, vuln, suppress, vex (signed with SigV4)
 
 bosun <command> --help (or bosun help <command>) for its flags and examples; bosun --version
 

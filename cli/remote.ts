@@ -8,9 +8,13 @@
  * else $BOSUN_API_URL. Output is a table (laid out as `bosun scan`'s) or the API's JSON; lists
  * show one page unless --all follows `nextCursor` to the end.
  *
+ * `vex put|list|delete` upload, list and delete VEX documents (docs/vex.md) where the API has
+ * those routes.
+ *
  * Exit codes: 0 done; 1 the API refused or failed the request (its typed error printed);
  * 2 usage; 3 anything else (network, credentials, the stack or its output not found).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { UsageError } from './options.js';
@@ -63,6 +67,10 @@ const SUBCOMMANDS = {
     args: ['<repository>|--global|--digest D', '<vulnerability id>'],
     flags: [...COMMON, ...SCOPE, 'package'],
   },
+  // VEX documents (docs/vex.md): global, or one repository's with --repository.
+  'vex put': { args: ['<file>'], flags: [...COMMON, 'repository', 'expires'] },
+  'vex list': { args: [], flags: [...PAGED, 'repository'] },
+  'vex delete': { args: ['<id>'], flags: [...COMMON, 'repository'] },
 } as const satisfies Record<string, { args: readonly string[]; flags: readonly Flag[] }>;
 type Subcommand = keyof typeof SUBCOMMANDS;
 
@@ -121,7 +129,9 @@ export class RemoteApi {
   ): Promise<unknown> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const text = body === undefined ? undefined : JSON.stringify(body);
+    // A string is sent as it is (a VEX document), anything else as JSON.
+    const text =
+      body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const headers = {
       accept: 'application/json',
       ...(text === undefined ? {} : { 'content-type': 'application/json' }),
@@ -307,8 +317,35 @@ function scopePath(values: Values, repository: string | undefined, wanted: boole
   return 'suppressions';
 }
 
+interface VexItem {
+  id: string;
+  scope: string;
+  format: string;
+  statements: number;
+  uploadedBy: string;
+  expiresAt?: string;
+}
+
+const VEX_HEADER = ['ID', 'SCOPE', 'FORMAT', 'STATEMENTS', 'EXPIRES', 'UPLOADED BY'];
+const vexRow = (v: VexItem) => [
+  v.id,
+  v.scope,
+  v.format,
+  String(v.statements),
+  v.expiresAt ?? '-',
+  v.uploadedBy,
+];
+
+/** `vex` and its action are one subcommand: `vex put`, `vex list`, `vex delete`. */
+function subcommandOf(argv: readonly string[]): [string | undefined, string[]] {
+  const [first, second, ...rest] = argv;
+  if (first === 'vex' && second !== undefined && !second.startsWith('-'))
+    return [`vex ${second}`, rest];
+  return [first, argv.slice(1)];
+}
+
 export async function remote(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, rest] = subcommandOf(argv);
   if (name === undefined || !Object.hasOwn(SUBCOMMANDS, name))
     throw new UsageError(
       name === undefined
@@ -360,6 +397,17 @@ export async function remote(argv: string[]): Promise<number> {
       print(`(more: --cursor ${p.nextCursor}, or --all for every page)`);
   };
   const [first = '', second = ''] = positionals;
+  const vexBase =
+    values.repository === undefined ? 'vex' : `repositories/${seg(values.repository)}/vex`;
+  // Read before any request: a file that cannot be read is the caller's mistake (exit 2).
+  let document = '';
+  if (sub === 'vex put') {
+    try {
+      document = readFileSync(first, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read the VEX document ${first}: ${(error as Error).message}`);
+    }
+  }
 
   try {
     switch (sub) {
@@ -546,6 +594,38 @@ export async function remote(argv: string[]): Promise<number> {
         );
         if (json) out({ deleted: { vulnerabilityId: id, packageKey: values.package ?? '*' } });
         else print(`deleted the suppression of ${id} (${values.package ?? '*'})`);
+        return 0;
+      }
+      case 'vex put': {
+        const put = (await api.request(
+          'POST',
+          vexBase,
+          expires === undefined ? {} : { expiresAt: expires },
+          document,
+        )) as VexItem & { issues: string[]; rescans: number };
+        if (json) out(put);
+        else {
+          table(VEX_HEADER, [vexRow(put)]);
+          for (const issue of put.issues) print(`  issue: ${issue}`);
+          print(`rescans queued: ${put.rescans}`);
+        }
+        return 0;
+      }
+      case 'vex list': {
+        const p = await api.list<VexItem>(vexBase, page, values.all);
+        if (json) out(p);
+        else {
+          table(VEX_HEADER, p.items.map(vexRow));
+          more(p);
+        }
+        return 0;
+      }
+      case 'vex delete': {
+        const deleted = (await api.request('DELETE', `${vexBase}/${seg(first)}`)) as {
+          rescans: number;
+        };
+        if (json) out(deleted);
+        else print(`deleted the VEX document ${first}; rescans queued: ${deleted.rescans}`);
         return 0;
       }
     }

@@ -6,8 +6,10 @@
  * signature the host checks) and what it prints (tables, JSON, pages, errors, exit codes) are
  * what is pinned. The real API over the local stack: test/integration/api-local-stack.test.ts.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiryInstant, regionOfUrl } from '../../../cli/remote.js';
@@ -18,6 +20,7 @@ import {
   matchRoute,
   startApiHost,
 } from '../../../scripts/local/api-host.js';
+import { PROJECT_ROOT } from '../../support/fixtures.js';
 import { bosunRemote, bosunRemoteWith } from '../../support/remote-cli.js';
 
 const REPO = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team-a/app';
@@ -39,6 +42,16 @@ const finding = (digest: string, id: string, status: string) => ({
   firstObservedAt: '2026-12-01T00:00:00.000Z',
   lastObservedAt: '2026-12-01T00:00:00.000Z',
 });
+
+const VEX_ID = '0123456789abcdef01234567';
+const VEX_VIEW = {
+  id: VEX_ID,
+  scope: '*',
+  format: 'openvex',
+  statements: 1,
+  uploadedBy: 'arn:aws:iam::000000000000:user/local',
+  uploadedAt: '2026-12-01T00:00:00.000Z',
+};
 
 const events: APIGatewayProxyEvent[] = [];
 let host: ApiHost;
@@ -85,6 +98,19 @@ async function answer(e: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
         expiresAt: body.expiresAt,
       });
     }
+    case 'POST /repositories/{repository}/vex':
+      return json(201, {
+        ...VEX_VIEW,
+        scope: 'team-a/app',
+        uploadedBy: e.requestContext.identity.userArn,
+        expiresAt: e.queryStringParameters?.expiresAt,
+        issues: ['statement 2: no justification'],
+        rescans: 2,
+      });
+    case 'GET /vex':
+      return json(200, { items: [VEX_VIEW] });
+    case 'DELETE /vex/{id}':
+      return json(200, { deleted: true, rescans: 0 });
     case 'DELETE /suppressions/{vulnerabilityId}':
       return json(404, {
         error: 'NotFound',
@@ -299,6 +325,51 @@ describe('bosun remote', () => {
     } finally {
       await new Promise<void>((resolve) => cfn.close(() => resolve()));
     }
+  }, 60_000);
+
+  it('vex put, list, delete: the document sent as it is, its expiry in the query; the routes of its scope', async () => {
+    const file = path.join(PROJECT_ROOT, 'test/fixtures/vex/openvex/spring-boot-log4shell.json');
+    events.length = 0;
+    const put = await remote(
+      'vex',
+      'put',
+      file,
+      '--repository',
+      REPO,
+      '--expires',
+      '2099-01-31',
+      ...at(),
+    );
+    expect(put.stderr).toBe('');
+    expect(put.status).toBe(0);
+    expect(
+      events.map((e) => [e.httpMethod, e.resource, e.pathParameters, e.queryStringParameters]),
+    ).toEqual([
+      [
+        'POST',
+        '/repositories/{repository}/vex',
+        { repository: ENCODED },
+        { expiresAt: '2099-01-31T00:00:00Z' },
+      ],
+    ]);
+    expect(events[0]?.body).toBe(readFileSync(file, 'utf8'));
+    expect(put.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^ID\s+SCOPE\s+FORMAT\s+STATEMENTS\s+EXPIRES\s+UPLOADED BY$/),
+      `${VEX_ID}  team-a/app  openvex  1           2099-01-31T00:00:00Z  arn:aws:iam::000000000000:user/local`,
+      '  issue: statement 2: no justification',
+      'rescans queued: 2',
+    ]);
+    const list = await remote('vex', 'list', ...at(), '--format', 'json');
+    expect(JSON.parse(list.stdout)).toEqual({ items: [VEX_VIEW] });
+    const deleted = await remote('vex', 'delete', VEX_ID, ...at());
+    expect(deleted.stdout.trim()).toBe(`deleted the VEX document ${VEX_ID}; rescans queued: 0`);
+    expect(events.slice(1).map((e) => [e.httpMethod, e.resource, e.pathParameters])).toEqual([
+      ['GET', '/vex', null],
+      ['DELETE', '/vex/{id}', { id: VEX_ID }],
+    ]);
+    const missing = await remote('vex', 'put', path.join(PROJECT_ROOT, 'no-such.json'), ...at());
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('cannot read the VEX document');
   }, 60_000);
 
   it("exit 1 with the API's typed error; exit 2 on usage", async () => {
