@@ -153,7 +153,7 @@ export interface NotifiedCheck {
 }
 
 export interface NotifiedChecks {
-  /** What was checked: an image digest, `taskdef:<family>:<revision>`, `workload:<source>:<id>`. */
+  /** What was checked: an image digest, `taskdef:<region>:<account>:<family>:<revision>`, `workload:<source>:<id>`. */
   readonly subject: string;
   /** How many checks the event is about, and of each severity. */
   readonly total: number;

@@ -3,7 +3,7 @@
  * definitions", and docs/audit.md, "Task-definition checks"):
  *
  * - a new revision, when EventBridge delivers its RegisterTaskDefinition call (CloudTrail), is
- *   read with DescribeTaskDefinition and checked (subject `taskdef:<family>:<revision>`);
+ *   read with DescribeTaskDefinition and checked (subject `taskdef:<region>:<account>:<family>:<revision>`);
  * - the revisions of running tasks, as the audit observes them (task state changes and the
  *   reconcile), are checked the same way, and each running container gets its effective
  *   findings (`workload:<source>:<id>`): its definition's `user` ?? the default user of the
@@ -121,7 +121,7 @@ export class TaskDefinitionCache {
 
 /** The subject of a revision's own checks (stores/checks-store.ts names subjects). */
 const revisionSubject = (td: TaskDefinition) =>
-  taskDefinitionSubject(td.family ?? '(unnamed)', td.revision ?? 0);
+  taskDefinitionSubject(td.family ?? '(unnamed)', td.revision ?? 0, td.taskDefinitionArn);
 
 /**
  * The checks lifecycle (pipeline/checks-lifecycle.ts) as this port: a task definition is read

@@ -5,7 +5,7 @@
  * the item-table port; the lifecycle itself is shared/pipeline/checks-lifecycle.ts.
  *
  * A subject is what was checked: an image (its manifest digest, `sha256:…`), a task definition
- * (`taskdef:<family>:<revision>`) or a workload (`workload:<source>:<id>`). An image's checks
+ * (`taskdef:<region>:<account>:<family>:<revision>`) or a workload (`workload:<source>:<id>`). An image's checks
  * sit in its digest's partition with its findings; other subjects have a partition of their
  * own. A stored check never holds a secret's value: a secret result carries its rule, location
  * and the SHA-256 of the value (shared/checks/types.ts), and nothing else of it.
@@ -72,8 +72,17 @@ export function subjectPartition(subject: string): string {
   return DIGEST.test(subject) ? `DIGEST#${subject}` : `CHECKS#${subject}`;
 }
 
-export const taskDefinitionSubject = (family: string, revision: number) =>
-  `taskdef:${family}:${revision}`;
+/**
+ * A task definition revision's subject: `taskdef:<region>:<account>:<family>:<revision>` from its
+ * ARN (one family and revision can exist in several regions and accounts the audit reads), or
+ * `taskdef:<family>:<revision>` when no ARN is known.
+ */
+export function taskDefinitionSubject(family: string, revision: number, arn?: string): string {
+  const where = /^arn:[^:]+:ecs:([^:]+):(\d+):task-definition\//.exec(arn ?? '');
+  return where === null
+    ? `taskdef:${family}:${revision}`
+    : `taskdef:${where[1]}:${where[2]}:${family}:${revision}`;
+}
 export const workloadSubject = (source: string, id: string) => `workload:${source}:${id}`;
 
 /**

@@ -202,7 +202,7 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
         resolved: 0,
       });
       expect(
-        (await s.checkStore.open(taskDefinitionSubject('sleep360', 1)))
+        (await s.checkStore.open(taskDefinitionSubject('sleep360', 1, response.taskDefinitionArn)))
           .map((c) => c.checkId)
           .sort(),
       ).toEqual(['ecs/capabilities-not-dropped', 'ecs/user-unset', 'ecs/writable-root-filesystem']);
@@ -242,9 +242,9 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
       });
       expect(root0?.result.evidence.detail).toContain("over the image's non-root");
       // The revision's own checks say it too, from the definition alone.
-      expect((await s.ids(taskDefinitionSubject('example_task_3', 1))).map(([id]) => id)).toContain(
-        'ecs/root-user',
-      );
+      expect(
+        (await s.ids(taskDefinitionSubject('example_task_3', 1, REVISION(1)))).map(([id]) => id),
+      ).toContain('ecs/root-user');
       const news = s.notifier.of('CHECKS_NEW', nonRoot);
       expect(news.map((n) => n.checks?.subject)).toContain(WORKLOAD);
       // Observed again (the reconcile, a later event): nothing new, nothing announced again.
@@ -294,7 +294,9 @@ export function taskDefinitionChecksSuite(name: string, open: OpenTable): void {
       const [root0] = await s.checkStore.open(WORKLOAD);
       expect(root0).toMatchObject({ checkId: 'ecs/root-user', severity: 'CRITICAL' });
       // The revision's image is team/app:1.0, which the scan recorded: the same rules hold.
-      const revision = await s.checkStore.open(taskDefinitionSubject('example_task_3', 1));
+      const revision = await s.checkStore.open(
+        taskDefinitionSubject('example_task_3', 1, REVISION(1)),
+      );
       expect(revision.map((c) => c.checkId)).not.toContain('ecs/capabilities-not-dropped');
       expect(revision.find((c) => c.checkId === 'ecs/root-user')?.severity).toBe('CRITICAL');
     }, 60_000);

@@ -62,6 +62,8 @@ export function workloadStoreContract(name: string, open: () => Promise<ItemTabl
         tag: 'latest',
         account: '111122223333',
         region: 'us-west-2',
+        // The task's revision, whose checks join the image's user (pipeline/taskdef-checks.ts).
+        taskDefinition: 'arn:aws:ecs:us-west-2:111122223333:task-definition/sample-fargate:1',
         firstSeenAt: '2020-01-23T17:57:58.103Z',
         lastSeenAt: '2020-01-23T18:05:00.000Z',
       });
