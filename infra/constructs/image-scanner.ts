@@ -418,6 +418,15 @@ export class ImageScanner extends Construct {
             eventsDlq: eventsDlq.queue,
           });
     this.auditFunction = audit?.function;
+    // Their messages (RUNNING_*, CHECKS_* of workloads, PROVENANCE_* of the daily pass) go to
+    // EventBridge as the scan's do; Security Hub takes findings only, which they do not write.
+    const eventsOnly = { ...settings.integrations, securityHub: false };
+    for (const fn of [audit?.function, pass?.function]) {
+      if (fn === undefined) continue;
+      for (const [name, value] of Object.entries(integrationsEnvironment(this, eventsOnly)))
+        fn.function.addEnvironment(name, value);
+      grantIntegrations(this, fn, eventsOnly);
+    }
     this.eventBusName =
       settings.integrations.events === undefined
         ? undefined

@@ -58,6 +58,7 @@ import { type BackfillDeps, sqsScanQueue } from './backfill.js';
 import { type BackfillContinuation, lambdaContinuation } from './backfill-run.js';
 import type { AuditSettings, PipelineDeps } from './context.js';
 import type { SweepDeps } from './decisions.js';
+import { eventsAfterTopic } from './integrations.js';
 import type { ProvenanceDeps } from './provenance.js';
 import type { RescanDeps } from './rescan.js';
 import type { ScanDeps } from './scan.js';
@@ -94,6 +95,9 @@ export const PROVENANCE_FUNCTION_CONFIG = [
   'registryEndpoints',
   'registryAllowedHosts',
   ...PROVENANCE_CONFIG,
+  // The pass's messages to EventBridge too, when a bus is configured (pipeline/integrations.ts).
+  'eventBus',
+  'eventSource',
 ] as const;
 
 /** The scan function also pulls (registries, ECR), knows its queue's last delivery, and decides provenance. */
@@ -296,7 +300,8 @@ export function provenancePassDeps(
   const { provenanceStore, ...stores } = pipelineStores(config);
   const make = checkerFactory(config, registryFromConfig(config), source.settings);
   return {
-    pipeline: stores,
+    // The pass's PROVENANCE_* messages to EventBridge too, when a bus is configured.
+    pipeline: { ...stores, notifier: eventsAfterTopic(stores.notifier, config) },
     async provenance(fresh) {
       return {
         checker: make(await source.load(fresh)),
@@ -397,6 +402,9 @@ export const AUDIT_CONFIG = [
   'dynamodbEndpoint',
   'sqsEndpoint',
   'snsEndpoint',
+  // Its messages to EventBridge too, when a bus is configured (pipeline/integrations.ts).
+  'eventBus',
+  'eventSource',
 ] as const;
 
 export interface AuditFunctionDeps {
@@ -422,7 +430,10 @@ export function auditDeps(
     inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
     findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
-    notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
+    notifier: eventsAfterTopic(
+      new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
+      config,
+    ),
     audit: auditSettings(config, images, queueScans),
   };
   if (!config.auditSources.includes('ecs')) return { audit, readers: workloadReaders(config) };

@@ -12,6 +12,7 @@ import type { Config } from '../config/env.js';
 import type { FailedFinding, SecurityHubSink } from '../integrations/security-hub.js';
 import { EventBridgeNotifier } from '../notifications/eventbridge-notifier.js';
 import { FanOutNotifier } from '../notifications/fan-out.js';
+import type { Notifier } from '../notifications/message.js';
 import type { PipelineDeps } from './context.js';
 
 /** The variables the scan and rescan functions read for their integrations. */
@@ -36,6 +37,31 @@ function onFirstUse<C extends { send: unknown }>(make: () => Promise<C>): Pick<C
 }
 
 /**
+ * The topic's notifier, then EventBridge when a bus is configured (a fan-out, one dedupe record
+ * per destination); the notifier itself when none is. The audit and provenance functions use
+ * it alone: their messages are no findings Security Hub takes.
+ */
+export function eventsAfterTopic(
+  notifier: Notifier,
+  config: Config<'eventBus' | 'eventSource' | 'region'>,
+): Notifier {
+  if (config.eventBus === undefined) return notifier;
+  return new FanOutNotifier([
+    { name: 'sns', notifier },
+    {
+      name: 'events',
+      notifier: new EventBridgeNotifier(
+        onFirstUse<EventBridgeClient>(() => eventBridgeFromConfig(config)),
+        {
+          eventBus: config.eventBus,
+          ...(config.eventSource === undefined ? {} : { source: config.eventSource }),
+        },
+      ),
+    },
+  ]);
+}
+
+/**
  * The dependencies with EventBridge after the topic and Security Hub, as configured; unchanged
  * when neither is. `onRefused` hears of findings Security Hub did not take after its retries.
  */
@@ -44,22 +70,7 @@ export function withIntegrations<D extends PipelineDeps>(
   config: IntegrationsConfig,
   onRefused?: (digest: string, failed: readonly FailedFinding[]) => void,
 ): D {
-  const notifier =
-    config.eventBus === undefined
-      ? deps.notifier
-      : new FanOutNotifier([
-          { name: 'sns', notifier: deps.notifier },
-          {
-            name: 'events',
-            notifier: new EventBridgeNotifier(
-              onFirstUse<EventBridgeClient>(() => eventBridgeFromConfig(config)),
-              {
-                eventBus: config.eventBus,
-                ...(config.eventSource === undefined ? {} : { source: config.eventSource }),
-              },
-            ),
-          },
-        ]);
+  const notifier = eventsAfterTopic(deps.notifier, config);
   const securityHub: SecurityHubSink | undefined =
     config.securityHubProductArn === undefined
       ? undefined

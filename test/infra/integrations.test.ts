@@ -47,16 +47,21 @@ const withAction = (template: Template, action: string) =>
     .sort();
 
 describe('EventBridge', () => {
-  it('is on by default: PutEvents on the default bus for the scan and rescan only, source bosun', () => {
+  it('is on by default: PutEvents on the default bus for the functions that announce, source bosun', () => {
     const { template } = synthScanner();
-    expect(withAction(template, 'events:PutEvents')).toEqual(['bosun-rescan', 'bosun-scan']);
+    // The audit's RUNNING_* and CHECKS_* messages too (the provenance pass's with a policy).
+    expect(withAction(template, 'events:PutEvents')).toEqual([
+      'bosun-audit',
+      'bosun-rescan',
+      'bosun-scan',
+    ]);
     const defaultBus = {
       'Fn::Join': [
         '',
         ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default'],
       ],
     };
-    for (const f of functions(template).filter((x) => x.service.match(/^bosun-(re)?scan$/))) {
+    for (const f of functions(template).filter((x) => x.service.match(/^bosun-(re)?scan|audit$/))) {
       const put = f.statements.filter((s) => actions(s).includes('events:PutEvents'));
       expect(put).toEqual([
         expect.objectContaining({ Action: 'events:PutEvents', Resource: defaultBus }),
@@ -135,11 +140,21 @@ describe('a given bus and Security Hub', () => {
         BOSUN_SECURITY_HUB_PRODUCT_ARN: product,
       });
     }
-    // Nothing else may import findings or put events.
+    // The audit puts events on the same bus and imports no findings; nothing else does either.
+    const audit = functions(template).find((x) => x.service === 'bosun-audit');
+    expect(audit?.statements.filter((s) => actions(s).includes('events:PutEvents'))).toEqual([
+      expect.objectContaining({ Resource: busArn }),
+    ]);
+    expect(audit?.env.BOSUN_SECURITY_HUB_PRODUCT_ARN).toBeUndefined();
     for (const f of functions(template).filter((x) => !x.service.match(/^bosun-(re)?scan$/)))
       expect(
-        f.statements.flatMap(actions).filter((a) => /^(events:Put|securityhub:)/.test(a)),
+        f.statements
+          .flatMap(actions)
+          .filter((a) => /^(events:Put|securityhub:)/.test(a) && f.service !== 'bosun-audit'),
       ).toEqual([]);
+    expect(audit?.statements.flatMap(actions).filter((a) => a.startsWith('securityhub:'))).toEqual(
+      [],
+    );
   });
 
   it('passes cdk-nag', () => {
