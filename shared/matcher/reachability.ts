@@ -106,6 +106,7 @@ export function goReachability(
     };
   const found: string[] = [];
   let packageOnly = false;
+  let symbolFound = false;
   for (const i of imports) {
     const linked = table.get(i.path);
     if (i.symbols.length === 0) {
@@ -113,18 +114,18 @@ export function goReachability(
       if (linked !== undefined && linked.size > 0) found.push(i.path);
       continue;
     }
-    for (const s of i.symbols) if (linked?.has(s)) found.push(`${i.path}.${s}`);
+    for (const s of i.symbols)
+      if (linked?.has(s)) {
+        found.push(`${i.path}.${s}`);
+        symbolFound = true;
+      }
   }
   // Symbol precision when every import looked up named its functions.
   const precision = packageOnly ? 'package' : 'symbol';
   if (found.length === 0) return { reachable: false, precision, source };
   return {
     reachable: true,
-    precision: found.some((f) =>
-      imports.some((i) => i.symbols.length > 0 && f.startsWith(`${i.path}.`)),
-    )
-      ? 'symbol'
-      : 'package',
+    precision: symbolFound ? 'symbol' : 'package',
     source,
     symbols: [...new Set(found)].sort().slice(0, MAX_SHOWN),
   };
