@@ -5,9 +5,9 @@
  * function synced from a loopback OSV feed, and then,
  * through `bosun remote` run as the CLI against the local API endpoint (the api function behind
  * the functions host's stand-in for API Gateway, requests signed with SigV4): the repository's
- * images and findings; a suppression created through the API for one finding; the rescan of its
- * package, after which the finding is SUPPRESSED and exactly one FINDINGS_RESOLVED reached the
- * topic; `bosun remote findings` shows it SUPPRESSED. A request without a signature is refused.
+ * images and findings; a suppression created through the API for one finding, which queues the
+ * rescan of its package, after which the finding is SUPPRESSED and exactly one FINDINGS_RESOLVED
+ * reached the topic; `bosun remote findings` shows it SUPPRESSED. A request without a signature is refused.
  *
  * ECR's GetAuthorizationToken has no local emulator: it is answered at the SDK boundary, as in
  * the other end-to-end tests. The local stack checks signatures but evaluates no IAM policy.
@@ -22,9 +22,9 @@ import { LOCAL_PRINCIPALS } from '../../scripts/local/api-host.js';
 import { type FunctionsHost, startFunctionsHost } from '../../scripts/local/functions-host.js';
 import { createIsolatedDeployment, type IsolatedDeployment } from '../../scripts/local/isolated.js';
 import { LOCAL_REGION } from '../../scripts/local/services.js';
-import type { RescanMessage } from '../../shared/events/rescan.js';
 import type { FindingRecord } from '../../shared/stores/findings-store.js';
 import { localClients, queueSettled } from '../support/aws.js';
+import { PROJECT_ROOT } from '../support/fixtures.js';
 import { ecrPushEvent, servedDigest } from '../support/local-ecr.js';
 import { pushLayout } from '../support/oci.js';
 import { OsvFeedServer, type RawRecord } from '../support/osv-feed.js';
@@ -150,7 +150,7 @@ describe('the read API on the local stack, through bosun remote', () => {
     chosen = findings.items[0] as FindingRecord;
   }, 90_000);
 
-  it('a suppression created through the API closes the finding at the next rescan of its package, announced once', async () => {
+  it('a suppression created through the API closes the finding in the rescan it queues, announced once', async () => {
     const created = await remoteJson<Record<string, string>>(
       'suppress',
       REPOSITORY,
@@ -169,26 +169,7 @@ describe('the read API on the local stack, through bosun remote', () => {
     const listed = await remote('suppressions', REPOSITORY);
     expect(listed).toContain(chosen.vulnerabilityId);
 
-    // The rescan of the package, as the feed sync would send it.
-    const hash = chosen.packageKey.indexOf('#');
-    const rescan: RescanMessage = {
-      version: 1,
-      source: 'api-e2e',
-      changes: [
-        {
-          ecosystem: chosen.packageKey.slice(0, hash),
-          name: chosen.packageKey.slice(hash + 1),
-          change: 'modified',
-          advisoryIds: [...chosen.advisoryIds],
-        },
-      ],
-    };
-    await clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: deployment.queues.rescan,
-        MessageBody: JSON.stringify(rescan),
-      }),
-    );
+    // The API queued the rescan of the package (api/rescans.ts): the rescan function runs it.
     await topic.waitFor(
       () => topic.of('FINDINGS_RESOLVED', digest).length > 0,
       'FINDINGS_RESOLVED',
@@ -217,6 +198,34 @@ describe('the read API on the local stack, through bosun remote', () => {
       new RegExp(`\\nSUPPRESSED\\s+\\S+\\s+${chosen.vulnerabilityId}\\s+${chosen.packageName}\\s`),
     );
   }, 180_000);
+
+  it('a VEX document uploaded, listed and deleted through the API', async () => {
+    const file = path.join(PROJECT_ROOT, 'test/fixtures/vex/openvex/spring-boot-log4shell.json');
+    const put = await remoteJson<{ id: string; scope: string; format: string; rescans: number }>(
+      'vex',
+      'put',
+      file,
+      '--repository',
+      REPOSITORY,
+    );
+    // Log4Shell was found in no image here: nothing to rescan.
+    expect(put).toMatchObject({ scope: repository, rescans: 0 });
+    const listed = await remoteJson<{ items: { id: string; uploadedBy: string }[] }>(
+      'vex',
+      'list',
+      '--repository',
+      REPOSITORY,
+    );
+    expect(listed.items).toEqual([
+      expect.objectContaining({ id: put.id, uploadedBy: LOCAL_PRINCIPALS.local?.arn }),
+    ]);
+    expect(await remote('vex', 'delete', put.id, '--repository', REPOSITORY)).toContain(
+      `deleted the VEX document ${put.id}`,
+    );
+    expect(
+      (await remoteJson<{ items: unknown[] }>('vex', 'list', '--repository', REPOSITORY)).items,
+    ).toEqual([]);
+  }, 90_000);
 
   it('refuses a request without a signature, as IAM would', async () => {
     const url = new URL(`repositories/${encodeURIComponent(REPOSITORY)}/findings`, host.apiUrl);
