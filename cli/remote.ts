@@ -147,6 +147,10 @@ export class RemoteApi {
       method,
       headers: send,
       ...(text === undefined ? {} : { body: text }),
+    }).catch((error: Error) => {
+      // fetch says only "fetch failed"; the reason is its cause (ECONNREFUSED, ENOTFOUND…).
+      const cause = error.cause instanceof Error ? error.cause.message : error.message;
+      throw new Error(`could not reach ${url.origin}: ${cause}`, { cause: error });
     });
     const answer = await response.text();
     if (!response.ok) throw new RemoteApiError(response.status, errorMessage(answer, response));
