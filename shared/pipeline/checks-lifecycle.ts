@@ -66,6 +66,11 @@ export interface ChecksContext {
   /** An image subject's effective default user, stored for "task-definition user ?? image user". */
   readonly imageUser?: EffectiveUser;
   readonly analyzerVersion?: string;
+  /**
+   * The image left every repository: every open check resolves (`image-deleted`), kept so that
+   * a push of the same digest again re-opens them from the store.
+   */
+  readonly deleted?: boolean;
 }
 
 export interface ReconcileResult {
@@ -110,6 +115,7 @@ export async function reconcileChecks(
     now,
     fromStore,
     complete: context.complete,
+    deleted: context.deleted === true,
   });
   const marked = writes.map((c) => withMark(c, out, announcing));
   // The header first: a digest with a header is one whose next scan reconciles (and so sends
@@ -145,6 +151,7 @@ function planChanges(
     now: Date;
     fromStore: boolean;
     complete: boolean;
+    deleted: boolean;
   },
 ): { out: Changes; writes: StoredCheck[] } {
   const at = o.now.toISOString();
@@ -177,7 +184,7 @@ function planChanges(
       const gone: StoredCheck = {
         ...rest,
         status: 'RESOLVED',
-        resolvedReason: 'not-found',
+        resolvedReason: o.deleted ? 'image-deleted' : 'not-found',
         resolvedAt: at,
         changedAt: at,
       };

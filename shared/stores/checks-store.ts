@@ -24,7 +24,11 @@ export type CheckStatus = 'ACTIVE' | 'SUPPRESSED' | 'RESOLVED';
  * Why a check is RESOLVED: no longer found by a complete reading (`not-found`), or disabled by
  * the configuration while still found (`disabled`: re-enabling opens it again).
  */
-export type ResolvedReason = 'not-found' | 'disabled';
+/**
+ * `not-found`: a complete reading no longer saw it; `disabled`: the configuration turned it off;
+ * `image-deleted`: the image left every repository (a push of it again re-opens it).
+ */
+export type ResolvedReason = 'not-found' | 'disabled' | 'image-deleted';
 
 /** A change not yet announced: written with the change, cleared after the message is sent. */
 export type PendingAnnouncement = 'NEW' | 'RESOLVED';

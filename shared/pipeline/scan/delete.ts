@@ -1,15 +1,17 @@
 /**
  * A DELETE request: the digest loses its tags in that repository; once it is gone from every
- * repository it was pushed to, its findings close (reason `image-deleted`).
+ * repository it was pushed to, its findings close (reason `image-deleted`), and so do its
+ * hardening checks, each change announced once.
  */
 import type { ScanRequest } from '../../events/scan-request.js';
 import { announcePending } from '../announce.js';
 import { judgeRunning } from '../audit.js';
+import { reconcileChecks } from '../checks-lifecycle.js';
 import { closeAllFindings } from '../commit.js';
-import { type PipelineDeps, withImageLease } from '../context.js';
-import type { ScanOutcome } from './run.js';
+import { imageContext, withImageLease } from '../context.js';
+import type { ScanDeps, ScanOutcome } from './run.js';
 
-export async function deleteImage(request: ScanRequest, deps: PipelineDeps): Promise<ScanOutcome> {
+export async function deleteImage(request: ScanRequest, deps: ScanDeps): Promise<ScanOutcome> {
   const { digest } = request;
   await deps.images.markDeleted(
     digest,
@@ -31,6 +33,31 @@ export async function deleteImage(request: ScanRequest, deps: PipelineDeps): Pro
       before.image === undefined
         ? 0
         : await closeAllFindings(deps, before.image, 'deleted', 'image-deleted');
-    return { status: 'deleted', messages: judged + before.sent + closed };
+    const checks = await closeImageChecks(deps, digest);
+    return { status: 'deleted', messages: judged + before.sent + closed + checks };
   });
+}
+
+/** The image's open checks resolved (`image-deleted`) and announced, when it has stored checks. */
+async function closeImageChecks(deps: ScanDeps, digest: string): Promise<number> {
+  const store = deps.checkStore;
+  if (store === undefined || (await store.header(digest)) === undefined) return 0;
+  const result = await reconcileChecks(
+    {
+      checks: store,
+      findings: deps.findings,
+      notifier: deps.notifier,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    },
+    digest,
+    [],
+    {
+      complete: true,
+      deleted: true,
+      repositories: [],
+      image: await imageContext(deps, digest, undefined),
+      trigger: 'deleted',
+    },
+  );
+  return result.messages;
 }

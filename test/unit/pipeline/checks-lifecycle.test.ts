@@ -118,6 +118,33 @@ it('stores the checks after the findings commit and announces CHECKS_NEW once', 
   expect(s.notifier.of('CHECKS_RESOLVED')).toEqual([]);
 }, 60_000);
 
+it('resolves the checks of an image deleted from every repository, once, and re-opens them when it is pushed again', async () => {
+  const s = setup();
+  await scanImage(push('push-1'), s.deps());
+  const open = (await new ChecksStore(s.findingsTable).open(digest)).length;
+  s.at('2030-03-02T00:00:00.000Z');
+  const deleted = await scanImage(
+    { ...push('delete-1'), action: 'DELETE', eventTime: '2030-03-02T00:00:00.000Z' },
+    s.deps(),
+  );
+  expect(deleted.status).toBe('deleted');
+  const resolved = s.notifier.of('CHECKS_RESOLVED', digest);
+  expect(resolved).toHaveLength(1);
+  expect(resolved[0]?.trigger).toBe('deleted');
+  expect(resolved[0]?.checks?.total).toBe(open);
+  const stored = await new ChecksStore(s.findingsTable).checks(digest);
+  expect(new Set(stored.map((c) => `${c.status} ${c.resolvedReason}`))).toEqual(
+    new Set(['RESOLVED image-deleted']),
+  );
+  // The same digest pushed back: already scanned, its checks open again from the store.
+  s.at('2030-03-03T00:00:00.000Z');
+  await scanImage({ ...push('push-2'), eventTime: '2030-03-03T00:00:00.000Z' }, s.deps());
+  const reopened = s.notifier.of('CHECKS_NEW', digest);
+  expect(reopened).toHaveLength(2);
+  expect(reopened[1]?.checks?.total).toBe(open);
+  expect(s.notifier.of('CHECKS_RESOLVED', digest)).toHaveLength(1);
+}, 60_000);
+
 it('applies a changed configuration to the report, the store and the messages, without a new pull', async () => {
   const s = setup();
   s.configure(
