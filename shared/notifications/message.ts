@@ -229,6 +229,12 @@ export interface OutgoingMessage {
     readonly workloadSource?: NotifiedWorkload['source'];
     /** CHECKS_* only: the distinct check ids of the event (a String.Array, like repository). */
     readonly checkIds?: readonly string[];
+    /**
+     * With findings only: `false` when every finding of the event is known not to have its
+     * vulnerable code in the binary (matcher/reachability.ts), else `true` (reachable, not
+     * known, or not judged): a filter on `true` never hides what Bosun could not rule out.
+     */
+    readonly reachable?: 'true' | 'false';
   };
   readonly dedupeKey: string;
 }
@@ -559,6 +565,11 @@ export function buildMessage(input: MessageInput): OutgoingMessage {
         ? {}
         : { provenance: input.provenance.status, provenanceMode: input.provenance.mode }),
       ...(input.workload === undefined ? {} : { workloadSource: input.workload.source }),
+      ...(sorted.length === 0
+        ? {}
+        : {
+            reachable: sorted.every((f) => f.reachability?.reachable === false) ? 'false' : 'true',
+          }),
       ...(input.checks === undefined
         ? {}
         : {

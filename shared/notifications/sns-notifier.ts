@@ -42,6 +42,9 @@ export class SnsNotifier implements Notifier {
           ...(a.workloadSource === undefined
             ? {}
             : { workloadSource: { DataType: 'String', StringValue: a.workloadSource } }),
+          ...(a.reachable === undefined
+            ? {}
+            : { reachable: { DataType: 'String', StringValue: a.reachable } }),
           ...(a.checkIds === undefined || a.checkIds.length === 0
             ? {}
             : { checkIds: { DataType: 'String.Array', StringValue: JSON.stringify(a.checkIds) } }),

@@ -132,6 +132,42 @@ describe('notification messages', () => {
     expect(notificationErrors(JSON.stringify(withoutMove))).not.toEqual([]);
   });
 
+  it('says in `reachable` whether every finding is known not to be linked, never hiding the unknown', () => {
+    const [a, b] = findingsOf(1) as [FindingRecord, FindingRecord];
+    const unreachable = {
+      reachable: false,
+      precision: 'symbol',
+      source: 'go-pclntab',
+    } as const;
+    const build = (findings: FindingRecord[]) =>
+      buildMessage({
+        eventType: 'FINDINGS_NEW',
+        dedupeKey: dedupeKey(
+          'FINDINGS_NEW',
+          DIGEST,
+          findings.map((f) => f.vulnerabilityId),
+        ),
+        occurredAt: '2026-11-29T00:00:00.000Z',
+        trigger: 'push',
+        image,
+        findings,
+      }).attributes.reachable;
+    expect(
+      build([
+        { ...a, reachability: unreachable },
+        { ...b, reachability: unreachable },
+      ]),
+    ).toBe('false');
+    // One finding whose code could not be told, or was never judged: the message may matter.
+    expect(
+      build([
+        { ...a, reachability: unreachable },
+        { ...b, reachability: { ...unreachable, reachable: 'unknown' } },
+      ]),
+    ).toBe('true');
+    expect(build([{ ...a, reachability: unreachable }, b])).toBe('true');
+  });
+
   it('gives the same change the same dedupe key, whatever the order of its parts', () => {
     expect(dedupeKey('FINDINGS_NEW', DIGEST, ['a', 'b'])).toBe(
       dedupeKey('FINDINGS_NEW', DIGEST, ['b', 'a']),

@@ -155,6 +155,8 @@ describe('scan', () => {
       repository: ['team/app'],
       fixAvailable: 'true',
       kev: 'false',
+      // An npm finding is not judged for reachability: it is never filtered out as unreachable.
+      reachable: 'true',
     });
   });
 
