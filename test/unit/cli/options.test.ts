@@ -36,7 +36,8 @@ describe('--timeout durations', () => {
   });
 });
 
-describe('image sources', () => {
+// Each case starts the CLI as a process (tsx): seconds on a loaded machine.
+describe('image sources', { timeout: 60_000 }, () => {
   it('takes the source as --input, the same as the positional', () => {
     const positional = bosun('sbom', `dir:${rootfs}`, '--format', 'spdx-json');
     const flag = bosun('sbom', '--input', `dir:${rootfs}`, '--format', 'spdx-json');
@@ -59,7 +60,7 @@ describe('image sources', () => {
   });
 });
 
-describe('--timeout', () => {
+describe('--timeout', { timeout: 60_000 }, () => {
   let server: Server;
   let port = 0;
   const sockets: Socket[] = [];
@@ -94,7 +95,7 @@ describe('--timeout', () => {
   }, 60_000);
 });
 
-describe('the progress line', () => {
+describe('the progress line', { timeout: 60_000 }, () => {
   /** Runs the CLI on a pseudo-terminal, returning everything the terminal was sent. */
   const onTerminal = (...args: string[]) => {
     const command = [
