@@ -32,18 +32,24 @@ export function splitFunctionName(raw: string): { pkg: string; symbol: string } 
   const dot = name.indexOf('.', slash + 1);
   if (dot <= 0 || dot === name.length - 1) return undefined;
   let pkg = name.slice(0, dot);
-  try {
-    pkg = decodeURIComponent(pkg);
-  } catch {
-    // A malformed escape stays as written: it will simply match no advisory.
-  }
+  // Only an escaped path needs decoding (a binary has tens of thousands of names to split).
+  if (pkg.includes('%'))
+    try {
+      pkg = decodeURIComponent(pkg);
+    } catch {
+      // A malformed escape stays as written: it will simply match no advisory.
+    }
   const parts = name.slice(dot + 1).split('.');
   // Drop the generated tail: closures, wrappers, and `-fm` method values.
   while (parts.length > 1 && GENERATED.test(parts[parts.length - 1] as string)) parts.pop();
   const lastPart = parts[parts.length - 1] as string;
   if (lastPart.endsWith('-fm')) parts[parts.length - 1] = lastPart.slice(0, -3);
   // `(*T)` is a pointer receiver; vulndb names the method `T.M` either way.
-  const symbol = parts.map((p) => p.replace(/^\(\*(.*)\)$/, '$1')).join('.');
+  const symbol = (
+    parts[0]?.startsWith('(*') === true
+      ? parts.map((p) => (p.startsWith('(*') && p.endsWith(')') ? p.slice(2, -1) : p))
+      : parts
+  ).join('.');
   if (symbol === '') return undefined;
   return { pkg, symbol };
 }
@@ -112,17 +118,28 @@ export function packSymbols(table: SymbolTable, goarch = ''): string {
   const lines: string[] = [];
   for (const [pkg, syms] of table) for (const s of syms) lines.push(`${pkg}\t${s}`);
   lines.sort();
-  const chunks: Buffer[] = [];
-  let previous = Buffer.alloc(0);
-  for (const line of lines) {
-    const bytes = Buffer.from(line, 'utf8');
+  // One buffer in, one out (no allocation per line): the lines as UTF-8, each front-coded
+  // against the one before it in place.
+  const text = Buffer.from(lines.join('\n'), 'utf8');
+  const out = Buffer.allocUnsafe(text.length + lines.length + 1);
+  let written = 0;
+  let previousStart = 0;
+  let previousEnd = 0;
+  for (let start = 0; lines.length > 0; ) {
+    let end = text.indexOf(0x0a, start);
+    if (end < 0) end = text.length;
+    const max = Math.min(255, end - start, previousEnd - previousStart);
     let shared = 0;
-    const max = Math.min(255, bytes.length, previous.length);
-    while (shared < max && bytes[shared] === previous[shared]) shared++;
-    chunks.push(Buffer.from([shared]), bytes.subarray(shared), Buffer.from('\n'));
-    previous = bytes;
+    while (shared < max && text[start + shared] === text[previousStart + shared]) shared++;
+    out[written++] = shared;
+    written += text.copy(out, written, start + shared, end);
+    out[written++] = 0x0a;
+    previousStart = start;
+    previousEnd = end;
+    start = end + 1;
+    if (end === text.length) break;
   }
-  return `${PREFIX}${goarch}:${deflateRawSync(Buffer.concat(chunks), { level: 9 }).toString('base64')}`;
+  return `${PREFIX}${goarch}:${deflateRawSync(out.subarray(0, written), { level: 6 }).toString('base64')}`;
 }
 
 /** The GOARCH a packed table was recorded with ('' when the machine is not one Go targets). */
