@@ -693,6 +693,42 @@ describe('decisions queue their rescans', () => {
     expect((await concatOf(d311)).status).toBe('ACTIVE');
   });
 
+  it('a VEX statement with an expiry suppresses, then re-opens at the sweep after it expired', {
+    timeout: 60_000,
+  }, async () => {
+    await world.runQueuedRescans();
+    await world.sweepExpired();
+    const before = world.notifier.sent.length;
+    // Expiries are kept to the second (the table's TTL attribute).
+    const expiresAt = new Date(Math.ceil((Date.now() + 3000) / 1000) * 1000).toISOString();
+    const put = await call(
+      event(
+        'POST',
+        '/repositories/{repository}/vex',
+        { repository: TEAM_A },
+        { body: openVex('fixed'), query: { expiresAt } },
+      ),
+    );
+    expect(put.json).toMatchObject({ expiresAt, rescans: 1 });
+    await world.runQueuedRescans();
+    expect((await concatOf(d311)).statusReason).toBe(
+      'vex: fixed (vulnerable_code_not_in_execute_path) in https://openvex.dev/docs/example/team-a-fixed',
+    );
+    // Before the expiry the sweep has nothing to do; after it, the finding is open again.
+    expect((await world.sweepExpired()).expired).toBe(0);
+    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 1100));
+    expect(await world.sweepExpired()).toMatchObject({ expired: 1, messages: 1 });
+    expect((await concatOf(d311)).status).toBe('ACTIVE');
+    const about = world.notifier
+      .bodies()
+      .slice(before)
+      .map((m) => [m.eventType, m.image.digest, m.trigger]);
+    expect(about).toEqual([
+      ['FINDINGS_RESOLVED', d311, 'rescan'],
+      ['FINDINGS_NEW', d311, 'rescan'],
+    ]);
+  });
+
   it('refuses a document that is not VEX, and an expiry in the past, with 400s', async () => {
     const notVex = await call(event('POST', '/vex', {}, { body: '{"spdxVersion":"SPDX-2.3"}' }));
     expect(notVex.status).toBe(400);

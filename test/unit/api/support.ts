@@ -23,6 +23,7 @@ import { DEFAULT_TOOLS_DIR } from '../../../scripts/local/stack.js';
 import type { ApiDeps } from '../../../shared/api/deps.js';
 import { ENV_VARS } from '../../../shared/config/env.js';
 import { rescanMessage } from '../../../shared/events/rescan.js';
+import { rescanExpiredDecisions } from '../../../shared/pipeline/decisions.js';
 import { type RescanDeps, rescanPackages } from '../../../shared/pipeline/rescan.js';
 import type { ScanDeps } from '../../../shared/pipeline/scan.js';
 import { contentHash } from '../../../shared/stores/advisory-store.js';
@@ -64,6 +65,8 @@ export interface ApiWorld {
    * number of messages it found.
    */
   runQueuedRescans(): Promise<number>;
+  /** Runs the rescan function's hourly sweep of expired suppressions and VEX documents. */
+  sweepExpired(): ReturnType<typeof rescanExpiredDecisions>;
   stop(): Promise<void>;
 }
 
@@ -167,6 +170,7 @@ export async function startWorld(openImage: ScanDeps['openImage']): Promise<ApiW
     endpoint: ddb.endpoint,
     tables: names,
     rescanQueue: { url: rescanQueueUrl, endpoint: sqsEndpoint },
+    sweepExpired: () => rescanExpiredDecisions({ ...scan, advisories, table: findingsTable }),
     async runQueuedRescans() {
       const bodies = await drainQueue(sqs, rescanQueueUrl);
       for (const body of bodies) await rescanPackages(rescanMessage.parse(JSON.parse(body)), scan);
