@@ -58,7 +58,7 @@ import {
   sourceInput,
   UsageError,
 } from './options.js';
-import { print } from './output.js';
+import { print, table } from './output.js';
 import { registryClient } from './registry.js';
 import type { ProvenanceReport } from './verify.js';
 
@@ -411,31 +411,10 @@ export async function scan(argv: string[]): Promise<number> {
               kevChecked,
               reachability: reachabilityCounts(r.findings),
             },
-            findings: r.findings.map((f) => ({
-              id: f.id,
-              ids: f.ids,
-              severity: f.severity,
-              package: f.package.name,
-              purl: f.package.purl,
-              installedVersion: f.installedVersion,
-              fixedVersion: f.fixedVersion,
-              fixVia: f.fixVia,
-              fixState: f.fixState,
-              severities: f.severities,
-              kev: f.kev,
-              epss: f.epss,
-              reachability: f.reachability,
-              layer: f.package.layer,
-            })),
+            findings: r.findings.map(findingJson),
             // Findings a VEX statement or an ignore entry covers: said, with why (docs/vex.md).
-            suppressed: r.suppressed.map(({ finding: f, reason }) => ({
-              id: f.id,
-              ids: f.ids,
-              severity: f.severity,
-              package: f.package.name,
-              purl: f.package.purl,
-              installedVersion: f.installedVersion,
-              fixedVersion: f.fixedVersion,
+            suppressed: r.suppressed.map(({ finding, reason }) => ({
+              ...findingJson(finding),
               reason,
             })),
             // The CheckResult list as the library gives it: a secret by its rule, location
@@ -494,16 +473,7 @@ export async function scan(argv: string[]): Promise<number> {
           'EXPLOIT',
           'REACHABLE',
         ];
-        const widths = header.map((h, i) =>
-          Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
-        );
-        for (const row of [header, ...rows])
-          print(
-            row
-              .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
-              .join('  ')
-              .trimEnd(),
-          );
+        table(header, rows);
       }
       // Suppressed is not gone: each with why (a VEX statement, an ignore entry).
       if (r.suppressed.length > 0) {
@@ -539,6 +509,26 @@ export async function scan(argv: string[]): Promise<number> {
     !checksIncomplete
     ? 0
     : 4;
+}
+
+/** A finding as the JSON report writes it. */
+function findingJson(f: Finding) {
+  return {
+    id: f.id,
+    ids: f.ids,
+    severity: f.severity,
+    package: f.package.name,
+    purl: f.package.purl,
+    installedVersion: f.installedVersion,
+    fixedVersion: f.fixedVersion,
+    fixVia: f.fixVia,
+    fixState: f.fixState,
+    severities: f.severities,
+    kev: f.kev,
+    epss: f.epss,
+    reachability: f.reachability,
+    layer: f.package.layer,
+  };
 }
 
 /**
@@ -579,16 +569,7 @@ function printChecks(checks: ImageChecks): void {
   if (checks.results.length > 0) {
     const rows = checks.results.map((c) => [c.severity, c.id, c.title, checkLocation(c)]);
     const header = ['SEVERITY', 'CHECK', 'TITLE', 'LOCATION'];
-    const widths = header.map((h, i) =>
-      Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
-    );
-    for (const row of [header, ...rows])
-      print(
-        row
-          .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      );
+    table(header, rows);
   }
   for (const issue of checks.issues) print(`  check issue: ${issue.location}: ${issue.message}`);
 }

@@ -60,3 +60,17 @@ export async function drained(): Promise<void> {
     if (!(stream === process.stdout && pipeClosed))
       await new Promise<void>((resolve) => stream.write('', () => resolve()));
 }
+
+/** Prints rows under a header, each column padded to its widest cell (the CLI's tables). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  for (const row of [header, ...rows])
+    print(
+      row
+        .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+}

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { UsageError } from './options.js';
-import { print } from './output.js';
+import { print, table } from './output.js';
 import { signedHeaders } from './sigv4.js';
 
 export const REMOTE_OPTIONS = {
@@ -237,20 +237,6 @@ function signingRegion(url: URL, values: Values): string {
 }
 
 const seg = (value: string) => encodeURIComponent(value);
-
-/** Prints rows under a header, columns padded as `bosun scan` lays out its table. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
-  for (const row of [header, ...rows])
-    print(
-      row
-        .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
-}
 
 interface FindingItem {
   digest: string;

@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import {
   buildMessage,
@@ -20,7 +19,6 @@ import {
   type NotifiedProvenance,
   type Trigger,
 } from '../../../shared/notifications/message.js';
-import { SnsNotifier } from '../../../shared/notifications/sns-notifier.js';
 import type { Verdict } from '../../../shared/provenance/verdict.js';
 import { PROJECT_ROOT } from '../../support/fixtures.js';
 import { notificationErrors } from '../../support/notification-schema.js';
@@ -33,6 +31,7 @@ import {
   TRUST_VERSION,
   verdictOn,
 } from '../../support/provenance-verdicts.js';
+import { PUBLISHED_MESSAGE_ID, publishToFake } from '../../support/sns-publish.js';
 
 const SCHEMA = JSON.parse(
   readFileSync(path.join(PROJECT_ROOT, 'docs/notification.schema.json'), 'utf8'),
@@ -311,70 +310,21 @@ describe('the schema and the message types', () => {
   });
 });
 
-/**
- * A real SNSClient whose requestHandler answers as SNS does. Publish, per the API reference
- * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html), in the AWS query protocol: the
- * request is a form with `MessageAttributes.entry.N.Name` / `.Value.DataType` /
- * `.Value.StringValue`, the response a PublishResponse XML document with the MessageId.
- */
-function fakeSns() {
-  const forms: URLSearchParams[] = [];
-  const requestHandler = {
-    async handle(request: { body: string | Uint8Array }) {
-      const text =
-        typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
-      forms.push(new URLSearchParams(text));
-      const xml = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
-  <PublishResult><MessageId>567910cd-659e-55d4-8ccb-5aaf14679dc0</MessageId></PublishResult>
-  <ResponseMetadata><RequestId>d74b8436-ae13-5ab4-a9ff-ce54dfea72a0</RequestId></ResponseMetadata>
-</PublishResponse>`;
-      return {
-        response: {
-          statusCode: 200,
-          headers: { 'content-type': 'text/xml' },
-          body: new TextEncoder().encode(xml),
-        },
-      };
-    },
-  };
-  const sns = new SNSClient({
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' },
-    requestHandler: requestHandler as unknown as SNSClientConfig['requestHandler'],
-  });
-  return { sns, forms };
-}
-
-/** The message attributes of a Publish form, by name. */
-function attributesOf(form: URLSearchParams): Record<string, { type: string; value: string }> {
-  const out: Record<string, { type: string; value: string }> = {};
-  for (let n = 1; form.has(`MessageAttributes.entry.${n}.Name`); n++) {
-    const entry = `MessageAttributes.entry.${n}`;
-    out[form.get(`${entry}.Name`) as string] = {
-      type: form.get(`${entry}.Value.DataType`) as string,
-      value: form.get(`${entry}.Value.StringValue`) as string,
-    };
-  }
-  return out;
-}
-
 describe('SNS publish of a provenance message', () => {
   const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:bosun-findings';
 
   it('sends provenance and provenanceMode as String attributes, eight in all', async () => {
-    const { sns, forms } = fakeSns();
     const m = message(
       'PROVENANCE_FAILED',
       'reverify',
       notified(await verdictOn(REPO_AUDIT, 'tampered')),
     );
-    const id = await new SnsNotifier(sns, TOPIC).publish(m);
-    expect(id).toBe('567910cd-659e-55d4-8ccb-5aaf14679dc0');
-    const form = forms[0] as URLSearchParams;
+    const { id, form, attributes } = await publishToFake(m, TOPIC);
+    expect(id).toBe(PUBLISHED_MESSAGE_ID);
     expect(form.get('Action')).toBe('Publish');
     expect(form.get('TopicArn')).toBe(TOPIC);
     expect(form.get('Message')).toBe(m.body);
-    expect(attributesOf(form)).toEqual({
+    expect(attributes).toEqual({
       eventType: { type: 'String', value: 'PROVENANCE_FAILED' },
       maxSeverity: { type: 'String', value: 'NONE' },
       fixAvailable: { type: 'String', value: 'false' },
@@ -384,11 +334,9 @@ describe('SNS publish of a provenance message', () => {
       provenance: { type: 'String', value: 'INVALID' },
       provenanceMode: { type: 'String', value: 'audit' },
     });
-    sns.destroy();
   });
 
   it('stays within SNS’s ten attributes with every optional attribute set', async () => {
-    const { sns, forms } = fakeSns();
     // No message has both, but a Publish with more than ten attributes is refused outright.
     const m = buildMessage({
       eventType: 'SCAN_COMPLETED',
@@ -400,11 +348,9 @@ describe('SNS publish of a provenance message', () => {
       coverage: { complete: true, gaps: [] },
       provenance: notified(await verdictOn(REPO)),
     });
-    await new SnsNotifier(sns, TOPIC).publish(m);
-    const names = Object.keys(attributesOf(forms[0] as URLSearchParams));
+    const names = Object.keys((await publishToFake(m, TOPIC)).attributes);
     expect(names).toContain('provenanceMode');
     expect(names).toContain('coverage');
     expect(names.length).toBeLessThanOrEqual(10);
-    sns.destroy();
   });
 });
