@@ -9,7 +9,7 @@
  * (`arch`, `distro`). When several apply, the latest by timestamp wins (the spec's ordering of
  * statements in time), document order breaking ties.
  */
-import { parsePurl } from '../advisories/importers/redhat-vex.js';
+import { parsePurl } from '../advisories/purl.js';
 import type { VexProduct, VexStatement } from './types.js';
 
 export interface VexSubject {

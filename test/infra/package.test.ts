@@ -139,15 +139,16 @@ describe('the packed package', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function',
     );
-    // Scan, rescan, feed sync, backfill, audit and (with webhookRegistries) the registry webhook.
-    expect(functions).toHaveLength(6);
+    // Scan, rescan, feed sync, backfill, audit, the read API and (with webhookRegistries) the
+    // registry webhook.
+    expect(functions).toHaveLength(7);
     for (const fn of functions) {
       expect(fn.Properties.Handler).toBe('index.handler');
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
     }
     // Each function's asset is the package's prebuilt handler, not a bundle made at synth.
     const assets = readdirSync(out).filter((f) => f.startsWith('asset.'));
-    expect(assets).toHaveLength(6);
+    expect(assets).toHaveLength(7);
     for (const asset of assets)
       expect(readdirSync(path.join(out, asset)).sort()).toEqual(['index.mjs', 'index.mjs.map']);
   }, 180_000);

@@ -70,12 +70,14 @@ const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Actio
 const withAction = (statements: Statement[], action: string) =>
   statements.filter((s) => actions(s).includes(action));
 
-describe('provenance in the construct', () => {
+// Each case synthesizes the stack: seconds on a loaded machine.
+describe('provenance in the construct', { timeout: 60_000 }, () => {
   it('builds nothing for provenance without the prop', () => {
     const { template } = synthScanner();
     expect(JSON.stringify(template.toJSON())).not.toContain('BOSUN_PROVENANCE');
-    // ECR push and delete, feed sync; the audit's ECS task rule and schedule.
-    template.resourceCountIs('AWS::Events::Rule', 5);
+    // ECR push and delete, feed sync, the sweep of expired decisions; the audit's ECS task
+    // rule, its schedule and its task-definition (CloudTrail) rule.
+    template.resourceCountIs('AWS::Events::Rule', 7);
   });
 
   it('gives an S3 policy, S3 trusted roots and the maximum age to the scan and provenance functions', () => {

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type {
+  DescribeTaskDefinitionResponse,
   DescribeTasksResponse,
   ListClustersResponse,
   ListTasksResponse,
@@ -63,6 +64,7 @@ const REGION = 'us-west-2';
 /** The ECR host the workloads name; the scan reads it from the local registry. */
 const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`;
+const TASK_DEFINITION = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/app:3`;
 const run = `au${process.pid}`;
 const repository = `${run}/app`;
 const taskArn = (id: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task/prod/${id}`;
@@ -119,6 +121,32 @@ function ecs(request: HttpRequest) {
         failures: [],
       } satisfies DescribeTasksResponse);
     }
+    case 'DescribeTaskDefinition': {
+      // The revision the tasks run, shaped as the ECS documentation's ECR-image example
+      // (test/fixtures/ecs/task-definitions/ecr-image-task-role.json): its checks and the
+      // container's effective user are judged from it (pipeline/taskdef-checks.ts).
+      const documented = fixtureJson<{ containerDefinitions: Record<string, unknown>[] }>(
+        'ecs/task-definitions/ecr-image-task-role.json',
+      );
+      const arn = body.taskDefinition as string;
+      const [family, revision] = arn.slice(arn.lastIndexOf('/') + 1).split(':');
+      return answer({
+        taskDefinition: {
+          ...documented,
+          taskDefinitionArn: arn,
+          family,
+          revision: Number(revision),
+          status: 'ACTIVE',
+          containerDefinitions: [
+            {
+              ...documented.containerDefinitions[0],
+              name: 'web',
+              image: `${ECR_HOST}/${repository}:1.0`,
+            },
+          ],
+        },
+      } as DescribeTaskDefinitionResponse);
+    }
     default:
       return answer({ __type: 'InvalidParameterException', message: operation }, 400);
   }
@@ -161,7 +189,7 @@ function task(id: string, digest: string): Task {
   return {
     taskArn: arn,
     clusterArn: CLUSTER,
-    taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/app:3`,
+    taskDefinitionArn: TASK_DEFINITION,
     lastStatus: 'RUNNING',
     desiredStatus: 'RUNNING',
     launchType: 'FARGATE',
@@ -372,10 +400,14 @@ describe('the workload inventory on the local stack', () => {
     // Announced once: what still holds is not announced again.
     expect(running('RUNNING_VULNERABLE', first)).toHaveLength(1);
     expect(running('RUNNING_UNSCANNED', first)).toHaveLength(1);
+    // The reconcile's three calls of a pass, each revision read once for its checks: the one
+    // the documented RUNNING event named (sample-fargate:1), then the reconciled task's (app:3).
     expect(seen.filter((s) => s.service === 'ecs').map((s) => s.operation)).toEqual([
+      'DescribeTaskDefinition',
       'ListClusters',
       'ListTasks',
       'DescribeTasks',
+      'DescribeTaskDefinition',
     ]);
   });
 
