@@ -47,7 +47,7 @@ import {
 import { toSarif } from '../shared/report/sarif.js';
 import { EmbeddedAdvisoryStore } from '../shared/stores/embedded/advisory-store.js';
 import { BOSUN_VERSION } from '../shared/version.js';
-import { applyDecisions, loadDecisions } from './decisions.js';
+import { applyDecisions, loadDecisions, type SuppressedFinding } from './decisions.js';
 import {
   checksRepositoriesOf,
   defaultDbDir,
@@ -96,6 +96,7 @@ async function sbomDocument(
   coverage?: Coverage,
   provenance?: ProvenanceReport,
   checks?: ImageChecks,
+  suppressed: readonly SuppressedFinding[] = [],
 ): Promise<string> {
   if (format === 'spdx')
     return (await import('../shared/sbom/spdx2-tag-value.js')).toSpdx23TagValue(
@@ -126,6 +127,7 @@ async function sbomDocument(
           },
         ],
     checks === undefined ? undefined : { ...checks, where: checkLocation },
+    suppressed,
   );
 }
 
@@ -377,6 +379,7 @@ export async function scan(argv: string[]): Promise<number> {
         only.coverage,
         verdict,
         only.checks,
+        only.suppressed,
       ),
     );
   } else if (values.format === 'sarif') {

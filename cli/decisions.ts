@@ -24,6 +24,8 @@ export interface Decisions {
 export interface SuppressedFinding {
   readonly finding: Finding;
   readonly reason: string;
+  /** When a VEX statement decided: what it said. */
+  readonly vexStatus?: 'not_affected' | 'fixed';
 }
 
 /** Reads the VEX documents and the ignore file a scan names (or finds); usage errors name the file. */
@@ -87,7 +89,11 @@ export function applyDecisions(
       )
       .find((s) => s !== undefined);
     if (statement !== undefined && vexSuppresses(statement))
-      suppressed.push({ finding: f, reason: vexReason(statement) });
+      suppressed.push({
+        finding: f,
+        reason: vexReason(statement),
+        vexStatus: statement.status === 'fixed' ? 'fixed' : 'not_affected',
+      });
     else kept.push(f);
   }
   return { kept, suppressed };

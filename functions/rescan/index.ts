@@ -14,7 +14,7 @@ import { loadConfig } from '../../shared/config/env.js';
 import { parseJsonEvent } from '../../shared/events/parse.js';
 import { rescanQueueMessage } from '../../shared/events/rescan.js';
 import { logger, measureRescan, metrics } from '../../shared/observability.js';
-import { decisionSweepDeps, RESCAN_CONFIG } from '../../shared/pipeline/aws.js';
+import { RESCAN_CONFIG, rescanDeps } from '../../shared/pipeline/aws.js';
 import { rescanExpiredDecisions } from '../../shared/pipeline/decisions.js';
 import { INTEGRATIONS_CONFIG, withIntegrations } from '../../shared/pipeline/integrations.js';
 import { rescanPackages } from '../../shared/pipeline/rescan.js';
@@ -23,7 +23,7 @@ const config = loadConfig([...RESCAN_CONFIG, ...INTEGRATIONS_CONFIG]);
 const processor = new BatchProcessor(EventType.SQS);
 // The rescan's ports, with what the sweep of expired decisions also reads; EventBridge and
 // Security Hub as configured (docs/integrations.md).
-const deps = withIntegrations(decisionSweepDeps(config), config, (digest, failed) => {
+const deps = withIntegrations(rescanDeps(config), config, (digest, failed) => {
   logger.warn('security hub findings refused', { digest, failed });
   metrics.addMetric('SecurityHubFindingsRefused', MetricUnit.Count, failed.length);
 });

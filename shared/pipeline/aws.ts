@@ -110,12 +110,15 @@ type RegistryConfig = Config<(typeof PROVENANCE_FUNCTION_CONFIG)[number]>;
 function pipelineStores(config: StoresConfig) {
   const ddb = dynamoDbFromConfig(config);
   const images = new DynamoDbItemTable(ddb, config.imagesTable);
+  const findings = new DynamoDbItemTable(ddb, config.findingsTable);
   return {
     images: new ImageStore(images),
     inventories: new InventoryStore(new DynamoDbItemTable(ddb, config.inventoriesTable)),
-    findings: new FindingsStore(new DynamoDbItemTable(ddb, config.findingsTable)),
+    findings: new FindingsStore(findings),
     // VEX documents beside the suppressions in the findings table (stores/vex-store.ts).
-    vex: new VexStore(new DynamoDbItemTable(ddb, config.findingsTable)),
+    vex: new VexStore(findings),
+    // Where decisions' expiry markers are (stores/decision-expiry.ts): the rescan's sweep.
+    findingsTable: findings,
     advisories: new DynamoDbAdvisoryStore(ddb, config.advisoriesTable),
     notifier: new SnsNotifier(snsFromConfig(config), config.findingsTopicArn),
     // Verdicts live in the images table, beside the image record (stores/provenance-store.ts).
@@ -312,29 +315,19 @@ export function provenancePassDeps(
   };
 }
 
-/** No registry client: a rescan never pulls. */
-export function rescanDeps(config: StoresConfig): RescanDeps {
-  const { provenanceStore: _unused, ...stores } = pipelineStores(config);
+/**
+ * No registry client: a rescan never pulls. With the findings table the expiry markers are in
+ * and the advisory store's aliases, for the scheduled sweep of expired suppressions and VEX
+ * documents (pipeline/decisions.ts).
+ */
+export function rescanDeps(config: StoresConfig): RescanDeps & SweepDeps {
+  const { provenanceStore: _unused, findingsTable, ...stores } = pipelineStores(config);
   return {
     ...stores,
+    table: findingsTable,
     reports: new S3ReportStore(s3FromConfig(config), config.reportsBucket),
     ...(config.rescanWindow === undefined ? {} : { windowDays: config.rescanWindow }),
     ...(config.rescanWindowFrom === undefined ? {} : { windowFrom: config.rescanWindowFrom }),
-  };
-}
-
-/**
- * The rescan function's scheduled sweep of expired suppressions and VEX documents
- * (pipeline/decisions.ts): the rescan's ports, the findings table the expiry markers are in, and
- * the advisory store's aliases.
- */
-export function decisionSweepDeps(config: StoresConfig): RescanDeps & SweepDeps {
-  const deps = rescanDeps(config);
-  const advisories = new DynamoDbAdvisoryStore(dynamoDbFromConfig(config), config.advisoriesTable);
-  return {
-    ...deps,
-    advisories,
-    table: new DynamoDbItemTable(dynamoDbFromConfig(config), config.findingsTable),
   };
 }
 

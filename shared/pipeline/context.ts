@@ -141,10 +141,15 @@ export async function suppressionsFor(
   return (await Promise.all(scopes.map((s) => deps.findings.suppressions(s)))).flat();
 }
 
-/** VEX statements that can apply to an image of these repositories (none without a VEX store). */
+/**
+ * VEX statements that can apply to an image of these repositories (none without a VEX store):
+ * the global documents' too, unless the caller read those once for many images.
+ */
 export async function vexFor(
   deps: PipelineDeps,
   repositories: readonly string[],
+  global = true,
 ): Promise<VexStatement[]> {
-  return deps.vex === undefined ? [] : deps.vex.statementsFor(repositories);
+  if (deps.vex === undefined) return [];
+  return deps.vex.statementsFor([...(global ? ['*'] : []), ...repositories]);
 }

@@ -22,6 +22,7 @@ import type { FindingRecord, Suppression } from '../stores/findings-store.js';
 import type { ImageRecord, RepositoryRecord } from '../stores/image-store.js';
 import { inventoryPackageKey } from '../stores/inventory-store.js';
 import type { InUse } from '../stores/workload-store.js';
+import type { VexStatement } from '../vex/types.js';
 import { announcePending } from './announce.js';
 import { judgeRunning } from './audit.js';
 import { closeAllFindings, writeAndCommit } from './commit.js';
@@ -97,8 +98,9 @@ export async function rescanPackages(
       affected.set(ref.digest, entry);
     }
   });
-  // Suppressions of every image, read once per message.
+  // Suppressions and VEX statements of every image, read once per message.
   const global = await deps.findings.suppressions('*');
+  const globalVex = await vexFor(deps, [], true);
   const outcomes: Partial<Record<ImageRescan, number>> = {};
   const failures: string[] = [];
   let messages = 0;
@@ -110,6 +112,7 @@ export async function rescanPackages(
           keys: [...entry.keys],
           withdrawn,
           globalSuppressions: global,
+          globalVex,
         });
         // Workloads running it are judged on the new findings (pipeline/audit.ts).
         const judged = r.outcome === 'changed' ? await judgeRunning(deps, digest, 'rescan') : 0;
@@ -133,6 +136,7 @@ interface RescanScope {
   readonly keys: readonly string[];
   readonly withdrawn: ReadonlySet<string>;
   readonly globalSuppressions: readonly Suppression[];
+  readonly globalVex: readonly VexStatement[];
 }
 
 async function rescanImage(
@@ -197,7 +201,7 @@ async function rematch(
     [...scope.globalSuppressions, ...(await suppressionsFor(deps, digest, repositories, false))],
     repositories,
     now.getTime(),
-    await vexFor(deps, repositories),
+    [...scope.globalVex, ...(await vexFor(deps, repositories, false))],
   );
   const copies = new Set(
     packages.map((p) => copyOf(inventoryPackageKey(p), p.name, p.version, p.location)),

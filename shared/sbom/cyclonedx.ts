@@ -111,6 +111,13 @@ export interface SbomProvenance {
   readonly policyVersion: string;
 }
 
+/** A finding a decision suppressed (docs/vex.md): why, and the VEX status when one decided. */
+export interface SbomSuppressed {
+  readonly finding: Finding;
+  readonly reason: string;
+  readonly vexStatus?: 'not_affected' | 'fixed';
+}
+
 /** The hardening checks of the image, and how a result's location is said (report/checks.ts). */
 export interface SbomChecks {
   readonly results: readonly CheckResult[];
@@ -127,6 +134,7 @@ export function toCycloneDx(
   coverage?: Coverage,
   provenance: readonly SbomProvenance[] = [],
   checks?: SbomChecks,
+  suppressed: readonly SbomSuppressed[] = [],
 ): string {
   const bom = new Models.Bom();
   bom.metadata.timestamp = now;
@@ -192,11 +200,27 @@ export function toCycloneDx(
     container.dependencies.add(component.bomRef);
     refs.set(`${p.purl}\u0000${p.location}`, component.bomRef);
   }
-  for (const f of findings) {
+  const refOf = (f: Finding) => {
     const ref = refs.get(`${f.package.purl}\u0000${f.package.location}`);
     if (ref === undefined)
       throw new Error(`finding ${f.id} names a package not in the inventory: ${f.package.purl}`);
-    bom.vulnerabilities.add(vulnerability(f, ref));
+    return ref;
+  };
+  for (const f of findings) bom.vulnerabilities.add(vulnerability(f, refOf(f)));
+  // A suppressed finding is still a vulnerability of the image, with the decision as its
+  // analysis: VEX's not_affected or resolved (fixed), or the project's own ignore entry.
+  for (const { finding, reason, vexStatus } of suppressed) {
+    const v = vulnerability(finding, refOf(finding));
+    v.properties.add(new Models.Property('bosun:suppressed', reason));
+    v.analysis = new Models.Vulnerability.Analysis({
+      ...(vexStatus === 'not_affected'
+        ? { state: Enums.Vulnerability.AnalysisState.NotAffected }
+        : vexStatus === 'fixed'
+          ? { state: Enums.Vulnerability.AnalysisState.Resolved }
+          : {}),
+      detail: reason,
+    });
+    bom.vulnerabilities.add(v);
   }
   const serializer = new Serialize.JsonSerializer(
     new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6),

@@ -122,10 +122,12 @@ export class VexStore {
     return (await this.table.query(`VEX#${scope}`, { prefix: 'DOC#' })).map(fromItem);
   }
 
-  /** Every unexpired statement that can apply to an image of these repositories. */
-  async statementsFor(repositories: readonly string[]): Promise<VexStatement[]> {
-    const scopes = ['*', ...new Set(repositories)];
-    const docs = await Promise.all(scopes.map((s) => this.documents(s)));
+  /**
+   * Every unexpired statement of these scopes (`*` for the global documents, repository names
+   * for theirs).
+   */
+  async statementsFor(scopes: readonly string[]): Promise<VexStatement[]> {
+    const docs = await Promise.all([...new Set(scopes)].map((s) => this.documents(s)));
     return docs.flat().flatMap((d) => d.statements);
   }
 }

@@ -339,7 +339,10 @@ export function itemStoresContract(
       await vex.put({ ...doc, id: 'doc-2', expiresAt: 1 });
       await vex.put({ ...doc, scope: '*', id: 'doc-3' });
       expect(await vex.documents('team/app')).toEqual([doc]);
-      expect(await vex.statementsFor(['team/app', 'team/other'])).toEqual([statement, statement]);
+      expect(await vex.statementsFor(['*', 'team/app', 'team/other'])).toEqual([
+        statement,
+        statement,
+      ]);
       // Statements that do not compress under the item limit (distinct random-looking ids).
       const many = Array.from({ length: 20_000 }, (_, i) => ({
         ...statement,

@@ -79,6 +79,41 @@ describe('bosun scan with decisions', { timeout: 120_000 }, () => {
     ).toBe(true);
   });
 
+  it('keeps a suppressed finding in CycloneDX, with the VEX statement as its analysis', () => {
+    const out = bosun(
+      'scan',
+      `dir:${rootfs}`,
+      '--advisories',
+      secdb(),
+      '--vex',
+      muslVex(),
+      '--format',
+      'cyclonedx',
+    );
+    expect(out.status, out.stderr).toBe(0);
+    const bom = JSON.parse(out.stdout) as {
+      vulnerabilities: {
+        id: string;
+        affects: { ref: string }[];
+        analysis?: { state?: string; detail?: string };
+        properties?: { name: string; value: string }[];
+      }[];
+    };
+    const musl = bom.vulnerabilities.filter(
+      (v) => v.id === 'CVE-2016-8859' && v.affects.some((a) => a.ref.includes('/musl@')),
+    );
+    expect(musl).toHaveLength(1);
+    expect(musl[0]?.analysis).toEqual({
+      state: 'not_affected',
+      detail:
+        'vex: not_affected (vulnerable_code_not_in_execute_path) in https://openvex.dev/docs/example/musl-8859',
+    });
+    expect(musl[0]?.properties).toContainEqual({
+      name: 'bosun:suppressed',
+      value: musl[0]?.analysis?.detail,
+    });
+  });
+
   it('reads .bosunignore from the current folder, says expired entries, and marks SARIF results suppressed', () => {
     const project = mkdtempSync(path.join(work, 'project-'));
     writeFileSync(
