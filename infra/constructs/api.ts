@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ROUTES } from '../../shared/api/routes.js';
+import { routeDeclarations } from '../../shared/api/route-table.js';
 import { ENV_VARS } from '../../shared/config/env.js';
 import { BosunFunction, type BosunFunctionDefaults } from './bosun-function.js';
 import { acknowledgeIndexGrants } from './nag.js';
@@ -35,7 +35,7 @@ export const API_STAGE = 'v1';
 /**
  * The read API (docs/api.md): a REST API whose every method is `AWS_IAM` authorised (SigV4;
  * callers need `execute-api:Invoke` on the route's ARN), one proxy-integrated function, the
- * resources and methods of shared/api/routes.ts ROUTES and nothing else, and JSON access logs.
+ * resources and methods of shared/api/route-table.ts and nothing else, and JSON access logs.
  * The function reads the images, findings and advisories tables; the only items it may write
  * are suppressions and VEX documents with their expiry markers (`SUPPRESS#…`, `VEX#…`,
  * `EXPIRY#…` partitions of the findings table), and it may send the rescan queue the rescans
@@ -93,7 +93,7 @@ export function buildApi(scope: Construct, props: ApiProps): Api {
   });
   const integration = new apigateway.LambdaIntegration(fn.function, { proxy: true });
   const validator = restApi.addRequestValidator('Parameters', { validateRequestParameters: true });
-  for (const route of ROUTES) {
+  for (const route of routeDeclarations()) {
     const resource = restApi.root.resourceForPath(route.path);
     const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
     resource.addMethod(route.method, integration, {

@@ -1,7 +1,7 @@
 /**
- * Every route of the read API, in one table: the CDK construct creates exactly these resources
- * and methods (infra/constructs/api.ts), the handler dispatches on them, and a test holds
- * docs/openapi.yaml to the same list. Paths are API Gateway resource paths.
+ * Every route of the read API with what it runs: the handler dispatches on them; the CDK
+ * construct creates the resources and methods route-table.ts declares, and tests hold this
+ * table, that one and docs/openapi.json to the same list. Paths are API Gateway resource paths.
  *
  * Routes under `/repositories/{repository}` concern one repository only, so that an IAM policy
  * on `…/repositories/<host>%2Fteam-a%2F*` grants one team its repositories and nothing else
@@ -32,6 +32,7 @@ import {
   vexPutQuery,
   vulnerabilityIdParam,
 } from './params.js';
+import type { RouteMethod } from './route-table.js';
 import {
   deleteSuppression,
   listSuppressions,
@@ -58,7 +59,7 @@ export interface RouteResult {
 }
 
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: RouteMethod;
   readonly path: string;
   run(deps: ApiDeps, request: ApiRequest): Promise<RouteResult>;
 }
