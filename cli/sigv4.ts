@@ -1,34 +1,8 @@
-/**
- * Signature Version 4 for calls to an API Gateway `AWS_IAM` API (service `execute-api`), as
- * `bosun remote` sends them and as the local stack's API host checks them
- * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html).
- * The signing is the SDK's own (@smithy/signature-v4); only the hash is given here.
- */
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { NodeSha256 } from '../shared/checksum.js';
 
 export const EXECUTE_API = 'execute-api';
-
-/** sha256 and HMAC-sha256 in the shape SignatureV4 takes (`new (secret?) => Checksum`). */
-export class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    const key =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : ArrayBuffer.isView(secret)
-          ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
-          : Buffer.from(secret);
-    this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
-  }
-  update(data: string | Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 /** A request as signed: the path as sent (percent-encoding kept), the query decoded. */
 export interface SignableRequest {

@@ -1,23 +1,8 @@
-/**
- * EKS workloads (opt-in): every running container of every pod, from the Kubernetes API of
- * each cluster named, with the digest the kubelet reports (`status.containerStatuses[].imageID`).
- *
- * - The endpoint and its CA come from EKS DescribeCluster
- *   (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html).
- * - The bearer token is the one `aws eks get-token` and aws-iam-authenticator make: an STS
- *   GetCallerIdentity request presigned with SigV4, the `x-k8s-aws-id` header (the cluster
- *   name) among its signed headers, `X-Amz-Expires` 60, as a URL in unpadded base64url after
- *   `k8s-aws-v1.` (https://github.com/kubernetes-sigs/aws-iam-authenticator#api-authorization-from-outside-a-cluster).
- *   The cluster maps the signing role to a Kubernetes identity through an EKS access entry.
- * - Pods are listed with `GET /api/v1/pods`, `limit` and `continue`
- *   (https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks);
- *   an expired `continue` token (410 Gone) starts the list again.
- */
-import { createHash, createHmac } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { NodeSha256 } from '../checksum.js';
 import { BosunError } from '../errors.js';
 import { arnScope, type Observation, observation } from './types.js';
 
@@ -28,26 +13,6 @@ export class EksReadError extends BosunError {
 
 const TOKEN_PREFIX = 'k8s-aws-v1.';
 const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
-
-/** sha256 and HMAC-sha256 in the shape SignatureV4 takes (`new (secret?) => Checksum`). */
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    const key =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : ArrayBuffer.isView(secret)
-          ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
-          : Buffer.from(secret);
-    this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
-  }
-  update(data: string | Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 /** The regional STS host (China regions are under amazonaws.com.cn). */
 export function stsHost(region: string): string {

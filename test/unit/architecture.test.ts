@@ -19,6 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   [
     'errors.ts',
     'concurrency.ts',
+    'checksum.ts',
     'instants.ts',
     'zip.ts',
     'zod-issues.ts',
