@@ -428,6 +428,8 @@ export async function scan(argv: string[]): Promise<number> {
             issues: r.issues,
           })),
           skipped: set.skipped,
+          // What the decisions could not apply: expired ignore entries, VEX parts left out.
+          ...(decisions.notes.length === 0 ? {} : { decisionNotes: decisions.notes }),
           ...(verdict === undefined ? {} : { provenance: verdict }),
         },
         null,

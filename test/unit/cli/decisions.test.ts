@@ -129,6 +129,10 @@ describe('bosun scan with decisions', { timeout: 120_000 }, () => {
     expect(json.stderr).toMatch(
       /\.bosunignore:2: CVE-2016-9841 expired on 2020-01-01; not applied/,
     );
+    // Said in the report too, not only on the terminal.
+    expect((JSON.parse(json.stdout) as { decisionNotes?: string[] }).decisionNotes).toEqual([
+      '.bosunignore:2: CVE-2016-9841 expired on 2020-01-01; not applied',
+    ]);
     const [image] = (JSON.parse(json.stdout) as Report).images;
     expect(image?.suppressed).toEqual([
       expect.objectContaining({
