@@ -206,11 +206,14 @@ export async function inspect(argv: string[]): Promise<number> {
   return report.every((r) => r.complete) ? 0 : 1;
 }
 
-/** The summary line's reachability part: how many Go findings' code is not linked. */
-function reachabilityNote(findings: readonly Finding[]): string {
+/**
+ * The summary line's reachability part: how many Go findings' code is not linked, and how many
+ * of those `--reachable-only` left out (a filtered table must not read as "none unreachable").
+ */
+function reachabilityNote(findings: readonly Finding[], leftOut: number): string {
   const c = reachabilityCounts(findings);
-  if (c.reachable + c.unreachable + c.unknown === 0) return '';
-  return `; reachable ${c.reachable}, not reachable ${c.unreachable}, unknown ${c.unknown} (Go symbols)`;
+  if (c.reachable + c.unreachable + c.unknown + leftOut === 0) return '';
+  return `; reachable ${c.reachable}, not reachable ${c.unreachable}${leftOut === 0 ? '' : ` (${leftOut} more left out by --reachable-only)`}, unknown ${c.unknown} (Go symbols)`;
 }
 
 export async function scan(argv: string[]): Promise<number> {
@@ -332,9 +335,10 @@ export async function scan(argv: string[]): Promise<number> {
       ),
       repositories: checksRepositoriesOf(sourceInput(values, positionals)),
     });
-    const findings = kept
+    const shown = kept
       .filter((f) => wanted === undefined || wanted.includes(f.severity.severity))
-      .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined)
+      .filter((f) => !values['ignore-unfixed'] || f.fixedVersion !== undefined);
+    const findings = shown
       .filter((f) => !values['reachable-only'] || f.reachability?.reachable !== false)
       .sort(
         (a, b) =>
@@ -347,6 +351,7 @@ export async function scan(argv: string[]): Promise<number> {
       inventory,
       coverage,
       findings,
+      unreachableLeftOut: shown.length - findings.length,
       suppressed,
       checks,
       issues: [...inventory.issues.map((i) => i.message), ...result.issues.map((i) => i.message)],
@@ -413,6 +418,8 @@ export async function scan(argv: string[]): Promise<number> {
               ...summaryOf(r.findings),
               kevChecked,
               reachability: reachabilityCounts(r.findings),
+              // Not reachable, and left out of `findings` by --reachable-only.
+              ...(r.unreachableLeftOut === 0 ? {} : { unreachableLeftOut: r.unreachableLeftOut }),
             },
             findings: r.findings.map(findingJson),
             // Findings a VEX statement or an ignore entry covers: said, with why (docs/vex.md).
@@ -452,7 +459,7 @@ export async function scan(argv: string[]): Promise<number> {
             .map((x) => `${x} ${s.bySeverity[x]}`)
             .join(
               ', ',
-            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${reachabilityNote(r.findings)}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
+            )}${s.kev === 0 ? '' : `; ${s.kev} known exploited (CISA KEV)`}${reachabilityNote(r.findings, r.unreachableLeftOut)}${s.unrated === 0 ? '' : `; ${s.unrated} rated by no source (UNKNOWN)`}${kevChecked ? '' : '; exploitation not checked: no KEV catalog in the database (bosun db sync --from kev)'}`,
         );
       if (r.findings.length > 0) {
         const rows = r.findings.map((f) => [

@@ -102,6 +102,14 @@ describe('reachability in the outputs', () => {
     expect(only?.findings.map((f) => f.id)).toEqual(
       report.findings.filter((f) => f.reachability?.reachable !== false).map((f) => f.id),
     );
+    // What was left out is said, in the JSON summary and the table's line.
+    const hidden = report.findings.filter((f) => f.reachability?.reachable === false).length;
+    expect((only as unknown as { summary: { unreachableLeftOut?: number } }).summary).toMatchObject(
+      { unreachableLeftOut: hidden },
+    );
+    expect(scan('--reachable-only')).toContain(
+      `not reachable 0 (${hidden} more left out by --reachable-only)`,
+    );
   }, 120_000);
 
   it('SARIF: the verdict as a result property, schema-valid', () => {
