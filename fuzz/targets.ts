@@ -58,6 +58,7 @@ import { DockerArchiveSource } from '../shared/image/docker-archive.js';
 import { OciArchiveSource } from '../shared/image/oci-layout.js';
 import type { ImageSet, ImageSource } from '../shared/image/types.js';
 import { decodeLayerResult, encodeLayerResult } from '../shared/layers/cache-format.js';
+import { PiecedFile } from '../shared/layers/file-parts.js';
 import { readLayer } from '../shared/layers/reader.js';
 import { FileTree } from '../shared/layers/tree.js';
 import { parseImageConfig, parseManifest } from '../shared/registry/manifest.js';
@@ -383,6 +384,46 @@ export const TARGETS: readonly FuzzTarget[] = [
     seeds: () => tool('rust-auditable/bosun-auditable-app'),
     run: (input) => sections(input).length,
     allowed: [ElfError],
+    shortCases: 800,
+  },
+  {
+    // The binary extractors' `needs` reads a file still in pieces (file-parts.ts): it never
+    // throws, and where the whole file's section table reads, it answers from the same names.
+    name: 'elf-needs',
+    module: 'shared/extractors/binary/elf (needs)',
+    seeds: () => tool('rust-auditable/bosun-auditable-app'),
+    run: (input) => {
+      const file = new PiecedFile();
+      const step = 1 + (input.length % 977);
+      for (let at = 0; at < input.length; at += step) file.push(input.subarray(at, at + step));
+      let names: Set<string> | undefined;
+      try {
+        names = new Set(sections(input).map((x) => x.name));
+      } catch {
+        names = undefined;
+      }
+      return {
+        go: goBinary.needs?.(file),
+        rust: rustAuditable.needs?.(file),
+        expected:
+          names === undefined
+            ? { go: true, rust: true }
+            : {
+                go: names.has('.go.buildinfo') || names.has('.gopclntab'),
+                rust: names.has('.dep-v0'),
+              },
+      };
+    },
+    check: (value) => {
+      const r = value as { go: unknown; rust: unknown; expected: { go: boolean; rust: boolean } };
+      const bad: string[] = [];
+      if (r.go !== r.expected.go)
+        bad.push(`go needs ${String(r.go)}, the whole file says ${r.expected.go}`);
+      if (r.rust !== r.expected.rust)
+        bad.push(`rust needs ${String(r.rust)}, the whole file says ${r.expected.rust}`);
+      return bad;
+    },
+    allowed: [],
     shortCases: 800,
   },
   extractorTarget(

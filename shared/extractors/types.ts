@@ -4,6 +4,8 @@
  * one file's content into packages and recoverable issues. Its `id@version` is part of the
  * per-layer cache key, so bumping `version` re-extracts only what that extractor reads.
  */
+import type { FileParts } from '../layers/file-parts.js';
+
 export interface ExtractedPackage {
   /** The PURL type: `deb`, `apk`, `rpm`, `npm`, `pypi`, ... */
   readonly type: string;
@@ -97,4 +99,10 @@ export interface Extractor {
   readonly streamed?: boolean;
   /** For a streamed extractor: whether the first bytes (a format's magic) are worth reading on. */
   head?(first: Buffer): boolean;
+  /**
+   * For a streamed extractor: whether the file, seen by ranges before it is copied into one
+   * buffer, may hold anything for it. Must say yes whenever `extract` could find a package or
+   * an issue in the file (when unsure, yes).
+   */
+  needs?(file: FileParts): boolean;
 }

@@ -29,7 +29,7 @@ import type { Image } from '../image/types.js';
 import { ImageBudget } from '../layers/budget.js';
 import { FileTooLargeError } from '../layers/errors.js';
 import { DEFAULT_LIMITS, IMAGE_BUDGET_LIMITS, type LayerLimits } from '../layers/limits.js';
-import type { LayerEntry } from '../layers/reader.js';
+import { HEAD_BYTES, type LayerEntry } from '../layers/reader.js';
 import { readerId } from '../layers/reader-id.js';
 import type { FileTree } from '../layers/tree.js';
 import type { InventoryPackage as MatchablePackage } from './package.js';
@@ -247,6 +247,12 @@ export async function inventoryAndWalk(
             scan: {
               wants: (e) => streamed.some((x) => x.required(e.path, e.size, e.mode)),
               head: (e, first) => streamed.some((x) => wantsStreamed(x, e, first)),
+              needs: (e, file) => {
+                const first = file.bytes(0, Math.min(file.size, HEAD_BYTES)) ?? Buffer.alloc(0);
+                return streamed.some(
+                  (x) => wantsStreamed(x, e, first) && (x.needs?.(file) ?? true),
+                );
+              },
               read: async (e, content) => {
                 const results: ExtractResult[] = [];
                 for (const x of streamed)

@@ -9,6 +9,7 @@ import type { Image, ImageLayer } from '../image/types.js';
 import { ImageBudget } from '../layers/budget.js';
 import type { LayerLimits } from '../layers/limits.js';
 import {
+  HEAD_BYTES,
   type LayerEntry,
   type LayerReadResult,
   type LayerScan,
@@ -99,6 +100,10 @@ function withCollection(scan: LayerScan | undefined, c: LayerCollection): LayerS
   return {
     wants: (e) => scan?.wants(e) === true || c.wants(e),
     head: (e, first) => scans(e, first) || collects(e, first),
+    needs: (e, file) => {
+      const first = file.bytes(0, Math.min(file.size, HEAD_BYTES)) ?? Buffer.alloc(0);
+      return (scans(e, first) && (scan?.needs?.(e, file) ?? true)) || collects(e, first);
+    },
     read: async (e, content) => {
       if (collects(e, content)) await c.read(e, content);
       return scans(e, content) ? scan?.read(e, content) : undefined;

@@ -22,6 +22,7 @@ import {
   TooManyEntriesError,
   UnsafePathError,
 } from './errors.js';
+import { type FileParts, PiecedFile } from './file-parts.js';
 import { DEFAULT_LIMITS, type LayerLimits } from './limits.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
@@ -147,8 +148,14 @@ class Meter extends Transform {
  */
 export interface LayerScan {
   wants(entry: LayerEntry): boolean;
-  /** Decides from the first bytes (a chunk, at least a few hundred) whether to read on. */
+  /** Decides from the first bytes (HEAD_BYTES of them, or the whole file if shorter) whether to read on. */
   head?(entry: LayerEntry, first: Buffer): boolean;
+  /**
+   * Decides, once the whole file has streamed and before it is copied into one buffer, from
+   * ranges of it (an executable's section table), whether `read` has anything to find in it:
+   * a file it says no to is dropped uncopied. Without it, every file `head` keeps is read.
+   */
+  needs?(entry: LayerEntry, file: FileParts): boolean;
   /**
    * Never throws for bad content; undefined when there is nothing to keep. `content` is only
    * valid until the returned promise settles (its memory is reused for the next file): what is
@@ -181,6 +188,81 @@ function copySparse(chunk: Buffer, into: Buffer, at: number): void {
     if (!(piece.length === ZERO_BLOCK.length && piece[0] === 0 && piece.equals(ZERO_BLOCK)))
       piece.copy(into, at + start);
     start = end;
+  }
+}
+
+/**
+ * How many first bytes of a scanned file `LayerScan.head` sees: a decompressor's chunk may end
+ * a few bytes into a file, and an ELF magic cut in two must not read as "not an executable".
+ */
+export const HEAD_BYTES = 8192;
+
+/**
+ * Reads the files a LayerScan wants, one at a time: the first bytes decide, then the rest is
+ * held as it came (when the scan can judge it by ranges, `needs`) or copied into one buffer
+ * reused from file to file: fresh buffers for hundreds of executables cost more in page faults
+ * than the extractors' own work.
+ */
+export class FileScanner {
+  private scratch = Buffer.alloc(0);
+
+  constructor(private readonly layerScan: LayerScan) {}
+
+  async scan(chunks: AsyncIterable<Buffer>, entry: LayerEntry): Promise<unknown> {
+    const scan = this.layerScan;
+    // Held by reference up to the size of the kept buffer; larger files are copied as they come
+    // (copySparse keeps their zero blocks out of memory).
+    const holds = scan.needs !== undefined && entry.size <= SCRATCH_KEPT_BYTES;
+    const file = new PiecedFile();
+    let filled = 0;
+    const take = (chunk: Buffer) => {
+      if (holds) file.push(chunk);
+      else filled = this.copy(chunk, filled, entry.size);
+    };
+    const head = new PiecedFile();
+    const headSize = Math.min(HEAD_BYTES, entry.size);
+    let keep: boolean | undefined;
+    const decide = () => {
+      keep = head.size > 0 && (scan.head?.(entry, head.bytes(0, head.size) as Buffer) ?? true);
+      if (keep) take(head.assemble(Buffer.alloc(0)));
+    };
+    for await (const chunk of chunks) {
+      if (keep === undefined) {
+        head.push(chunk);
+        if (head.size >= headSize) decide();
+      } else if (keep) take(chunk);
+    }
+    // A file shorter than its header said: decided on what came.
+    if (keep === undefined) decide();
+    if (keep !== true) return undefined;
+    let content: Buffer;
+    if (holds) {
+      if (scan.needs?.(entry, file) === false) return undefined;
+      if (this.scratch.length < file.size) this.scratch = Buffer.allocUnsafe(file.size);
+      content = file.assemble(this.scratch);
+    } else content = this.scratch.subarray(0, filled);
+    try {
+      return await scan.read(entry, content);
+    } finally {
+      // A very large executable's buffer is not kept for the rest of the layer.
+      if (this.scratch.length > SCRATCH_KEPT_BYTES) this.scratch = Buffer.alloc(0);
+    }
+  }
+
+  /** Appends `chunk` at `at` in the scratch buffer, grown to the file's size as needed. */
+  private copy(chunk: Buffer, at: number, size: number): number {
+    if (at + chunk.length > this.scratch.length) {
+      // Sized by the tar header; more only if the entry holds more than it said. A large one
+      // gets zeroed memory that its zero blocks never touch (copySparse).
+      const grownSize = Math.max(at + chunk.length, size);
+      const grown =
+        grownSize > SCRATCH_KEPT_BYTES ? Buffer.alloc(grownSize) : Buffer.allocUnsafe(grownSize);
+      this.scratch.copy(grown, 0, 0, at);
+      this.scratch = grown;
+    }
+    if (this.scratch.length > SCRATCH_KEPT_BYTES) copySparse(chunk, this.scratch, at);
+    else chunk.copy(this.scratch, at);
+    return at + chunk.length;
   }
 }
 
@@ -239,7 +321,7 @@ export async function readLayer(
   const facts = new Map<string, unknown>();
   const issues: EntryError[] = [];
   let readBytes = 0;
-  let scratch = Buffer.alloc(0);
+  const scanned = options.scan === undefined ? undefined : new FileScanner(options.scan);
   let count = 0;
 
   const consume = (async () => {
@@ -332,33 +414,8 @@ export async function readLayer(
             ),
           );
         } else {
-          // The first chunk decides (a file format's magic); the rest is held only if wanted,
-          // in one buffer reused from file to file: fresh buffers for hundreds of executables
-          // cost more in page faults than the extractors' own work.
-          let filled = 0;
-          let keep: boolean | undefined;
-          for await (const chunk of entry as AsyncIterable<Buffer>) {
-            keep ??= options.scan.head?.(item, chunk) ?? true;
-            if (!keep) continue;
-            if (filled + chunk.length > scratch.length) {
-              // Sized by the tar header; more only if the entry holds more than it said. A
-              // large one gets zeroed memory that its zero blocks never touch (copySparse).
-              const size = Math.max(filled + chunk.length, item.size);
-              const grown =
-                size > SCRATCH_KEPT_BYTES ? Buffer.alloc(size) : Buffer.allocUnsafe(size);
-              scratch.copy(grown, 0, 0, filled);
-              scratch = grown;
-            }
-            if (scratch.length > SCRATCH_KEPT_BYTES) copySparse(chunk, scratch, filled);
-            else chunk.copy(scratch, filled);
-            filled += chunk.length;
-          }
-          if (keep === true) {
-            const fact = await options.scan.read(item, scratch.subarray(0, filled));
-            if (fact !== undefined) facts.set(path, fact);
-          }
-          // A very large executable's buffer is not kept for the rest of the layer.
-          if (scratch.length > SCRATCH_KEPT_BYTES) scratch = Buffer.alloc(0);
+          const fact = await scanned?.scan(entry as AsyncIterable<Buffer>, item);
+          if (fact !== undefined) facts.set(path, fact);
           continue;
         }
       }

@@ -4,6 +4,8 @@
  * https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html
  */
 
+import type { FileParts } from '../../layers/file-parts.js';
+
 /** Longer section names are not ones the extractors look for. */
 const MAX_NAME = 256;
 
@@ -36,37 +38,65 @@ export function sections(b: Buffer): Section[] {
 }
 
 function parseSections(b: Buffer): Section[] {
-  const is64 = b[4] === 2;
+  return parseSectionTable(b.length, (offset, length) =>
+    offset + length <= b.length ? b.subarray(offset, offset + length) : undefined,
+  );
+}
+
+/**
+ * The section table, from ranges of the file: `read(offset, length)` gives those bytes, or
+ * undefined past the end of the file. A whole file in memory and a file still in pieces
+ * (file-parts.ts) read alike.
+ */
+function parseSectionTable(
+  size: number,
+  read: (offset: number, length: number) => Buffer | undefined,
+): Section[] {
+  const ident = read(0, 6);
+  if (ident === undefined) throw new ElfError('truncated ELF header');
+  const is64 = ident[4] === 2;
   // The ELF header and each section header must be whole before a field of them is read: a
   // truncated file or a tiny e_shentsize read past the buffer (a RangeError, fuzz/targets.ts).
-  if (b.length < (is64 ? 0x40 : 0x34)) throw new ElfError('truncated ELF header');
-  const le = b[5] === 1;
-  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const addr = (o: number) =>
-    is64 ? (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : BigInt(u32(o));
-  const num = (o: number) => Number(addr(o));
-  const shoff = is64 ? num(0x28) : u32(0x20);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = u16(is64 ? 0x3c : 0x30);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
-  if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > b.length)
+  const header = read(0, is64 ? 0x40 : 0x34);
+  if (header === undefined) throw new ElfError('truncated ELF header');
+  const le = ident[5] === 1;
+  const fields = (b: Buffer) => ({
+    u16: (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o)),
+    u32: (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o)),
+    addr: (o: number) =>
+      is64
+        ? le
+          ? b.readBigUInt64LE(o)
+          : b.readBigUInt64BE(o)
+        : BigInt(le ? b.readUInt32LE(o) : b.readUInt32BE(o)),
+  });
+  const h = fields(header);
+  const shoff = is64 ? Number(h.addr(0x28)) : h.u32(0x20);
+  const shentsize = h.u16(is64 ? 0x3a : 0x2e);
+  const shnum = h.u16(is64 ? 0x3c : 0x30);
+  const shstrndx = h.u16(is64 ? 0x3e : 0x32);
+  if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > size)
     throw new ElfError('no section table');
   if (shentsize < (is64 ? 0x28 : 0x18))
     throw new ElfError(`section header entries of ${shentsize} bytes are too short`);
+  const table = read(shoff, shnum * shentsize);
+  if (table === undefined) throw new ElfError('no section table');
+  const t = fields(table);
   const raw = Array.from({ length: shnum }, (_, i) => {
-    const at = shoff + i * shentsize;
+    const at = i * shentsize;
     return {
-      nameOffset: u32(at),
-      addr: addr(at + (is64 ? 0x10 : 0x0c)),
-      offset: is64 ? num(at + 0x18) : u32(at + 0x10),
-      size: is64 ? num(at + 0x20) : u32(at + 0x14),
+      nameOffset: t.u32(at),
+      addr: t.addr(at + (is64 ? 0x10 : 0x0c)),
+      offset: is64 ? Number(t.addr(at + 0x18)) : t.u32(at + 0x10),
+      size: is64 ? Number(t.addr(at + 0x20)) : t.u32(at + 0x14),
     };
   });
   const strtab = raw[shstrndx];
-  if (strtab === undefined || strtab.offset + strtab.size > b.length)
-    throw new ElfError('no section name table');
-  const names = b.subarray(strtab.offset, strtab.offset + strtab.size);
+  const names =
+    strtab === undefined || strtab.offset + strtab.size > size
+      ? undefined
+      : read(strtab.offset, strtab.size);
+  if (names === undefined) throw new ElfError('no section name table');
   return raw.map((s) => {
     // Names are short: looking for the terminator only in the name table, and only so far,
     // keeps a crafted file (thousands of sections, no terminator) from costing a scan each.
@@ -79,6 +109,23 @@ function parseSections(b: Buffer): Section[] {
       size: s.size,
     };
   });
+}
+
+/**
+ * A binary extractor's `needs`: whether a file still in pieces may hold what the extractor
+ * reads, judged from its section table alone. A file whose table cannot be read is always
+ * needed: the extractors then search the whole file, and say what they could not read.
+ */
+export function elfNamesSection(...wanted: string[]): (file: FileParts) => boolean {
+  return (file) => {
+    let all: Section[];
+    try {
+      all = parseSectionTable(file.size, (offset, length) => file.bytes(offset, length));
+    } catch {
+      return true;
+    }
+    return all.some((s) => wanted.includes(s.name));
+  };
 }
 
 /** Executables only (by mode, from the tar header); a binary extractor's `required`. */

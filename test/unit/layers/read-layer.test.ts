@@ -14,7 +14,12 @@ import {
   TooManyEntriesError,
   UnsafePathError,
 } from '../../../shared/layers/errors.js';
-import { normalizeEntryPath, readLayer } from '../../../shared/layers/reader.js';
+import {
+  FileScanner,
+  HEAD_BYTES,
+  normalizeEntryPath,
+  readLayer,
+} from '../../../shared/layers/reader.js';
 import { dataDir } from '../../support/fixtures.js';
 import { compress, sha256, tarOf, zstdCompress } from '../../support/oci.js';
 
@@ -119,6 +124,77 @@ describe('readLayer', () => {
       },
     });
     expect(handed).toBe(sha256(file));
+  });
+
+  it('judges scanned files by ranges across the pieces they came in, and drops uncopied what `needs` turns away', async () => {
+    const ls = readFileSync('/bin/ls');
+    const cat = readFileSync('/bin/cat');
+    const tarball = await tarOf([
+      { path: 'bin/ls', content: ls, mode: 0o755 },
+      { path: 'bin/cat', content: cat, mode: 0o755 },
+    ]);
+    const cut = 512 + 2;
+    const pieces = [tarball.subarray(0, cut)];
+    for (let at = cut; at < tarball.length; at += 1000)
+      pieces.push(tarball.subarray(at, at + 1000));
+    const heads: Record<string, number> = {};
+    const judged: Record<string, string> = {};
+    const read: Record<string, string> = {};
+    await readLayer(Readable.from(pieces), () => false, {
+      ...opts,
+      scan: {
+        wants: (e) => (e.mode & 0o111) !== 0,
+        head: (e, first) => {
+          heads[e.path] = first.length;
+          return first.subarray(0, 4).toString('latin1') === '\x7fELF';
+        },
+        needs: (e, file) => {
+          // Ranges across the 1000-byte pieces, as a section table read would take them.
+          const tail = file.bytes(file.size - 1500, 1500) as Buffer;
+          judged[e.path] = sha256(Buffer.concat([file.bytes(0, 4000) as Buffer, tail]));
+          return e.path === 'bin/ls';
+        },
+        read: async (e, content) => {
+          read[e.path] = sha256(content);
+          return undefined;
+        },
+      },
+    });
+    expect(heads['bin/ls']).toBeGreaterThanOrEqual(HEAD_BYTES);
+    expect(heads['bin/cat']).toBeGreaterThanOrEqual(HEAD_BYTES);
+    expect(judged).toEqual({
+      'bin/ls': sha256(Buffer.concat([ls.subarray(0, 4000), ls.subarray(-1500)])),
+      'bin/cat': sha256(Buffer.concat([cat.subarray(0, 4000), cat.subarray(-1500)])),
+    });
+    expect(read).toEqual({ 'bin/ls': sha256(ls) });
+  });
+
+  it('shows the scan the first HEAD_BYTES of a file when a chunk boundary cuts its ELF magic in two', async () => {
+    // The decompressor's chunks end anywhere: a file whose data starts 2 bytes before one ends
+    // arrives as "\x7fE", then the rest. Judged on that piece alone, a real executable was
+    // taken for something else and its packages were never read.
+    const ls = readFileSync('/bin/ls');
+    async function* chunks() {
+      yield ls.subarray(0, 2);
+      for (let at = 2; at < ls.length; at += 3000) yield ls.subarray(at, at + 3000);
+    }
+    let first: number | undefined;
+    const scanner = new FileScanner({
+      wants: () => true,
+      head: (_e, head) => {
+        first = head.length;
+        return head.subarray(0, 4).toString('latin1') === '\x7fELF';
+      },
+      read: async (_e, content) => sha256(content),
+    });
+    const fact = await scanner.scan(chunks(), {
+      path: 'bin/ls',
+      type: 'file',
+      size: ls.length,
+      mode: 0o755,
+    });
+    expect(first).toBeGreaterThanOrEqual(HEAD_BYTES);
+    expect(fact).toBe(sha256(ls));
   });
 
   it('records whiteouts and opaque directories instead of entries', async () => {

@@ -8,7 +8,7 @@
  */
 
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '../../types.js';
-import { ELF_EXECUTABLES, ElfError, isElf, sections } from '../elf.js';
+import { ELF_EXECUTABLES, ElfError, elfNamesSection, isElf, sections } from '../elf.js';
 import { goFunctionTable } from './pclntab.js';
 import { elfGoarch, packSymbols, symbolTable } from './symbols.js';
 
@@ -147,6 +147,8 @@ export const goBinary: Extractor = {
   version: 2,
   packageTypes: ['golang'],
   ...ELF_EXECUTABLES,
+  // goBuildInfo finds nothing in a readable section table without these two.
+  needs: elfNamesSection('.go.buildinfo', '.gopclntab'),
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     let info: ReturnType<typeof goBuildInfo>;

@@ -7,7 +7,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '../../types.js';
-import { ELF_EXECUTABLES, sectionBytes } from '../elf.js';
+import { ELF_EXECUTABLES, elfNamesSection, sectionBytes } from '../elf.js';
 
 const ID = 'binary/rust/auditable';
 const SECTION = '.dep-v0';
@@ -25,6 +25,7 @@ export const rustAuditable: Extractor = {
   version: 1,
   packageTypes: ['cargo'],
   ...ELF_EXECUTABLES,
+  needs: elfNamesSection(SECTION),
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     const issue = (message: string): ExtractResult => ({
