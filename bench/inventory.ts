@@ -277,8 +277,12 @@ async function main(): Promise<void> {
         `    go symbol tables: ${ym.toFixed(3)} s (${((ym / sm) * 100).toFixed(1)}% of bosun scan), ${(packedBytes / 1024).toFixed(0)} KiB packed`,
       );
     }
-    if (reachability !== undefined) {
-      const judged = reachability.reachable + reachability.unreachable + reachability.unknown;
+    const judged =
+      reachability === undefined
+        ? 0
+        : reachability.reachable + reachability.unreachable + reachability.unknown;
+    // An image without Go findings has no share to print (it printed NaN%).
+    if (reachability !== undefined && judged > 0) {
       console.log(
         `    go findings: ${judged}, not reachable ${reachability.unreachable} (${((reachability.unreachable / judged) * 100).toFixed(0)}%), reachable ${reachability.reachable}, unknown ${reachability.unknown}`,
       );
