@@ -170,6 +170,14 @@ async function layerThenTree(stream: Buffer): Promise<unknown> {
     scan: {
       wants: (e) => e.size > 64 * 1024,
       head: (_e, first) => first.length > 0,
+      // Judged by ranges (file-parts.ts), as the binary extractors are: some files from their
+      // first bytes (then copied as they stream, or dropped), the rest once whole (held).
+      needs: (_e, file) => {
+        const byte = file.bytes(file.size >> 1, 1)?.[0] ?? 0;
+        if (file.size < file.total)
+          return byte % 3 === 0 ? true : byte % 3 === 1 ? false : undefined;
+        return (byte & 1) === 0;
+      },
       read: async (_e, content) => content.length,
     },
   });

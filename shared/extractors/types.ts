@@ -101,8 +101,9 @@ export interface Extractor {
   head?(first: Buffer): boolean;
   /**
    * For a streamed extractor: whether the file, seen by ranges before it is copied into one
-   * buffer, may hold anything for it. Must say yes whenever `extract` could find a package or
+   * buffer, may hold anything for it; undefined when what has arrived cannot tell yet (it is
+   * asked again with the whole file). Must say yes whenever `extract` could find a package or
    * an issue in the file (when unsure, yes).
    */
-  needs?(file: FileParts): boolean;
+  needs?(file: FileParts): boolean | undefined;
 }

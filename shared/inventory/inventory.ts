@@ -249,9 +249,14 @@ export async function inventoryAndWalk(
               head: (e, first) => streamed.some((x) => wantsStreamed(x, e, first)),
               needs: (e, file) => {
                 const first = file.bytes(0, Math.min(file.size, HEAD_BYTES)) ?? Buffer.alloc(0);
-                return streamed.some(
-                  (x) => wantsStreamed(x, e, first) && (x.needs?.(file) ?? true),
-                );
+                let undecided = false;
+                for (const x of streamed) {
+                  if (!wantsStreamed(x, e, first)) continue;
+                  const needs = x.needs === undefined ? true : x.needs(file);
+                  if (needs === true) return true;
+                  undecided ||= needs === undefined;
+                }
+                return undecided ? undefined : false;
               },
               read: async (e, content) => {
                 const results: ExtractResult[] = [];

@@ -102,7 +102,9 @@ function withCollection(scan: LayerScan | undefined, c: LayerCollection): LayerS
     head: (e, first) => scans(e, first) || collects(e, first),
     needs: (e, file) => {
       const first = file.bytes(0, Math.min(file.size, HEAD_BYTES)) ?? Buffer.alloc(0);
-      return (scans(e, first) && (scan?.needs?.(e, file) ?? true)) || collects(e, first);
+      if (collects(e, first)) return true;
+      if (!scans(e, first)) return false;
+      return scan?.needs === undefined ? true : scan.needs(e, file);
     },
     read: async (e, content) => {
       if (collects(e, content)) await c.read(e, content);

@@ -5,10 +5,13 @@
  */
 
 export interface FileParts {
+  /** The bytes that have arrived so far. */
   readonly size: number;
+  /** The file's size (its tar header's): `size` once the whole file has arrived. */
+  readonly total: number;
   /**
-   * `length` bytes from `offset`, or undefined when the file is shorter. A range inside one
-   * piece is a view of it; one across pieces is copied.
+   * `length` bytes from `offset`, or undefined when they have not all arrived (or lie past the
+   * end). A range inside one piece is a view of it; one across pieces is copied.
    */
   bytes(offset: number, length: number): Buffer | undefined;
 }
@@ -18,6 +21,13 @@ export class PiecedFile implements FileParts {
   /** Offset in the file of each piece's first byte. */
   private readonly starts: number[] = [];
   size = 0;
+
+  /** `total`: the size the file will have; as many bytes as are pushed when not given. */
+  constructor(private readonly expected?: number) {}
+
+  get total(): number {
+    return this.expected ?? this.size;
+  }
 
   push(piece: Buffer): void {
     if (piece.length === 0) return;
@@ -55,16 +65,23 @@ export class PiecedFile implements FileParts {
     return out;
   }
 
+  /** The pieces so far, let go of. */
+  take(): Buffer[] {
+    this.starts.length = 0;
+    this.size = 0;
+    return this.pieces.splice(0);
+  }
+
   /**
    * The whole file as one buffer: the only piece itself, else the pieces copied into `into`
    * when it is large enough (a buffer reused from file to file), else into a new one. The
    * pieces are let go either way.
    */
   assemble(into: Buffer): Buffer {
-    const pieces = this.pieces.splice(0);
-    this.starts.length = 0;
+    const size = this.size;
+    const pieces = this.take();
     if (pieces.length === 1) return pieces[0] as Buffer;
-    const out = into.length >= this.size ? into : Buffer.allocUnsafe(this.size);
+    const out = into.length >= size ? into : Buffer.allocUnsafe(size);
     let at = 0;
     for (const piece of pieces) at += piece.copy(out, at);
     return out.subarray(0, at);

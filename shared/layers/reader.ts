@@ -163,11 +163,14 @@ export interface LayerScan {
   /** Decides from the first bytes (HEAD_BYTES of them, or the whole file if shorter) whether to read on. */
   head?(entry: LayerEntry, first: Buffer): boolean;
   /**
-   * Decides, once the whole file has streamed and before it is copied into one buffer, from
-   * ranges of it (an executable's section table), whether `read` has anything to find in it:
-   * a file it says no to is dropped uncopied. Without it, every file `head` keeps is read.
+   * Decides from ranges of a file (an executable's section table) whether `read` has anything
+   * to find in it, before the file is copied into one buffer: asked once `head` has kept it,
+   * with what has arrived (undefined: cannot tell yet), then, if it could not tell, once the
+   * whole file has arrived (undefined then counts as yes). A file it says no to is dropped
+   * uncopied; one it says yes to early is copied as it streams, not held twice. Without it,
+   * every file `head` keeps is read.
    */
-  needs?(entry: LayerEntry, file: FileParts): boolean;
+  needs?(entry: LayerEntry, file: FileParts): boolean | undefined;
   /**
    * Never throws for bad content; undefined when there is nothing to keep. `content` is only
    * valid until the returned promise settles (its memory is reused for the next file): what is
@@ -221,33 +224,43 @@ export class FileScanner {
 
   async scan(chunks: AsyncIterable<Buffer>, entry: LayerEntry): Promise<unknown> {
     const scan = this.layerScan;
-    // Held by reference up to the size of the kept buffer; larger files are copied as they come
-    // (copySparse keeps their zero blocks out of memory).
-    const holds = scan.needs !== undefined && entry.size <= SCRATCH_KEPT_BYTES;
-    const file = new PiecedFile();
+    const file = new PiecedFile(entry.size);
+    // undecided: the first bytes are still coming; hold: kept as the pieces came, for `needs`
+    // to judge once the whole file is in; copy: into the reused buffer as it streams.
+    // (Typed by `as`: the closure below changes it, which narrowing does not see.)
+    let mode = 'undecided' as 'undecided' | 'skip' | 'hold' | 'copy';
     let filled = 0;
-    const take = (chunk: Buffer) => {
-      if (holds) file.push(chunk);
-      else filled = this.copy(chunk, filled, entry.size);
-    };
-    const head = new PiecedFile();
-    const headSize = Math.min(HEAD_BYTES, entry.size);
-    let keep: boolean | undefined;
     const decide = () => {
-      keep = head.size > 0 && (scan.head?.(entry, head.bytes(0, head.size) as Buffer) ?? true);
-      if (keep) take(head.assemble(Buffer.alloc(0)));
+      const first = file.bytes(0, Math.min(file.size, HEAD_BYTES)) as Buffer;
+      const early =
+        file.size === 0 || !(scan.head?.(entry, first) ?? true)
+          ? false
+          : // Held by reference up to the size of the kept buffer; larger files are copied as
+            // they come (copySparse keeps their zero blocks out of memory).
+            scan.needs === undefined || entry.size > SCRATCH_KEPT_BYTES
+            ? true
+            : scan.needs(entry, file);
+      if (early === undefined) {
+        mode = 'hold';
+        return;
+      }
+      const pieces = file.take();
+      mode = early ? 'copy' : 'skip';
+      if (early) for (const piece of pieces) filled = this.copy(piece, filled, entry.size);
     };
     for await (const chunk of chunks) {
-      if (keep === undefined) {
-        head.push(chunk);
-        if (head.size >= headSize) decide();
-      } else if (keep) take(chunk);
+      if (mode === 'copy') filled = this.copy(chunk, filled, entry.size);
+      else if (mode === 'hold') file.push(chunk);
+      else if (mode === 'undecided') {
+        file.push(chunk);
+        if (file.size >= Math.min(HEAD_BYTES, entry.size)) decide();
+      }
     }
     // A file shorter than its header said: decided on what came.
-    if (keep === undefined) decide();
-    if (keep !== true) return undefined;
+    if (mode === 'undecided') decide();
     let content: Buffer;
-    if (holds) {
+    if (mode === 'skip') return undefined;
+    if (mode === 'hold') {
       if (scan.needs?.(entry, file) === false) return undefined;
       if (this.scratch.length < file.size) this.scratch = Buffer.allocUnsafe(file.size);
       content = file.assemble(this.scratch);

@@ -111,18 +111,27 @@ function parseSectionTable(
   });
 }
 
+/** Thrown by a range read of a file still arriving: its answer is "not yet", not "no". */
+class NotArrived extends Error {}
+
 /**
- * A binary extractor's `needs`: whether a file still in pieces may hold what the extractor
- * reads, judged from its section table alone. A file whose table cannot be read is always
- * needed: the extractors then search the whole file, and say what they could not read.
+ * A binary extractor's `needs`: whether a file in pieces may hold what the extractor reads,
+ * judged from its section table alone; undefined while the table or its names have not arrived
+ * (the GNU linker writes them at the end of the file). A file whose table cannot be read is
+ * always needed: the extractors then search the whole file, and say what they could not read.
  */
-export function elfNamesSection(...wanted: string[]): (file: FileParts) => boolean {
+export function elfNamesSection(...wanted: string[]): (file: FileParts) => boolean | undefined {
   return (file) => {
     let all: Section[];
     try {
-      all = parseSectionTable(file.size, (offset, length) => file.bytes(offset, length));
-    } catch {
-      return true;
+      all = parseSectionTable(file.total, (offset, length) => {
+        if (offset + length > file.total) return undefined;
+        const bytes = file.bytes(offset, length);
+        if (bytes === undefined) throw new NotArrived();
+        return bytes;
+      });
+    } catch (error) {
+      return error instanceof NotArrived ? undefined : true;
     }
     return all.some((s) => wanted.includes(s.name));
   };

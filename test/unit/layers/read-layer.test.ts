@@ -149,6 +149,11 @@ describe('readLayer', () => {
           return first.subarray(0, 4).toString('latin1') === '\x7fELF';
         },
         needs: (e, file) => {
+          // Asked first with the first bytes in: cannot tell yet, so the file is held.
+          if (file.size < file.total) {
+            expect(file.bytes(file.total - 1, 1)).toBeUndefined();
+            return undefined;
+          }
           // Ranges across the 1000-byte pieces, as a section table read would take them.
           const tail = file.bytes(file.size - 1500, 1500) as Buffer;
           judged[e.path] = sha256(Buffer.concat([file.bytes(0, 4000) as Buffer, tail]));
@@ -195,6 +200,28 @@ describe('readLayer', () => {
     });
     expect(first).toBeGreaterThanOrEqual(HEAD_BYTES);
     expect(fact).toBe(sha256(ls));
+  });
+
+  it('copies as it streams a file `needs` says yes to from its first bytes, and drops one it says no to', async () => {
+    const ls = readFileSync('/bin/ls');
+    async function* chunks() {
+      for (let at = 0; at < ls.length; at += 5000) yield ls.subarray(at, at + 5000);
+    }
+    const entry = { path: 'bin/ls', type: 'file' as const, size: ls.length, mode: 0o755 };
+    for (const early of [true, false]) {
+      const asked: number[] = [];
+      const fact = await new FileScanner({
+        wants: () => true,
+        needs: (_e, file) => {
+          asked.push(file.size);
+          return early;
+        },
+        read: async (_e, content) => sha256(content),
+      }).scan(chunks(), entry);
+      // Asked once, with the first 10,000 bytes (two pieces), never with the whole file.
+      expect(asked).toEqual([10_000]);
+      expect(fact).toBe(early ? sha256(ls) : undefined);
+    }
   });
 
   it('records whiteouts and opaque directories instead of entries', async () => {

@@ -7,6 +7,7 @@
  * https://go.dev/src/debug/buildinfo/buildinfo.go, https://pkg.go.dev/runtime/debug#BuildInfo
  */
 
+import type { FileParts } from '../../../layers/file-parts.js';
 import type { ExtractedPackage, ExtractIssue, Extractor, ExtractResult } from '../../types.js';
 import { ELF_EXECUTABLES, ElfError, elfNamesSection, isElf, sections } from '../elf.js';
 import { goFunctionTable } from './pclntab.js';
@@ -140,6 +141,25 @@ function linkedSymbols(
   }
 }
 
+// goBuildInfo finds nothing in a readable section table without these two.
+const goSections = elfNamesSection('.go.buildinfo', '.gopclntab');
+
+/**
+ * Go's linker writes its build ID as an ELF note in the first page (cmd/link addgonote: name
+ * "Go\0\0", type 4, ELF_NOTE_GOBUILDID_TAG), while the section names often come last: a file
+ * with the note is taken for a Go binary as soon as its first bytes are in, and copied as it
+ * streams instead of held whole and then copied (twice its size in memory for a moment).
+ */
+const GO_NOTE = Buffer.from([4, 0, 0, 0, 0x47, 0x6f, 0, 0]);
+function goBuildIdNote(file: FileParts): boolean {
+  const first = file.bytes(0, Math.min(file.size, 8192));
+  if (first === undefined) return false;
+  // namesz 4, descsz, then type 4 and the name: the type and name are matched, namesz checked.
+  for (let at = first.indexOf(GO_NOTE); at >= 0; at = first.indexOf(GO_NOTE, at + 1))
+    if (at >= 8 && first.readUInt32LE(at - 8) === 4) return true;
+  return false;
+}
+
 export const goBinary: Extractor = {
   id: ID,
   // 2: the stdlib package carries the binary's packed symbol table (pclntab.ts, symbols.ts),
@@ -147,8 +167,7 @@ export const goBinary: Extractor = {
   version: 2,
   packageTypes: ['golang'],
   ...ELF_EXECUTABLES,
-  // goBuildInfo finds nothing in a readable section table without these two.
-  needs: elfNamesSection('.go.buildinfo', '.gopclntab'),
+  needs: (file) => (goBuildIdNote(file) ? true : goSections(file)),
   extract(path: string, content: Buffer): ExtractResult {
     const issues: ExtractIssue[] = [];
     let info: ReturnType<typeof goBuildInfo>;

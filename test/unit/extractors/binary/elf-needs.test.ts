@@ -24,12 +24,15 @@ const BINARIES: Record<string, () => string> = {
 };
 const EXTRACTORS: Record<string, Extractor> = { go: goBinary, rust: rustAuditable };
 
-/** `whole` in pieces of the given sizes (repeated), as a decompressor hands a file over. */
-function inPieces(whole: Buffer, sizes: readonly number[]): PiecedFile {
-  const file = new PiecedFile();
-  for (let at = 0, i = 0; at < whole.length; i++) {
+/**
+ * `whole` in pieces of the given sizes (repeated), as a decompressor hands a file over; only
+ * its first `arrived` bytes when given, as when the first bytes are judged.
+ */
+function inPieces(whole: Buffer, sizes: readonly number[], arrived = whole.length): PiecedFile {
+  const file = new PiecedFile(whole.length);
+  for (let at = 0, i = 0; at < arrived; i++) {
     const size = sizes[i % sizes.length] as number;
-    file.push(whole.subarray(at, at + size));
+    file.push(whole.subarray(at, Math.min(at + size, arrived)));
     at += size;
   }
   return file;
@@ -56,8 +59,13 @@ describe('ELF `needs` of the binary extractors', () => {
         await fc.assert(
           fc.asyncProperty(
             fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 6 }),
-            async (sizes) => {
-              expect(needs(inPieces(whole, sizes))).toBe(truth[id as 'go' | 'rust']);
+            fc.nat(),
+            async (sizes, rawArrived) => {
+              const expected = truth[id as 'go' | 'rust'];
+              expect(needs(inPieces(whole, sizes))).toBe(expected);
+              // With part of the file in, it may not know yet, but it never says otherwise.
+              const early = needs(inPieces(whole, sizes, rawArrived % whole.length));
+              expect(early === undefined || early === expected).toBe(true);
             },
           ),
           { seed: 23, numRuns: 15 },
@@ -68,6 +76,19 @@ describe('ELF `needs` of the binary extractors', () => {
     },
     30_000,
   );
+
+  it("takes a file with Go's build-ID note for a Go binary from its first page, before its section names arrive", () => {
+    const whole = readFileSync(setupFile('go-binaries/esbuild-linux-64_0.15.18'));
+    const firstPage = inPieces(whole, [4096], 8192);
+    expect(goBinary.needs?.(firstPage)).toBe(true);
+    // Without the note (esbuild 0.28.2 has none), the first page cannot tell.
+    const noNote = readFileSync(setupFile('go-binaries/_esbuild_linux-x64_0.28.2'));
+    expect(goBinary.needs?.(inPieces(noNote, [4096], 8192))).toBeUndefined();
+    expect(goBinary.needs?.(inPieces(noNote, [4096]))).toBe(true);
+    // A C program's first page does not say yes.
+    const ls = readFileSync('/bin/ls');
+    expect(goBinary.needs?.(inPieces(ls, [4096], 8192))).not.toBe(true);
+  });
 
   it('says yes to a file whose section table cannot be read, so that extract searches it whole', async () => {
     const whole = readFileSync(setupFile('go-binaries/esbuild-linux-64_0.15.18'));
