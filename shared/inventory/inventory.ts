@@ -144,6 +144,10 @@ export function inventoryReaderId(
       .sort()
       .map((k) => `${k}:${effective[k]}`)
       .join(','),
+    // Readers before this judged a scanned file on whatever chunk it began with, and could
+    // take a Go binary whose ELF magic a chunk boundary cut for no executable: their cached
+    // layers are read again.
+    scanHead: String(HEAD_BYTES),
     ...(collector === undefined ? {} : { collect: collector }),
   });
 }
