@@ -383,8 +383,14 @@ export async function remote(argv: string[]): Promise<number> {
   const json = values.format === 'json';
   const out = (value: unknown) => print(JSON.stringify(value, null, 2));
   const more = (p: Page<unknown>) => {
-    if (p.nextCursor !== undefined && !json)
+    if (p.nextCursor !== undefined)
       print(`(more: --cursor ${p.nextCursor}, or --all for every page)`);
+  };
+  /** A page as JSON, or as a table with a line saying how to get the next one. */
+  const showPage = <T>(p: Page<T>, header: readonly string[], row: (item: T) => string[]) => {
+    if (json) return out(p);
+    table(header, p.items.map(row));
+    more(p);
   };
   const [first = '', second = ''] = positionals;
   const vexBase =
@@ -409,19 +415,12 @@ export async function remote(argv: string[]): Promise<number> {
           status?: string;
           deletedAt?: string;
         }>(`repositories/${seg(first)}/images`, page, values.all);
-        if (json) out(p);
-        else {
-          table(
-            ['DIGEST', 'TAGS', 'PUSHED', 'STATUS'],
-            p.items.map((i) => [
-              i.digest,
-              i.tags.join(',') || '-',
-              i.pushedAt,
-              i.deletedAt === undefined ? (i.status ?? '-') : `DELETED ${i.deletedAt}`,
-            ]),
-          );
-          more(p);
-        }
+        showPage(p, ['DIGEST', 'TAGS', 'PUSHED', 'STATUS'], (i) => [
+          i.digest,
+          i.tags.join(',') || '-',
+          i.pushedAt,
+          i.deletedAt === undefined ? (i.status ?? '-') : `DELETED ${i.deletedAt}`,
+        ]);
         return 0;
       }
       case 'image': {
@@ -508,24 +507,15 @@ export async function remote(argv: string[]): Promise<number> {
             severity: { severity: string };
           }[];
         }>(`vulns/${seg(first)}/images`, page, values.all);
-        if (json) out(p);
-        else {
-          table(
-            ['IMAGE', 'REPOSITORIES', 'RUNNING', 'SEVERITY', 'PACKAGES'],
-            p.items.map((i) => [
-              i.digest,
-              i.repositories
-                .map((r) => `${r.repository}${r.tags.length === 0 ? '' : `:${r.tags.join(',')}`}`)
-                .join(' ') || '-',
-              i.running ? 'yes' : 'no',
-              [...new Set(i.findings.map((f) => f.severity.severity))].join(','),
-              i.findings
-                .map((f) => `${f.packageName}@${f.installedVersion} ${f.status}`)
-                .join(', '),
-            ]),
-          );
-          more(p);
-        }
+        showPage(p, ['IMAGE', 'REPOSITORIES', 'RUNNING', 'SEVERITY', 'PACKAGES'], (i) => [
+          i.digest,
+          i.repositories
+            .map((r) => `${r.repository}${r.tags.length === 0 ? '' : `:${r.tags.join(',')}`}`)
+            .join(' ') || '-',
+          i.running ? 'yes' : 'no',
+          [...new Set(i.findings.map((f) => f.severity.severity))].join(','),
+          i.findings.map((f) => `${f.packageName}@${f.installedVersion} ${f.status}`).join(', '),
+        ]);
         return 0;
       }
       case 'tags': {
@@ -534,14 +524,7 @@ export async function remote(argv: string[]): Promise<number> {
           page,
           values.all,
         );
-        if (json) out(p);
-        else {
-          table(
-            ['TAG', 'DIGEST'],
-            p.items.map((t) => [t.tag, t.digest]),
-          );
-          more(p);
-        }
+        showPage(p, ['TAG', 'DIGEST'], (t) => [t.tag, t.digest]);
         return 0;
       }
       case 'suppressions': {
@@ -550,11 +533,7 @@ export async function remote(argv: string[]): Promise<number> {
           page,
           values.all,
         );
-        if (json) out(p);
-        else {
-          table(SUPPRESSION_HEADER, p.items.map(suppressionRow));
-          more(p);
-        }
+        showPage(p, SUPPRESSION_HEADER, suppressionRow);
         return 0;
       }
       case 'suppress': {
@@ -603,11 +582,7 @@ export async function remote(argv: string[]): Promise<number> {
       }
       case 'vex list': {
         const p = await api.list<VexItem>(vexBase, page, values.all);
-        if (json) out(p);
-        else {
-          table(VEX_HEADER, p.items.map(vexRow));
-          more(p);
-        }
+        showPage(p, VEX_HEADER, vexRow);
         return 0;
       }
       case 'vex delete': {

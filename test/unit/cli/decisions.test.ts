@@ -50,18 +50,13 @@ function muslVex(): string {
   return file;
 }
 
+/** `bosun scan` of the Alpine root with the musl VEX document, in the given format. */
+const scanWithMuslVex = (format: string) =>
+  bosun('scan', `dir:${rootfs}`, '--advisories', secdb(), '--vex', muslVex(), '--format', format);
+
 describe('bosun scan with decisions', { timeout: 120_000 }, () => {
   it('lists what a VEX document says is not affected as suppressed, with the statement', () => {
-    const out = bosun(
-      'scan',
-      `dir:${rootfs}`,
-      '--advisories',
-      secdb(),
-      '--vex',
-      muslVex(),
-      '--format',
-      'json',
-    );
+    const out = scanWithMuslVex('json');
     expect(out.status, out.stderr).toBe(0);
     const [image] = (JSON.parse(out.stdout) as Report).images;
     expect(image?.suppressed.map((s) => `${s.id} ${s.package}`).sort()).toEqual([
@@ -80,16 +75,7 @@ describe('bosun scan with decisions', { timeout: 120_000 }, () => {
   });
 
   it('keeps a suppressed finding in CycloneDX, with the VEX statement as its analysis', () => {
-    const out = bosun(
-      'scan',
-      `dir:${rootfs}`,
-      '--advisories',
-      secdb(),
-      '--vex',
-      muslVex(),
-      '--format',
-      'cyclonedx',
-    );
+    const out = scanWithMuslVex('cyclonedx');
     expect(out.status, out.stderr).toBe(0);
     const bom = JSON.parse(out.stdout) as {
       vulnerabilities: {
