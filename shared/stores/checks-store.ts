@@ -5,10 +5,10 @@
  * the item-table port; the lifecycle itself is shared/pipeline/checks-lifecycle.ts.
  *
  * A subject is what was checked: an image (its manifest digest, `sha256:…`), a task definition
- * (`taskdef:<region>:<account>:<family>:<revision>`) or a workload (`workload:<source>:<id>`). An image's checks
- * sit in its digest's partition with its findings; other subjects have a partition of their
- * own. A stored check never holds a secret's value: a secret result carries its rule, location
- * and the SHA-256 of the value (shared/checks/types.ts), and nothing else of it.
+ * (`taskdef:<region>:<account>:<family>:<revision>`) or a workload (`workload:<source>:<id>`).
+ * An image's checks sit in its digest's partition with its findings; other subjects have a
+ * partition of their own. A stored check never holds a secret's value: a secret result carries
+ * its rule, location and the SHA-256 of the value (shared/checks/types.ts), and nothing else.
  */
 import { createHash } from 'node:crypto';
 import type { AppliedSuppression } from '../checks/config.js';
@@ -21,12 +21,9 @@ import type { Item, ItemTable } from './item-table.js';
 export type CheckStatus = 'ACTIVE' | 'SUPPRESSED' | 'RESOLVED';
 
 /**
- * Why a check is RESOLVED: no longer found by a complete reading (`not-found`), or disabled by
- * the configuration while still found (`disabled`: re-enabling opens it again).
- */
-/**
- * `not-found`: a complete reading no longer saw it; `disabled`: the configuration turned it off;
- * `image-deleted`: the image left every repository (a push of it again re-opens it).
+ * Why a check is RESOLVED: `not-found`, a complete reading no longer saw it; `disabled`, the
+ * configuration turned it off while still found (re-enabling opens it again); `image-deleted`,
+ * the image left every repository (a push of it again re-opens it).
  */
 export type ResolvedReason = 'not-found' | 'disabled' | 'image-deleted';
 
