@@ -277,14 +277,13 @@ async function main(): Promise<void> {
         `    go symbol tables: ${ym.toFixed(3)} s (${((ym / sm) * 100).toFixed(1)}% of bosun scan), ${(packedBytes / 1024).toFixed(0)} KiB packed`,
       );
     }
-    const judged =
-      reachability === undefined
-        ? 0
-        : reachability.reachable + reachability.unreachable + reachability.unknown;
-    // An image without Go findings has no share to print (it printed NaN%).
-    if (reachability !== undefined && judged > 0) {
+    if (reachability !== undefined) {
+      const judged = reachability.reachable + reachability.unreachable + reachability.unknown;
+      // Said as none rather than left out (or a share of NaN%): the scan did look.
       console.log(
-        `    go findings: ${judged}, not reachable ${reachability.unreachable} (${((reachability.unreachable / judged) * 100).toFixed(0)}%), reachable ${reachability.reachable}, unknown ${reachability.unknown}`,
+        judged === 0
+          ? '    go findings: none'
+          : `    go findings: ${judged}, not reachable ${reachability.unreachable} (${((reachability.unreachable / judged) * 100).toFixed(0)}%), reachable ${reachability.reachable}, unknown ${reachability.unknown}`,
       );
     }
     for (const p of onlyTrivy.slice(0, 12)) console.log(`    only trivy: ${p}`);
